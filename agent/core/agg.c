@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/* agg.c: state table, listeners and the top remote IPs of one collection. */
+#include "agg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+/*
+ * One remote IP: 64 bytes, a cache line.  Keys are 16 bytes; IPv4 is kept
+ * in its mapped form ::ffff:a.b.c.d so both families share one table.
+ */
+typedef struct {
+	uint8_t key[16];
+	uint32_t n[WIRE_NSTATES - 1]; /* n[state - 1] */
+	uint8_t used;
+	uint8_t picked;
+	uint8_t pad[2];
+} ip_entry_t;
+
+struct ag_agg {
+	uint32_t top_n;
+	ag_cidr_t *exclude;
+	size_t n_exclude;
+	int err;
+
+	wire_states_t states;
+	wire_states_t excluded;
+
+	ip_entry_t *tab;
+	size_t cap;    /* power of two */
+	size_t count;
+
+	wire_listener_t *lis;
+	size_t n_lis;
+	size_t cap_lis;
+};
+
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+int ag_cidr_parse(const char *s, ag_cidr_t *out)
+{
+	char ip[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix;
+	unsigned max;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET, ip, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, ip, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	prefix = max;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || prefix > max)
+			return -EINVAL;
+	}
+	if (out->family == AF_INET6 && memcmp(out->addr, v4mapped, 12) == 0 &&
+	    prefix >= 96) {
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+		out->family = AF_INET;
+		prefix -= 96;
+		max = 32;
+	}
+	out->prefix = (uint8_t)prefix;
+	for (unsigned bit = (unsigned)prefix; bit < max; bit++)
+		out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	return 0;
+}
+
+static int cidr_match(const ag_cidr_t *c, const uint8_t *a, size_t alen)
+{
+	unsigned full = c->prefix / 8, rem = c->prefix % 8;
+
+	if ((c->family == AF_INET) != (alen == 4))
+		return 0;
+	if (memcmp(c->addr, a, full) != 0)
+		return 0;
+	return rem == 0 ||
+	       ((a[full] ^ c->addr[full]) & (uint8_t)(0xff00u >> rem)) == 0;
+}
+
+ag_agg_t *ag_agg_new(const ag_agg_opts_t *o)
+{
+	ag_agg_t *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->top_n = o->top_n;
+	if (o->n_exclude) {
+		a->exclude = malloc(o->n_exclude * sizeof(*a->exclude));
+		if (a->exclude == NULL)
+			goto fail;
+		memcpy(a->exclude, o->exclude, o->n_exclude * sizeof(*a->exclude));
+		a->n_exclude = o->n_exclude;
+	}
+	a->cap = 1024;
+	if ((a->tab = calloc(a->cap, sizeof(*a->tab))) == NULL)
+		goto fail;
+	return a;
+fail:
+	ag_agg_free(a);
+	return NULL;
+}
+
+void ag_agg_free(ag_agg_t *a)
+{
+	if (a == NULL)
+		return;
+	free(a->exclude);
+	free(a->tab);
+	free(a->lis);
+	free(a);
+}
+
+void ag_agg_reset(ag_agg_t *a)
+{
+	memset(a->tab, 0, a->cap * sizeof(*a->tab));
+	a->count = 0;
+	a->n_lis = 0;
+	a->err = 0;
+	memset(&a->states, 0, sizeof(a->states));
+	memset(&a->excluded, 0, sizeof(a->excluded));
+}
+
+static inline size_t hash16(const uint8_t *k)
+{
+	uint64_t x, y;
+
+	memcpy(&x, k, 8);
+	memcpy(&y, k + 8, 8);
+	x = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+	return (size_t)(x ^ (x >> 31));
+}
+
+static int grow(ag_agg_t *a)
+{
+	size_t cap = a->cap * 2, mask = cap - 1;
+	ip_entry_t *t = calloc(cap, sizeof(*t));
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->cap; i++) {
+		size_t j;
+
+		if (!a->tab[i].used)
+			continue;
+		for (j = hash16(a->tab[i].key) & mask; t[j].used; j = (j + 1) & mask)
+			;
+		t[j] = a->tab[i];
+	}
+	free(a->tab);
+	a->tab = t;
+	a->cap = cap;
+	return 0;
+}
+
+static ip_entry_t *lookup(ag_agg_t *a, const uint8_t *key)
+{
+	size_t mask, j;
+
+	/* Keep the load at most 3/4 so that probes stay short. */
+	if ((a->count + 1) * 4 > a->cap * 3 && grow(a) < 0)
+		return NULL;
+	mask = a->cap - 1;
+	for (j = hash16(key) & mask; a->tab[j].used; j = (j + 1) & mask)
+		if (memcmp(a->tab[j].key, key, 16) == 0)
+			return &a->tab[j];
+	memcpy(a->tab[j].key, key, 16);
+	a->tab[j].used = 1;
+	a->count++;
+	return &a->tab[j];
+}
+
+static void add_listener(ag_agg_t *a, const ag_sock_t *s)
+{
+	wire_listener_t *l;
+
+	if (a->n_lis == a->cap_lis) {
+		size_t cap = a->cap_lis ? a->cap_lis * 2 : 16;
+
+		if ((l = realloc(a->lis, cap * sizeof(*l))) == NULL) {
+			a->err = -ENOMEM;
+			return;
+		}
+		a->lis = l;
+		a->cap_lis = cap;
+	}
+	l = &a->lis[a->n_lis++];
+	memset(l, 0, sizeof(*l));
+	l->ip.len = s->family == AF_INET ? 4 : 16;
+	memcpy(l->ip.b, s->laddr, l->ip.len);
+	l->port = s->lport;
+	l->accept_queue = s->rqueue;
+	l->backlog = s->wqueue;
+}
+
+static int is_excluded(const ag_agg_t *a, const uint8_t *key)
+{
+	int v4 = memcmp(key, v4mapped, 12) == 0;
+	const uint8_t *ip = v4 ? key + 12 : key;
+	static const uint8_t loop6[16] = {[15] = 1};
+
+	if (v4 ? ip[0] == 127 : memcmp(ip, loop6, 16) == 0)
+		return 1;
+	for (size_t i = 0; i < a->n_exclude; i++)
+		if (cidr_match(&a->exclude[i], ip, v4 ? 4 : 16))
+			return 1;
+	return 0;
+}
+
+void ag_agg_add(void *ctx, const ag_sock_t *s)
+{
+	ag_agg_t *a = ctx;
+	uint8_t key[16];
+	ip_entry_t *e;
+
+	if (s->state == WIRE_LISTEN) {
+		add_listener(a, s);
+		return;
+	}
+	a->states.n[s->state]++;
+	if (s->flags & AG_SOCK_NORADDR)
+		return; /* counted in the table, and so in `rest` */
+	if (s->family == AF_INET) {
+		memcpy(key, v4mapped, 12);
+		memcpy(key + 12, s->raddr, 4);
+	} else {
+		memcpy(key, s->raddr, 16);
+	}
+	if (is_excluded(a, key)) {
+		a->excluded.n[s->state]++;
+		return;
+	}
+	if ((e = lookup(a, key)) == NULL) {
+		a->err = -ENOMEM;
+		return;
+	}
+	e->n[s->state - 1]++;
+}
+
+/* Ranking keys. */
+enum { RANK_TOTAL, RANK_EST, RANK_SYNRECV };
+
+static uint32_t entry_key(const ip_entry_t *e, int rank)
+{
+	uint32_t t = 0;
+
+	switch (rank) {
+	case RANK_EST:
+		return e->n[WIRE_ESTABLISHED - 1];
+	case RANK_SYNRECV:
+		return e->n[WIRE_SYN_RECV - 1];
+	}
+	for (int i = 0; i < WIRE_NSTATES - 1; i++)
+		t += e->n[i];
+	return t;
+}
+
+/* Orders by key descending, then address ascending: "a ranks before b". */
+static int ranks_before(const ip_entry_t *a, uint32_t ka,
+                        const ip_entry_t *b, uint32_t kb)
+{
+	if (ka != kb)
+		return ka > kb;
+	return memcmp(a->key, b->key, 16) < 0;
+}
+
+/*
+ * Selects the top n entries by `rank` with a bounded min-heap (the root is
+ * the weakest entry kept), marks them picked and returns the n-th key, or
+ * 0 when fewer than n entries have a nonzero key.
+ */
+static uint32_t pick_top(ag_agg_t *a, int rank, uint32_t n, ip_entry_t **heap,
+                         uint32_t *keys)
+{
+	size_t len = 0;
+
+	if (n == 0) {
+		uint32_t max = 0;
+
+		for (size_t i = 0; i < a->cap; i++)
+			if (a->tab[i].used && entry_key(&a->tab[i], rank) > max)
+				max = entry_key(&a->tab[i], rank);
+		return max;
+	}
+	for (size_t i = 0; i < a->cap; i++) {
+		ip_entry_t *e = &a->tab[i];
+		uint32_t k;
+		size_t j;
+
+		if (!e->used || (k = entry_key(e, rank)) == 0)
+			continue;
+		if (len == n) {
+			if (!ranks_before(e, k, heap[0], keys[0]))
+				continue;
+			j = 0; /* replace the root, then sift down */
+			for (;;) {
+				size_t c = 2 * j + 1;
+
+				if (c >= len)
+					break;
+				if (c + 1 < len && ranks_before(heap[c], keys[c], heap[c + 1], keys[c + 1]))
+					c++;
+				if (!ranks_before(e, k, heap[c], keys[c]))
+					break;
+				heap[j] = heap[c];
+				keys[j] = keys[c];
+				j = c;
+			}
+		} else {
+			for (j = len++; j > 0; j = (j - 1) / 2) {
+				size_t p = (j - 1) / 2;
+
+				if (!ranks_before(heap[p], keys[p], e, k))
+					break;
+				heap[j] = heap[p];
+				keys[j] = keys[p];
+			}
+		}
+		heap[j] = e;
+		keys[j] = k;
+	}
+	for (size_t i = 0; i < len; i++)
+		heap[i]->picked = 1;
+	return len == n ? keys[0] : 0;
+}
+
+static int cmp_remote(const void *x, const void *y)
+{
+	const wire_remote_t *a = x, *b = y;
+	uint32_t ta = 0, tb = 0;
+
+	for (int i = 1; i < WIRE_NSTATES; i++) {
+		ta += a->st.n[i];
+		tb += b->st.n[i];
+	}
+	if (ta != tb)
+		return ta > tb ? -1 : 1;
+	if (a->ip.len != b->ip.len)
+		return a->ip.len < b->ip.len ? -1 : 1;
+	return memcmp(a->ip.b, b->ip.b, a->ip.len);
+}
+
+static int cmp_listener(const void *x, const void *y)
+{
+	const wire_listener_t *a = x, *b = y;
+
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	if (a->ip.len != b->ip.len)
+		return a->ip.len < b->ip.len ? -1 : 1;
+	return memcmp(a->ip.b, b->ip.b, a->ip.len);
+}
+
+int ag_agg_finish(ag_agg_t *a, wire_report_t *r)
+{
+	uint32_t n = a->top_n;
+	ip_entry_t **heap = NULL;
+	uint32_t *keys = NULL;
+	wire_remote_t *ips = NULL;
+	wire_listener_t *lis = NULL;
+	size_t n_ips = 0;
+	int err = a->err;
+
+	if (err < 0)
+		goto fail;
+	err = -ENOMEM;
+	if (n && ((heap = malloc(n * sizeof(*heap))) == NULL ||
+	          (keys = malloc(n * sizeof(*keys))) == NULL))
+		goto fail;
+	if (n && (ips = calloc(3 * (size_t)n, sizeof(*ips))) == NULL)
+		goto fail;
+	if (a->n_lis && (lis = malloc(a->n_lis * sizeof(*lis))) == NULL)
+		goto fail;
+
+	for (size_t i = 0; i < a->cap; i++)
+		a->tab[i].picked = 0;
+	r->top.threshold_total = pick_top(a, RANK_TOTAL, n, heap, keys);
+	r->top.threshold_established = pick_top(a, RANK_EST, n, heap, keys);
+	r->top.threshold_syn_recv = pick_top(a, RANK_SYNRECV, n, heap, keys);
+
+	r->top.rest = a->states;
+	for (int s = 1; s < WIRE_NSTATES; s++)
+		r->top.rest.n[s] -= a->excluded.n[s];
+	for (size_t i = 0; i < a->cap; i++) {
+		const ip_entry_t *e = &a->tab[i];
+		wire_remote_t *w;
+
+		if (!e->used || !e->picked)
+			continue;
+		w = &ips[n_ips++];
+		if (memcmp(e->key, v4mapped, 12) == 0) {
+			w->ip.len = 4;
+			memcpy(w->ip.b, e->key + 12, 4);
+		} else {
+			w->ip.len = 16;
+			memcpy(w->ip.b, e->key, 16);
+		}
+		for (int s = 1; s < WIRE_NSTATES; s++) {
+			w->st.n[s] = e->n[s - 1];
+			r->top.rest.n[s] -= e->n[s - 1];
+		}
+	}
+	if (n_ips)
+		qsort(ips, n_ips, sizeof(*ips), cmp_remote);
+	if (a->n_lis) {
+		memcpy(lis, a->lis, a->n_lis * sizeof(*lis));
+		qsort(lis, a->n_lis, sizeof(*lis), cmp_listener);
+	}
+
+	free(r->top.ips);
+	free(r->listeners);
+	r->top.ips = ips;
+	r->top.n_ips = n_ips;
+	r->top.limit = n;
+	r->top.excluded = a->excluded;
+	r->top.distinct_ips = (uint32_t)a->count;
+	r->states = a->states;
+	r->listeners = lis;
+	r->n_listeners = a->n_lis;
+	free(heap);
+	free(keys);
+	return 0;
+fail:
+	free(heap);
+	free(keys);
+	free(ips);
+	free(lis);
+	return err;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* agg.h: aggregate decoded sockets into the state table, listeners and top remote IPs. */
+#ifndef AG_AGG_H
+#define AG_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "sock.h"
+
+#define AG_TOP_DEFAULT 20
+#define AG_TOP_MAX 10000
+
+typedef struct {
+	uint8_t family;   /* AF_INET or AF_INET6 */
+	uint8_t prefix;   /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network order, host bits zeroed */
+} ag_cidr_t;
+
+/* Parses "a.b.c.d[/n]" or "v6[/n]"; an IPv4-mapped v6 CIDR becomes IPv4.  0 or -EINVAL. */
+int ag_cidr_parse(const char *s, ag_cidr_t *out);
+
+typedef struct {
+	uint32_t top_n;            /* entries per ranking (default AG_TOP_DEFAULT) */
+	const ag_cidr_t *exclude;  /* borrowed; copied by ag_agg_new() */
+	size_t n_exclude;
+} ag_agg_opts_t;
+
+typedef struct ag_agg ag_agg_t;
+
+/* Returns a new aggregator (free with ag_agg_free()), or NULL on ENOMEM. */
+ag_agg_t *ag_agg_new(const ag_agg_opts_t *o);
+void ag_agg_free(ag_agg_t *a);
+
+/* Forgets every socket added, keeping the memory (a dump is being retried). */
+void ag_agg_reset(ag_agg_t *a);
+
+/*
+ * Counts one socket (an ag_sock_fn: ctx is the ag_agg_t).  LISTEN sockets
+ * become listeners; every other socket counts in the state table and, by
+ * its remote address (IPv4-mapped folded to IPv4), in the IP ranking, or in
+ * `excluded` for loopback and the excluded CIDRs.
+ */
+void ag_agg_add(void *ctx, const ag_sock_t *s);
+
+/*
+ * Fills r->states, r->listeners and r->top from what was added, replacing
+ * what they held (r owns the new arrays).  Returns 0, or -ENOMEM if an
+ * allocation failed here or during ag_agg_add().
+ */
+int ag_agg_finish(ag_agg_t *a, wire_report_t *r);
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* collect.c: choose the source, time the collection, fill a report. */
+#include "collect.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "text.h"
+
+static uint64_t now_us(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int text_source(const char *path, ag_agg_t *agg, int quiet)
+{
+	unsigned long socks = 0, bad = 0, first_bad = 0;
+	int fmt = AG_TEXT_UNKNOWN, err;
+
+	ag_agg_reset(agg);
+	err = ag_text_file(path, &fmt, agg, &socks, &bad, &first_bad);
+	if (err == -EPROTO && fmt == AG_TEXT_UNKNOWN) {
+		log_warnx("agent: %s: not netstat, ss or /proc/net/tcp output", path);
+		return err;
+	}
+	if (err < 0) {
+		errno = -err;
+		log_warn("agent: %s", path);
+		return err;
+	}
+	if (bad && !quiet)
+		log_warnx("agent: %s: %lu malformed line%s skipped (first: line %lu)",
+		          path, bad, bad == 1 ? "" : "s", first_bad);
+	return 0;
+}
+
+/* /proc/net/tcp then /proc/net/tcp6 into one aggregation. */
+static int proc_source(ag_agg_t *agg)
+{
+	unsigned long socks = 0, bad = 0, first_bad = 0;
+	int err;
+
+	ag_agg_reset(agg);
+	for (int i = 0; i < 2; i++) {
+		const char *path = i ? "/proc/net/tcp6" : "/proc/net/tcp";
+		int fmt = AG_TEXT_PROC;
+
+		err = ag_text_file(path, &fmt, agg, &socks, &bad, &first_bad);
+		if (err == -ENOENT && i == 1)
+			return 0; /* IPv6 disabled */
+		if (err < 0) {
+			errno = -err;
+			log_warn("agent: %s", path);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Drops the counters and sysctls of an earlier collection into r. */
+static void clear_kernel_stats(wire_report_t *r)
+{
+	for (size_t i = 0; i < r->n_counters; i++)
+		free(r->counters[i].name);
+	for (size_t i = 0; i < r->n_sysctls; i++) {
+		free(r->sysctls[i].name);
+		free(r->sysctls[i].value);
+	}
+	free(r->counters);
+	free(r->sysctls);
+	r->counters = NULL;
+	r->sysctls = NULL;
+	r->n_counters = r->n_sysctls = 0;
+}
+
+int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, wire_report_t *r)
+{
+	static int fallback_said;
+	const char *source;
+	uint64_t t0 = now_us(CLOCK_MONOTONIC);
+	int err;
+
+	r->collected_at_ms = (int64_t)(now_us(CLOCK_REALTIME) / 1000u);
+	if (o->input) {
+		source = "input";
+		err = text_source(o->input, agg, 0);
+	} else if (o->source == AG_SRC_PROC) {
+		source = "proc";
+		err = proc_source(agg);
+	} else {
+		source = "netlink";
+		err = ag_netlink_collect(agg);
+		if (err < 0 && o->source == AG_SRC_AUTO) {
+			if (!fallback_said++) {
+				errno = -err;
+				log_warn("agent: sock_diag dump failed, reading /proc/net/tcp instead");
+			}
+			source = "proc";
+			err = proc_source(agg);
+		} else if (err < 0) {
+			errno = -err;
+			log_warn("agent: sock_diag dump");
+		}
+	}
+	if (err < 0)
+		return err;
+	if ((err = ag_agg_finish(agg, r)) < 0)
+		return err;
+	r->collect_us = now_us(CLOCK_MONOTONIC) - t0;
+	clear_kernel_stats(r);
+	if (o->kernel_stats && !o->input)
+		ag_read_kernel_stats(r);
+	free(r->source);
+	if ((r->source = strdup(source)) == NULL)
+		return -ENOMEM;
+	return 0;
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: fleetstat-agent command line, configuration and local printing. */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+#include "agg.h"
+#include "buf.h"
+#include "collect.h"
+#include "log.h"
+#include "print.h"
+#include "report.h"
+
+#define MAX_LIST 64
+
+typedef struct {
+	char *items[MAX_LIST];
+	int n;
+	int from_flags; /* a flag replaces what the config file gave */
+} strlist_t;
+
+typedef struct {
+	char *config;
+	char *collector;
+	char *tier;
+	strlist_t labels;
+	strlist_t excludes;
+	long interval;
+	long top;
+	char *token_file;
+	char *state_dir;
+	ag_source_t source;
+	char *input;
+	char *print; /* NULL: not printing */
+	int once;
+	int verbose;
+} opts_t;
+
+enum {
+	OPT_CONFIG = 256, OPT_COLLECTOR, OPT_TIER, OPT_LABEL, OPT_INTERVAL, OPT_TOP,
+	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
+	OPT_PRINT, OPT_ONCE, OPT_VERSION, OPT_HELP, OPT_VERBOSE,
+};
+
+static const struct option longopts[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"collector", required_argument, NULL, OPT_COLLECTOR},
+	{"tier", required_argument, NULL, OPT_TIER},
+	{"label", required_argument, NULL, OPT_LABEL},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"top", required_argument, NULL, OPT_TOP},
+	{"exclude", required_argument, NULL, OPT_EXCLUDE},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"input", required_argument, NULL, OPT_INPUT},
+	{"print", optional_argument, NULL, OPT_PRINT},
+	{"once", no_argument, NULL, OPT_ONCE},
+	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f)
+{
+	fputs(
+	"usage: fleetstat-agent [options]\n"
+	"\n"
+	"Counts this host's TCP sockets by state, its listeners' queues and the top\n"
+	"remote IPs (netlink sock_diag, as ss does), with the kernel's TCP counters\n"
+	"and tuning sysctls.\n"
+	"\n"
+	"  --print[=awk|table|json]  collect once, print here, no network (default table)\n"
+	"  --once                    collect, send one report, wait for its ack, exit\n"
+	"  --collector HOST:PORT     where reports go (default 127.0.0.1:7400)\n"
+	"  --config FILE             INI file with the settings below (flags win)\n"
+	"  --tier NAME               tier of this host: [a-z0-9_-]{1,32} (lvs, web, db)\n"
+	"  --label K=V               extra label, repeatable\n"
+	"  --interval SEC            seconds between reports (default 10)\n"
+	"  --top N                   IPs per ranking: total, ESTABLISHED, SYN_RECV (default 20)\n"
+	"  --exclude CIDR            leave remote addresses out of the ranking, repeatable\n"
+	"                            (loopback always is); they are counted as `excluded`\n"
+	"  --token-file FILE         shared secret proving this agent to the collector\n"
+	"  --state-dir DIR           agent id, last seq and spool (default /var/lib/fleetstat-agent)\n"
+	"  --source auto|netlink|proc  where sockets come from (default auto: netlink,\n"
+	"                            /proc/net/tcp if that fails)\n"
+	"  --input FILE              read saved `netstat -n`, `netstat -an`, `ss -tan` or\n"
+	"                            /proc/net/tcp text instead of the kernel\n"
+	"  --verbose                 debug logging\n"
+	"  --version, --help\n", f);
+}
+
+static void list_add(strlist_t *l, const char *v, int from_flags, const char *what)
+{
+	if (from_flags && !l->from_flags) {
+		for (int i = 0; i < l->n; i++)
+			free(l->items[i]);
+		l->n = 0;
+		l->from_flags = 1;
+	}
+	if (l->n == MAX_LIST)
+		fatalx("too many %s values (at most %d)", what, MAX_LIST);
+	if ((l->items[l->n++] = strdup(v)) == NULL)
+		fatalx("out of memory");
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL)
+		fatalx("out of memory");
+}
+
+static long parse_long(const char *what, const char *v, long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || n < min || n > max)
+		fatalx("%s: '%s' is not a whole number from %ld to %ld", what, v, min, max);
+	return n;
+}
+
+static ag_source_t parse_source(const char *v)
+{
+	if (strcmp(v, "auto") == 0)
+		return AG_SRC_AUTO;
+	if (strcmp(v, "netlink") == 0)
+		return AG_SRC_NETLINK;
+	if (strcmp(v, "proc") == 0)
+		return AG_SRC_PROC;
+	fatalx("--source: '%s' is not auto, netlink or proc", v);
+}
+
+/* Applies one setting, from a flag or the config file. */
+static int apply(opts_t *o, int opt, const char *v, int from_flags)
+{
+	switch (opt) {
+	case OPT_COLLECTOR: set_str(&o->collector, v); break;
+	case OPT_TIER: set_str(&o->tier, v); break;
+	case OPT_LABEL: list_add(&o->labels, v, from_flags, "label"); break;
+	case OPT_INTERVAL: o->interval = parse_long("interval", v, 1, 86400); break;
+	case OPT_TOP: o->top = parse_long("top", v, 0, AG_TOP_MAX); break;
+	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
+	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
+	case OPT_STATE_DIR: set_str(&o->state_dir, v); break;
+	case OPT_SOURCE: o->source = parse_source(v); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static const struct {
+	const char *key;
+	int opt;
+} ini_keys[] = {
+	{"collector", OPT_COLLECTOR}, {"tier", OPT_TIER}, {"label", OPT_LABEL},
+	{"interval", OPT_INTERVAL}, {"top", OPT_TOP}, {"exclude", OPT_EXCLUDE},
+	{"token_file", OPT_TOKEN_FILE}, {"state_dir", OPT_STATE_DIR},
+	{"source", OPT_SOURCE},
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	if (*section && strcmp(section, "agent") != 0)
+		return 1; /* other programs' sections */
+	for (size_t i = 0; i < sizeof(ini_keys) / sizeof(ini_keys[0]); i++)
+		if (strcmp(name, ini_keys[i].key) == 0)
+			return apply(user, ini_keys[i].opt, value, 0);
+	log_warnx("config: unknown setting '%s'", name);
+	return 0;
+}
+
+static void check(const opts_t *o, ag_cidr_t *cidrs)
+{
+	const char *t = o->tier;
+
+	if (t) {
+		size_t n = strlen(t);
+
+		if (n < 1 || n > 32 || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+			fatalx("--tier: '%s' must match [a-z0-9_-]{1,32}", t);
+	}
+	for (int i = 0; i < o->labels.n; i++) {
+		const char *eq = strchr(o->labels.items[i], '=');
+
+		if (eq == NULL || eq == o->labels.items[i] || strlen(o->labels.items[i]) > 255)
+			fatalx("--label: '%s' is not K=V", o->labels.items[i]);
+	}
+	for (int i = 0; i < o->excludes.n; i++)
+		if (ag_cidr_parse(o->excludes.items[i], &cidrs[i]) < 0)
+			fatalx("--exclude: '%s' is not an address or CIDR", o->excludes.items[i]);
+	if (o->collector) {
+		const char *colon = strrchr(o->collector, ':');
+
+		if (colon == NULL || colon == o->collector)
+			fatalx("--collector: '%s' is not HOST:PORT", o->collector);
+		parse_long("--collector port", colon + 1, 1, 65535);
+	}
+	if (o->print && strcmp(o->print, "awk") && strcmp(o->print, "table") &&
+	    strcmp(o->print, "json"))
+		fatalx("--print: '%s' is not awk, table or json", o->print);
+	if (o->input && o->source != AG_SRC_AUTO)
+		fatalx("--input and --source exclude each other");
+}
+
+static void opts_close(opts_t *o)
+{
+	free(o->config);
+	free(o->collector);
+	free(o->tier);
+	free(o->token_file);
+	free(o->state_dir);
+	free(o->input);
+	free(o->print);
+	for (int i = 0; i < o->labels.n; i++)
+		free(o->labels.items[i]);
+	for (int i = 0; i < o->excludes.n; i++)
+		free(o->excludes.items[i]);
+}
+
+static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
+{
+	ag_agg_opts_t ao = {
+		.top_n = (uint32_t)o->top,
+		.exclude = cidrs,
+		.n_exclude = (size_t)o->excludes.n,
+	};
+	ag_collect_opts_t co = {.source = o->source, .input = o->input, .kernel_stats = 1};
+	wire_report_t r;
+	ag_buf_t out = AG_BUF_INIT;
+	struct utsname u;
+	ag_agg_t *agg;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	if ((agg = ag_agg_new(&ao)) == NULL)
+		fatalx("out of memory");
+	r.interval_ms = (uint32_t)o->interval * 1000u;
+	if ((err = ag_collect(&co, agg, &r)) < 0)
+		goto out;
+	if (uname(&u) < 0)
+		strcpy(u.nodename, "?");
+	if (strcmp(o->print, "awk") == 0)
+		err = ag_print_awk(&r, &out);
+	else if (strcmp(o->print, "json") == 0)
+		err = ag_print_json(&r, u.nodename, o->tier, &out);
+	else
+		err = ag_print_table(&r, u.nodename, o->tier, &out);
+	if (err == 0 && (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0)) {
+		log_warn("stdout");
+		err = -EIO;
+	}
+out:
+	ag_buf_close(&out);
+	wire_report_close(&r);
+	ag_agg_free(agg);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO};
+	ag_cidr_t cidrs[MAX_LIST];
+	int c, err;
+
+	log_init("fleetstat-agent", LOG_LVL_INFO);
+	/* The config file first, wherever --config stands, so that flags win. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			set_str(&o.config, argv[i + 1]);
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			set_str(&o.config, argv[i] + 9);
+	}
+	if (o.config) {
+		int line = ini_parse(o.config, on_ini, &o);
+
+		if (line < 0)
+			fatal("config %s", o.config);
+		if (line > 0)
+			fatalx("config %s: line %d is not valid", o.config, line);
+	}
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG: break;
+		case OPT_INPUT: set_str(&o.input, optarg); break;
+		case OPT_PRINT: set_str(&o.print, optarg ? optarg : "table"); break;
+		case OPT_ONCE: o.once = 1; break;
+		case OPT_VERBOSE: o.verbose = 1; break;
+		case OPT_VERSION:
+			printf("fleetstat-agent %s\n", FLEETSTAT_VERSION);
+			opts_close(&o);
+			return 0;
+		case OPT_HELP:
+			usage(stdout);
+			opts_close(&o);
+			return 0;
+		default:
+			if (!apply(&o, c, optarg, 1)) {
+				usage(stderr);
+				return 2;
+			}
+		}
+	}
+	if (optind < argc)
+		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o.verbose)
+		log_init("fleetstat-agent", LOG_LVL_DEBUG);
+	check(&o, cidrs);
+
+	if (o.print && o.once)
+		fatalx("--print and --once exclude each other");
+	if (!o.print) {
+		/* Reports to a collector need the collector; until then say so plainly. */
+		fatalx("this version only prints locally: use --print[=awk|table|json]");
+	}
+	err = print_once(&o, cidrs);
+	opts_close(&o);
+	return err < 0 ? 1 : 0;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# install-deps.sh: install every Debian package fleetstat's build, tests and quickstart need.
+# Idempotent: installs only what is missing, and runs `apt-get update` only then.
+set -euo pipefail
+
+pkgs=(
+	build-essential cmake pkg-config          # toolchain
+	libuv1-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev  # libraries
+	libcmocka-dev                             # unit tests
+	clang libclang-rt-14-dev                  # libFuzzer targets
+	iproute2 nftables net-tools procps python3  # integration tests: netns, rules, ss, netstat
+	hyperfine time                            # benchmarks
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

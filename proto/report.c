@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c: lifetime of wire_report_t and netstat's names for TCP states. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* Indexed by the kernel's state number; the spelling is netstat's. */
+static const char *const state_names[WIRE_NSTATES] = {
+	[WIRE_ESTABLISHED] = "ESTABLISHED",
+	[WIRE_SYN_SENT] = "SYN_SENT",
+	[WIRE_SYN_RECV] = "SYN_RECV",
+	[WIRE_FIN_WAIT1] = "FIN_WAIT1",
+	[WIRE_FIN_WAIT2] = "FIN_WAIT2",
+	[WIRE_TIME_WAIT] = "TIME_WAIT",
+	[WIRE_CLOSE] = "CLOSE",
+	[WIRE_CLOSE_WAIT] = "CLOSE_WAIT",
+	[WIRE_LAST_ACK] = "LAST_ACK",
+	[WIRE_LISTEN] = "LISTEN",
+	[WIRE_CLOSING] = "CLOSING",
+};
+
+void wire_report_close(wire_report_t *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n_counters; i++)
+		free(r->counters[i].name);
+	for (i = 0; i < r->n_sysctls; i++) {
+		free(r->sysctls[i].name);
+		free(r->sysctls[i].value);
+	}
+	free(r->counters);
+	free(r->sysctls);
+	free(r->listeners);
+	free(r->top.ips);
+	free(r->source);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *wire_state_name(int state)
+{
+	if (state < WIRE_ESTABLISHED || state >= WIRE_NSTATES)
+		return NULL;
+	return state_names[state];
+}
+
+int wire_state_parse(const char *s, size_t len)
+{
+	int st;
+
+	if (s == NULL)
+		return 0;
+	for (st = WIRE_ESTABLISHED; st < WIRE_NSTATES; st++) {
+		/* Compare lengths first: "CLOSE" is a prefix of "CLOSE_WAIT". */
+		if (strlen(state_names[st]) == len &&
+		    memcmp(state_names[st], s, len) == 0)
+			return st;
+	}
+	return 0;
+}

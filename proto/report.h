@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h: the plain C form of a report, shared by the agent and the collector. */
+#ifndef FLEETSTAT_REPORT_H
+#define FLEETSTAT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * TCP states use the kernel's numbers, which are also the field numbers of
+ * StateCounts on the wire: 1 ESTABLISHED ... 11 CLOSING.  Index 0 is unused.
+ */
+enum {
+	WIRE_ESTABLISHED = 1, WIRE_SYN_SENT, WIRE_SYN_RECV, WIRE_FIN_WAIT1,
+	WIRE_FIN_WAIT2, WIRE_TIME_WAIT, WIRE_CLOSE, WIRE_CLOSE_WAIT,
+	WIRE_LAST_ACK, WIRE_LISTEN, WIRE_CLOSING,
+	WIRE_NSTATES /* 12: size of a state-indexed array */
+};
+
+typedef struct {
+	uint32_t n[WIRE_NSTATES];
+} wire_states_t;
+
+typedef struct {
+	uint8_t len;      /* 4 or 16 */
+	uint8_t b[16];    /* network byte order */
+} wire_ip_t;
+
+typedef struct {
+	wire_ip_t ip;
+	wire_states_t st;
+} wire_remote_t;
+
+typedef struct {
+	wire_ip_t ip;
+	uint32_t port;
+	uint32_t accept_queue;
+	uint32_t backlog;
+} wire_listener_t;
+
+typedef struct {
+	char *name;
+	uint64_t value;
+} wire_counter_t;
+
+typedef struct {
+	char *name;
+	char *value;
+} wire_kv_t;
+
+typedef struct {
+	wire_remote_t *ips;
+	size_t n_ips;
+	uint32_t limit;
+	uint32_t threshold_total;
+	uint32_t threshold_established;
+	uint32_t threshold_syn_recv;
+	wire_states_t rest;
+	wire_states_t excluded;
+	uint32_t distinct_ips;
+} wire_top_t;
+
+/*
+ * A report owns every array and string it points to; wire_report_close()
+ * frees them (with free()) and leaves the struct zeroed.
+ */
+typedef struct {
+	uint64_t seq;
+	int64_t collected_at_ms;
+	uint32_t interval_ms;
+	wire_states_t states;
+	wire_listener_t *listeners;
+	size_t n_listeners;
+	wire_top_t top;
+	wire_counter_t *counters;
+	size_t n_counters;
+	wire_kv_t *sysctls;
+	size_t n_sysctls;
+	uint64_t dropped_reports;
+	uint64_t collect_us;
+	char *source;
+} wire_report_t;
+
+void wire_report_close(wire_report_t *r);
+
+/* netstat's name of a state (1..11), or NULL. */
+const char *wire_state_name(int state);
+
+/* The state whose netstat name is s (case-sensitive), or 0. */
+int wire_state_parse(const char *s, size_t len);
+
+#endif

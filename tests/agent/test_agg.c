@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/* test_agg.c: state table, listeners and top remote IPs. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "agg.h"
+
+static ag_sock_t sock(uint8_t state, const char *raddr)
+{
+	ag_sock_t s;
+
+	memset(&s, 0, sizeof(s));
+	s.state = state;
+	s.family = strchr(raddr, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(s.family, raddr, s.raddr), 1);
+	s.rport = 1234;
+	s.lport = 80;
+	return s;
+}
+
+static void add_n(ag_agg_t *a, int n, uint8_t state, const char *raddr)
+{
+	ag_sock_t s = sock(state, raddr);
+
+	for (int i = 0; i < n; i++)
+		ag_agg_add(a, &s);
+}
+
+static ag_agg_t *new_agg(uint32_t top, const char *const *excl, size_t n)
+{
+	ag_cidr_t c[8];
+	ag_agg_opts_t o = {.top_n = top, .exclude = c, .n_exclude = n};
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ag_cidr_parse(excl[i], &c[i]), 0);
+	ag_agg_t *a = ag_agg_new(&o);
+	assert_non_null(a);
+	return a;
+}
+
+static const wire_remote_t *find(const wire_report_t *r, const char *ip)
+{
+	uint8_t b[16];
+	int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+
+	assert_int_equal(inet_pton(fam, ip, b), 1);
+	for (size_t i = 0; i < r->top.n_ips; i++)
+		if (r->top.ips[i].ip.len == (fam == AF_INET ? 4 : 16) &&
+		    memcmp(r->top.ips[i].ip.b, b, r->top.ips[i].ip.len) == 0)
+			return &r->top.ips[i];
+	return NULL;
+}
+
+/* entries + rest + excluded = the state table, state by state. */
+static void assert_sums(const wire_report_t *r)
+{
+	for (int s = 1; s < WIRE_NSTATES; s++) {
+		uint64_t t = r->top.rest.n[s] + r->top.excluded.n[s];
+
+		for (size_t i = 0; i < r->top.n_ips; i++)
+			t += r->top.ips[i].st.n[s];
+		assert_int_equal(t, r->states.n[s]);
+	}
+}
+
+static void test_ag_cidr_parse_cases(void **state)
+{
+	ag_cidr_t c;
+
+	(void)state;
+	assert_int_equal(ag_cidr_parse("10.1.2.3/8", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 8);
+	assert_int_equal(c.addr[0], 10);
+	assert_int_equal(c.addr[1], 0); /* host bits cleared */
+	assert_int_equal(ag_cidr_parse("198.18.0.7", &c), 0);
+	assert_int_equal(c.prefix, 32);
+	assert_int_equal(ag_cidr_parse("2001:db8::/32", &c), 0);
+	assert_int_equal(c.family, AF_INET6);
+	assert_int_equal(c.prefix, 32);
+	assert_int_equal(ag_cidr_parse("::ffff:198.18.0.0/111", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 15);
+	assert_int_equal(ag_cidr_parse("10.0.0.0/33", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("10.0.0.0/", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("10.0.0.0/-1", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("10.0.0.0/8x", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("300.0.0.0/8", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("2001:db8::/129", &c), -EINVAL);
+	assert_int_equal(ag_cidr_parse("/8", &c), -EINVAL);
+}
+
+static void test_ag_agg_states_and_listeners(void **state)
+{
+	ag_agg_t *a = new_agg(20, NULL, 0);
+	wire_report_t r;
+	ag_sock_t l;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 3, WIRE_ESTABLISHED, "198.18.0.1");
+	add_n(a, 2, WIRE_TIME_WAIT, "2001:db8::1");
+	add_n(a, 1, WIRE_CLOSING, "198.18.0.2");
+	memset(&l, 0, sizeof(l));
+	l.state = WIRE_LISTEN;
+	l.family = AF_INET6;
+	l.lport = 443;
+	l.rqueue = 5;
+	l.wqueue = 511;
+	ag_agg_add(a, &l);
+	l.family = AF_INET;
+	l.lport = 80;
+	l.rqueue = 0;
+	l.wqueue = 128;
+	ag_agg_add(a, &l);
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.states.n[WIRE_ESTABLISHED], 3);
+	assert_int_equal(r.states.n[WIRE_TIME_WAIT], 2);
+	assert_int_equal(r.states.n[WIRE_CLOSING], 1);
+	assert_int_equal(r.states.n[WIRE_LISTEN], 0); /* the table leaves LISTEN out */
+	assert_int_equal(r.n_listeners, 2);
+	assert_int_equal(r.listeners[0].port, 80); /* sorted by port */
+	assert_int_equal(r.listeners[0].ip.len, 4);
+	assert_int_equal(r.listeners[1].port, 443);
+	assert_int_equal(r.listeners[1].ip.len, 16);
+	assert_int_equal(r.listeners[1].accept_queue, 5);
+	assert_int_equal(r.listeners[1].backlog, 511);
+	assert_int_equal(r.top.distinct_ips, 3);
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+static void test_ag_agg_folds_mapped(void **state)
+{
+	ag_agg_t *a = new_agg(20, NULL, 0);
+	wire_report_t r;
+	const wire_remote_t *e;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 4, WIRE_ESTABLISHED, "198.18.0.1");
+	add_n(a, 3, WIRE_SYN_RECV, "::ffff:198.18.0.1");
+	add_n(a, 1, WIRE_ESTABLISHED, "2001:db8::1");
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.distinct_ips, 2);
+	assert_int_equal(r.top.n_ips, 2);
+	e = find(&r, "198.18.0.1");
+	assert_non_null(e);
+	assert_int_equal(e->st.n[WIRE_ESTABLISHED], 4);
+	assert_int_equal(e->st.n[WIRE_SYN_RECV], 3);
+	assert_ptr_equal(e, &r.top.ips[0]); /* sorted by total */
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+static void test_ag_agg_excludes(void **state)
+{
+	static const char *const ex[] = {"198.19.0.0/16", "2001:db8:f1::/48"};
+	ag_agg_t *a = new_agg(20, ex, 2);
+	wire_report_t r;
+	ag_sock_t s = sock(WIRE_ESTABLISHED, "198.18.0.1");
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 2, WIRE_ESTABLISHED, "127.0.0.1");
+	add_n(a, 1, WIRE_TIME_WAIT, "127.9.9.9");
+	add_n(a, 1, WIRE_ESTABLISHED, "::1");
+	add_n(a, 1, WIRE_ESTABLISHED, "::ffff:127.0.0.1");
+	add_n(a, 5, WIRE_SYN_RECV, "198.19.4.4");
+	add_n(a, 1, WIRE_SYN_RECV, "::ffff:198.19.4.5");
+	add_n(a, 2, WIRE_ESTABLISHED, "2001:db8:f1::9");
+	add_n(a, 1, WIRE_ESTABLISHED, "2001:db8:f2::9");
+	add_n(a, 1, WIRE_ESTABLISHED, "198.18.0.1");
+	s.flags = AG_SOCK_NORADDR;
+	ag_agg_add(a, &s);
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.excluded.n[WIRE_ESTABLISHED], 6);
+	assert_int_equal(r.top.excluded.n[WIRE_TIME_WAIT], 1);
+	assert_int_equal(r.top.excluded.n[WIRE_SYN_RECV], 6);
+	assert_int_equal(r.top.n_ips, 2);
+	assert_int_equal(r.top.distinct_ips, 2);
+	assert_int_equal(r.top.rest.n[WIRE_ESTABLISHED], 1); /* the unreadable one */
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+/*
+ * top 2: A leads by total, B by ESTABLISHED, C by SYN_RECV; D is in no
+ * top 2 and goes to rest.
+ */
+static void test_ag_agg_top_union(void **state)
+{
+	ag_agg_t *a = new_agg(2, NULL, 0);
+	wire_report_t r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 50, WIRE_TIME_WAIT, "198.18.0.1");   /* A: total 52 */
+	add_n(a, 2, WIRE_ESTABLISHED, "198.18.0.1");
+	add_n(a, 30, WIRE_ESTABLISHED, "198.18.0.2"); /* B: total 30, est 30 */
+	add_n(a, 40, WIRE_SYN_RECV, "198.18.0.3");    /* C: total 40, syn 40 */
+	add_n(a, 20, WIRE_ESTABLISHED, "198.18.0.4"); /* D: total 22, est 20, syn 2 */
+	add_n(a, 2, WIRE_SYN_RECV, "198.18.0.4");
+	add_n(a, 1, WIRE_SYN_RECV, "198.18.0.5");     /* E: syn 1 */
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	/* total: A 52, C 40 | B 30;  est: B 30, D 20 | A 2;  syn: C 40, D 2 | E 1 */
+	assert_int_equal(r.top.threshold_total, 40);
+	assert_int_equal(r.top.threshold_established, 20);
+	assert_int_equal(r.top.threshold_syn_recv, 2);
+	assert_int_equal(r.top.n_ips, 4);
+	assert_non_null(find(&r, "198.18.0.1"));
+	assert_non_null(find(&r, "198.18.0.2"));
+	assert_non_null(find(&r, "198.18.0.3"));
+	assert_non_null(find(&r, "198.18.0.4"));
+	assert_null(find(&r, "198.18.0.5"));
+	assert_int_equal(r.top.rest.n[WIRE_SYN_RECV], 1);
+	assert_int_equal(r.top.limit, 2);
+	assert_int_equal(r.top.distinct_ips, 5);
+	/* Ordered by total, largest first. */
+	for (size_t i = 1; i < r.top.n_ips; i++) {
+		uint32_t p = 0, q = 0;
+
+		for (int s = 1; s < WIRE_NSTATES; s++) {
+			p += r.top.ips[i - 1].st.n[s];
+			q += r.top.ips[i].st.n[s];
+		}
+		assert_true(p >= q);
+	}
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+/* Fewer IPs than N: all listed, thresholds 0 (an unlisted IP has none). */
+static void test_ag_agg_top_fewer_than_n(void **state)
+{
+	ag_agg_t *a = new_agg(20, NULL, 0);
+	wire_report_t r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 3, WIRE_ESTABLISHED, "198.18.0.1");
+	add_n(a, 1, WIRE_FIN_WAIT2, "2001:db8::7");
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.n_ips, 2);
+	assert_int_equal(r.top.threshold_total, 0);
+	assert_int_equal(r.top.threshold_established, 0);
+	assert_int_equal(r.top.threshold_syn_recv, 0);
+	for (int s = 1; s < WIRE_NSTATES; s++)
+		assert_int_equal(r.top.rest.n[s], 0);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+/* Ties at the N-th place are broken by address, so the output is stable. */
+static void test_ag_agg_top_ties(void **state)
+{
+	ag_agg_t *a = new_agg(1, NULL, 0);
+	wire_report_t r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 5, WIRE_TIME_WAIT, "198.18.0.9");
+	add_n(a, 5, WIRE_TIME_WAIT, "198.18.0.3");
+	add_n(a, 5, WIRE_TIME_WAIT, "198.18.0.6");
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.n_ips, 1);
+	assert_non_null(find(&r, "198.18.0.3"));
+	assert_int_equal(r.top.threshold_total, 5);
+	assert_int_equal(r.top.threshold_established, 0);
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+static void test_ag_agg_top_zero(void **state)
+{
+	ag_agg_t *a = new_agg(0, NULL, 0);
+	wire_report_t r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_n(a, 5, WIRE_ESTABLISHED, "198.18.0.9");
+	add_n(a, 2, WIRE_SYN_RECV, "198.18.0.3");
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.n_ips, 0);
+	assert_int_equal(r.top.threshold_total, 5);
+	assert_int_equal(r.top.threshold_established, 5);
+	assert_int_equal(r.top.threshold_syn_recv, 2);
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+/* 200,000 distinct addresses: the table grows, and the sums still hold. */
+static void test_ag_agg_many_ips(void **state)
+{
+	ag_agg_t *a = new_agg(20, NULL, 0);
+	wire_report_t r;
+	ag_sock_t s;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	for (uint32_t i = 0; i < 200000; i++) {
+		uint32_t ip = htonl(0xc6120000u + i); /* 198.18.0.0 + i */
+
+		s.family = (i % 3) ? AF_INET : AF_INET6;
+		memset(s.raddr, 0, 16);
+		if (s.family == AF_INET) {
+			memcpy(s.raddr, &ip, 4);
+		} else {
+			s.raddr[0] = 0x20;
+			s.raddr[1] = 0x01;
+			memcpy(s.raddr + 12, &ip, 4);
+		}
+		s.state = (uint8_t)(1 + i % 9);
+		ag_agg_add(a, &s);
+		if (i % 1000 == 0)
+			ag_agg_add(a, &s); /* some addresses twice */
+	}
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.distinct_ips, 200000);
+	assert_int_equal(r.top.threshold_total, 2); /* 200 addresses have 2 */
+	assert_sums(&r);
+	/* A reset aggregator counts from zero again. */
+	ag_agg_reset(a);
+	add_n(a, 1, WIRE_ESTABLISHED, "198.18.0.1");
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.top.distinct_ips, 1);
+	assert_int_equal(r.states.n[WIRE_ESTABLISHED], 1);
+	assert_sums(&r);
+	wire_report_close(&r);
+	ag_agg_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ag_cidr_parse_cases),
+		cmocka_unit_test(test_ag_agg_states_and_listeners),
+		cmocka_unit_test(test_ag_agg_folds_mapped),
+		cmocka_unit_test(test_ag_agg_excludes),
+		cmocka_unit_test(test_ag_agg_top_union),
+		cmocka_unit_test(test_ag_agg_top_fewer_than_n),
+		cmocka_unit_test(test_ag_agg_top_ties),
+		cmocka_unit_test(test_ag_agg_top_zero),
+		cmocka_unit_test(test_ag_agg_many_ips),
+	};
+
+	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# agent_cli.sh: fleetstat-agent's flags, config file, sources and error messages, on a
+# handful of real sockets in a network namespace made here.
+set -euo pipefail
+
+build=${1:?usage: agent_cli.sh BUILD_DIR}
+agent="$build/fleetstat-agent"
+ns="fscli-$$"
+tmp=$(mktemp -d)
+holder=""
+
+cleanup() {
+	set +e
+	if [ -n "$holder" ]; then
+		kill "$holder" 2>/dev/null
+		wait "$holder" 2>/dev/null
+	fi
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_error CODE PATTERN CMD...: CMD exits with CODE and says PATTERN on stderr.
+expect_error() {
+	local code=$1 pat=$2 rc=0; shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	[ "$rc" -eq "$code" ] || fail "$* exited $rc, wanted $code: $(cat "$tmp/err")"
+	grep -q -- "$pat" "$tmp/err" || fail "$*: stderr lacks '$pat': $(cat "$tmp/err")"
+}
+
+in_ns() { ip netns exec "$ns" "$@"; }
+
+ip netns add "$ns"
+in_ns ip link set lo up
+in_ns ip addr add 198.18.0.1/32 dev lo
+in_ns ip addr add 198.18.0.2/32 dev lo
+
+# Hold: a listener with 3 connections left in its accept queue (backlog 16), 2 accepted
+# connections from 198.18.0.2, one CLOSE_WAIT.  The holder prints "ready", then sleeps.
+in_ns python3 -c '
+import socket, sys, time
+l = socket.socket(); l.bind(("198.18.0.1", 8080)); l.listen(16)
+cs = []
+for _ in range(5):
+    c = socket.socket(); c.bind(("198.18.0.2", 0)); c.connect(("198.18.0.1", 8080)); cs.append(c)
+acc = [l.accept()[0] for _ in range(2)]
+acc[0].close()            # its peer, cs[0], goes to CLOSE_WAIT; acc[0] to FIN_WAIT2
+print("ready", flush=True)
+time.sleep(120)
+' >"$tmp/holder" &
+holder=$!
+for _ in $(seq 50); do grep -q ready "$tmp/holder" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$tmp/holder" || fail "socket holder did not start"
+
+json() { in_ns "$agent" --print=json "$@"; }
+py() { python3 -c "$1" "$tmp/$2"; }
+
+# netlink and /proc agree on the state table; listeners carry the accept queue.
+json --source netlink >"$tmp/nl.json"
+json --source proc >"$tmp/proc.json"
+py '
+import json, sys
+nl = json.load(open(sys.argv[1])); pr = json.load(open(sys.argv[1].replace("nl.json", "proc.json")))
+assert nl["source"] == "netlink" and pr["source"] == "proc", (nl["source"], pr["source"])
+assert nl["states"] == pr["states"], (nl["states"], pr["states"])
+s = nl["states"]
+assert s["ESTABLISHED"] == 8 and s["CLOSE_WAIT"] == 1 and s["FIN_WAIT2"] == 1, s
+l = [x for x in nl["listeners"] if x["port"] == 8080]
+assert l and l[0]["ip"] == "198.18.0.1" and l[0]["accept_queue"] == 3 and l[0]["backlog"] == 16, nl["listeners"]
+assert [x["accept_queue"] for x in pr["listeners"] if x["port"] == 8080] == [3]
+ips = {e["ip"]: e for e in nl["top"]["ips"]}
+# The server side sees 198.18.0.2 five times, the client side 198.18.0.1 five times.
+assert ips["198.18.0.2"]["total"] == 5 and ips["198.18.0.1"]["total"] == 5, ips
+assert nl["top"]["distinct_ips"] == 2 and nl["top"]["limit"] == 20
+for k in ("Tcp.PassiveOpens", "TcpExt.ListenOverflows", "Sockstat.inuse"):
+    assert k in nl["counters"], k
+assert "net.core.somaxconn" in nl["sysctls"]
+' nl.json
+
+# --exclude and --top; the sums hold.
+json --exclude 198.18.0.2 --top 1 >"$tmp/ex.json"
+py '
+import json, sys
+r = json.load(open(sys.argv[1])); t = r["top"]
+assert t["limit"] == 1 and [e["ip"] for e in t["ips"]] == ["198.18.0.1"], t
+assert t["excluded"].get("ESTABLISHED") == 4 and t["excluded"].get("FIN_WAIT2") == 1, t
+for s, n in r["states"].items():
+    got = sum(e["states"].get(s, 0) for e in t["ips"]) + t["rest"].get(s, 0) + t["excluded"].get(s, 0)
+    assert got == n, (s, got, n)
+' ex.json
+
+# The awk form is what the one-liner prints over netstat -n, in the same order rules.
+in_ns "$agent" --print=awk | sort >"$tmp/awk.agent"
+in_ns netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}' | sort >"$tmp/awk.netstat"
+diff "$tmp/awk.agent" "$tmp/awk.netstat" || fail "--print=awk differs from netstat -n | awk"
+in_ns "$agent" --print=table | grep -q "^ESTABLISHED *8 " || fail "table lacks ESTABLISHED 8"
+
+# Config file, and flags over it.
+cat >"$tmp/agent.ini" <<'INI'
+# fleetstat-agent settings
+[agent]
+tier = web
+top = 3
+exclude = 198.18.0.1/32
+label = rack=r1
+INI
+json --config "$tmp/agent.ini" >"$tmp/c1.json"
+json --config "$tmp/agent.ini" --tier db --top 2 --exclude 203.0.113.0/24 >"$tmp/c2.json"
+py '
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[1].replace("c1", "c2")))
+assert a["tier"] == "web" and a["top"]["limit"] == 3, (a["tier"], a["top"]["limit"])
+assert a["top"]["excluded"].get("ESTABLISHED") == 4 and len(a["top"]["ips"]) == 1
+assert b["tier"] == "db" and b["top"]["limit"] == 2 and len(b["top"]["ips"]) == 2, b["top"]
+' c1.json
+
+# Clear errors, and no output on stdout for them.
+expect_error 1 "must match" "$agent" --print --tier "Web Tier"
+expect_error 1 "not awk, table or json" "$agent" --print=xml
+expect_error 1 "whole number from 1 to 86400" "$agent" --print --interval 0
+expect_error 1 "whole number from 0 to" "$agent" --print --top -1
+expect_error 1 "not an address or CIDR" "$agent" --print --exclude 10.0.0.0/33
+expect_error 1 "not auto, netlink or proc" "$agent" --print --source kernel
+expect_error 1 "not HOST:PORT" "$agent" --print --collector nohost
+expect_error 1 "not K=V" "$agent" --print --label novalue
+expect_error 2 "usage" "$agent" --no-such-flag
+expect_error 1 "unexpected argument" "$agent" --print extra
+printf '[agent]\nflavour = salty\n' >"$tmp/bad.ini"
+expect_error 1 "unknown setting 'flavour'" "$agent" --print --config "$tmp/bad.ini"
+expect_error 1 "No such file" "$agent" --print --config "$tmp/missing.ini"
+expect_error 1 "No such file" "$agent" --print --input "$tmp/missing.txt"
+head -c 4096 /dev/urandom >"$tmp/garbage"
+expect_error 1 "not netstat, ss or /proc/net/tcp output" "$agent" --print --input "$tmp/garbage"
+expect_error 1 "exclude each other" "$agent" --print --input "$tmp/garbage" --source proc
+expect_error 1 "only prints locally" "$agent" --tier web
+
+"$agent" --help | grep -q -- "--collector HOST:PORT" || fail "--help"
+"$agent" --version | grep -Eq '^fleetstat-agent [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+echo "agent_cli: ok"

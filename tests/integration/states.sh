@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# states.sh: on 20,000 generated sockets in every state, fleetstat-agent equals `ss -tan`
+# state by state and IP by IP, and the netstat -n | awk one-liner state by state.
+#
+# usage: bash tests/integration/states.sh BUILD_DIR      (root: network namespaces)
+set -euo pipefail
+
+build=${1:?usage: states.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+total=${FS_STATES_TOTAL:-20000}
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "states.sh: SKIP: needs root for network namespaces"
+	exit 77
+fi
+
+# shellcheck source=../tools/netns.sh
+source "$here/../tools/netns.sh"
+prefix=fsst$$
+h=$prefix-h
+tmp=$(mktemp -d)
+fs_netns_trap "$prefix"
+fs_cleanup_add "rm -rf '$tmp'"
+fs_netns_up "$prefix"
+
+# sockgen holds the sockets until its stdin (a FIFO kept open on fd 3) reaches EOF.
+mkfifo "$tmp/in"
+"$build/sockgen" --host-ns "$h" --peer-ns "$prefix-p" --total "$total" --mix default \
+	--seed 7 --quiet --max-hold 600 <"$tmp/in" >"$tmp/gen.out" 2>"$tmp/gen.err" &
+gen=$!
+fs_cleanup_add "kill $gen 2>/dev/null; wait $gen 2>/dev/null"
+exec 3>"$tmp/in"
+for ((i = 0; i < 1800; i++)); do # at most 180 s
+	grep -q '^READY$' "$tmp/gen.out" && break
+	kill -0 "$gen" 2>/dev/null || break
+	sleep 0.1
+done
+if ! grep -q '^READY$' "$tmp/gen.out"; then
+	echo "states.sh: FAIL: sockgen did not get ready" >&2
+	cat "$tmp/gen.err" >&2
+	exit 1
+fi
+echo "sockgen: $(tail -1 "$tmp/gen.out")"
+
+in_ns() { ip netns exec "$h" "$@"; }
+
+# One snapshot: agent, ss, netstat|awk, agent again.  TIME_WAIT sockets expire 60 s after
+# they were made, so a snapshot counts only if the agent saw the same before and after.
+stable=0
+for ((try = 1; try <= 5; try++)); do
+	in_ns "$build/fleetstat-agent" --print=json >"$tmp/a1.json"
+	in_ns ss -tan >"$tmp/ss.txt"
+	in_ns netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}' >"$tmp/awk.txt"
+	in_ns "$build/fleetstat-agent" --print=json >"$tmp/a2.json"
+	if python3 - "$tmp/a1.json" "$tmp/a2.json" <<-'PY'; then
+		import json, sys
+		a, b = (json.load(open(f)) for f in sys.argv[1:3])
+		sys.exit(0 if (a["states"], a["top"]) == (b["states"], b["top"]) else 1)
+	PY
+		stable=1
+		break
+	fi
+	echo "states.sh: sockets moved during snapshot $try, taking another"
+done
+[[ $stable -eq 1 ]] || { echo "states.sh: FAIL: no stable snapshot in 5 tries" >&2; exit 1; }
+
+python3 "$here/compare.py" "$tmp/a1.json" "$tmp/ss.txt" "$tmp/awk.txt" "$total"
+
+# Every state the generator makes is there, and IPv6 and mapped peers were folded in.
+python3 - "$tmp/a1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = ["ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+        "CLOSE_WAIT", "LAST_ACK", "CLOSING"]
+missing = [s for s in want if not r["states"][s]]
+assert not missing, f"states missing: {missing}"
+ips = [e["ip"] for e in r["top"]["ips"]]
+assert any(":" in ip for ip in ips), "no IPv6 address among the top IPs"
+assert r["top"]["distinct_ips"] > 1000, r["top"]["distinct_ips"]
+assert r["source"] == "netlink", r["source"]
+print("all nine states present; top IPs include IPv6; %d distinct IPs" % r["top"]["distinct_ips"])
+PY
+
+# The /proc fallback sees the same sockets.
+in_ns "$build/fleetstat-agent" --print=json --source proc >"$tmp/p.json"
+in_ns "$build/fleetstat-agent" --print=json >"$tmp/a3.json"
+python3 - "$tmp/p.json" "$tmp/a3.json" <<'PY'
+import json, sys
+p, a = (json.load(open(f)) for f in sys.argv[1:3])
+assert p["source"] == "proc"
+assert p["states"] == a["states"], (p["states"], a["states"])
+assert p["top"]["ips"] == a["top"]["ips"], "per-IP counts differ between proc and netlink"
+print("--source proc equals netlink")
+PY
+
+exec 3>&-
+wait "$gen" || { echo "states.sh: FAIL: sockgen exited $?" >&2; exit 1; }
+echo "states.sh: PASS"
