@@ -140,14 +140,28 @@ void ag_agg_reset(ag_agg_t *a)
 	memset(&a->excluded, 0, sizeof(a->excluded));
 }
 
+/* MurmurHash3's finaliser: every input bit reaches every output bit. */
+static inline uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return k;
+}
+
+/*
+ * IPv4 keys differ only in their last four bytes, so both halves are mixed
+ * fully before the low bits pick the slot.
+ */
 static inline size_t hash16(const uint8_t *k)
 {
 	uint64_t x, y;
 
 	memcpy(&x, k, 8);
 	memcpy(&y, k + 8, 8);
-	x = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
-	return (size_t)(x ^ (x >> 31));
+	return (size_t)fmix64(x ^ fmix64(y));
 }
 
 static int grow(ag_agg_t *a)

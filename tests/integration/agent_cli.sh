@@ -40,7 +40,8 @@ in_ns ip addr add 198.18.0.2/32 dev lo
 
 # Hold: a listener with 3 connections left in its accept queue (backlog 16), 2 accepted
 # connections from 198.18.0.2, one CLOSE_WAIT.  The holder prints "ready", then sleeps.
-in_ns python3 -c '
+# (Started by `ip netns exec` directly, not a shell function, so that $! is python itself.)
+ip netns exec "$ns" python3 -c '
 import socket, sys, time
 l = socket.socket(); l.bind(("198.18.0.1", 8080)); l.listen(16)
 cs = []

@@ -34,8 +34,9 @@ fs_netns_up "$prefix"
 host=$prefix-h
 
 meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
-avail0=$(meminfo MemAvailable)
+free0=$(meminfo MemFree)
 slab0=$(meminfo Slab)
+sunr0=$(meminfo SUnreclaim)
 
 # sockgen holds its sockets until its stdin reaches EOF: give it a FIFO whose
 # write end this shell keeps open on fd 3.
@@ -61,9 +62,15 @@ fi
 json=$(sed -n 2p "$tmp/out")
 echo "sockgen READY after $(((ready - start) / 1000000)) ms: $json"
 
-rss=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")
-echo "memory: sockgen RSS $((rss / 1024)) MiB; kernel slab +$((($(meminfo Slab) - slab0) / 1024)) MiB," \
-	"MemAvailable -$(((avail0 - $(meminfo MemAvailable)) / 1024)) MiB"
+# Memory: sockgen's own (parent and workers) and the kernel's (sockets live in slab).
+rss=0
+for p in $pid $(cat /proc/$pid/task/*/children 2>/dev/null); do
+	rss=$((rss + $(awk '$1 == "VmRSS:" {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+done
+echo "memory: sockgen RSS $((rss / 1024)) MiB (all processes);" \
+	"kernel Slab +$((($(meminfo Slab) - slab0) / 1024)) MiB" \
+	"(unreclaimable +$((($(meminfo SUnreclaim) - sunr0) / 1024)) MiB);" \
+	"MemFree -$(((free0 - $(meminfo MemFree)) / 1024)) MiB"
 
 t=$(date +%s%N)
 ip netns exec "$host" ss -Htan | awk '{++S[$1]} END {for (a in S) print a, S[a]}' >"$tmp/ss"

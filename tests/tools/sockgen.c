@@ -63,6 +63,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,10 +137,11 @@ typedef struct {
 } sg_ep_t;
 
 typedef struct {
-	size_t n;       /* target */
+	size_t n;       /* target, all workers together */
 	sg_ep_t *ep;    /* [n] planned remote ends */
-	int *host;      /* [n] host-side fds, nhost of them in use */
-	int *peer;      /* [n] peer-side fds, npeer of them in use */
+	size_t lo, hi;  /* this worker's share: ep[lo..hi) */
+	int *host;      /* [hi - lo] host-side fds, nhost of them in use */
+	int *peer;      /* [hi - lo] peer-side fds, npeer of them in use */
 	size_t nhost, npeer;
 	int lfd[2];     /* host listeners: AF_INET, AF_INET6 dual-stack; -1 if none */
 } sg_state_t;
@@ -157,17 +159,28 @@ typedef struct {
 	unsigned port_base;
 	unsigned timeout;   /* seconds, bound of every wait */
 	unsigned max_hold;  /* seconds, 0 = until EOF or signal */
+	unsigned workers;   /* 0 = as few as RLIMIT_NOFILE allows */
 	const char *plan_path;
 	bool quiet;
 } sg_opts_t;
 
 typedef struct {
+	pid_t pid;
+	int cmd;            /* parent: write end of the command pipe; worker: read end */
+	int rep;            /* parent: read end of the reply pipe; worker: write end */
+} sg_worker_t;
+
+typedef struct {
 	sg_opts_t o;
 	int hostns, peerns;
-	int sigfd;
+	int curns;          /* the namespace this process is in: 0 none yet, 1 host, 2 peer */
+	int sigfd;          /* parent only; -1 in workers */
 	bool stop;          /* a signal arrived */
 	sg_state_t st[ST_N];
 	size_t naddr;       /* distinct remote addresses in the plan */
+	unsigned nworkers;
+	sg_worker_t *w;     /* [nworkers], parent only */
+	struct pollfd *pfd; /* [nworkers + 2], parent only: the workers' replies, then two more */
 } sg_t;
 
 typedef struct {
@@ -245,7 +258,7 @@ static void sg_usage(FILE *f)
 "usage: sockgen --host-ns NS --peer-ns NS (--count STATE=N ... | --total N [--mix MIX])\n"
 "               [--seed S] [--v6 PCT] [--mapped PCT] [--heavy K] [--heavy-share PCT]\n"
 "               [--tail M] [--port-base P] [--timeout SEC] [--max-hold SEC]\n"
-"               [--plan FILE] [--quiet]\n"
+"               [--workers N] [--plan FILE] [--quiet]\n"
 "\n"
 "Creates TCP sockets in the host namespace in the requested states, with remote\n"
 "ends in the peer namespace (both set up by tests/tools/netns.sh), checks the\n"
@@ -276,6 +289,8 @@ static void sg_usage(FILE *f)
 "                      its FS_PORT_BASE)\n"
 "  --timeout SEC       bound of every wait, e.g. for counts to settle (default 60)\n"
 "  --max-hold SEC      stop holding after SEC seconds (default 0: no limit)\n"
+"  --workers N         worker processes holding the fds (default: as few as the\n"
+"                      hard RLIMIT_NOFILE allows, about 2 fds per host socket)\n"
 "  --plan FILE         write the planned 'ADDRESS<TAB>STATE<TAB>COUNT' lines, the\n"
 "                      address as the host shows it (::ffff:... for mapped)\n"
 "  --quiet             no progress lines on stderr\n"
@@ -471,6 +486,7 @@ static int sg_parse_args(sg_opts_t *o, int argc, char **argv)
 		{"port-base", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"max-hold", required_argument, NULL, 'x'},
+		{"workers", required_argument, NULL, 'w'},
 		{"plan", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -531,6 +547,10 @@ static int sg_parse_args(sg_opts_t *o, int argc, char **argv)
 		case 'x':
 			err = sg_parse_u64(optarg, UINT32_MAX, &v);
 			o->max_hold = (unsigned)v;
+			break;
+		case 'w':
+			err = sg_parse_u64(optarg, 256, &v);
+			o->workers = (unsigned)v;
 			break;
 		case 'o': o->plan_path = optarg; break;
 		case 'q': o->quiet = true; break;
@@ -675,9 +695,7 @@ static int sg_plan(sg_t *g)
 		if (st->n == 0)
 			continue;
 		st->ep = calloc(st->n, sizeof(*st->ep));
-		st->host = malloc(st->n * sizeof(*st->host));
-		st->peer = malloc(st->n * sizeof(*st->peer));
-		if (st->ep == NULL || st->host == NULL || st->peer == NULL) {
+		if (st->ep == NULL) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -774,7 +792,7 @@ static bool sg_interrupted(sg_t *g)
 {
 	struct signalfd_siginfo si;
 
-	if (!g->stop && read(g->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+	if (!g->stop && g->sigfd >= 0 && read(g->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		sg_err("interrupted by signal %u", si.ssi_signo);
 		g->stop = true;
 	}
@@ -800,34 +818,20 @@ static int sg_open_ns(const char *name, int *out)
 	return 0;
 }
 
-static int sg_enter(int nsfd, const char *name)
+/* Moves this process into the host (which = 1) or peer (2) namespace. */
+static int sg_enter(sg_t *g, int which)
 {
-	if (setns(nsfd, CLONE_NEWNET) < 0) {
+	const char *name = which == 1 ? g->o.host_ns : g->o.peer_ns;
+
+	if (g->curns == which)
+		return 0;
+	if (setns(which == 1 ? g->hostns : g->peerns, CLONE_NEWNET) < 0) {
 		int err = -errno;
 
 		sg_err("setns %s: %s", name, strerror(-err));
 		return err;
 	}
-	return 0;
-}
-
-static int sg_raise_nofile(size_t need)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -errno;
-	if (rl.rlim_cur >= need)
-		return 0;
-	rl.rlim_cur = need;
-	if (rl.rlim_max < need)
-		rl.rlim_max = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		int err = -errno;
-
-		sg_err("RLIMIT_NOFILE to %zu: %s (fs.nr_open?)", need, strerror(-err));
-		return err;
-	}
+	g->curns = which;
 	return 0;
 }
 
@@ -843,6 +847,53 @@ static long sg_sysctl(const char *path)
 		v = -1;
 	fclose(f);
 	return v;
+}
+
+/*
+ * Every held socket is an fd, and the host and the peer end each take one, so
+ * N host sockets need about 2N fds. Without CAP_SYS_RESOURCE the hard
+ * RLIMIT_NOFILE cannot be raised (containers often cap it at 20,000 or so),
+ * so the sockets are spread over as many worker processes as that takes,
+ * each with its own fd table.
+ */
+static int sg_plan_workers(sg_t *g)
+{
+	struct rlimit rl;
+	size_t need = 0, per;
+	unsigned min;
+	long nr_open = sg_sysctl("/proc/sys/fs/nr_open");
+	int s;
+
+	for (s = 0; s < ST_N; s++)
+		need += 2 * g->st[s].n;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_max < need + 256 && nr_open > 0) {
+		struct rlimit want = rl;
+
+		want.rlim_max = need + 256 < (size_t)nr_open ? need + 256 : (rlim_t)nr_open;
+		want.rlim_cur = want.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_max < 1024) {
+		sg_err("RLIMIT_NOFILE %lu is too small", (unsigned long)rl.rlim_max);
+		return -EMFILE;
+	}
+	per = (size_t)rl.rlim_max - 256;
+	min = (unsigned)((need + per - 1) / per);
+	if (min == 0)
+		min = 1;
+	if (g->o.workers != 0 && g->o.workers < min) {
+		sg_err("--workers %u: %zu fds need at least %u under RLIMIT_NOFILE %lu",
+		       g->o.workers, need, min, (unsigned long)rl.rlim_max);
+		return -EMFILE;
+	}
+	g->nworkers = g->o.workers != 0 ? g->o.workers : min;
+	return 0;
 }
 
 /* Refuses targets the host namespace's settings cannot hold (run in the host ns). */
@@ -1091,33 +1142,84 @@ static void sg_shutdown_all(const int *fds, size_t n)
 		shutdown(fds[i], SHUT_WR);
 }
 
-/* SYN_SENT: the host dials; nothing comes back. Host ns. */
+/* ---- worker: one share of every state ---- */
+
+enum {
+	OP_CONNECT,     /* make the share's connections (see sg_op_connect) */
+	OP_SHUT_HOST,   /* shutdown(SHUT_WR) every host fd */
+	OP_SHUT_PEER,   /* shutdown(SHUT_WR) every peer fd */
+	OP_WAIT_HOST,   /* wait until every host fd is in kernel state arg */
+	OP_CLOSE_HOST,  /* close the host fds */
+	OP_CLOSE_PEER,  /* close the peer fds */
+	OP_END = -1
+};
+
+typedef struct {
+	int op, s, arg;
+} sg_cmd_t;
+
+/*
+ * The steps that make each state. All workers run a step before any starts
+ * the next: a worker accepts whichever connections reach the shared listener,
+ * so its host fds are not the peers of its own peer fds, and a wait on the
+ * host side needs every worker's peer step done.
+ */
+static const struct {
+	int op, arg;
+} sg_recipe[ST_N][8] = {
+	[ST_ESTABLISHED] = {{OP_CONNECT, 0}, {OP_END, 0}},
+	[ST_SYN_SENT] = {{OP_CONNECT, 0}, {OP_END, 0}},
+	[ST_SYN_RECV] = {{OP_CONNECT, 0}, {OP_END, 0}},
+	[ST_CLOSE_WAIT] = {{OP_CONNECT, 0}, {OP_SHUT_PEER, 0}, {OP_WAIT_HOST, K_CLOSE_WAIT},
+			   {OP_END, 0}},
+	[ST_FIN_WAIT2] = {{OP_CONNECT, 0}, {OP_SHUT_HOST, 0}, {OP_WAIT_HOST, K_FIN_WAIT2},
+			  {OP_END, 0}},
+	[ST_FIN_WAIT1] = {{OP_CONNECT, 0}, {OP_SHUT_HOST, 0}, {OP_WAIT_HOST, K_FIN_WAIT1},
+			  {OP_END, 0}},
+	[ST_LAST_ACK] = {{OP_CONNECT, 0}, {OP_SHUT_PEER, 0}, {OP_WAIT_HOST, K_CLOSE_WAIT},
+			 {OP_SHUT_HOST, 0}, {OP_WAIT_HOST, K_LAST_ACK}, {OP_END, 0}},
+	/* The host's FIN must be out (and dropped) before the peer's arrives. */
+	[ST_CLOSING] = {{OP_CONNECT, 0}, {OP_SHUT_HOST, 0}, {OP_WAIT_HOST, K_FIN_WAIT1},
+			{OP_SHUT_PEER, 0}, {OP_WAIT_HOST, K_CLOSING}, {OP_END, 0}},
+	/*
+	 * On the peer's FIN the kernel hands the connection to a timewait
+	 * socket and leaves the fd's socket CLOSE. The peer is then in LAST_ACK
+	 * or CLOSED with nothing unread, so a plain close sends no RST (which
+	 * would end the host's TIME_WAIT).
+	 */
+	[ST_TIME_WAIT] = {{OP_CONNECT, 0}, {OP_SHUT_HOST, 0}, {OP_WAIT_HOST, K_FIN_WAIT2},
+			  {OP_SHUT_PEER, 0}, {OP_WAIT_HOST, K_CLOSE}, {OP_CLOSE_HOST, 0},
+			  {OP_CLOSE_PEER, 0}, {OP_END, 0}},
+};
+
+/* SYN_SENT: the host dials; nothing comes back. */
 static int sg_make_syn_sent(sg_t *g)
 {
 	sg_state_t *st = &g->st[ST_SYN_SENT];
 	size_t i;
 	int err, fd = -1;
 
-	for (i = 0; i < st->n; i++) {
+	if ((err = sg_enter(g, 1)) < 0)
+		return err;
+	for (i = st->lo; i < st->hi; i++) {
 		if ((err = sg_host_connect(g, &st->ep[i], &fd)) < 0)
 			return err;
 		st->host[st->nhost++] = fd;
-		if (i % SG_CHUNK == 0 && sg_interrupted(g))
-			return -EINTR;
 	}
 	return sg_wait_state(g, ST_SYN_SENT, st->host, st->nhost, K_SYN_SENT, "host");
 }
 
-/* Every other state: the peer dials, the host accepts, then the closing dance. Peer ns. */
+/* Every other state: the peer dials in chunks; the host accepts (SYN_RECV: never). */
 static int sg_make_served(sg_t *g, int s)
 {
 	sg_state_t *st = &g->st[s];
-	size_t i = 0;
+	size_t i = st->lo;
 	int err, fd = -1;
 
-	while (i < st->n) {
-		size_t end = st->n - i > SG_CHUNK ? i + SG_CHUNK : st->n, first = i;
-		double deadline = sg_now() + g->o.timeout;
+	if ((err = sg_enter(g, 2)) < 0)
+		return err;
+	while (i < st->hi) {
+		size_t end = st->hi - i > SG_CHUNK ? i + SG_CHUNK : st->hi, first = st->npeer;
 
 		for (; i < end; i++) {
 			if ((err = sg_peer_connect(g, s, &st->ep[i], &fd)) < 0)
@@ -1125,53 +1227,38 @@ static int sg_make_served(sg_t *g, int s)
 			st->peer[st->npeer++] = fd;
 		}
 		if (s == ST_SYN_RECV)
-			err = sg_wait_state(g, s, st->peer + first, end - first, K_ESTABLISHED, "peer");
+			err = sg_wait_state(g, s, st->peer + first, st->npeer - first,
+					    K_ESTABLISHED, "peer");
 		else
-			err = sg_accept_upto(g, s, end, deadline);
+			err = sg_accept_upto(g, s, st->npeer, sg_now() + g->o.timeout);
 		if (err < 0)
 			return err;
 	}
+	return 0;
+}
 
-	switch (s) {
-	case ST_ESTABLISHED:
-	case ST_SYN_RECV:
+static int sg_worker_step(sg_t *g, const sg_cmd_t *c)
+{
+	sg_state_t *st = &g->st[c->s];
+	size_t i;
+
+	switch (c->op) {
+	case OP_CONNECT:
+		return c->s == ST_SYN_SENT ? sg_make_syn_sent(g) : sg_make_served(g, c->s);
+	case OP_SHUT_HOST:
+		sg_shutdown_all(st->host, st->nhost);
 		return 0;
-	case ST_CLOSE_WAIT:
+	case OP_SHUT_PEER:
 		sg_shutdown_all(st->peer, st->npeer);
-		return sg_wait_state(g, s, st->host, st->nhost, K_CLOSE_WAIT, "host");
-	case ST_FIN_WAIT2:
-		sg_shutdown_all(st->host, st->nhost);
-		return sg_wait_state(g, s, st->host, st->nhost, K_FIN_WAIT2, "host");
-	case ST_FIN_WAIT1:
-		sg_shutdown_all(st->host, st->nhost);
-		return sg_wait_state(g, s, st->host, st->nhost, K_FIN_WAIT1, "host");
-	case ST_LAST_ACK:
-		sg_shutdown_all(st->peer, st->npeer);
-		if ((err = sg_wait_state(g, s, st->host, st->nhost, K_CLOSE_WAIT, "host")) < 0)
-			return err;
-		sg_shutdown_all(st->host, st->nhost);
-		return sg_wait_state(g, s, st->host, st->nhost, K_LAST_ACK, "host");
-	case ST_CLOSING:
-		/* The host's FIN must be out (and dropped) before the peer's arrives. */
-		sg_shutdown_all(st->host, st->nhost);
-		if ((err = sg_wait_state(g, s, st->host, st->nhost, K_FIN_WAIT1, "host")) < 0)
-			return err;
-		sg_shutdown_all(st->peer, st->npeer);
-		return sg_wait_state(g, s, st->host, st->nhost, K_CLOSING, "host");
-	case ST_TIME_WAIT:
-		sg_shutdown_all(st->host, st->nhost);
-		if ((err = sg_wait_state(g, s, st->host, st->nhost, K_FIN_WAIT2, "host")) < 0)
-			return err;
-		sg_shutdown_all(st->peer, st->npeer);
-		/* On the FIN the kernel moves the connection to a timewait socket
-		 * and leaves the fd's socket CLOSE. */
-		if ((err = sg_wait_state(g, s, st->host, st->nhost, K_CLOSE, "host")) < 0)
-			return err;
+		return 0;
+	case OP_WAIT_HOST:
+		return sg_wait_state(g, c->s, st->host, st->nhost, c->arg, "host");
+	case OP_CLOSE_HOST:
 		for (i = 0; i < st->nhost; i++)
 			close(st->host[i]);
 		st->nhost = 0;
-		/* The peer is in LAST_ACK or CLOSED with nothing unread: a plain
-		 * close sends no RST, which would kill the host's TIME_WAIT. */
+		return 0;
+	case OP_CLOSE_PEER:
 		for (i = 0; i < st->npeer; i++)
 			close(st->peer[i]);
 		st->npeer = 0;
@@ -1179,6 +1266,211 @@ static int sg_make_served(sg_t *g, int s)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Peers first: their resets clear the host's request sockets. SO_LINGER 0 throughout. */
+static void sg_release(sg_t *g)
+{
+	size_t i;
+	int s;
+
+	for (s = 0; s < ST_N; s++)
+		for (i = 0; i < g->st[s].npeer; i++)
+			sg_abort(g->st[s].peer[i]);
+	for (s = 0; s < ST_N; s++) {
+		for (i = 0; i < g->st[s].nhost; i++)
+			sg_abort(g->st[s].host[i]);
+		g->st[s].npeer = g->st[s].nhost = 0;
+	}
+}
+
+/*
+ * A worker runs the commands it reads until EOF, which also comes when the
+ * parent dies, then resets its sockets and exits. It ignores the terminal's
+ * signals (they stay blocked) and leaves them to the parent.
+ */
+static int sg_worker_main(sg_t *g, unsigned w)
+{
+	sg_cmd_t c;
+	int s, err = 0;
+
+	for (s = 0; s < ST_N; s++) {
+		sg_state_t *st = &g->st[s];
+
+		st->lo = st->n * w / g->nworkers;
+		st->hi = st->n * (w + 1) / g->nworkers;
+		if (st->hi == st->lo)
+			continue;
+		st->host = malloc((st->hi - st->lo) * sizeof(*st->host));
+		st->peer = malloc((st->hi - st->lo) * sizeof(*st->peer));
+		if (st->host == NULL || st->peer == NULL)
+			return 1;
+	}
+	for (;;) {
+		ssize_t n = read(g->w[w].cmd, &c, sizeof(c));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(c))
+			break;
+		err = sg_worker_step(g, &c);
+		if (write(g->w[w].rep, &err, sizeof(err)) != (ssize_t)sizeof(err))
+			break;
+	}
+	sg_release(g);
+	return 0;
+}
+
+/* ---- parent ---- */
+
+static void sg_workers_stop(sg_t *g)
+{
+	double deadline;
+	unsigned i, left;
+
+	for (i = 0; i < g->nworkers; i++) {
+		if (g->w[i].cmd >= 0)
+			close(g->w[i].cmd);
+		g->w[i].cmd = -1;
+	}
+	/* Resets take a moment at 100k sockets; wait a bounded time, then kill. */
+	deadline = sg_now() + 30;
+	do {
+		left = 0;
+		for (i = 0; i < g->nworkers; i++) {
+			if (g->w[i].pid <= 0)
+				continue;
+			if (waitpid(g->w[i].pid, NULL, WNOHANG) == g->w[i].pid)
+				g->w[i].pid = 0;
+			else
+				left++;
+		}
+		if (left > 0)
+			sg_sleep_ms(10);
+	} while (left > 0 && sg_now() < deadline);
+	for (i = 0; i < g->nworkers; i++) {
+		if (g->w[i].pid > 0) {
+			sg_err("worker %d did not exit; killing it", (int)g->w[i].pid);
+			kill(g->w[i].pid, SIGKILL);
+			waitpid(g->w[i].pid, NULL, 0);
+		}
+		if (g->w[i].rep >= 0)
+			close(g->w[i].rep);
+	}
+	free(g->w);
+	free(g->pfd);
+	g->w = NULL;
+	g->pfd = NULL;
+	g->nworkers = 0;
+}
+
+static int sg_workers_start(sg_t *g)
+{
+	unsigned i, j;
+
+	fflush(stdout);
+	fflush(stderr);
+	g->w = calloc(g->nworkers, sizeof(*g->w));
+	g->pfd = calloc(g->nworkers + 2, sizeof(*g->pfd));
+	if (g->w == NULL || g->pfd == NULL)
+		return -ENOMEM;
+	for (i = 0; i < g->nworkers; i++)
+		g->w[i].pid = 0, g->w[i].cmd = g->w[i].rep = -1;
+	for (i = 0; i < g->nworkers; i++) {
+		int cp[2], rp[2];
+		pid_t pid;
+
+		if (pipe2(cp, O_CLOEXEC) < 0)
+			return -errno;
+		if (pipe2(rp, O_CLOEXEC) < 0) {
+			close(cp[0]);
+			close(cp[1]);
+			return -errno;
+		}
+		if ((pid = fork()) < 0) {
+			int err = -errno;
+
+			close(cp[0]), close(cp[1]), close(rp[0]), close(rp[1]);
+			return err;
+		}
+		if (pid == 0) {
+			/* Keep only this worker's ends, or EOF would never come. */
+			for (j = 0; j < i; j++)
+				close(g->w[j].cmd), close(g->w[j].rep);
+			close(cp[1]);
+			close(rp[0]);
+			close(g->sigfd);
+			g->sigfd = -1;
+			g->w[i].cmd = cp[0];
+			g->w[i].rep = rp[1];
+			fclose(stdin);
+			_exit(sg_worker_main(g, i));
+		}
+		close(cp[0]);
+		close(rp[1]);
+		g->w[i].pid = pid;
+		g->w[i].cmd = cp[1];
+		g->w[i].rep = rp[0];
+	}
+	return 0;
+}
+
+/* Runs one step in every worker and waits for all of them. */
+static int sg_step_all(sg_t *g, int op, int s, int arg)
+{
+	sg_cmd_t c = {op, s, arg};
+	double deadline = sg_now() + 3.0 * g->o.timeout + 30;
+	unsigned i, pending = 0;
+	int result = 0;
+	bool *done = calloc(g->nworkers, sizeof(*done));
+
+	if (done == NULL)
+		return -ENOMEM;
+	for (i = 0; i < g->nworkers; i++) {
+		if (write(g->w[i].cmd, &c, sizeof(c)) != (ssize_t)sizeof(c)) {
+			sg_err("worker %d is gone", (int)g->w[i].pid);
+			result = -EPIPE;
+			goto out;
+		}
+		pending++;
+	}
+	while (pending > 0) {
+		struct pollfd *p = g->pfd;
+
+		for (i = 0; i < g->nworkers; i++)
+			p[i] = (struct pollfd){done[i] ? -1 : g->w[i].rep, POLLIN, 0};
+		p[g->nworkers] = (struct pollfd){g->sigfd, POLLIN, 0};
+		if (poll(p, g->nworkers + 1, 100) < 0 && errno != EINTR) {
+			result = -errno;
+			goto out;
+		}
+		if (sg_interrupted(g)) {
+			result = -EINTR;
+			goto out;
+		}
+		for (i = 0; i < g->nworkers; i++) {
+			int err;
+
+			if (done[i] || p[i].revents == 0)
+				continue;
+			if (read(g->w[i].rep, &err, sizeof(err)) != (ssize_t)sizeof(err)) {
+				sg_err("worker %d died", (int)g->w[i].pid);
+				err = -EPIPE;
+			}
+			done[i] = true;
+			pending--;
+			if (err < 0 && result == 0)
+				result = err;
+		}
+		if (pending > 0 && sg_now() > deadline) {
+			sg_err("%s: workers did not finish a step in time", sg_states[s].name);
+			result = -ETIMEDOUT;
+			goto out;
+		}
+	}
+out:
+	free(done);
+	return result;
 }
 
 /* Counts the current namespace's TCP sockets by kernel state from /proc/net/tcp{,6}. */
@@ -1259,13 +1551,18 @@ static int sg_verify(sg_t *g, size_t got[ST_N])
 	return -ETIMEDOUT;
 }
 
-/* Holds until EOF on stdin, a signal, or --max-hold. */
-static void sg_hold(sg_t *g)
+/* Holds until EOF on stdin, a signal, --max-hold, or a worker dying (an error). */
+static int sg_hold(sg_t *g)
 {
-	struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {g->sigfd, POLLIN, 0}};
+	struct pollfd *p = g->pfd;
 	double end = sg_now() + g->o.max_hold;
 	char buf[4096];
+	unsigned i;
 
+	p[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+	p[1] = (struct pollfd){g->sigfd, POLLIN, 0};
+	for (i = 0; i < g->nworkers; i++)
+		p[i + 2] = (struct pollfd){g->w[i].rep, POLLIN, 0};
 	for (;;) {
 		int to = -1, r;
 
@@ -1274,18 +1571,24 @@ static void sg_hold(sg_t *g)
 
 			if (left <= 0) {
 				sg_info("--max-hold reached");
-				return;
+				return 0;
 			}
 			to = left > 3600 ? 3600000 : (int)(left * 1000) + 1;
 		}
-		r = poll(p, 2, to);
+		r = poll(p, g->nworkers + 2, to);
 		if (r < 0 && errno != EINTR)
-			return;
+			return -errno;
 		if (r <= 0)
 			continue;
 		if (p[1].revents != 0) {
 			sg_interrupted(g);
-			return;
+			return 0;
+		}
+		for (i = 0; i < g->nworkers; i++) {
+			if (p[i + 2].revents != 0) {
+				sg_err("worker %d died while holding", (int)g->w[i].pid);
+				return -EPIPE;
+			}
 		}
 		if (p[0].revents & POLLNVAL) {
 			p[0].fd = -1; /* no stdin: only a signal ends the hold */
@@ -1294,34 +1597,9 @@ static void sg_hold(sg_t *g)
 
 			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
 				sg_info("stdin closed");
-				return;
+				return 0;
 			}
 		}
-	}
-}
-
-/* Peers first: their resets clear the host's request sockets before the listeners go. */
-static void sg_release(sg_t *g)
-{
-	size_t i;
-	int s, k;
-
-	for (s = 0; s < ST_N; s++)
-		for (i = 0; i < g->st[s].npeer; i++)
-			sg_abort(g->st[s].peer[i]);
-	for (s = 0; s < ST_N; s++) {
-		sg_state_t *st = &g->st[s];
-
-		for (i = 0; i < st->nhost; i++)
-			sg_abort(st->host[i]);
-		for (k = 0; k < 2; k++)
-			if (st->lfd[k] >= 0)
-				close(st->lfd[k]);
-		free(st->ep);
-		free(st->host);
-		free(st->peer);
-		memset(st, 0, sizeof(*st));
-		st->lfd[0] = st->lfd[1] = -1;
 	}
 }
 
@@ -1337,26 +1615,30 @@ static void sg_print_counts(FILE *f, const size_t got[ST_N])
 
 static int sg_run(sg_t *g)
 {
-	size_t need = 64, got[ST_N], total = 0;
+	size_t got[ST_N], total = 0;
 	double t0 = sg_now(), t1, t2;
-	int s, k, err;
+	int s, k, j, err;
 
-	for (s = 0; s < ST_N; s++) {
-		need += 2 * g->st[s].n;
+	for (s = 0; s < ST_N; s++)
 		total += g->st[s].n;
-	}
-	if ((err = sg_raise_nofile(need)) < 0)
+	if ((err = sg_plan_workers(g)) < 0)
 		return err;
 	if ((err = sg_open_ns(g->o.host_ns, &g->hostns)) < 0 ||
 	    (err = sg_open_ns(g->o.peer_ns, &g->peerns)) < 0)
 		return err;
 
-	if ((err = sg_enter(g->hostns, g->o.host_ns)) < 0 || (err = sg_preflight(g)) < 0)
+	/* The parent lives in the host namespace: listeners, then /proc/net. */
+	if ((err = sg_enter(g, 1)) < 0 || (err = sg_preflight(g)) < 0)
 		return err;
 	for (s = 0; s < ST_N; s++)
 		for (k = 0; k < 2 && s != ST_SYN_SENT && g->st[s].n > 0; k++)
 			if ((err = sg_listen(g, s, k)) < 0)
 				return err;
+	if ((err = sg_workers_start(g)) < 0) {
+		sg_err("starting %u workers: %s", g->nworkers, strerror(-err));
+		return err;
+	}
+	sg_info("%zu host sockets in %u worker%s", total, g->nworkers, g->nworkers == 1 ? "" : "s");
 
 	for (k = 0; k < ST_N; k++) {
 		double ts = sg_now();
@@ -1364,17 +1646,14 @@ static int sg_run(sg_t *g)
 		s = sg_order[k];
 		if (g->st[s].n == 0)
 			continue;
-		if (s == ST_SYN_SENT)
-			err = sg_make_syn_sent(g);
-		else if ((err = sg_enter(g->peerns, g->o.peer_ns)) == 0)
-			err = sg_make_served(g, s);
-		if (err < 0)
-			return err;
+		for (j = 0; sg_recipe[s][j].op != OP_END; j++)
+			if ((err = sg_step_all(g, sg_recipe[s][j].op, s, sg_recipe[s][j].arg)) < 0)
+				return err;
 		sg_info("%-11s %8zu in %6.0f ms", sg_states[s].name, g->st[s].n, (sg_now() - ts) * 1e3);
 	}
 	t1 = sg_now();
 
-	if ((err = sg_enter(g->hostns, g->o.host_ns)) < 0 || (err = sg_verify(g, got)) < 0)
+	if ((err = sg_verify(g, got)) < 0)
 		return err;
 	t2 = sg_now();
 	sg_info("%zu host sockets, %zu distinct remote addresses: created in %.0f ms, "
@@ -1384,15 +1663,14 @@ static int sg_run(sg_t *g)
 	sg_print_counts(stdout, got);
 	if (fflush(stdout) != 0)
 		return -EIO;
-	sg_hold(g);
-	return 0;
+	return sg_hold(g);
 }
 
 int main(int argc, char **argv)
 {
 	sg_t g;
 	sigset_t set;
-	int err, s;
+	int err, s, k;
 
 	memset(&g, 0, sizeof(g));
 	g.hostns = g.peerns = g.sigfd = -1;
@@ -1417,7 +1695,14 @@ int main(int argc, char **argv)
 
 	if ((err = sg_plan(&g)) == 0)
 		err = sg_run(&g);
-	sg_release(&g);
+	if (g.w != NULL)
+		sg_workers_stop(&g);
+	for (s = 0; s < ST_N; s++) {
+		for (k = 0; k < 2; k++)
+			if (g.st[s].lfd[k] >= 0)
+				close(g.st[s].lfd[k]);
+		free(g.st[s].ep);
+	}
 	if (g.hostns >= 0)
 		close(g.hostns);
 	if (g.peerns >= 0)
