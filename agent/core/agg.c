@@ -31,6 +31,7 @@ struct ag_agg {
 
 	ip_entry_t *tab;
 	size_t cap;    /* power of two */
+	unsigned shift; /* 64 - log2(cap): slots are the top bits of the hash */
 	size_t count;
 
 	wire_listener_t *lis;
@@ -112,6 +113,7 @@ ag_agg_t *ag_agg_new(const ag_agg_opts_t *o)
 		a->n_exclude = o->n_exclude;
 	}
 	a->cap = 1024;
+	a->shift = 64 - 10;
 	if ((a->tab = calloc(a->cap, sizeof(*a->tab))) == NULL)
 		goto fail;
 	return a;
@@ -140,33 +142,24 @@ void ag_agg_reset(ag_agg_t *a)
 	memset(&a->excluded, 0, sizeof(a->excluded));
 }
 
-/* MurmurHash3's finaliser: every input bit reaches every output bit. */
-static inline uint64_t fmix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	k ^= k >> 33;
-	return k;
-}
-
 /*
- * IPv4 keys differ only in their last four bytes, so both halves are mixed
- * fully before the low bits pick the slot.
+ * Multiplicative hashing: the slot is the top bits of the product, which
+ * depend on every key bit below them, so IPv4 keys (which differ only in
+ * their last four bytes) spread as well as IPv6 ones.
  */
-static inline size_t hash16(const uint8_t *k)
+static inline size_t slot_of(const uint8_t *k, unsigned shift)
 {
 	uint64_t x, y;
 
 	memcpy(&x, k, 8);
 	memcpy(&y, k + 8, 8);
-	return (size_t)fmix64(x ^ fmix64(y));
+	return (size_t)(((x * 0x9e3779b97f4a7c15ull) ^ (y * 0xc2b2ae3d27d4eb4full)) >> shift);
 }
 
 static int grow(ag_agg_t *a)
 {
 	size_t cap = a->cap * 2, mask = cap - 1;
+	unsigned shift = a->shift - 1;
 	ip_entry_t *t = calloc(cap, sizeof(*t));
 
 	if (t == NULL)
@@ -176,27 +169,32 @@ static int grow(ag_agg_t *a)
 
 		if (!a->tab[i].used)
 			continue;
-		for (j = hash16(a->tab[i].key) & mask; t[j].used; j = (j + 1) & mask)
+		for (j = slot_of(a->tab[i].key, shift); t[j].used; j = (j + 1) & mask)
 			;
 		t[j] = a->tab[i];
 	}
 	free(a->tab);
 	a->tab = t;
 	a->cap = cap;
+	a->shift = shift;
 	return 0;
 }
 
 static ip_entry_t *lookup(ag_agg_t *a, const uint8_t *key)
 {
-	size_t mask, j;
+	size_t mask = a->cap - 1, j;
 
-	/* Keep the load at most 3/4 so that probes stay short. */
-	if ((a->count + 1) * 4 > a->cap * 3 && grow(a) < 0)
-		return NULL;
-	mask = a->cap - 1;
-	for (j = hash16(key) & mask; a->tab[j].used; j = (j + 1) & mask)
+	for (j = slot_of(key, a->shift); a->tab[j].used; j = (j + 1) & mask)
 		if (memcmp(a->tab[j].key, key, 16) == 0)
 			return &a->tab[j];
+	/* A new address: keep the load at most 3/4 so that probes stay short. */
+	if ((a->count + 1) * 4 > a->cap * 3) {
+		if (grow(a) < 0)
+			return NULL;
+		mask = a->cap - 1;
+		for (j = slot_of(key, a->shift); a->tab[j].used; j = (j + 1) & mask)
+			;
+	}
 	memcpy(a->tab[j].key, key, 16);
 	a->tab[j].used = 1;
 	a->count++;
@@ -226,25 +224,21 @@ static void add_listener(ag_agg_t *a, const ag_sock_t *s)
 	l->backlog = s->wqueue;
 }
 
-static int is_excluded(const ag_agg_t *a, const uint8_t *key)
+static int in_excludes(const ag_agg_t *a, const uint8_t *ip, size_t alen)
 {
-	int v4 = memcmp(key, v4mapped, 12) == 0;
-	const uint8_t *ip = v4 ? key + 12 : key;
-	static const uint8_t loop6[16] = {[15] = 1};
-
-	if (v4 ? ip[0] == 127 : memcmp(ip, loop6, 16) == 0)
-		return 1;
 	for (size_t i = 0; i < a->n_exclude; i++)
-		if (cidr_match(&a->exclude[i], ip, v4 ? 4 : 16))
+		if (cidr_match(&a->exclude[i], ip, alen))
 			return 1;
 	return 0;
 }
 
 void ag_agg_add(void *ctx, const ag_sock_t *s)
 {
+	static const uint8_t loop6[16] = {[15] = 1};
 	ag_agg_t *a = ctx;
 	uint8_t key[16];
 	ip_entry_t *e;
+	int excluded;
 
 	if (s->state == WIRE_LISTEN) {
 		add_listener(a, s);
@@ -253,13 +247,19 @@ void ag_agg_add(void *ctx, const ag_sock_t *s)
 	a->states.n[s->state]++;
 	if (s->flags & AG_SOCK_NORADDR)
 		return; /* counted in the table, and so in `rest` */
-	if (s->family == AF_INET) {
+	/* IPv4 and IPv4-mapped IPv6 share the key ::ffff:a.b.c.d. */
+	if (s->family == AF_INET || memcmp(s->raddr, v4mapped, 12) == 0) {
+		const uint8_t *ip4 = s->family == AF_INET ? s->raddr : s->raddr + 12;
+
+		excluded = ip4[0] == 127 || (a->n_exclude && in_excludes(a, ip4, 4));
 		memcpy(key, v4mapped, 12);
-		memcpy(key + 12, s->raddr, 4);
+		memcpy(key + 12, ip4, 4);
 	} else {
+		excluded = memcmp(s->raddr, loop6, 16) == 0 ||
+		           (a->n_exclude && in_excludes(a, s->raddr, 16));
 		memcpy(key, s->raddr, 16);
 	}
-	if (is_excluded(a, key)) {
+	if (excluded) {
 		a->excluded.n[s->state]++;
 		return;
 	}
@@ -268,6 +268,40 @@ void ag_agg_add(void *ctx, const ag_sock_t *s)
 		return;
 	}
 	e->n[s->state - 1]++;
+}
+
+int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src)
+{
+	if (src->err < 0)
+		return dst->err = src->err;
+	for (int s = 1; s < WIRE_NSTATES; s++) {
+		dst->states.n[s] += src->states.n[s];
+		dst->excluded.n[s] += src->excluded.n[s];
+	}
+	for (size_t i = 0; i < src->n_lis; i++) {
+		ag_sock_t l = {
+			.state = WIRE_LISTEN,
+			.family = src->lis[i].ip.len == 4 ? AF_INET : AF_INET6,
+			.lport = (uint16_t)src->lis[i].port,
+			.rqueue = src->lis[i].accept_queue,
+			.wqueue = src->lis[i].backlog,
+		};
+
+		memcpy(l.laddr, src->lis[i].ip.b, src->lis[i].ip.len);
+		add_listener(dst, &l);
+	}
+	for (size_t i = 0; i < src->cap; i++) {
+		const ip_entry_t *e = &src->tab[i];
+		ip_entry_t *d;
+
+		if (!e->used)
+			continue;
+		if ((d = lookup(dst, e->key)) == NULL)
+			return dst->err = -ENOMEM;
+		for (int s = 0; s < WIRE_NSTATES - 1; s++)
+			d->n[s] += e->n[s];
+	}
+	return dst->err;
 }
 
 /* Ranking keys. */

@@ -45,6 +45,13 @@ void ag_agg_reset(ag_agg_t *a);
 void ag_agg_add(void *ctx, const ag_sock_t *s);
 
 /*
+ * Adds everything src counted into dst (src is unchanged): the two halves
+ * of a dump split across CPUs.  0, or -ENOMEM (dst is then left marked
+ * failed, so that ag_agg_finish() says so).
+ */
+int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src);
+
+/*
  * Fills r->states, r->listeners and r->top from what was added, replacing
  * what they held (r owns the new arrays).  Returns 0, or -ENOMEM if an
  * allocation failed here or during ag_agg_add().

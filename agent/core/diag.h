@@ -46,4 +46,14 @@ size_t ag_diag_request(void *buf, size_t len, uint32_t seq, uint32_t states);
 int ag_diag_parse(ag_diag_t *d, const void *buf, size_t len,
                   ag_sock_fn fn, void *ctx);
 
+/*
+ * Splits AG_DIAG_STATES into two masks for two concurrent dumps, one per
+ * CPU, so that each fills about half the messages: states are dealt,
+ * largest first, to the lighter side, by the counts of `prev` (the last
+ * collection's table), or when prev is NULL or empty by a typical server's
+ * mix (ESTABLISHED, then TIME_WAIT, dominate).  SYN_RECV and NEW_SYN_RECV
+ * stay together.  Both masks are nonzero.
+ */
+void ag_diag_split(const uint32_t *prev, uint32_t *a, uint32_t *b);
+
 #endif

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "kstat.h"
 #include "log.h"
 #include "text.h"
 
@@ -79,7 +81,40 @@ static void clear_kernel_stats(wire_report_t *r)
 	r->n_counters = r->n_sysctls = 0;
 }
 
-int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, wire_report_t *r)
+/*
+ * Whether to split the dump: asked for, or (auto) with two CPUs and a big
+ * table, by the last collection's count or else the kernel's sockstat.
+ */
+static int want_split(const ag_collect_opts_t *o, const wire_report_t *r)
+{
+	uint64_t n = 0;
+
+	if (o->threads)
+		return o->threads >= 2;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return 0;
+	for (int s = 1; s < WIRE_NSTATES; s++)
+		n += r->states.n[s];
+	if (n == 0) {
+		wire_report_t st = {0};
+		char *buf;
+		size_t len;
+
+		if (ag_read_file("/proc/net/sockstat", &buf, &len, 1 << 16) < 0)
+			return 0;
+		if (ag_kstat_parse_sockstat(buf, len, &st) > 0)
+			for (size_t i = 0; i < st.n_counters; i++)
+				if (strcmp(st.counters[i].name, "Sockstat.inuse") == 0 ||
+				    strcmp(st.counters[i].name, "Sockstat.tw") == 0)
+					n += st.counters[i].value;
+		wire_report_close(&st);
+		free(buf);
+	}
+	return n >= AG_SPLIT_MIN;
+}
+
+int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux,
+               wire_report_t *r)
 {
 	static int fallback_said;
 	const char *source;
@@ -95,7 +130,7 @@ int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, wire_report_t *r)
 		err = proc_source(agg);
 	} else {
 		source = "netlink";
-		err = ag_netlink_collect(agg);
+		err = ag_netlink_collect(agg, want_split(o, r) ? aux : NULL, r->states.n);
 		if (err < 0 && o->source == AG_SRC_AUTO) {
 			if (!fallback_said++) {
 				errno = -err;

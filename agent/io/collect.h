@@ -14,17 +14,32 @@ typedef struct {
 	ag_source_t source;
 	const char *input;   /* saved netstat/ss//proc text instead of the kernel */
 	int kernel_stats;    /* also read counters and sysctls */
+	int threads;         /* sock_diag dump: 0 auto, 1 one dump, 2 split in two */
 } ag_collect_opts_t;
 
 /*
- * Collects into r (states, listeners, top, counters, sysctls, source,
- * collected_at_ms, collect_us), replacing what r held.  0 or a negative
- * errno; the reason has been logged.
+ * Below this many sockets a split dump costs more than it saves: the second
+ * walk of the table and the thread outweigh the halved filling.
  */
-int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, wire_report_t *r);
+#define AG_SPLIT_MIN 20000
 
-/* The sock_diag dump into agg (reset first).  0 or a negative errno. */
-int ag_netlink_collect(ag_agg_t *agg);
+/*
+ * Collects into r (states, listeners, top, counters, sysctls, source,
+ * collected_at_ms, collect_us), replacing what r held; r's old state table,
+ * if any, balances the split dump.  aux is a second aggregator for the
+ * split (made with the same options as agg), or NULL for one dump.
+ * 0 or a negative errno; the reason has been logged.
+ */
+int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux,
+               wire_report_t *r);
+
+/*
+ * The sock_diag dump into agg (reset first): split by state across two
+ * threads, the second counting into aux, when aux is given; prev (a
+ * state-indexed table, may be NULL) balances the split.
+ * 0 or a negative errno.
+ */
+int ag_netlink_collect(ag_agg_t *agg, ag_agg_t *aux, const uint32_t *prev);
 
 /*
  * Streams a text file (netstat, ss or /proc/net/tcp format; detected when

@@ -18,6 +18,8 @@
 #include "report.h"
 
 #define MAX_LIST 64
+#define FS_STR_(x) #x
+#define FS_STR(x) FS_STR_(x)
 
 typedef struct {
 	char *items[MAX_LIST];
@@ -36,6 +38,7 @@ typedef struct {
 	char *token_file;
 	char *state_dir;
 	ag_source_t source;
+	int threads;
 	char *input;
 	char *print; /* NULL: not printing */
 	int once;
@@ -45,7 +48,7 @@ typedef struct {
 enum {
 	OPT_CONFIG = 256, OPT_COLLECTOR, OPT_TIER, OPT_LABEL, OPT_INTERVAL, OPT_TOP,
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
-	OPT_PRINT, OPT_ONCE, OPT_VERSION, OPT_HELP, OPT_VERBOSE,
+	OPT_PRINT, OPT_ONCE, OPT_VERSION, OPT_HELP, OPT_VERBOSE, OPT_THREADS,
 };
 
 static const struct option longopts[] = {
@@ -59,6 +62,7 @@ static const struct option longopts[] = {
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"source", required_argument, NULL, OPT_SOURCE},
+	{"threads", required_argument, NULL, OPT_THREADS},
 	{"input", required_argument, NULL, OPT_INPUT},
 	{"print", optional_argument, NULL, OPT_PRINT},
 	{"once", no_argument, NULL, OPT_ONCE},
@@ -91,6 +95,10 @@ static void usage(FILE *f)
 	"  --state-dir DIR           agent id, last seq and spool (default /var/lib/fleetstat-agent)\n"
 	"  --source auto|netlink|proc  where sockets come from (default auto: netlink,\n"
 	"                            /proc/net/tcp if that fails)\n"
+	"  --threads auto|1|2        sock_diag dump in one request, or split by state in two\n"
+	"                            running at once: a third less wall time, a walk of the\n"
+	"                            socket table more CPU (default auto: split from\n"
+	"                            " FS_STR(AG_SPLIT_MIN) " sockets up, with two CPUs)\n"
 	"  --input FILE              read saved `netstat -n`, `netstat -an`, `ss -tan` or\n"
 	"                            /proc/net/tcp text instead of the kernel\n"
 	"  --verbose                 debug logging\n"
@@ -154,6 +162,9 @@ static int apply(opts_t *o, int opt, const char *v, int from_flags)
 	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
 	case OPT_STATE_DIR: set_str(&o->state_dir, v); break;
 	case OPT_SOURCE: o->source = parse_source(v); break;
+	case OPT_THREADS:
+		o->threads = strcmp(v, "auto") == 0 ? 0 : (int)parse_long("threads", v, 1, 2);
+		break;
 	default: return 0;
 	}
 	return 1;
@@ -166,7 +177,7 @@ static const struct {
 	{"collector", OPT_COLLECTOR}, {"tier", OPT_TIER}, {"label", OPT_LABEL},
 	{"interval", OPT_INTERVAL}, {"top", OPT_TOP}, {"exclude", OPT_EXCLUDE},
 	{"token_file", OPT_TOKEN_FILE}, {"state_dir", OPT_STATE_DIR},
-	{"source", OPT_SOURCE},
+	{"source", OPT_SOURCE}, {"threads", OPT_THREADS},
 };
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
@@ -235,18 +246,23 @@ static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
 		.exclude = cidrs,
 		.n_exclude = (size_t)o->excludes.n,
 	};
-	ag_collect_opts_t co = {.source = o->source, .input = o->input, .kernel_stats = 1};
+	ag_collect_opts_t co = {
+		.source = o->source,
+		.input = o->input,
+		.kernel_stats = 1,
+		.threads = o->threads,
+	};
 	wire_report_t r;
 	ag_buf_t out = AG_BUF_INIT;
 	struct utsname u;
-	ag_agg_t *agg;
+	ag_agg_t *agg, *aux;
 	int err;
 
 	memset(&r, 0, sizeof(r));
-	if ((agg = ag_agg_new(&ao)) == NULL)
+	if ((agg = ag_agg_new(&ao)) == NULL || (aux = ag_agg_new(&ao)) == NULL)
 		fatalx("out of memory");
 	r.interval_ms = (uint32_t)o->interval * 1000u;
-	if ((err = ag_collect(&co, agg, &r)) < 0)
+	if ((err = ag_collect(&co, agg, aux, &r)) < 0)
 		goto out;
 	if (uname(&u) < 0)
 		strcpy(u.nodename, "?");
@@ -263,6 +279,7 @@ static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
 out:
 	ag_buf_close(&out);
 	wire_report_close(&r);
+	ag_agg_free(aux);
 	ag_agg_free(agg);
 	return err;
 }

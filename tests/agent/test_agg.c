@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -346,6 +347,61 @@ static void test_ag_agg_many_ips(void **state)
 	ag_agg_free(a);
 }
 
+/* Two halves of a dump merged equal the whole counted at once. */
+static void test_ag_agg_merge_equals_whole(void **state)
+{
+	static const char *const ex[] = {"198.19.0.0/16"};
+	ag_agg_t *whole = new_agg(3, ex, 1), *a = new_agg(3, ex, 1), *b = new_agg(3, ex, 1);
+	wire_report_t rw, ra;
+	ag_sock_t l;
+
+	(void)state;
+	memset(&rw, 0, sizeof(rw));
+	memset(&ra, 0, sizeof(ra));
+	memset(&l, 0, sizeof(l));
+	l.state = WIRE_LISTEN;
+	l.family = AF_INET6;
+	l.lport = 443;
+	l.wqueue = 128;
+	for (int i = 0; i < 3000; i++) {
+		char ip[64];
+		uint8_t st = (uint8_t)(1 + i % 11);
+
+		if (st == WIRE_LISTEN)
+			st = WIRE_CLOSING;
+		snprintf(ip, sizeof(ip), i % 5 ? "198.18.%d.%d" : "2001:db8::%x:%x", i % 7, i % 13);
+		if (i % 17 == 0)
+			snprintf(ip, sizeof(ip), "198.19.1.%d", i % 5); /* excluded */
+		add_n(whole, 1, st, ip);
+		/* ESTABLISHED to one side, the rest to the other, as the split dump does. */
+		add_n(st == WIRE_ESTABLISHED ? a : b, 1, st, ip);
+	}
+	ag_agg_add(whole, &l);
+	ag_agg_add(b, &l);
+	assert_int_equal(ag_agg_merge(a, b), 0);
+	assert_int_equal(ag_agg_finish(whole, &rw), 0);
+	assert_int_equal(ag_agg_finish(a, &ra), 0);
+	assert_memory_equal(&rw.states, &ra.states, sizeof(rw.states));
+	assert_memory_equal(&rw.top.rest, &ra.top.rest, sizeof(rw.top.rest));
+	assert_memory_equal(&rw.top.excluded, &ra.top.excluded, sizeof(rw.top.excluded));
+	assert_int_equal(rw.top.distinct_ips, ra.top.distinct_ips);
+	assert_int_equal(rw.top.threshold_total, ra.top.threshold_total);
+	assert_int_equal(rw.top.threshold_established, ra.top.threshold_established);
+	assert_int_equal(rw.top.threshold_syn_recv, ra.top.threshold_syn_recv);
+	assert_int_equal(rw.top.n_ips, ra.top.n_ips);
+	assert_memory_equal(rw.top.ips, ra.top.ips, rw.top.n_ips * sizeof(*rw.top.ips));
+	assert_int_equal(ra.n_listeners, 1);
+	assert_int_equal(ra.listeners[0].port, 443);
+	assert_int_equal(ra.listeners[0].ip.len, 16);
+	assert_int_equal(ra.listeners[0].backlog, 128);
+	assert_sums(&ra);
+	wire_report_close(&rw);
+	wire_report_close(&ra);
+	ag_agg_free(whole);
+	ag_agg_free(a);
+	ag_agg_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_ag_agg_top_ties),
 		cmocka_unit_test(test_ag_agg_top_zero),
 		cmocka_unit_test(test_ag_agg_many_ips),
+		cmocka_unit_test(test_ag_agg_merge_equals_whole),
 	};
 
 	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);

@@ -17,6 +17,8 @@
 
 #include "diag.h"
 
+#define WIRE_SLOTS 12
+
 typedef struct {
 	unsigned long n[16];
 	unsigned long v4, v6, calls;
@@ -364,6 +366,44 @@ static void test_ag_diag_parse_malformed(void **state)
 	assert_int_equal(t.calls, 0);
 }
 
+static void test_ag_diag_split_partitions(void **state)
+{
+	uint32_t prev[WIRE_SLOTS] = {0}, a, b;
+
+	(void)state;
+	/* Nothing known: ESTABLISHED alone against the rest. */
+	ag_diag_split(NULL, &a, &b);
+	assert_int_equal(a, 1u << 1);
+	assert_int_equal(a | b, AG_DIAG_STATES);
+	assert_int_equal(a & b, 0);
+	ag_diag_split(prev, &a, &b); /* all zero: the same */
+	assert_int_equal(a, 1u << 1);
+
+	/* A TIME_WAIT-heavy host: TIME_WAIT alone against the rest. */
+	prev[6] = 50000;
+	prev[1] = 20000;
+	prev[3] = 20000;
+	prev[8] = 5000;
+	ag_diag_split(prev, &a, &b);
+	assert_int_equal(a, 1u << 6);
+	assert_int_equal(a | b, AG_DIAG_STATES);
+	assert_int_equal(a & b, 0);
+	/* SYN_RECV and the kernel's NEW_SYN_RECV are never parted. */
+	assert_true(((b >> 3) & 1) && ((b >> 12) & 1));
+
+	/* 40/30/30: the 40 against the two 30s (empty states may go either way). */
+	memset(prev, 0, sizeof(prev));
+	prev[1] = 40;
+	prev[3] = 30;
+	prev[6] = 30;
+	ag_diag_split(prev, &a, &b);
+	assert_true(a & (1u << 1));
+	assert_int_equal(a | b, AG_DIAG_STATES);
+	assert_true(b & (1u << 3));
+	assert_true(b & (1u << 6));
+	assert_true((a >> 3 & 1) == (a >> 12 & 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_ag_diag_parse_error_message),
 		cmocka_unit_test(test_ag_diag_parse_dump_intr),
 		cmocka_unit_test(test_ag_diag_parse_malformed),
+		cmocka_unit_test(test_ag_diag_split_partitions),
 	};
 
 	return cmocka_run_group_tests_name("diag", tests, NULL, NULL);

@@ -24,24 +24,10 @@ fs_netns_trap "$prefix"
 fs_cleanup_add "rm -rf '$tmp'"
 fs_netns_up "$prefix"
 
-# sockgen holds the sockets until its stdin (a FIFO kept open on fd 3) reaches EOF.
-mkfifo "$tmp/in"
-"$build/sockgen" --host-ns "$h" --peer-ns "$prefix-p" --total "$total" --mix default \
-	--seed 7 --quiet --max-hold 600 <"$tmp/in" >"$tmp/gen.out" 2>"$tmp/gen.err" &
-gen=$!
-fs_cleanup_add "kill $gen 2>/dev/null; wait $gen 2>/dev/null"
-exec 3>"$tmp/in"
-for ((i = 0; i < 1800; i++)); do # at most 180 s
-	grep -q '^READY$' "$tmp/gen.out" && break
-	kill -0 "$gen" 2>/dev/null || break
-	sleep 0.1
-done
-if ! grep -q '^READY$' "$tmp/gen.out"; then
-	echo "states.sh: FAIL: sockgen did not get ready" >&2
-	cat "$tmp/gen.err" >&2
-	exit 1
-fi
-echo "sockgen: $(tail -1 "$tmp/gen.out")"
+# sockgen holds the sockets until fs_sockgen_stop.
+fs_sockgen_start "$build/sockgen" "$prefix" "$tmp" --total "$total" --mix default \
+	--seed 7 --quiet --max-hold 600 || { echo "states.sh: FAIL: sockgen" >&2; exit 1; }
+echo "sockgen: $(tail -1 "$tmp/sockgen.out")"
 
 in_ns() { ip netns exec "$h" "$@"; }
 
@@ -94,6 +80,5 @@ assert p["top"]["ips"] == a["top"]["ips"], "per-IP counts differ between proc an
 print("--source proc equals netlink")
 PY
 
-exec 3>&-
-wait "$gen" || { echo "states.sh: FAIL: sockgen exited $?" >&2; exit 1; }
+fs_sockgen_stop || { echo "states.sh: FAIL: sockgen exited $?" >&2; exit 1; }
 echo "states.sh: PASS"

@@ -175,6 +175,7 @@ typedef struct {
 	int hostns, peerns;
 	int curns;          /* the namespace this process is in: 0 none yet, 1 host, 2 peer */
 	int sigfd;          /* parent only; -1 in workers */
+	int parent;         /* worker only: the command pipe; -1 in the parent */
 	bool stop;          /* a signal arrived */
 	sg_state_t st[ST_N];
 	size_t naddr;       /* distinct remote addresses in the plan */
@@ -278,8 +279,9 @@ static void sg_usage(FILE *f)
 "                      'even', or weights 'STATE=W,STATE=W,...'\n"
 "  --seed S            plan seed (default 1); same arguments, same plan\n"
 "  --v6 PCT            share of remote ends that are IPv6 2001:db8:f1::/64 (default 10)\n"
-"  --mapped PCT        share of IPv4 ends seen through a dual-stack AF_INET6 socket,\n"
-"                      ::ffff:198.19.x.y (default 10); the rest are plain IPv4\n"
+"  --mapped PCT        share of remote ends that are IPv4 peers of a dual-stack\n"
+"                      AF_INET6 host socket, ::ffff:198.19.x.y (default 10);\n"
+"                      the rest are plain IPv4 198.19.0.0/16\n"
 "  --heavy K           heavy remote addresses, 0..254 (default 5)\n"
 "  --heavy-share PCT   share of sockets on the heavy addresses, split 1/rank\n"
 "                      (default 40)\n"
@@ -292,7 +294,8 @@ static void sg_usage(FILE *f)
 "  --workers N         worker processes holding the fds (default: as few as the\n"
 "                      hard RLIMIT_NOFILE allows, about 2 fds per host socket)\n"
 "  --plan FILE         write the planned 'ADDRESS<TAB>STATE<TAB>COUNT' lines, the\n"
-"                      address as the host shows it (::ffff:... for mapped)\n"
+"                      address as the host shows it (::ffff:... for mapped);\n"
+"                      written before the namespaces are opened\n"
 "  --quiet             no progress lines on stderr\n"
 "  --help              this text\n"
 "\n"
@@ -787,14 +790,27 @@ out:
 
 /* ---- system ---- */
 
-/* Reads a signal if one is pending; the creation phases call this between steps. */
+/*
+ * True once the run should stop: in the parent when a signal is pending, in a
+ * worker when the parent has closed the command pipe (it is aborting or gone).
+ * The creation steps call this between steps and in every wait.
+ */
 static bool sg_interrupted(sg_t *g)
 {
 	struct signalfd_siginfo si;
 
-	if (!g->stop && g->sigfd >= 0 && read(g->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		sg_err("interrupted by signal %u", si.ssi_signo);
-		g->stop = true;
+	if (g->stop)
+		return true;
+	if (g->sigfd >= 0) {
+		if (read(g->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			sg_err("interrupted by signal %u", si.ssi_signo);
+			g->stop = true;
+		}
+	} else if (g->parent >= 0) {
+		struct pollfd p = {g->parent, POLLIN, 0};
+
+		/* No command is ever pending while a step runs: any event is the hangup. */
+		g->stop = poll(&p, 1, 0) == 1;
 	}
 	return g->stop;
 }
@@ -1403,6 +1419,7 @@ static int sg_workers_start(sg_t *g)
 			g->sigfd = -1;
 			g->w[i].cmd = cp[0];
 			g->w[i].rep = rp[1];
+			g->parent = cp[0];
 			fclose(stdin);
 			_exit(sg_worker_main(g, i));
 		}
@@ -1673,7 +1690,7 @@ int main(int argc, char **argv)
 	int err, s, k;
 
 	memset(&g, 0, sizeof(g));
-	g.hostns = g.peerns = g.sigfd = -1;
+	g.hostns = g.peerns = g.sigfd = g.parent = -1;
 	for (s = 0; s < ST_N; s++)
 		g.st[s].lfd[0] = g.st[s].lfd[1] = -1;
 	if (sg_parse_args(&g.o, argc, argv) < 0)
