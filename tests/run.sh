@@ -50,7 +50,7 @@ seeds() {
 	return 0
 }
 CC=clang cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=Debug -DFLEETSTAT_FUZZ=ON >/dev/null
-cmake --build "$root/build-fuzz" -j"$jobs"
+cmake --build "$root/build-fuzz" -j"$jobs" --target fuzz_frame fuzz_diag fuzz_text fuzz_kstat
 for t in "$root"/build-fuzz/fuzz_*; do
 	name=$(basename "$t")
 	corpus="$root/build-fuzz/corpus-$name"

@@ -52,8 +52,7 @@ int main(int argc, char **argv)
 	}
 	while (!done) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		int len = (int)n;
+		size_t off = 0;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -63,14 +62,18 @@ int main(int argc, char **argv)
 		}
 		if (raw)
 			fwrite(buf, 1, (size_t)n, raw);
-		for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+		while (off + sizeof(struct nlmsghdr) <= (size_t)n) {
+			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+			const struct inet_diag_msg *m = NLMSG_DATA(h);
+
+			if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > (size_t)n - off ||
+			    h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
 				done = 1;
 				break;
 			}
-			struct inet_diag_msg *m = NLMSG_DATA(h);
 			if (m->idiag_state < 13)
 				count[m->idiag_state]++;
+			off += NLMSG_ALIGN(h->nlmsg_len);
 		}
 	}
 	count[3] += count[12];
