@@ -54,14 +54,16 @@ bench_size() {
 	ip netns exec "$h" hyperfine --style none --warmup 3 --runs "$runs" \
 		--export-json "$tmp/hf.json" \
 		-n agent "$build/fleetstat-agent --print=awk" \
+		-n "agent --threads 1" "$build/fleetstat-agent --print=awk --threads 1" \
 		-n dumpcount "$build/dumpcount" \
 		-n "ss -tan" "ss -tan" \
 		-n "netstat|awk" "$oneliner" >/dev/null 2>"$tmp/hf.err" ||
 		{ cat "$tmp/hf.err" >&2; exit 1; }
-	for cmd in agent dumpcount ss oneliner; do
+	for cmd in agent agent1 dumpcount ss oneliner; do
 		local line
 		case $cmd in
 		agent) line="$build/fleetstat-agent --print=awk" ;;
+		agent1) line="$build/fleetstat-agent --print=awk --threads 1" ;;
 		dumpcount) line="$build/dumpcount" ;;
 		ss) line="ss -tan" ;;
 		oneliner) line="$oneliner" ;;
@@ -74,13 +76,14 @@ import json, sys
 tmp, n = sys.argv[1], int(sys.argv[2])
 res = {r["command"]: r for r in json.load(open(tmp + "/hf.json"))["results"]}
 rss = {k: int(open(f"{tmp}/rss.{f}").read().split()[-1]) / 1024
-       for k, f in [("agent", "agent"), ("dumpcount", "dumpcount"), ("ss -tan", "ss"),
+       for k, f in [("agent", "agent"), ("agent --threads 1", "agent1"),
+                    ("dumpcount", "dumpcount"), ("ss -tan", "ss"),
                     ("netstat|awk", "oneliner")]}
 a = res["agent"]["median"]
 print(f"\n### {n:,} sockets ({len(res['agent']['times'])} runs each)\n")
 print("| command | wall ms, median | mean ± sd | CPU ms (user+sys) | peak RSS MiB | agent wall / this |")
 print("|---|---:|---:|---:|---:|---:|")
-for k in ["agent", "dumpcount", "ss -tan", "netstat|awk"]:
+for k in ["agent", "agent --threads 1", "dumpcount", "ss -tan", "netstat|awk"]:
     r = res[k]
     print(f"| {k} | {r['median']*1e3:.1f} | {r['mean']*1e3:.1f} ± {r['stddev']*1e3:.1f} | "
           f"{(r['user'] + r['system'])*1e3:.1f} | {rss[k]:.1f} | {a / r['median']:.2f}x |")
