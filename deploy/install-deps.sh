@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config          # toolchain
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev  # libraries
+	libssl-dev libsqlite3-dev sqlite3
 	libcmocka-dev                             # unit tests
 	clang libclang-rt-14-dev                  # libFuzzer targets
 	iproute2 nftables net-tools procps python3  # integration tests: netns, rules, ss, netstat

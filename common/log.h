@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* log.h: leveled logging to stderr for the shells (never used by core code). */
-#ifndef AG_LOG_H
-#define AG_LOG_H
+#ifndef FS_LOG_H
+#define FS_LOG_H
 
 #include <stdnoreturn.h>
 
