@@ -8,9 +8,11 @@
 
 #include "report.h"
 #include "sock.h"
+#include "wire.h"
 
 #define AG_TOP_DEFAULT 20
-#define AG_TOP_MAX 10000
+/* The list is the union of three rankings and must fit the wire's cap. */
+#define AG_TOP_MAX (WIRE_MAX_TOP_IPS / 3)
 
 typedef struct {
 	uint8_t family;   /* AF_INET or AF_INET6 */

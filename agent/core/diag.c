@@ -64,6 +64,9 @@ static void decode_sock(ag_diag_t *d, const uint8_t *m, ag_sock_fn fn, void *ctx
 	memcpy(&port, m + offsetof(struct inet_diag_msg, id.idiag_dport), 2);
 	s.rport = ntohs(port);
 	/* AF_INET uses the first 4 bytes; the kernel zeroes the rest. */
+	/* No remote end (port 0): ranked under no address, as /proc and netstat show it. */
+	if (s.rport == 0 && s.state != 10)
+		s.flags = AG_SOCK_NORADDR;
 	memcpy(s.laddr, m + offsetof(struct inet_diag_msg, id.idiag_src), 16);
 	memcpy(s.raddr, m + offsetof(struct inet_diag_msg, id.idiag_dst), 16);
 	memcpy(&s.rqueue, m + offsetof(struct inet_diag_msg, idiag_rqueue), 4);
@@ -96,8 +99,17 @@ int ag_diag_parse(ag_diag_t *d, const void *buf, size_t len,
 			if (h.nlmsg_flags & NLM_F_DUMP_INTR)
 				d->intr = 1;
 			switch (h.nlmsg_type) {
-			case NLMSG_DONE:
+			case NLMSG_DONE: {
+				int status;
+
+				/* The kernel ends a dump it had to abort with its errno. */
+				if (h.nlmsg_len < NLMSG_LENGTH(sizeof(status)))
+					return -EPROTO;
+				memcpy(&status, p + NLMSG_HDRLEN, sizeof(status));
+				if (status < 0)
+					return status;
 				return d->intr ? -EINTR : 1;
+			}
 			case NLMSG_ERROR: {
 				struct nlmsgerr e;
 

@@ -38,7 +38,8 @@ size_t ag_diag_request(void *buf, size_t len, uint32_t seq, uint32_t states);
 /*
  * Decodes one datagram of the dump, calling fn(ctx, sock) for each socket.
  * Returns 0 when more datagrams are expected, 1 at NLMSG_DONE of a
- * consistent dump, -EINTR at NLMSG_DONE of a dump the kernel marked
+ * consistent dump, the kernel's negative errno when NLMSG_DONE carries one
+ * (a dump it aborted), -EINTR at NLMSG_DONE of a dump the kernel marked
  * NLM_F_DUMP_INTR (the caller discards what it counted and dumps again),
  * the kernel's negative errno for NLMSG_ERROR, or -EPROTO for malformed
  * bytes.  buf is borrowed for the call only.

@@ -202,10 +202,11 @@ int ag_kstat_parse_sockstat(const char *buf, size_t len, wire_report_t *r)
 	int added = 0;
 
 	while ((l = next_line(buf, len, &off, &n)) != NULL) {
-		const char *p = l + 4, *end = l + n;
+		const char *p, *end = l + n;
 
 		if (n < 4 || memcmp(l, "TCP:", 4) != 0)
 			continue;
+		p = l + 4;
 		for (;;) {
 			size_t wn, xn;
 			const char *w = next_word(&p, end, &wn);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: fleetstat-agent command line, configuration and local printing. */
+/* main.c: fleetstat-agent command line and configuration; printing, daemon and --once. */
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -16,8 +16,16 @@
 #include "log.h"
 #include "print.h"
 #include "report.h"
+#include "run.h"
+#include "token.h"
+#include "spool.h"
+#include "uplink.h"
+#include "auth.h"
 
 #define MAX_LIST 64
+#define DEFAULT_COLLECTOR "127.0.0.1:7400"
+#define DEFAULT_STATE_DIR "/var/lib/fleetstat-agent"
+#define DEFAULT_TIER "default"   /* the Hello needs one; --tier names it */
 #define FS_STR_(x) #x
 #define FS_STR(x) FS_STR_(x)
 
@@ -41,6 +49,9 @@ typedef struct {
 	int threads;
 	char *input;
 	char *print; /* NULL: not printing */
+	uint64_t spool_max;
+	long timeout;
+	int print_spool;
 	int once;
 	int verbose;
 } opts_t;
@@ -49,6 +60,7 @@ enum {
 	OPT_CONFIG = 256, OPT_COLLECTOR, OPT_TIER, OPT_LABEL, OPT_INTERVAL, OPT_TOP,
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
 	OPT_PRINT, OPT_ONCE, OPT_VERSION, OPT_HELP, OPT_VERBOSE, OPT_THREADS,
+	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL,
 };
 
 static const struct option longopts[] = {
@@ -66,6 +78,9 @@ static const struct option longopts[] = {
 	{"input", required_argument, NULL, OPT_INPUT},
 	{"print", optional_argument, NULL, OPT_PRINT},
 	{"once", no_argument, NULL, OPT_ONCE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+	{"print-spool", no_argument, NULL, OPT_PRINT_SPOOL}, /* hidden: tests, debugging */
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -82,7 +97,9 @@ static void usage(FILE *f)
 	"and tuning sysctls.\n"
 	"\n"
 	"  --print[=awk|table|json]  collect once, print here, no network (default table)\n"
-	"  --once                    collect, send one report, wait for its ack, exit\n"
+	"  --once                    collect, send one report (and any spooled backlog),\n"
+	"                            wait for its ack, exit 0; 1 with the reason if not\n"
+	"  --timeout SEC             --once gives up after this long (default 30)\n"
 	"  --collector HOST:PORT     where reports go (default 127.0.0.1:7400)\n"
 	"  --config FILE             INI file with the settings below (flags win)\n"
 	"  --tier NAME               tier of this host: [a-z0-9_-]{1,32} (lvs, web, db)\n"
@@ -93,6 +110,8 @@ static void usage(FILE *f)
 	"                            (loopback always is); they are counted as `excluded`\n"
 	"  --token-file FILE         shared secret proving this agent to the collector\n"
 	"  --state-dir DIR           agent id, last seq and spool (default /var/lib/fleetstat-agent)\n"
+	"  --spool-max SIZE          bound of the spool of unacked reports, bytes with an\n"
+	"                            optional K, M or G (default 64M); the oldest go first\n"
 	"  --source auto|netlink|proc  where sockets come from (default auto: netlink,\n"
 	"                            /proc/net/tcp if that fails)\n"
 	"  --threads auto|1|2        sock_diag dump in one request, or split by state in two\n"
@@ -161,6 +180,11 @@ static int apply(opts_t *o, int opt, const char *v, int from_flags)
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
 	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
 	case OPT_STATE_DIR: set_str(&o->state_dir, v); break;
+	case OPT_SPOOL_MAX:
+		if (ag_parse_size(v, &o->spool_max) < 0)
+			fatalx("spool-max: '%s' is not a size in bytes (4096, 512K, 64M, 1G)", v);
+		break;
+	case OPT_TIMEOUT: o->timeout = parse_long("timeout", v, 1, 86400); break;
 	case OPT_SOURCE: o->source = parse_source(v); break;
 	case OPT_THREADS:
 		o->threads = strcmp(v, "auto") == 0 ? 0 : (int)parse_long("threads", v, 1, 2);
@@ -178,6 +202,7 @@ static const struct {
 	{"interval", OPT_INTERVAL}, {"top", OPT_TOP}, {"exclude", OPT_EXCLUDE},
 	{"token_file", OPT_TOKEN_FILE}, {"state_dir", OPT_STATE_DIR},
 	{"source", OPT_SOURCE}, {"threads", OPT_THREADS},
+	{"spool_max", OPT_SPOOL_MAX}, {"timeout", OPT_TIMEOUT},
 };
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
@@ -284,9 +309,64 @@ out:
 	return err;
 }
 
+/* Daemon or --once: reports go to the collector through the spool.  Exit status. */
+static int ship(const opts_t *o, const ag_cidr_t *cidrs)
+{
+	uint8_t token[WIRE_TOKEN_MAX];
+	size_t token_len = 0;
+	wire_kv_t labels[MAX_LIST];
+	ag_run_opts_t ro = {
+		.collector = o->collector ? o->collector : DEFAULT_COLLECTOR,
+		.state_dir = o->state_dir ? o->state_dir : DEFAULT_STATE_DIR,
+		.tier = o->tier ? o->tier : DEFAULT_TIER,
+		.labels = labels,
+		.n_labels = (size_t)o->labels.n,
+		.interval_s = (uint32_t)o->interval,
+		.timeout_s = (uint32_t)o->timeout,
+		.spool_max = o->spool_max,
+		.once = o->once,
+		.collect = {
+			.source = o->source,
+			.input = o->input,
+			.kernel_stats = 1,
+			.threads = o->threads,
+		},
+		.agg = {
+			.top_n = (uint32_t)o->top,
+			.exclude = cidrs,
+			.n_exclude = (size_t)o->excludes.n,
+		},
+	};
+	int err, code;
+
+	if (o->token_file) {
+		if ((err = fs_token_load(o->token_file, token, sizeof(token), &token_len)) < 0)
+			fatalx("--token-file %s: %s", o->token_file, fs_token_strerror(err));
+		ro.token = token;
+		ro.token_len = token_len;
+	}
+	/* Labels were checked to be K=V; the Hello borrows them split. */
+	for (int i = 0; i < o->labels.n; i++) {
+		char *eq = strchr(o->labels.items[i], '=');
+
+		labels[i].name = strndup(o->labels.items[i], (size_t)(eq - o->labels.items[i]));
+		labels[i].value = strdup(eq + 1);
+		if (labels[i].name == NULL || labels[i].value == NULL)
+			fatalx("out of memory");
+	}
+	code = ag_run(&ro);
+	for (int i = 0; i < o->labels.n; i++) {
+		free(labels[i].name);
+		free(labels[i].value);
+	}
+	explicit_bzero(token, sizeof(token));
+	return code;
+}
+
 int main(int argc, char **argv)
 {
-	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO};
+	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO,
+	            .spool_max = AG_SPOOL_MAX_DEFAULT, .timeout = 30};
 	ag_cidr_t cidrs[MAX_LIST];
 	int c, err;
 
@@ -312,6 +392,7 @@ int main(int argc, char **argv)
 		case OPT_INPUT: set_str(&o.input, optarg); break;
 		case OPT_PRINT: set_str(&o.print, optarg ? optarg : "table"); break;
 		case OPT_ONCE: o.once = 1; break;
+		case OPT_PRINT_SPOOL: o.print_spool = 1; break;
 		case OPT_VERBOSE: o.verbose = 1; break;
 		case OPT_VERSION:
 			printf("fleetstat-agent %s\n", FLEETSTAT_VERSION);
@@ -336,9 +417,15 @@ int main(int argc, char **argv)
 
 	if (o.print && o.once)
 		fatalx("--print and --once exclude each other");
+	if (o.print_spool) {
+		err = ag_print_spool(o.state_dir ? o.state_dir : DEFAULT_STATE_DIR);
+		opts_close(&o);
+		return err;
+	}
 	if (!o.print) {
-		/* Reports to a collector need the collector; until then say so plainly. */
-		fatalx("this version only prints locally: use --print[=awk|table|json]");
+		err = ship(&o, cidrs);
+		opts_close(&o);
+		return err;
 	}
 	err = print_once(&o, cidrs);
 	opts_close(&o);

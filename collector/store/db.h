@@ -29,15 +29,27 @@ int db_schema_version(db_t *db);
 int db_schema_latest(void);
 
 /*
+ * The compiled-in SQL of migration version (1..db_schema_latest()), static
+ * storage, or NULL.  For tests and tools that build an older schema.
+ */
+const char *db_schema_sql(int version);
+
+/*
  * A Hello: inserts or updates the host (hostname, tier, labels,
  * agent_version, last_seen_ms = now_ms; first_seen_ms kept) and returns the
- * highest seq stored for it in *last_seq (0 for a new agent).  Borrowed
- * arguments.  Runs in its own transaction unless one is open.
+ * highest seq stored for it in *last_seq (0 for a new agent); pruning does
+ * not lower it.  Labels are stored as a JSON object with sorted keys.
+ * Borrowed arguments.  Runs in its own transaction unless one is open.
  */
 int db_host_hello(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
                   const wire_hello_t *h, int64_t now_ms, uint64_t *last_seq);
 
-/* Group commit: db_begin(), any number of db_put_report(), db_commit(). */
+/*
+ * Group commit: db_begin(), any number of db_put_report(), db_commit().
+ * db_begin() takes the write lock at once (BEGIN IMMEDIATE); -EALREADY when
+ * a transaction is open.  After any error inside a transaction, call
+ * db_rollback(): it is also safe when SQLite already rolled back by itself.
+ */
 int db_begin(db_t *db);
 int db_commit(db_t *db);
 int db_rollback(db_t *db);
@@ -47,13 +59,83 @@ int db_rollback(db_t *db);
  * the state table, listeners, top remote IPs, counters; sysctls when the
  * report carries them (the host's current values are replaced).  A report
  * whose (agent_id, seq) is already stored is left alone and *stored = 0;
- * otherwise *stored = 1.  Also moves the host's last_seen_ms and last_seq.
+ * otherwise *stored = 1.  Also moves the host's last_seen_ms (to
+ * received_ms) and last_seq, when the report is stored.  r is borrowed.
+ * Without an open transaction it runs in its own.  -ENOENT: no Hello
+ * stored this agent_id.  -ENOSPC: the counter-name dictionary is full
+ * (DB_MAX_NAMES distinct names).  On error inside a transaction, roll back.
  */
 int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
                   const wire_report_t *r, int64_t received_ms, int *stored);
 
+/* Distinct counter names the database will intern (a hostile agent's bound). */
+#define DB_MAX_NAMES 65536
+
 /* Deletes raw reports collected before horizon_ms; *deleted gets how many. */
 int db_prune(db_t *db, int64_t horizon_ms, uint64_t *deleted);
+
+/*
+ * Like db_prune() but deletes at most max_rows (0: no limit), oldest
+ * first, so the writer can prune in slices between batches without holding
+ * the write lock for long.  *deleted < max_rows means nothing older is left.
+ */
+int db_prune_some(db_t *db, int64_t horizon_ms, uint64_t max_rows,
+                  uint64_t *deleted);
+
+/*
+ * Read-back, for tests and the query engine.  Reads see the open
+ * transaction's writes.
+ *
+ * db_get_report(): the stored report (agent_id, seq) into *out, which the
+ * caller releases with wire_report_close(): everything but sysctls, which
+ * are kept per host (db_get_sysctls()); counters and listeners come back in
+ * the order they were stored.  Returns 0, -ENOENT (no such host or seq),
+ * -EBADMSG (a packed column is malformed) or another negative errno; *out
+ * is zeroed on error.
+ */
+int db_get_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+                  uint64_t seq, wire_report_t *out);
+
+typedef struct {
+	char *hostname;
+	char *tier;
+	char *labels_json;      /* JSON object text, keys sorted */
+	char *agent_version;
+	int64_t first_seen_ms;
+	int64_t last_seen_ms;
+	uint64_t last_seq;
+} db_host_t;
+
+/* A host as stored; release *out with db_host_close().  0 or -ENOENT, ... */
+int db_get_host(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+                db_host_t *out);
+void db_host_close(db_host_t *h);
+
+typedef struct {
+	char *name;
+	char *value;
+	int64_t changed_at_ms;  /* collected_at_ms of the report that set it */
+} db_sysctl_t;
+
+/*
+ * The host's current sysctls sorted by name: *out is new (NULL when *n is
+ * 0), released with db_sysctls_free(*out, *n).  0, -ENOENT (no host), ...
+ */
+int db_get_sysctls(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+                   db_sysctl_t **out, size_t *n);
+void db_sysctls_free(db_sysctl_t *s, size_t n);
+
+/*
+ * Decoders of the packed columns of reports (format in schema/001_init.sql),
+ * for readers with their own connection.  blob is borrowed; *out gets new
+ * arrays (top->ips, *listeners) released with free().  0 or -EBADMSG
+ * (truncated, trailing bytes, unknown format, a value out of range) or
+ * -ENOMEM, with nothing allocated on error.  A NULL/empty blob decodes as
+ * an empty value.
+ */
+int db_top_unpack(const void *blob, size_t len, wire_top_t *out);
+int db_listeners_unpack(const void *blob, size_t len,
+                        wire_listener_t **out, size_t *n);
 
 /* The last error's text from SQLite, for the log. */
 const char *db_errmsg(db_t *db);

@@ -366,6 +366,45 @@ static void test_ag_diag_parse_malformed(void **state)
 	assert_int_equal(t.calls, 0);
 }
 
+/* A dump the kernel aborted ends in NLMSG_DONE carrying its errno: not a complete table. */
+static void test_ag_diag_parse_done_with_error(void **state)
+{
+	uint8_t buf[1024];
+	size_t off = 0;
+	int status = -ENOBUFS;
+	tally_t t = {0};
+	ag_diag_t d;
+
+	(void)state;
+	put_sock(buf, &off, 5, AF_INET, 1, "198.18.0.9", 1);
+	put_msg(buf, &off, NLMSG_DONE, NLM_F_MULTI, 5, &status, sizeof(status));
+	ag_diag_init(&d, 5);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), -ENOBUFS);
+
+	/* A DONE too short to carry its status. */
+	off = 0;
+	put_msg(buf, &off, NLMSG_DONE, NLM_F_MULTI, 5, &status, 2);
+	ag_diag_init(&d, 5);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), -EPROTO);
+}
+
+/* A socket with no remote port is counted without an address, as /proc and netstat show it. */
+static void test_ag_diag_parse_no_remote(void **state)
+{
+	uint8_t buf[1024];
+	size_t off = 0;
+	tally_t t = {0};
+	ag_diag_t d;
+
+	(void)state;
+	put_sock(buf, &off, 5, AF_INET, 7, NULL, 0);
+	put_done(buf, &off, 5, 0);
+	ag_diag_init(&d, 5);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 1);
+	assert_int_equal(t.n[7], 1);
+	assert_true(t.last.flags & AG_SOCK_NORADDR);
+}
+
 static void test_ag_diag_split_partitions(void **state)
 {
 	uint32_t prev[WIRE_SLOTS] = {0}, a, b;
@@ -417,6 +456,8 @@ int main(void)
 		cmocka_unit_test(test_ag_diag_parse_error_message),
 		cmocka_unit_test(test_ag_diag_parse_dump_intr),
 		cmocka_unit_test(test_ag_diag_parse_malformed),
+		cmocka_unit_test(test_ag_diag_parse_done_with_error),
+		cmocka_unit_test(test_ag_diag_parse_no_remote),
 		cmocka_unit_test(test_ag_diag_split_partitions),
 	};
 

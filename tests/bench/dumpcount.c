@@ -2,8 +2,8 @@
 /* dumpcount.c: the floor — only dump TCP sockets over sock_diag and count states. */
 /*
  * Sends the agent's request (TCPDIAG_GETSOCK, AF_UNSPEC, states 1..12) and
- * counts replies by state, nothing else: the cost of the kernel's walk plus
- * the copy to user space, against which the agent's own collection is
+ * counts replies by state, nothing else, on a socket opened as the agent
+ * opens its own: the cost of the kernel's walk plus the copy to user space, against which the agent's own collection is
  * measured.  With --raw FILE it also writes the replies as received (the
  * unit tests' netlink fixtures are made this way).
  */
@@ -15,6 +15,8 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
+
+#include "diagsock.h"
 
 int main(int argc, char **argv)
 {
@@ -45,7 +47,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: dumpcount [--raw FILE]\n");
 		return 2;
 	}
-	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	fd = fs_diag_socket(); /* the agent's socket: opened without CAP_NET_ADMIN */
+	if (fd < 0)
+		errno = -fd;
 	if (fd < 0 || sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		perror("sock_diag");
 		return 1;

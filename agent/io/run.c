@@ -1,0 +1,943 @@
+/* SPDX-License-Identifier: MIT */
+/* run.c: one libuv loop: interval timer, collection, spool, connection to the collector. */
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "log.h"
+#include "spool.h"
+#include "state.h"
+#include "uplink.h"
+#include "wire.h"
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+#define HANDSHAKE_MS 10000u   /* Challenge and Welcome each within this */
+#define ACK_WAIT_MS 60000u    /* reports in flight and no Ack for this long: reconnect */
+#define READ_BUF 65536
+
+typedef struct agent agent_t;
+
+typedef enum {
+	C_CONNECTING,   /* TCP connect under way */
+	C_CHALLENGE,    /* waiting for Challenge */
+	C_WELCOME,      /* Hello sent, waiting for Welcome or Error */
+	C_READY,        /* sending reports, reading Acks */
+} conn_state_t;
+
+/* One connection attempt; freed when both handles have closed. */
+typedef struct {
+	agent_t *a;
+	uv_tcp_t tcp;
+	uv_timer_t timer;     /* handshake timeout, then the ack watchdog */
+	uv_connect_t creq;
+	wire_dec_t dec;
+	conn_state_t st;
+	uint64_t welcome_last;
+	int dead;             /* closing: ignore everything */
+	int closing;          /* close callbacks still to come */
+	char rbuf[READ_BUF];
+} conn_t;
+
+/* A write request owns its bytes. */
+typedef struct {
+	uv_write_t req;
+	size_t len;
+	uint8_t buf[];
+} wreq_t;
+
+struct agent {
+	const ag_run_opts_t *o;
+	uv_loop_t loop;
+	uv_timer_t tick;
+	uv_timer_t retry;
+	uv_timer_t deadline;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	uv_getaddrinfo_t gai;
+	int gai_busy;
+	conn_t *conn;
+	char *host;
+	char *port;
+	char hostname[256];
+
+	ag_state_t st;
+	ag_spool_t sp;
+	ag_agg_t *agg;
+	ag_agg_t *aux;
+	wire_report_t cur;          /* the last collection */
+	wire_kv_t *prev_sysctls;    /* its sysctls, to see changes */
+	size_t n_prev_sysctls;
+	int have_prev;
+	int sysctls_due;            /* next report carries sysctls */
+
+	uint64_t backoff;           /* ag_backoff_next() state */
+	int outage_said;            /* a failed connect was logged this outage */
+	int drop_said;              /* dropping from a full spool was logged */
+	int stopping;
+	int exit_code;
+	uint64_t once_seq;          /* --once: the report that must be acked */
+};
+
+static void conn_lost(conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void conn_close(conn_t *c);
+static void connect_start(agent_t *a);
+static void pump(conn_t *c);
+
+static const char *errcode_name(int32_t code)
+{
+	switch (code) {
+	case WIRE_ERR_BAD_FRAME: return "BAD_FRAME";
+	case WIRE_ERR_BAD_PROTOCOL: return "BAD_PROTOCOL";
+	case WIRE_ERR_AUTH_FAILED: return "AUTH_FAILED";
+	case WIRE_ERR_INVALID: return "INVALID";
+	case WIRE_ERR_OVERLOADED: return "OVERLOADED";
+	case WIRE_ERR_INTERNAL: return "INTERNAL";
+	default: return "UNSPECIFIED";
+	}
+}
+
+static uint32_t rnd32(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	return r;
+}
+
+/* Stops everything: handles close, the loop runs dry, ag_run() returns code. */
+static void agent_stop(agent_t *a, int code)
+{
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	a->exit_code = code;
+	if (a->conn)
+		conn_close(a->conn);  /* not conn_lost(): no retry, no failure logged */
+	if (a->gai_busy)
+		uv_cancel((uv_req_t *)&a->gai);
+	uv_timer_stop(&a->tick);
+	uv_timer_stop(&a->retry);
+	uv_timer_stop(&a->deadline);
+	uv_signal_stop(&a->sigterm);
+	uv_signal_stop(&a->sigint);
+}
+
+/* ---- spool ---------------------------------------------------------------- */
+
+static void drop_file(agent_t *a, uint64_t seq)
+{
+	ag_spool_unlink(&a->st, seq);
+}
+
+/* Deletes the oldest reports while the spool is above its bound, counting them. */
+static void enforce_bound(agent_t *a)
+{
+	ag_spool_ent_t e;
+	uint64_t before = a->st.dropped;
+
+	while (ag_spool_pop_excess(&a->sp, &e)) {
+		drop_file(a, e.seq);
+		a->st.dropped++;
+		if (!a->drop_said) {
+			log_warnx("agent: spool full (%" PRIu64 " bytes): dropping the oldest reports,"
+			          " first seq %" PRIu64, a->sp.max_bytes, e.seq);
+			a->drop_said = 1;
+		} else {
+			log_debug("agent: spool full: dropped seq %" PRIu64, e.seq);
+		}
+	}
+	if (a->st.dropped != before)
+		ag_state_save(&a->st);
+}
+
+/*
+ * Encodes a->cur as the next report, persists the seq, then spools it.
+ * 0 or a negative errno (logged); the report is lost only if it could not
+ * be written at all.
+ */
+static int spool_report(agent_t *a, int with_sysctls)
+{
+	wire_frame_t f;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint64_t seq = a->st.last_seq + 1;
+	int err;
+
+	memset(&f, 0, sizeof(f));
+	f.type = WIRE_REPORT;
+	f.report = a->cur;          /* borrowed: encoding does not keep it */
+	f.report.seq = seq;
+	f.report.dropped_reports = a->st.dropped;
+	f.report.interval_ms = a->o->interval_s * 1000u;
+	if (!with_sysctls) {
+		f.report.sysctls = NULL;
+		f.report.n_sysctls = 0;
+	}
+	if ((err = wire_frame_encode(&f, 0, &buf, &len)) < 0) {
+		log_warnx("agent: report %" PRIu64 " cannot be encoded: %s", seq,
+		          err == -EMSGSIZE ? "above the max frame" : strerror(-err));
+		return err;
+	}
+	/* The seq is durable before the report exists, so it never repeats. */
+	a->st.last_seq = seq;
+	if ((err = ag_state_save(&a->st)) < 0) {
+		a->st.last_seq = seq - 1;
+		goto out;
+	}
+	if ((err = ag_spool_write(&a->st, seq, buf, len)) < 0)
+		goto out;
+	if ((err = ag_spool_add(&a->sp, seq, len)) < 0)
+		fatalx("agent: out of memory");
+	if (with_sysctls)
+		a->sysctls_due = 0;
+	if (a->o->once)
+		a->once_seq = seq;
+	log_debug("agent: spooled report %" PRIu64 " (%zu bytes%s)", seq, len,
+	          with_sysctls ? ", with sysctls" : "");
+	enforce_bound(a);
+out:
+	free(buf);
+	return err;
+}
+
+/* One collection into a->cur, spooled.  0 or a negative errno (logged). */
+static int collect_and_spool(agent_t *a)
+{
+	int changed, err;
+
+	if ((err = ag_collect(&a->o->collect, a->agg, a->aux, &a->cur)) < 0)
+		return err;
+	changed = !a->have_prev ||
+	          !ag_kv_equal(a->prev_sysctls, a->n_prev_sysctls, a->cur.sysctls, a->cur.n_sysctls);
+	if (changed) {
+		wire_kv_t *copy;
+
+		if (ag_kv_dup(a->cur.sysctls, a->cur.n_sysctls, &copy) < 0)
+			fatalx("agent: out of memory");
+		ag_kv_free(a->prev_sysctls, a->n_prev_sysctls);
+		a->prev_sysctls = copy;
+		a->n_prev_sysctls = a->cur.n_sysctls;
+		a->have_prev = 1;
+	}
+	return spool_report(a, changed || a->sysctls_due);
+}
+
+/* ---- connection ------------------------------------------------------------- */
+
+static void conn_close_cb(uv_handle_t *h)
+{
+	conn_t *c = h->data;
+
+	if (--c->closing == 0) {
+		wire_dec_close(&c->dec);
+		free(c);
+	}
+}
+
+static void conn_close(conn_t *c)
+{
+	agent_t *a = c->a;
+
+	if (c->dead && c->closing)
+		return;
+	c->dead = 1;
+	if (a->conn == c)
+		a->conn = NULL;
+	ag_spool_rewind(&a->sp);
+	c->closing = 2;
+	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	connect_start(container_of(t, agent_t, retry));
+}
+
+static void schedule_retry(agent_t *a)
+{
+	uint64_t ms;
+
+	if (a->stopping)
+		return;
+	ms = ag_backoff_next(&a->backoff, rnd32());
+	log_debug("agent: reconnecting in %" PRIu64 " ms", ms);
+	uv_timer_start(&a->retry, on_retry, ms, 0);
+}
+
+/*
+ * A connection attempt failed or a connection ended (reason: a formatted
+ * message).  The daemon logs it (once per outage at warning level) and
+ * retries with backoff; --once gives up.
+ */
+static void vfail(agent_t *a, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (a->o->once) {
+		log_warnx("report %" PRIu64 " not delivered to %s: %s (kept in the spool for the next run)",
+		          a->once_seq, a->o->collector, msg);
+		agent_stop(a, 1);
+		return;
+	}
+	if (!a->outage_said) {
+		log_warnx("agent: collector %s: %s; retrying with backoff, reports are spooled",
+		          a->o->collector, msg);
+		a->outage_said = 1;
+	} else {
+		log_debug("agent: collector %s: %s", a->o->collector, msg);
+	}
+	schedule_retry(a);
+}
+
+static void fail(agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(agent_t *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(a, fmt, ap);
+	va_end(ap);
+}
+
+static void conn_lost(conn_t *c, const char *fmt, ...)
+{
+	agent_t *a = c->a;
+	va_list ap;
+
+	if (c->dead)
+		return;
+	conn_close(c);
+	if (a->stopping)
+		return;
+	va_start(ap, fmt);
+	vfail(a, fmt, ap);
+	va_end(ap);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	uv_stream_t *s = req->handle;
+
+	free(container_of(req, wreq_t, req));
+	if (status == UV_ECANCELED)
+		return;
+	if (status < 0)
+		conn_lost(container_of((uv_tcp_t *)s, conn_t, tcp), "write: %s", uv_strerror(status));
+}
+
+/* Queues w (taken over) on c; on error the connection is lost. */
+static int conn_write(conn_t *c, wreq_t *w)
+{
+	uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
+	int err = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+
+	if (err < 0) {
+		free(w);
+		conn_lost(c, "write: %s", uv_strerror(err));
+	}
+	return err;
+}
+
+static wreq_t *wreq_new(size_t len)
+{
+	wreq_t *w = malloc(sizeof(*w) + len);
+
+	if (w == NULL)
+		fatalx("agent: out of memory");
+	w->len = len;
+	return w;
+}
+
+static int send_frame(conn_t *c, const wire_frame_t *f)
+{
+	uint8_t *buf;
+	size_t len;
+	wreq_t *w;
+	int err;
+
+	if ((err = wire_frame_encode(f, 0, &buf, &len)) < 0) {
+		conn_lost(c, "cannot encode a frame of type %d: %s", f->type, strerror(-err));
+		return err;
+	}
+	w = wreq_new(len);
+	memcpy(w->buf, buf, len);
+	free(buf);
+	return conn_write(c, w);
+}
+
+static void on_conn_timer(uv_timer_t *t)
+{
+	conn_t *c = container_of(t, conn_t, timer);
+
+	switch (c->st) {
+	case C_CHALLENGE:
+		conn_lost(c, "no Challenge within %u s", HANDSHAKE_MS / 1000);
+		break;
+	case C_WELCOME:
+		conn_lost(c, "no Welcome within %u s", HANDSHAKE_MS / 1000);
+		break;
+	default:
+		conn_lost(c, "no Ack within %u s for %zu report(s) in flight", ACK_WAIT_MS / 1000,
+		          ag_spool_in_flight(&c->a->sp));
+		break;
+	}
+}
+
+/* Sends spooled reports, oldest first, while the window allows. */
+static void pump(conn_t *c)
+{
+	agent_t *a = c->a;
+	ag_spool_ent_t e;
+
+	while (!c->dead && c->st == C_READY && ag_spool_next(&a->sp, &e)) {
+		wreq_t *w;
+		int err;
+
+		if (e.size <= WIRE_HDR_LEN || e.size > WIRE_HDR_LEN + WIRE_MAX_FRAME) {
+			err = -EPROTO;
+			w = NULL;
+		} else {
+			w = wreq_new((size_t)e.size);
+			err = ag_spool_read(&a->st, e.seq, w->buf, (size_t)e.size);
+		}
+		if (err < 0) {
+			/* Unreadable: it can never be delivered, so it counts as dropped. */
+			log_warnx("agent: spool report %" PRIu64 " is unreadable (%s); dropped",
+			          e.seq, strerror(-err));
+			free(w);
+			ag_spool_remove(&a->sp, e.seq);
+			drop_file(a, e.seq);
+			a->st.dropped++;
+			ag_state_save(&a->st);
+			continue;
+		}
+		log_debug("agent: sending report %" PRIu64, e.seq);
+		if (conn_write(c, w) < 0)
+			return;
+		if (!uv_is_active((uv_handle_t *)&c->timer))
+			uv_timer_start(&c->timer, on_conn_timer, ACK_WAIT_MS, 0);
+	}
+}
+
+static void on_challenge(conn_t *c, const wire_challenge_t *ch)
+{
+	agent_t *a = c->a;
+	const ag_run_opts_t *o = a->o;
+	wire_frame_t f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = WIRE_HELLO;
+	f.hello.protocol = WIRE_PROTOCOL;
+	memcpy(f.hello.agent_id, a->st.agent_id, WIRE_AGENT_ID_LEN);
+	f.hello.hostname = a->hostname;
+	f.hello.tier = (char *)o->tier;
+	f.hello.labels = (wire_kv_t *)o->labels;
+	f.hello.n_labels = o->n_labels;
+	f.hello.agent_version = FLEETSTAT_VERSION;
+	if (o->token) {
+		if (wire_auth_compute(o->token, o->token_len, ch->nonce, a->st.agent_id,
+		                      f.hello.auth) < 0) {
+			conn_lost(c, "cannot compute the Hello's auth");
+			return;
+		}
+		f.hello.auth_len = WIRE_AUTH_LEN;
+	}
+	if (send_frame(c, &f) < 0)
+		return;
+	explicit_bzero(f.hello.auth, sizeof(f.hello.auth));
+	c->st = C_WELCOME;
+	uv_timer_start(&c->timer, on_conn_timer, HANDSHAKE_MS, 0);
+}
+
+static void on_welcome(conn_t *c, uint64_t last)
+{
+	agent_t *a = c->a;
+	uint64_t own = a->st.last_seq, next = ag_seq_after_welcome(own, last);
+	ag_spool_ent_t e;
+	uint64_t popped = 0, dropped_before = a->st.dropped;
+
+	c->st = C_READY;
+	c->welcome_last = last;
+	uv_timer_stop(&c->timer);
+	a->backoff = 0;
+	a->drop_said = 0;
+	if (a->outage_said)
+		log_info("agent: connected to collector %s again", a->o->collector);
+	a->outage_said = 0;
+	a->sysctls_due = 1;
+	log_debug("agent: Welcome, last_seq %" PRIu64 ", own last seq %" PRIu64, last, own);
+
+	/* The collector has everything up to last: those files can go. */
+	while (ag_spool_pop_acked(&a->sp, last, &e)) {
+		drop_file(a, e.seq);
+		popped++;
+	}
+	if (next != own) {
+		/*
+		 * The collector has seqs up to last_seq from this agent_id but
+		 * this state dir went only to own: the state was lost or
+		 * restored.  Continue above last_seq.  Spooled reports it
+		 * shadowed are not the ones the collector has: count them.
+		 */
+		log_warnx("agent: collector already has seq %" PRIu64 " from this agent, whose state "
+		          "says %" PRIu64 " (state lost or restored?): continuing from %" PRIu64,
+		          last, own, last + 1);
+		a->st.dropped += popped;
+		a->st.last_seq = next;
+	}
+	if (a->st.last_seq != own || a->st.dropped != dropped_before)
+		ag_state_save(&a->st);
+	if (a->o->once && a->once_seq && a->once_seq <= last) {
+		if (next == own) {
+			/* It was delivered before, its Ack lost. */
+			agent_stop(a, 0);
+			return;
+		}
+		/* Its seq was already taken: send it again under a new one. */
+		if (spool_report(a, 1) < 0) {
+			conn_close(c);
+			agent_stop(a, 1);
+			return;
+		}
+	}
+	pump(c);
+}
+
+static void on_ack(conn_t *c, uint64_t seq)
+{
+	agent_t *a = c->a;
+	ag_spool_ent_t e;
+
+	if (seq > a->sp.sent && seq > c->welcome_last) {
+		/* Acking what was never sent would delete reports unsent. */
+		conn_lost(c, "protocol error: Ack for seq %" PRIu64 ", above the last sent %" PRIu64,
+		          seq, a->sp.sent);
+		return;
+	}
+	while (ag_spool_pop_acked(&a->sp, seq, &e))
+		drop_file(a, e.seq);
+	if (ag_spool_in_flight(&a->sp) == 0)
+		uv_timer_stop(&c->timer);
+	else
+		uv_timer_again(&c->timer);
+	if (a->o->once && a->once_seq && seq >= a->once_seq) {
+		log_debug("agent: report %" PRIu64 " acked", a->once_seq);
+		agent_stop(a, 0);
+		return;
+	}
+	pump(c);
+}
+
+static void on_error_frame(conn_t *c, const wire_error_t *e)
+{
+	/* The message is the collector's, validated printable; the token is never in it. */
+	if (e->code == WIRE_ERR_AUTH_FAILED)
+		conn_lost(c, "refused: AUTH_FAILED: %s (check --token-file and the collector's token)",
+		          e->message);
+	else
+		conn_lost(c, "refused: %s: %s", errcode_name(e->code), e->message);
+}
+
+static void on_frame(conn_t *c, const uint8_t *body, size_t len)
+{
+	wire_frame_t f;
+	int err = wire_frame_decode(body, len, &f);
+
+	if (err < 0) {
+		conn_lost(c, "bad frame from the collector: %s",
+		          err == -EINVAL ? "invalid fields" : strerror(-err));
+		return;
+	}
+	if (f.type == WIRE_ERROR)
+		on_error_frame(c, &f.error);
+	else if (f.type == WIRE_CHALLENGE && c->st == C_CHALLENGE)
+		on_challenge(c, &f.challenge);
+	else if (f.type == WIRE_WELCOME && c->st == C_WELCOME)
+		on_welcome(c, f.welcome.last_seq);
+	else if (f.type == WIRE_ACK && c->st == C_READY)
+		on_ack(c, f.ack.seq);
+	else
+		conn_lost(c, "protocol error: unexpected frame (type %d) in state %d", f.type, c->st);
+	wire_frame_close(&f);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	conn_t *c = container_of((uv_tcp_t *)h, conn_t, tcp);
+
+	(void)hint;
+	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	conn_t *c = container_of((uv_tcp_t *)s, conn_t, tcp);
+	const uint8_t *p = (const uint8_t *)buf->base;
+	size_t left;
+
+	if (nread == UV_EOF) {
+		conn_lost(c, "the collector closed the connection%s",
+		          wire_dec_pending(&c->dec) ? " in the middle of a frame" : "");
+		return;
+	}
+	if (nread < 0) {
+		conn_lost(c, "read: %s", uv_strerror((int)nread));
+		return;
+	}
+	left = (size_t)nread;
+	while (left > 0 && !c->dead) {
+		const uint8_t *body;
+		size_t blen;
+		ssize_t r = wire_dec_feed(&c->dec, p, left, &body, &blen);
+
+		if (r < 0) {
+			conn_lost(c, "bad frame from the collector: %s",
+			          r == -EMSGSIZE ? "length above the max frame" : strerror((int)-r));
+			return;
+		}
+		if (r == 0)
+			break;
+		p += r;
+		left -= (size_t)r;
+		on_frame(c, body, blen);
+	}
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	conn_t *c;
+	int err;
+
+	if (status == UV_ECANCELED)
+		return;
+	c = container_of(req, conn_t, creq);
+	if (c->dead)
+		return;
+	if (status < 0) {
+		conn_lost(c, "connect: %s", uv_strerror(status));
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_tcp_keepalive(&c->tcp, 1, 60);
+	if ((err = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
+		conn_lost(c, "read: %s", uv_strerror(err));
+		return;
+	}
+	c->st = C_CHALLENGE;
+	uv_timer_start(&c->timer, on_conn_timer, HANDSHAKE_MS, 0);
+	log_debug("agent: connected to %s", c->a->o->collector);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	agent_t *a = container_of(req, agent_t, gai);
+	conn_t *c;
+	int err;
+
+	a->gai_busy = 0;
+	if (status == UV_EAI_CANCELED || a->stopping) {
+		uv_freeaddrinfo(res);
+		return;
+	}
+	if (status < 0) {
+		fail(a, "resolving %s: %s", a->host, uv_strerror(status));
+		uv_freeaddrinfo(res);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatalx("agent: out of memory");
+	c->a = a;
+	c->st = C_CONNECTING;
+	wire_dec_init(&c->dec, WIRE_MAX_FRAME);
+	uv_tcp_init(&a->loop, &c->tcp);
+	uv_timer_init(&a->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	a->conn = c;
+	err = uv_tcp_connect(&c->creq, &c->tcp, res->ai_addr, on_connect);
+	uv_freeaddrinfo(res);
+	if (err < 0)
+		conn_lost(c, "connect: %s", uv_strerror(err));
+}
+
+static void connect_start(agent_t *a)
+{
+	struct addrinfo hints;
+	int err;
+
+	if (a->stopping || a->conn || a->gai_busy)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	err = uv_getaddrinfo(&a->loop, &a->gai, on_resolved, a->host, a->port, &hints);
+	if (err < 0) {
+		fail(a, "resolving %s: %s", a->host, uv_strerror(err));
+		return;
+	}
+	a->gai_busy = 1;
+}
+
+/* ---- timers and signals ---------------------------------------------------- */
+
+static void on_tick(uv_timer_t *t)
+{
+	agent_t *a = container_of(t, agent_t, tick);
+
+	if (collect_and_spool(a) == 0 && a->conn)
+		pump(a->conn);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	agent_t *a = container_of(t, agent_t, deadline);
+
+	const char *what = "connecting";
+
+	if (a->conn && a->conn->st == C_CHALLENGE)
+		what = "waiting for the collector's Challenge";
+	else if (a->conn && a->conn->st == C_WELCOME)
+		what = "waiting for the collector's Welcome";
+	else if (a->conn && a->conn->st == C_READY)
+		what = "waiting for the Ack";
+	log_warnx("report %" PRIu64 " not delivered to %s: timed out after %u s (--timeout) %s "
+	          "(kept in the spool for the next run)", a->once_seq, a->o->collector,
+	          a->o->timeout_s, what);
+	agent_stop(a, 1);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	agent_t *a = s->data;
+
+	log_info("agent: %s: stopping; %zu unacked report(s) stay in the spool",
+	         strsignal(signum), a->sp.n);
+	agent_stop(a, a->o->once ? 1 : 0);
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* Splits HOST:PORT or [V6]:PORT into new strings. */
+static int split_hostport(const char *s, char **host, char **port)
+{
+	const char *colon = strrchr(s, ':');
+	size_t hl;
+
+	if (colon == NULL || colon == s)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	*host = strndup(s, hl);
+	*port = strdup(colon + 1);
+	if (*host == NULL || *port == NULL)
+		fatalx("agent: out of memory");
+	return 0;
+}
+
+/* Opens the state dir and the spool; applies the bound.  0 or negative errno (logged). */
+static int open_spool(agent_t *a)
+{
+	int err;
+
+	if ((err = ag_state_open(&a->st, a->o->state_dir)) < 0)
+		return err;
+	ag_spool_init(&a->sp, a->o->spool_max, AG_SPOOL_WINDOW);
+	if ((err = ag_spool_scan(&a->st, &a->sp)) < 0)
+		return err;
+	if (ag_spool_last(&a->sp) > a->st.last_seq) {
+		/* The state file is behind its own spool (restored?): never reuse a seq. */
+		log_warnx("agent: spool holds seq %" PRIu64 ", above the saved seq %" PRIu64,
+		          ag_spool_last(&a->sp), a->st.last_seq);
+		a->st.last_seq = ag_spool_last(&a->sp);
+		if ((err = ag_state_save(&a->st)) < 0)
+			return err;
+	}
+	if (a->sp.n)
+		(a->o->once ? log_debug : log_info)("agent: %zu unacked report(s) in the spool (%" PRIu64 " bytes), seq %" PRIu64
+		         "..%" PRIu64, a->sp.n, a->sp.bytes, a->sp.ents[0].seq, ag_spool_last(&a->sp));
+	enforce_bound(a);
+	return 0;
+}
+
+int ag_run(const ag_run_opts_t *o)
+{
+	agent_t *a;
+	struct utsname u;
+	int err, code = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatalx("agent: out of memory");
+	a->o = o;
+	a->sysctls_due = 1;
+	if (split_hostport(o->collector, &a->host, &a->port) < 0)
+		fatalx("--collector: '%s' is not HOST:PORT", o->collector);
+	if (uname(&u) < 0 || u.nodename[0] == '\0')
+		strcpy(a->hostname, "localhost");
+	else
+		snprintf(a->hostname, sizeof(a->hostname), "%s", u.nodename);
+	if ((a->agg = ag_agg_new(&o->agg)) == NULL || (a->aux = ag_agg_new(&o->agg)) == NULL)
+		fatalx("agent: out of memory");
+	if (open_spool(a) < 0)
+		goto out_state;
+
+	if ((err = uv_loop_init(&a->loop)) < 0) {
+		log_warnx("agent: uv_loop_init: %s", uv_strerror(err));
+		goto out_state;
+	}
+	uv_timer_init(&a->loop, &a->tick);
+	uv_timer_init(&a->loop, &a->retry);
+	uv_timer_init(&a->loop, &a->deadline);
+	uv_signal_init(&a->loop, &a->sigterm);
+	uv_signal_init(&a->loop, &a->sigint);
+	a->sigterm.data = a->sigint.data = a;
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+
+	if (o->once) {
+		if (collect_and_spool(a) < 0) {
+			log_warnx("agent: --once: no report collected and spooled; nothing sent");
+			agent_stop(a, 1);
+		} else {
+			uv_timer_start(&a->deadline, on_deadline, (uint64_t)o->timeout_s * 1000u, 0);
+			connect_start(a);
+		}
+	} else {
+		/* The first report now, then every interval. */
+		uv_timer_start(&a->tick, on_tick, 0, (uint64_t)o->interval_s * 1000u);
+		connect_start(a);
+	}
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	if (!a->stopping)
+		agent_stop(a, 1);  /* the loop ran dry: cannot happen with the tick running */
+	code = a->exit_code;
+
+	/* Close-all: whatever is still open goes, then the loop must be empty. */
+	uv_close((uv_handle_t *)&a->tick, NULL);
+	uv_close((uv_handle_t *)&a->retry, NULL);
+	uv_close((uv_handle_t *)&a->deadline, NULL);
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_walk(&a->loop, close_walk_cb, NULL);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	if ((err = uv_loop_close(&a->loop)) != 0) {
+		log_warnx("agent: uv_loop_close: %s", uv_strerror(err));
+		code = 1;
+	}
+out_state:
+	ag_spool_close(&a->sp);
+	ag_state_close(&a->st);
+	ag_kv_free(a->prev_sysctls, a->n_prev_sysctls);
+	wire_report_close(&a->cur);
+	ag_agg_free(a->aux);
+	ag_agg_free(a->agg);
+	free(a->host);
+	free(a->port);
+	free(a);
+	return code;
+}
+
+/* ---- --print-spool ---------------------------------------------------------- */
+
+static uint64_t states_total(const wire_states_t *s)
+{
+	uint64_t n = 0;
+
+	for (int i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
+		if (i != WIRE_LISTEN)
+			n += s->n[i];
+	return n;
+}
+
+int ag_print_spool(const char *state_dir)
+{
+	ag_state_t st;
+	ag_spool_t sp;
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	int code = 0;
+
+	/* Read-only and without the lock: a running agent may own the directory. */
+	memset(&st, 0, sizeof(st));
+	st.dirfd = st.lockfd = -1;
+	snprintf(path, sizeof(path), "%s/spool", state_dir);
+	if ((d = opendir(path)) == NULL)
+		fatal("agent: %s", path);
+	st.spoolfd = dirfd(d);
+	ag_spool_init(&sp, UINT64_MAX, SIZE_MAX);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		uint64_t seq;
+
+		if (ag_spool_parse_name(de->d_name, &seq) != AG_SPOOL_FILE ||
+		    fstatat(st.spoolfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (ag_spool_add(&sp, seq, (uint64_t)sb.st_size) < 0)
+			fatalx("agent: out of memory");
+	}
+	for (size_t i = 0; i < sp.n; i++) {
+		ag_spool_ent_t e = sp.ents[i];
+		uint8_t *buf = malloc(e.size ? e.size : 1);
+		wire_frame_t f;
+		int err = buf ? ag_spool_read(&st, e.seq, buf, e.size) : -ENOMEM;
+
+		if (err == 0)
+			err = wire_frame_decode(buf + WIRE_HDR_LEN, e.size - WIRE_HDR_LEN, &f);
+		if (err == 0 && f.type != WIRE_REPORT) {
+			wire_frame_close(&f);
+			err = -EPROTO;
+		}
+		if (err < 0) {
+			printf("seq=%" PRIu64 " bytes=%" PRIu64 " error=%s\n", e.seq, e.size,
+			       strerror(-err));
+			code = 1;
+		} else {
+			printf("seq=%" PRIu64 " bytes=%" PRIu64 " report_seq=%" PRIu64
+			       " collected_at_ms=%" PRId64 " interval_ms=%u dropped_reports=%" PRIu64
+			       " sysctls=%zu sockets=%" PRIu64 " source=%s\n",
+			       e.seq, e.size, f.report.seq, f.report.collected_at_ms,
+			       f.report.interval_ms, f.report.dropped_reports, f.report.n_sysctls,
+			       states_total(&f.report.states), f.report.source);
+			wire_frame_close(&f);
+		}
+		free(buf);
+	}
+	ag_spool_close(&sp);
+	closedir(d);
+	if (fflush(stdout) != 0)
+		code = 1;
+	return code;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: fleetstat-collector command line, configuration and start-up. */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "db.h"
+#include "log.h"
+#include "server.h"
+#include "token.h"
+#include "util.h"
+
+typedef struct {
+	char *listen, *http, *db, *token_file, *retention, *max_frame, *max_conns;
+	char *handshake_timeout, *idle_timeout;
+	int insecure;
+	int verbose;
+} opts_t;
+
+enum {
+	OPT_CONFIG = 256, OPT_LISTEN, OPT_HTTP, OPT_DB, OPT_TOKEN_FILE, OPT_RETENTION,
+	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
+	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"http", required_argument, NULL, OPT_HTTP},
+	{"db", required_argument, NULL, OPT_DB},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"retention", required_argument, NULL, OPT_RETENTION},
+	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f)
+{
+	fputs(
+	"usage: fleetstat-collector [options]\n"
+	"\n"
+	"Takes reports from fleetstat agents, stores them in SQLite, acks each one\n"
+	"only once it is committed.\n"
+	"\n"
+	"  --listen ADDR:PORT        ingest address (default 0.0.0.0:7400; [::]:7400 for IPv6)\n"
+	"  --db FILE                 SQLite database (default ./fleetstat.db)\n"
+	"  --token-file FILE         shared token agents must prove (mode 0600); required\n"
+	"                            off loopback unless --insecure\n"
+	"  --insecure                take any agent on a non-loopback address without a token\n"
+	"  --retention DUR           keep raw reports this long: 90s, 15m, 24h, 7d (default 7d);\n"
+	"                            older reports are refused and pruned\n"
+	"  --max-frame BYTES         largest frame taken (default 1M)\n"
+	"  --max-conns N             connections at once (default 10000)\n"
+	"  --handshake-timeout DUR   time for a client to send its Hello (default 10s)\n"
+	"  --idle-timeout DUR        close a connection silent this long (default 5m)\n"
+	"  --http ADDR:PORT          query API address (default 127.0.0.1:7401; not served yet)\n"
+	"  --config FILE             INI file, section [collector], keys as the flags\n"
+	"                            with _ for - (token_file, max_frame, ...); flags win\n"
+	"  --verbose, --version, --help\n", f);
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL)
+		fatalx("out of memory");
+}
+
+static int apply(opts_t *o, int opt, const char *v)
+{
+	switch (opt) {
+	case OPT_LISTEN: set_str(&o->listen, v); break;
+	case OPT_HTTP: set_str(&o->http, v); break;
+	case OPT_DB: set_str(&o->db, v); break;
+	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
+	case OPT_RETENTION: set_str(&o->retention, v); break;
+	case OPT_MAX_FRAME: set_str(&o->max_frame, v); break;
+	case OPT_MAX_CONNS: set_str(&o->max_conns, v); break;
+	case OPT_HANDSHAKE_TIMEOUT: set_str(&o->handshake_timeout, v); break;
+	case OPT_IDLE_TIMEOUT: set_str(&o->idle_timeout, v); break;
+	case OPT_INSECURE:
+		if (v && strcmp(v, "true") && strcmp(v, "yes") && strcmp(v, "1") &&
+		    strcmp(v, "false") && strcmp(v, "no") && strcmp(v, "0"))
+			fatalx("insecure: '%s' is not true or false", v);
+		o->insecure = v == NULL || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1");
+		break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static const struct {
+	const char *key;
+	int opt;
+} ini_keys[] = {
+	{"listen", OPT_LISTEN}, {"http", OPT_HTTP}, {"db", OPT_DB},
+	{"token_file", OPT_TOKEN_FILE}, {"retention", OPT_RETENTION},
+	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
+	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
+	{"insecure", OPT_INSECURE},
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	if (*section && strcmp(section, "collector") != 0)
+		return 1;
+	for (size_t i = 0; i < FS_ARRAY_SIZE(ini_keys); i++)
+		if (strcmp(name, ini_keys[i].key) == 0)
+			return apply(user, ini_keys[i].opt, value);
+	log_warnx("config: unknown setting '%s'", name);
+	return 0;
+}
+
+static int64_t duration(const char *what, const char *v, int64_t dflt)
+{
+	int64_t ms;
+
+	if (v == NULL)
+		return dflt;
+	if (col_parse_duration(v, &ms) < 0)
+		fatalx("--%s: '%s' is not a duration like 90s, 15m, 24h or 7d", what, v);
+	return ms;
+}
+
+static void configure(const opts_t *o, col_config_t *cfg)
+{
+	bool loopback;
+	uint64_t n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (col_parse_listen(o->listen ? o->listen : "0.0.0.0:7400", cfg->listen_host,
+	                     sizeof(cfg->listen_host), &cfg->listen_port, &loopback) < 0)
+		fatalx("--listen: '%s' is not ADDR:PORT (an IP address, [IPv6] or *)", o->listen);
+	if (o->http) {
+		char host[64];
+		int port;
+		bool lb;
+
+		if (col_parse_listen(o->http, host, sizeof(host), &port, &lb) < 0)
+			fatalx("--http: '%s' is not ADDR:PORT", o->http);
+	}
+	cfg->retention_ms = duration("retention", o->retention, 7 * 86400000LL);
+	cfg->handshake_timeout_ms = duration("handshake-timeout", o->handshake_timeout, 10000);
+	cfg->idle_timeout_ms = duration("idle-timeout", o->idle_timeout, 300000);
+	cfg->max_frame = WIRE_MAX_FRAME;
+	if (o->max_frame) {
+		if (col_parse_size(o->max_frame, &n) < 0 || n < 1024 || n > (64u << 20))
+			fatalx("--max-frame: '%s' is not a size from 1K to 64M", o->max_frame);
+		cfg->max_frame = (size_t)n;
+	}
+	cfg->max_conns = 10000;
+	if (o->max_conns) {
+		if (col_parse_size(o->max_conns, &n) < 0 || n > 1000000)
+			fatalx("--max-conns: '%s' is not a number from 1 to 1000000", o->max_conns);
+		cfg->max_conns = (unsigned)n;
+	}
+	if (o->token_file) {
+		int err = fs_token_load(o->token_file, cfg->token, sizeof(cfg->token), &cfg->token_len);
+
+		if (err < 0)
+			fatalx("token file %s: %s", o->token_file, fs_token_strerror(err));
+	} else if (!loopback && !o->insecure) {
+		fatalx("refusing to listen on %s without a token: give --token-file, "
+		       "or --insecure to take any agent", cfg->listen_host);
+	}
+}
+
+static void opts_close(opts_t *o)
+{
+	char **all[] = {&o->listen, &o->http, &o->db, &o->token_file, &o->retention,
+	                &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout};
+
+	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
+		free(*all[i]);
+}
+
+int main(int argc, char **argv)
+{
+	opts_t o = {0};
+	col_config_t cfg;
+	char why[256];
+	char *config = NULL;
+	db_t *db;
+	int c, err;
+
+	log_init("fleetstat-collector", LOG_LVL_INFO);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+	}
+	if (config) {
+		int line = ini_parse(config, on_ini, &o);
+
+		if (line < 0)
+			fatal("config %s", config);
+		if (line > 0)
+			fatalx("config %s: line %d is not valid", config, line);
+	}
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG: break;
+		case OPT_INSECURE: o.insecure = 1; break;
+		case OPT_VERBOSE: o.verbose = 1; break;
+		case OPT_VERSION:
+			printf("fleetstat-collector %s\n", FLEETSTAT_VERSION);
+			opts_close(&o);
+			return 0;
+		case OPT_HELP:
+			usage(stdout);
+			opts_close(&o);
+			return 0;
+		default:
+			if (!apply(&o, c, optarg)) {
+				usage(stderr);
+				return 2;
+			}
+		}
+	}
+	if (optind < argc)
+		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o.verbose)
+		log_init("fleetstat-collector", LOG_LVL_DEBUG);
+	configure(&o, &cfg);
+	if ((err = db_open(o.db ? o.db : "fleetstat.db", &db, why, sizeof(why))) < 0)
+		fatalx("database %s: %s", o.db ? o.db : "fleetstat.db", why);
+	err = col_server_run(&cfg, db);
+	db_close(db);
+	explicit_bzero(cfg.token, sizeof(cfg.token));
+	opts_close(&o);
+	return err < 0 ? 1 : 0;
+}

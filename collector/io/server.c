@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+/* server.c: agents' connections: challenge, hello, reports, acks after commit. */
+#include "server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "check.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+#include "writer.h"
+
+/* Reports a connection may have queued for storage before we stop reading it. */
+#define CONN_INFLIGHT_MAX 256
+/* Bytes waiting to be written to a client before we stop reading it, and resume. */
+#define WQ_HIWAT (1u << 20)
+#define WQ_LOWAT (256u << 10)
+/* How often old reports are pruned. */
+#define PRUNE_EVERY_MS (10 * 60 * 1000)
+
+enum { ST_HELLO, ST_WELCOMING, ST_READY, ST_CLOSING };
+enum { PAUSE_INFLIGHT = 1, PAUSE_WRITEQ = 2 };
+
+typedef struct col_srv col_srv_t;
+
+typedef struct col_conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;       /* handshake, then idle */
+	uv_shutdown_t shut;
+	col_srv_t *srv;
+	struct col_conn *prev, *next;
+	int state;
+	int handles;            /* open handles: freed when 0 and refs is 0 */
+	int refs;               /* writer jobs that will come back to us */
+	int paused;             /* PAUSE_* reasons for not reading */
+	unsigned inflight;
+	uint8_t nonce[WIRE_NONCE_LEN];
+	uint8_t agent_id[WIRE_AGENT_ID_LEN];
+	char peer[64];          /* "addr:port" */
+	char name[160];         /* peer, then "peer agent HEX (hostname)": for the log */
+	wire_dec_t dec;
+	uint64_t last_seq;      /* the agent's highest stored seq at Welcome */
+	uint64_t high_seq;      /* highest seq received on this connection */
+	uint64_t acked;
+} col_conn_t;
+
+struct col_srv {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t prune;
+	const col_config_t *cfg;
+	col_writer_t *writer;
+	col_conn_t *conns;
+	unsigned nconns;
+	int stopping;
+	uint8_t rbuf[64 * 1024];
+	struct {
+		uint64_t accepted, frames, reports, rejected, auth_failed;
+	} st;
+};
+
+typedef struct {
+	uv_write_t req;
+	uint8_t *data;
+} wreq_t;
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void conn_resume(col_conn_t *c, int why);
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_free_if_done(col_conn_t *c)
+{
+	if (c->handles > 0 || c->refs > 0)
+		return;
+	wire_dec_close(&c->dec);
+	free(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	col_conn_t *c = h->data;
+
+	c->handles--;
+	conn_free_if_done(c);
+}
+
+static void conn_unlink(col_conn_t *c)
+{
+	col_srv_t *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	s->nconns--;
+}
+
+static void close_handles(col_conn_t *c)
+{
+	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status; /* closing either way */
+	close_handles(container_of(req, col_conn_t, shut));
+}
+
+/* Closes after what was written has gone out (the Error frame, the last acks). */
+static void conn_close(col_conn_t *c)
+{
+	if (c->state == ST_CLOSING)
+		return;
+	c->state = ST_CLOSING;
+	conn_unlink(c);
+	uv_timer_stop(&c->timer);
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+		close_handles(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	wreq_t *w = container_of(req, wreq_t, req);
+	col_conn_t *c = req->data;
+
+	free(w->data);
+	free(w);
+	if (status == UV_ECANCELED || c->state == ST_CLOSING)
+		return;
+	if (status < 0) {
+		log_debug("col: %s: write: %s", c->name, uv_strerror(status));
+		conn_close(c);
+		return;
+	}
+	if ((c->paused & PAUSE_WRITEQ) &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WQ_LOWAT)
+		conn_resume(c, PAUSE_WRITEQ);
+}
+
+static void conn_pause(col_conn_t *c, int why)
+{
+	if (c->paused == 0)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	c->paused |= why;
+}
+
+static void conn_resume(col_conn_t *c, int why)
+{
+	if (!(c->paused & why))
+		return;
+	c->paused &= ~why;
+	if (c->paused == 0 && c->state != ST_CLOSING && !c->srv->stopping)
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static int conn_send(col_conn_t *c, const wire_frame_t *f)
+{
+	wreq_t *w;
+	uv_buf_t b;
+	size_t len;
+	int err;
+
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return -ENOMEM;
+	if ((err = wire_frame_encode(f, c->srv->cfg->max_frame, &w->data, &len)) < 0) {
+		free(w);
+		return err;
+	}
+	w->req.data = c;
+	b = uv_buf_init((char *)w->data, (unsigned)len);
+	if ((err = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) < 0) {
+		free(w->data);
+		free(w);
+		return err;
+	}
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > WQ_HIWAT)
+		conn_pause(c, PAUSE_WRITEQ);
+	return 0;
+}
+
+/* Refuses the client with an Error frame, logs why, and closes. */
+static void conn_reject(col_conn_t *c, wire_errcode_t code, const char *why)
+{
+	wire_frame_t f = {.type = WIRE_ERROR};
+
+	c->srv->st.rejected++;
+	f.error.code = code;
+	f.error.message = (char *)why;
+	log_info("col: %s: %s; closing", c->name, why);
+	conn_send(c, &f);
+	conn_close(c);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	col_conn_t *c = container_of(t, col_conn_t, timer);
+
+	if (c->state == ST_HELLO || c->state == ST_WELCOMING)
+		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "no Hello within the handshake timeout");
+	else
+		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "idle for longer than the idle timeout");
+}
+
+static void hex16(const uint8_t *b, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = d[b[i] >> 4];
+		out[2 * i + 1] = d[b[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+static void handle_hello(col_conn_t *c, wire_frame_t *f)
+{
+	const col_config_t *cfg = c->srv->cfg;
+	char hex[33];
+	col_job_t *j;
+
+	hex16(f->hello.agent_id, hex);
+	snprintf(c->name, sizeof(c->name), "%s agent %.12s (%.48s)", c->peer, hex,
+	         f->hello.hostname);
+	if (f->hello.protocol != WIRE_PROTOCOL) {
+		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "unsupported protocol version");
+		return;
+	}
+	if (cfg->token_len) {
+		uint8_t want[WIRE_AUTH_LEN];
+
+		if (f->hello.auth_len != WIRE_AUTH_LEN ||
+		    wire_auth_compute(cfg->token, cfg->token_len, c->nonce,
+		                      f->hello.agent_id, want) < 0 ||
+		    !wire_auth_equal(want, f->hello.auth)) {
+			c->srv->st.auth_failed++;
+			conn_reject(c, WIRE_ERR_AUTH_FAILED, "authentication failed (wrong or no token)");
+			return;
+		}
+	}
+	if ((j = col_job_new(COL_JOB_HELLO)) == NULL) {
+		conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(c->agent_id, f->hello.agent_id, WIRE_AGENT_ID_LEN);
+	memcpy(j->agent_id, f->hello.agent_id, WIRE_AGENT_ID_LEN);
+	j->hello = f->hello; /* taken over */
+	memset(&f->hello, 0, sizeof(f->hello));
+	f->type = WIRE_NONE;
+	j->owner = c;
+	j->now_ms = now_ms();
+	c->refs++;
+	c->state = ST_WELCOMING;
+	col_writer_push(c->srv->writer, j);
+}
+
+static void send_ack(col_conn_t *c, uint64_t seq)
+{
+	wire_frame_t a = {.type = WIRE_ACK};
+
+	if (seq <= c->acked)
+		return;
+	c->acked = seq;
+	a.ack.seq = seq;
+	if (conn_send(c, &a) < 0)
+		conn_close(c);
+}
+
+static void handle_report(col_conn_t *c, wire_frame_t *f)
+{
+	const char *why;
+	uint64_t seq = f->report.seq;
+	int64_t now = now_ms();
+	col_job_t *j;
+
+	if (seq <= c->high_seq) {
+		conn_reject(c, WIRE_ERR_INVALID, "seq going backwards");
+		return;
+	}
+	c->high_seq = seq;
+	if (seq <= c->last_seq) {
+		send_ack(c, seq); /* stored before: a resend */
+		return;
+	}
+	if (col_report_check(&f->report, now, c->srv->cfg->retention_ms, &why) < 0) {
+		conn_reject(c, WIRE_ERR_INVALID, why);
+		return;
+	}
+	if ((j = col_job_new(COL_JOB_REPORT)) == NULL) {
+		conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(j->agent_id, c->agent_id, WIRE_AGENT_ID_LEN);
+	j->report = f->report; /* taken over */
+	memset(&f->report, 0, sizeof(f->report));
+	f->type = WIRE_NONE;
+	j->owner = c;
+	j->now_ms = now;
+	c->refs++;
+	c->srv->st.reports++;
+	if (++c->inflight >= CONN_INFLIGHT_MAX)
+		conn_pause(c, PAUSE_INFLIGHT);
+	col_writer_push(c->srv->writer, j);
+}
+
+static void handle_frame(col_conn_t *c, const uint8_t *body, size_t len)
+{
+	wire_frame_t f;
+	int err;
+
+	c->srv->st.frames++;
+	if ((err = wire_frame_decode(body, len, &f)) < 0) {
+		conn_reject(c, err == -EINVAL ? WIRE_ERR_INVALID :
+		               err == -ENOMEM ? WIRE_ERR_INTERNAL : WIRE_ERR_BAD_FRAME,
+		            err == -EINVAL ? "invalid field in frame" :
+		            err == -ENOMEM ? "out of memory" : "not a fleetstat frame");
+		return;
+	}
+	uv_timer_again(&c->timer);
+	if (c->state == ST_HELLO && f.type == WIRE_HELLO)
+		handle_hello(c, &f);
+	else if (c->state == ST_READY && f.type == WIRE_REPORT)
+		handle_report(c, &f);
+	else
+		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, c->state == ST_READY ?
+		            "unexpected frame type" : "expected Hello first, then Welcome");
+	wire_frame_close(&f);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	col_conn_t *c = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init((char *)c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	col_conn_t *c = stream->data;
+	const uint8_t *p = (const uint8_t *)buf->base;
+	size_t len;
+
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			log_debug("col: %s: read: %s", c->name, uv_strerror((int)nread));
+		else if (wire_dec_pending(&c->dec))
+			log_info("col: %s: closed in the middle of a frame", c->name);
+		conn_close(c);
+		return;
+	}
+	len = (size_t)nread;
+	while (len > 0 && c->state != ST_CLOSING) {
+		const uint8_t *body;
+		size_t blen;
+		ssize_t n = wire_dec_feed(&c->dec, p, len, &body, &blen);
+
+		if (n < 0) {
+			conn_reject(c, WIRE_ERR_BAD_FRAME, n == -EMSGSIZE ?
+			            "frame length above the maximum" :
+			            n == -ENOMEM ? "out of memory" : "zero-length frame");
+			return;
+		}
+		if (n == 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+		handle_frame(c, body, blen);
+	}
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	col_srv_t *s = server->data;
+	wire_frame_t ch = {.type = WIRE_CHALLENGE};
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	col_conn_t *c;
+
+	if (status < 0) {
+		log_warnx("col: accept: %s", uv_strerror(status));
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("col: accept: out of memory");
+		return;
+	}
+	c->srv = s;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->handles = 2;
+	wire_dec_init(&c->dec, s->cfg->max_frame);
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+		close_handles(c);
+		return;
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	s->st.accepted++;
+	strcpy(c->peer, "?");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
+		int port;
+
+		if (ss.ss_family == AF_INET6) {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		} else {
+			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		}
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	}
+	memcpy(c->name, c->peer, sizeof(c->peer));
+	uv_tcp_nodelay(&c->tcp, 1);
+	if (s->nconns > s->cfg->max_conns) {
+		conn_reject(c, WIRE_ERR_OVERLOADED, "too many connections");
+		return;
+	}
+	ch.challenge.protocol = WIRE_PROTOCOL;
+	if (uv_random(NULL, NULL, c->nonce, sizeof(c->nonce), 0, NULL) < 0) {
+		conn_reject(c, WIRE_ERR_INTERNAL, "no randomness for the challenge");
+		return;
+	}
+	memcpy(ch.challenge.nonce, c->nonce, sizeof(c->nonce));
+	uv_timer_start(&c->timer, on_timeout, (uint64_t)s->cfg->handshake_timeout_ms,
+	               (uint64_t)s->cfg->idle_timeout_ms);
+	if (conn_send(c, &ch) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+		conn_close(c);
+}
+
+/* A job came back from the writer, committed (or given up at shutdown). */
+static void on_job_done(void *ctx, col_job_t *j)
+{
+	col_srv_t *s = ctx;
+	col_conn_t *c = j->owner;
+
+	if (j->type == COL_JOB_PRUNE) {
+		if (j->err == 0 && j->deleted)
+			log_info("col: pruned %" PRIu64 " reports older than the retention", j->deleted);
+		col_job_free(j);
+		return;
+	}
+	c->refs--;
+	if (c->state == ST_CLOSING) {
+		col_job_free(j);
+		conn_free_if_done(c);
+		return;
+	}
+	if (j->type == COL_JOB_HELLO) {
+		wire_frame_t w = {.type = WIRE_WELCOME};
+
+		if (j->err < 0) {
+			conn_reject(c, WIRE_ERR_INTERNAL, "cannot register the agent");
+		} else {
+			c->last_seq = j->last_seq;
+			c->state = ST_READY;
+			w.welcome.protocol = WIRE_PROTOCOL;
+			w.welcome.last_seq = j->last_seq;
+			log_debug("col: %s: welcome, last seq %" PRIu64, c->name, j->last_seq);
+			if (conn_send(c, &w) < 0)
+				conn_close(c);
+		}
+	} else {
+		c->inflight--;
+		if (j->err == 0)
+			send_ack(c, j->report.seq);
+		if (c->inflight < CONN_INFLIGHT_MAX / 2)
+			conn_resume(c, PAUSE_INFLIGHT);
+	}
+	(void)s;
+	col_job_free(j);
+}
+
+static void push_prune(col_srv_t *s)
+{
+	col_job_t *j = col_job_new(COL_JOB_PRUNE);
+
+	if (j == NULL)
+		return;
+	j->horizon_ms = now_ms() - s->cfg->retention_ms;
+	col_writer_push(s->writer, j);
+}
+
+static void on_prune(uv_timer_t *t)
+{
+	push_prune(container_of(t, col_srv_t, prune));
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	col_srv_t *s = sig->data;
+
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	log_info("col: %s: stopping: committing and acking what is queued",
+	         signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	uv_close((uv_handle_t *)&s->listener, NULL);
+	for (col_conn_t *c = s->conns; c; c = c->next)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	col_writer_stop(s->writer); /* commits, then calls on_job_done: the acks are queued */
+	s->writer = NULL;
+	while (s->conns)
+		conn_close(s->conns);
+	uv_close((uv_handle_t *)&s->prune, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static int listen_on(col_srv_t *s)
+{
+	const col_config_t *cfg = s->cfg;
+	struct sockaddr_storage addr;
+	int err;
+
+	if (strchr(cfg->listen_host, ':'))
+		err = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
+	else
+		err = uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)&addr);
+	if (err < 0)
+		return err;
+	uv_tcp_init(s->loop, &s->listener);
+	s->listener.data = s;
+	if ((err = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) < 0 ||
+	    (err = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection)) < 0) {
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		return err;
+	}
+	return 0;
+}
+
+int col_server_run(const col_config_t *cfg, db_t *db)
+{
+	col_srv_t *s = calloc(1, sizeof(*s));
+	uv_loop_t loop;
+	int err;
+
+	if (s == NULL)
+		return -ENOMEM;
+	signal(SIGPIPE, SIG_IGN);
+	if ((err = uv_loop_init(&loop)) < 0) {
+		free(s);
+		return err;
+	}
+	s->loop = &loop;
+	s->cfg = cfg;
+	if ((err = listen_on(s)) < 0) {
+		log_warnx("col: cannot listen on %s:%d: %s", cfg->listen_host,
+		          cfg->listen_port, uv_strerror(err));
+		goto out;
+	}
+	if ((err = col_writer_start(&loop, db, on_job_done, s, &s->writer)) < 0) {
+		log_warnx("col: cannot start the writer: %s", strerror(-err));
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		goto out;
+	}
+	uv_signal_init(&loop, &s->sigterm);
+	uv_signal_init(&loop, &s->sigint);
+	s->sigterm.data = s->sigint.data = s;
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	uv_timer_init(&loop, &s->prune);
+	uv_timer_start(&s->prune, on_prune, 1000, PRUNE_EVERY_MS);
+	log_info("col: listening on %s:%d%s", cfg->listen_host, cfg->listen_port,
+	         cfg->token_len ? ", agents must prove the token" : ", no token: any agent is taken");
+	uv_run(&loop, UV_RUN_DEFAULT);
+	log_info("col: stopped: %" PRIu64 " connections, %" PRIu64 " frames, %" PRIu64
+	         " reports, %" PRIu64 " refused", s->st.accepted, s->st.frames,
+	         s->st.reports, s->st.rejected);
+out:
+	uv_run(&loop, UV_RUN_DEFAULT); /* let pending closes finish */
+	if (uv_loop_close(&loop) != 0) {
+		log_warnx("col: loop still had handles at exit");
+		err = err ? err : -EBUSY;
+	}
+	free(s);
+	return err;
+}

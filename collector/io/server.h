@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* server.h: the collector's ingest server (libuv). */
+#ifndef COL_SERVER_H
+#define COL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "db.h"
+
+typedef struct {
+	char listen_host[64];
+	int listen_port;
+	uint8_t token[WIRE_TOKEN_MAX];
+	size_t token_len;            /* 0: no token (loopback or --insecure) */
+	int64_t retention_ms;
+	size_t max_frame;
+	unsigned max_conns;
+	int64_t handshake_timeout_ms;
+	int64_t idle_timeout_ms;
+} col_config_t;
+
+/*
+ * Serves agents on cfg's listen address until SIGTERM or SIGINT, storing
+ * into db (borrowed; the writer thread uses it while this runs).  Then stops
+ * accepting, commits and acks what was queued, closes every connection and
+ * the loop.  Returns 0, or a negative errno if it could not start.
+ */
+int col_server_run(const col_config_t *cfg, db_t *db);
+
+#endif

@@ -1,0 +1,1340 @@
+/* SPDX-License-Identifier: MIT */
+/* db.c: the collector's SQLite storage: migrations, hosts, reports, read-back. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+/* The migrations, generated from schema/NNN_*.sql by the build. */
+extern const char *const db__schema_sql[];
+extern const char *const db__schema_name[];
+extern const int db__schema_count;
+
+#define PACK_FORMAT 1   /* first byte of every packed column */
+#define BUSY_MS 5000
+/*
+ * Page cache, KiB.  Each insert touches the last leaf of every reporting
+ * host's range in reports_host_seq: ~1,000 pages (4 MiB) for 1,000 hosts,
+ * above SQLite's 2 MiB default.
+ */
+#define CACHE_KIB 32768
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define CACHE_STR STR(CACHE_KIB)
+
+/*
+ * Every statement the module runs more than once, prepared in db_open().
+ * The report insert names its columns so that the packed BLOBs and the
+ * state counts bind by position: ?1 host, ?2 seq, ... (see put_row()).
+ */
+enum {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_HOST_ID, ST_HELLO, ST_HOST_SEEN,
+	ST_REPORT, ST_SYSCTL_DEL, ST_SYSCTL_PUT, ST_NAME_PUT, ST_NAMES,
+	ST_PRUNE, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
+	ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_HOST_ID] = "SELECT id FROM hosts WHERE agent_id = ?1",
+	[ST_HELLO] =
+		"INSERT INTO hosts (agent_id, hostname, tier, labels, agent_version,"
+		" first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+		" ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname,"
+		" tier = excluded.tier, labels = excluded.labels,"
+		" agent_version = excluded.agent_version,"
+		" last_seen_ms = excluded.last_seen_ms"
+		" RETURNING max(last_seq, coalesce((SELECT max(seq) FROM reports"
+		" WHERE host_id = hosts.id), 0))",
+	[ST_HOST_SEEN] =
+		"UPDATE hosts SET last_seen_ms = max(last_seen_ms, ?2),"
+		" last_seq = max(last_seq, ?3) WHERE id = ?1",
+	[ST_REPORT] =
+		"INSERT OR IGNORE INTO reports (host_id, seq, collected_at_ms,"
+		" received_at_ms, interval_ms, established, syn_sent, syn_recv,"
+		" fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack,"
+		" listen, closing, dropped_reports, collect_us, source, top,"
+		" listeners, counters) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+	[ST_SYSCTL_DEL] =
+		"DELETE FROM host_sysctls WHERE host_id = ?1"
+		" AND name NOT IN (SELECT value FROM json_each(?2))",
+	[ST_SYSCTL_PUT] =
+		"INSERT INTO host_sysctls (host_id, name, value, changed_at_ms)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (host_id, name) DO UPDATE"
+		" SET value = excluded.value, changed_at_ms = excluded.changed_at_ms"
+		" WHERE value IS NOT excluded.value",
+	[ST_NAME_PUT] = "INSERT INTO names (id, name) VALUES (?1, ?2)",
+	[ST_NAMES] = "SELECT id, name FROM names",
+	[ST_PRUNE] =
+		"DELETE FROM reports WHERE id IN (SELECT id FROM reports"
+		" WHERE collected_at_ms < ?1 ORDER BY collected_at_ms LIMIT ?2)",
+	[ST_GET_REPORT] =
+		"SELECT r.seq, r.collected_at_ms, r.interval_ms, r.established,"
+		" r.syn_sent, r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait,"
+		" r.close, r.close_wait, r.last_ack, r.listen, r.closing,"
+		" r.dropped_reports, r.collect_us, r.source, r.top, r.listeners,"
+		" r.counters FROM reports r JOIN hosts h ON h.id = r.host_id"
+		" WHERE h.agent_id = ?1 AND r.seq = ?2",
+	[ST_GET_HOST] =
+		"SELECT hostname, tier, labels, agent_version, first_seen_ms,"
+		" last_seen_ms, last_seq FROM hosts WHERE agent_id = ?1",
+	[ST_GET_SYSCTLS] =
+		"SELECT s.name, s.value, s.changed_at_ms FROM host_sysctls s"
+		" JOIN hosts h ON h.id = s.host_id WHERE h.agent_id = ?1"
+		" ORDER BY s.name",
+};
+
+/* A growable byte buffer; oom is sticky and checked once at the end. */
+typedef struct {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	bool oom;
+} buf_t;
+
+/* A bounds-checked reader over a packed column; bad is sticky. */
+typedef struct {
+	const uint8_t *p;
+	const uint8_t *end;
+	bool bad;
+} rd_t;
+
+struct db {
+	sqlite3 *h;
+	sqlite3_stmt *st[ST_N];
+
+	/*
+	 * The counter-name dictionary (table names) mirrored in memory, so a
+	 * report's ~50 counters cost no query: by_id[id] is the name, slots an
+	 * open-addressed hash of ids keyed by name (0 = empty).  Names added
+	 * by a transaction that is rolled back are dropped by reloading.
+	 */
+	char **by_id;
+	size_t by_id_cap;
+	uint32_t *slots;
+	size_t n_slots;          /* power of two, or 0 */
+	uint32_t n_names;
+	uint32_t next_id;
+	uint32_t names_at_begin; /* n_names when the transaction began */
+
+	buf_t top, lis, cnt, json;
+	char msg[256];
+};
+
+/* ---- errors --------------------------------------------------------- */
+
+/* Records an error of this module (not SQLite's) and returns rc. */
+static int fail(db_t *db, int rc, const char *what)
+{
+	if (db->msg[0] == '\0')
+		snprintf(db->msg, sizeof(db->msg), "%s", what);
+	return rc;
+}
+
+/* The API edge: a SQLite result code as 0 or a negative errno. */
+static int to_errno(db_t *db, int rc)
+{
+	int sys;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	default:
+		break;
+	}
+	if (db->msg[0] == '\0' && db->h != NULL)
+		snprintf(db->msg, sizeof(db->msg), "%s", sqlite3_errmsg(db->h));
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_NOTFOUND:
+		return -ENOENT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_RANGE:
+		return -ERANGE;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_MISUSE:
+		return -EINVAL;
+	case SQLITE_INTERRUPT:
+		return -EINTR;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+		sys = db->h != NULL ? sqlite3_system_errno(db->h) : 0;
+		return sys > 0 ? -sys : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+/* Steps a statement that returns no row and resets it. */
+static int run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
+}
+
+static int bind_blob(sqlite3_stmt *st, int i, const buf_t *b)
+{
+	if (b->len == 0)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_blob(st, i, b->p, (int)b->len, SQLITE_STATIC);
+}
+
+/* ---- packing -------------------------------------------------------- */
+
+static void buf_need(buf_t *b, size_t more)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->oom || b->cap - b->len >= more)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len < more)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL) {
+		b->oom = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void buf_reset(buf_t *b)
+{
+	b->len = 0;
+	b->oom = false;
+}
+
+static void buf_free(buf_t *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static void put_mem(buf_t *b, const void *p, size_t n)
+{
+	buf_need(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void put_u8(buf_t *b, uint8_t v)
+{
+	put_mem(b, &v, 1);
+}
+
+static void put_var(buf_t *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		tmp[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	tmp[n++] = (uint8_t)v;
+	put_mem(b, tmp, n);
+}
+
+/* A mask of the nonzero states (bit s - 1), then their counts. */
+static void put_states(buf_t *b, const wire_states_t *s)
+{
+	uint64_t mask = 0;
+	int i;
+
+	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
+		if (s->n[i] != 0)
+			mask |= 1u << (i - 1);
+	put_var(b, mask);
+	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
+		if (s->n[i] != 0)
+			put_var(b, s->n[i]);
+}
+
+static bool ip_len_ok(uint8_t len, bool zero_ok)
+{
+	return len == 4 || len == 16 || (zero_ok && len == 0);
+}
+
+static int pack_top(db_t *db, buf_t *b, const wire_top_t *t)
+{
+	size_t i;
+
+	buf_reset(b);
+	put_u8(b, PACK_FORMAT);
+	put_var(b, t->limit);
+	put_var(b, t->threshold_total);
+	put_var(b, t->threshold_established);
+	put_var(b, t->threshold_syn_recv);
+	put_var(b, t->distinct_ips);
+	put_states(b, &t->rest);
+	put_states(b, &t->excluded);
+	put_var(b, t->n_ips);
+	for (i = 0; i < t->n_ips; i++) {
+		const wire_remote_t *e = &t->ips[i];
+
+		if (!ip_len_ok(e->ip.len, false))
+			return fail(db, SQLITE_MISMATCH, "top ip: length not 4 or 16");
+		put_u8(b, e->ip.len);
+		put_mem(b, e->ip.b, e->ip.len);
+		put_states(b, &e->st);
+	}
+	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+static int pack_listeners(db_t *db, buf_t *b, const wire_report_t *r)
+{
+	size_t i;
+
+	buf_reset(b);
+	if (r->n_listeners == 0)
+		return SQLITE_OK;
+	put_u8(b, PACK_FORMAT);
+	put_var(b, r->n_listeners);
+	for (i = 0; i < r->n_listeners; i++) {
+		const wire_listener_t *l = &r->listeners[i];
+
+		if (!ip_len_ok(l->ip.len, true))
+			return fail(db, SQLITE_MISMATCH, "listener ip: bad length");
+		put_u8(b, l->ip.len);
+		put_mem(b, l->ip.b, l->ip.len);
+		put_var(b, l->port);
+		put_var(b, l->accept_queue);
+		put_var(b, l->backlog);
+	}
+	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+static uint64_t get_var(rd_t *r)
+{
+	uint64_t v = 0;
+	int shift;
+
+	for (shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+		uint8_t c = *r->p++;
+
+		if (shift == 63 && c > 1)
+			break;                  /* more than 64 bits */
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if ((c & 0x80) == 0)
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+static uint32_t get_u32(rd_t *r)
+{
+	uint64_t v = get_var(r);
+
+	if (v > UINT32_MAX) {
+		r->bad = true;
+		return 0;
+	}
+	return (uint32_t)v;
+}
+
+static uint8_t get_u8(rd_t *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+static void get_mem(rd_t *r, void *out, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+}
+
+static void get_states(rd_t *r, wire_states_t *s)
+{
+	uint64_t mask = get_var(r);
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	if (mask >> (WIRE_NSTATES - 1)) {
+		r->bad = true;
+		return;
+	}
+	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES && !r->bad; i++)
+		if (mask & (1u << (i - 1)))
+			s->n[i] = get_u32(r);
+}
+
+static void get_ip(rd_t *r, wire_ip_t *ip, bool zero_ok)
+{
+	ip->len = get_u8(r);
+	if (!ip_len_ok(ip->len, zero_ok)) {
+		r->bad = true;
+		ip->len = 0;
+		return;
+	}
+	get_mem(r, ip->b, ip->len);
+}
+
+/* Starts a reader on a packed column; false if it is empty (NULL). */
+static bool rd_start(rd_t *r, const void *blob, size_t len)
+{
+	r->p = blob;
+	r->end = r->p + (blob != NULL ? len : 0);
+	r->bad = false;
+	if (r->p == r->end)
+		return false;
+	if (get_u8(r) != PACK_FORMAT)
+		r->bad = true;
+	return true;
+}
+
+/* A count of entries that each take at least min bytes of what is left. */
+static size_t get_count(rd_t *r, size_t min)
+{
+	uint64_t n = get_var(r);
+
+	if (n > (uint64_t)(r->end - r->p) / min) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+int db_top_unpack(const void *blob, size_t len, wire_top_t *out)
+{
+	rd_t r;
+	size_t i, n;
+
+	memset(out, 0, sizeof(*out));
+	if (!rd_start(&r, blob, len))
+		return 0;
+	out->limit = get_u32(&r);
+	out->threshold_total = get_u32(&r);
+	out->threshold_established = get_u32(&r);
+	out->threshold_syn_recv = get_u32(&r);
+	out->distinct_ips = get_u32(&r);
+	get_states(&r, &out->rest);
+	get_states(&r, &out->excluded);
+	n = get_count(&r, 6);   /* length byte, 4 address bytes, a mask */
+	if (r.bad)
+		goto bad;
+	if (n > 0) {
+		out->ips = calloc(n, sizeof(*out->ips));
+		if (out->ips == NULL) {
+			memset(out, 0, sizeof(*out));
+			return -ENOMEM;
+		}
+	}
+	out->n_ips = n;
+	for (i = 0; i < n && !r.bad; i++) {
+		get_ip(&r, &out->ips[i].ip, false);
+		get_states(&r, &out->ips[i].st);
+	}
+	if (r.bad || r.p != r.end)
+		goto bad;
+	return 0;
+bad:
+	free(out->ips);
+	memset(out, 0, sizeof(*out));
+	return -EBADMSG;
+}
+
+int db_listeners_unpack(const void *blob, size_t len,
+			wire_listener_t **out, size_t *n)
+{
+	wire_listener_t *l = NULL;
+	rd_t r;
+	size_t i, cnt;
+
+	*out = NULL;
+	*n = 0;
+	if (!rd_start(&r, blob, len))
+		return 0;
+	cnt = get_count(&r, 4);  /* length byte and three varints */
+	if (r.bad)
+		return -EBADMSG;
+	if (cnt > 0 && (l = calloc(cnt, sizeof(*l))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < cnt && !r.bad; i++) {
+		get_ip(&r, &l[i].ip, true);
+		l[i].port = get_u32(&r);
+		l[i].accept_queue = get_u32(&r);
+		l[i].backlog = get_u32(&r);
+	}
+	if (r.bad || r.p != r.end) {
+		free(l);
+		return -EBADMSG;
+	}
+	*out = l;
+	*n = cnt;
+	return 0;
+}
+
+/* ---- the counter-name dictionary ------------------------------------ */
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	while (*s != '\0') {
+		h ^= (uint8_t)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t names_slot(const db_t *db, const char *name)
+{
+	size_t mask = db->n_slots - 1;
+	size_t i = name_hash(name) & mask;
+
+	while (db->slots[i] != 0 && strcmp(db->by_id[db->slots[i]], name) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void names_clear(db_t *db)
+{
+	size_t i;
+
+	for (i = 0; i < db->by_id_cap; i++)
+		free(db->by_id[i]);
+	free(db->by_id);
+	free(db->slots);
+	db->by_id = NULL;
+	db->slots = NULL;
+	db->by_id_cap = db->n_slots = 0;
+	db->n_names = 0;
+	db->next_id = 1;
+}
+
+/* Adds (id, name) to the memory side only. */
+static int names_add(db_t *db, uint32_t id, const char *name)
+{
+	size_t i;
+
+	if (id == 0 || id > DB_MAX_NAMES * 2u)
+		return SQLITE_CORRUPT;
+	if (id >= db->by_id_cap) {
+		size_t cap = db->by_id_cap ? db->by_id_cap : 64;
+		char **p;
+
+		while (cap <= id)
+			cap *= 2;
+		p = realloc(db->by_id, cap * sizeof(*p));
+		if (p == NULL)
+			return SQLITE_NOMEM;
+		memset(p + db->by_id_cap, 0, (cap - db->by_id_cap) * sizeof(*p));
+		db->by_id = p;
+		db->by_id_cap = cap;
+	}
+	if (db->by_id[id] != NULL)
+		return SQLITE_CORRUPT;
+	if ((db->n_names + 1) * 2 > db->n_slots) {
+		size_t ns = db->n_slots ? db->n_slots * 2 : 128;
+		uint32_t *old = db->slots;
+		size_t on = db->n_slots, j;
+
+		db->slots = calloc(ns, sizeof(*db->slots));
+		if (db->slots == NULL) {
+			db->slots = old;
+			return SQLITE_NOMEM;
+		}
+		db->n_slots = ns;
+		for (j = 0; j < on; j++)
+			if (old[j] != 0)
+				db->slots[names_slot(db, db->by_id[old[j]])] = old[j];
+		free(old);
+	}
+	i = names_slot(db, name);
+	if (db->slots[i] != 0)
+		return SQLITE_CORRUPT;          /* the same name twice */
+	if ((db->by_id[id] = strdup(name)) == NULL)
+		return SQLITE_NOMEM;
+	db->slots[i] = id;
+	db->n_names++;
+	if (id >= db->next_id)
+		db->next_id = id + 1;
+	return SQLITE_OK;
+}
+
+static int names_load(db_t *db)
+{
+	sqlite3_stmt *st = db->st[ST_NAMES];
+	int rc;
+
+	names_clear(db);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		if (name == NULL || id <= 0 || id > UINT32_MAX)
+			rc = SQLITE_CORRUPT;
+		else
+			rc = names_add(db, (uint32_t)id, name);
+		if (rc != SQLITE_OK)
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_CORRUPT)
+		return fail(db, rc, "names: duplicate or invalid entry");
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The id of a counter name, interned inside the open transaction. */
+static int names_intern(db_t *db, const char *name, uint32_t *id)
+{
+	sqlite3_stmt *st = db->st[ST_NAME_PUT];
+	int rc;
+
+	if (db->n_slots != 0) {
+		size_t i = names_slot(db, name);
+
+		if (db->slots[i] != 0) {
+			*id = db->slots[i];
+			return SQLITE_OK;
+		}
+	}
+	if (db->n_names >= DB_MAX_NAMES)
+		return fail(db, SQLITE_FULL, "counter names: dictionary full");
+	sqlite3_bind_int64(st, 1, db->next_id);
+	bind_text(st, 2, name);
+	if ((rc = run(st)) != SQLITE_OK)
+		return rc;
+	*id = db->next_id;
+	return names_add(db, db->next_id, name);
+}
+
+static int pack_counters(db_t *db, buf_t *b, const wire_report_t *r)
+{
+	uint32_t id;
+	size_t i;
+	int rc;
+
+	buf_reset(b);
+	if (r->n_counters == 0)
+		return SQLITE_OK;
+	put_u8(b, PACK_FORMAT);
+	put_var(b, r->n_counters);
+	for (i = 0; i < r->n_counters; i++) {
+		const char *name = r->counters[i].name ? r->counters[i].name : "";
+
+		if ((rc = names_intern(db, name, &id)) != SQLITE_OK)
+			return rc;
+		put_var(b, id);
+		put_var(b, r->counters[i].value);
+	}
+	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+static int unpack_counters(const db_t *db, const void *blob, size_t len,
+			   wire_report_t *out)
+{
+	wire_counter_t *c = NULL;
+	size_t i, n = 0;
+	rd_t r;
+
+	if (!rd_start(&r, blob, len))
+		return SQLITE_OK;
+	n = get_count(&r, 2);
+	if (r.bad)
+		return SQLITE_CORRUPT;
+	if (n > 0 && (c = calloc(n, sizeof(*c))) == NULL)
+		return SQLITE_NOMEM;
+	out->counters = c;       /* wire_report_close() frees what is set */
+	out->n_counters = n;
+	for (i = 0; i < n && !r.bad; i++) {
+		uint64_t id = get_var(&r);
+
+		c[i].value = get_var(&r);
+		if (r.bad || id >= db->by_id_cap || db->by_id[id] == NULL)
+			return SQLITE_CORRUPT;
+		if ((c[i].name = strdup(db->by_id[id])) == NULL)
+			return SQLITE_NOMEM;
+	}
+	return r.bad || r.p != r.end ? SQLITE_CORRUPT : SQLITE_OK;
+}
+
+/* ---- JSON text for labels and for the sysctl name list -------------- */
+
+static void put_json_str(buf_t *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	put_u8(b, '"');
+	for (; s != NULL && *s != '\0'; s++) {
+		uint8_t c = (uint8_t)*s;
+
+		if (c == '"' || c == '\\') {
+			put_u8(b, '\\');
+			put_u8(b, c);
+		} else if (c < 0x20) {
+			uint8_t esc[6] = {'\\', 'u', '0', '0', (uint8_t)hex[c >> 4],
+					  (uint8_t)hex[c & 15]};
+			put_mem(b, esc, sizeof(esc));
+		} else {
+			put_u8(b, c);
+		}
+	}
+	put_u8(b, '"');
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const wire_kv_t *x = *(const wire_kv_t *const *)a;
+	const wire_kv_t *y = *(const wire_kv_t *const *)b;
+
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+/* labels as a JSON object with sorted keys, NUL-terminated, in db->json. */
+static int labels_json(db_t *db, const wire_kv_t *kv, size_t n)
+{
+	const wire_kv_t **sorted = NULL;
+	buf_t *b = &db->json;
+	size_t i;
+
+	buf_reset(b);
+	if (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)
+		return SQLITE_NOMEM;
+	for (i = 0; i < n; i++)
+		sorted[i] = &kv[i];
+	if (n > 1)
+		qsort(sorted, n, sizeof(*sorted), kv_cmp);
+	put_u8(b, '{');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			put_u8(b, ',');
+		put_json_str(b, sorted[i]->name);
+		put_u8(b, ':');
+		put_json_str(b, sorted[i]->value);
+	}
+	put_u8(b, '}');
+	put_u8(b, '\0');
+	free(sorted);
+	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* ---- open, migrate, close ------------------------------------------- */
+
+static int user_version(sqlite3 *h, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Applies the migrations above user_version, each in its own transaction
+ * that also moves user_version, so a crash leaves a whole version.  The
+ * version is read again under the write lock: another process may have
+ * migrated meanwhile.  Foreign keys are still off here, as SQLite's
+ * procedure for rebuilding a table in a later migration requires.
+ */
+static int migrate(db_t *db)
+{
+	char sql[64];
+	int rc, v;
+
+	for (;;) {
+		if ((rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
+				       NULL)) != SQLITE_OK)
+			return rc;
+		if ((rc = user_version(db->h, &v)) != SQLITE_OK)
+			goto fail;
+		if (v < 0 || v > db__schema_count) {
+			snprintf(db->msg, sizeof(db->msg),
+				 "schema version %d is not one this build knows (1..%d)",
+				 v, db__schema_count);
+			rc = SQLITE_MISMATCH;
+			goto fail;
+		}
+		if (v == db__schema_count)
+			return sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+		rc = sqlite3_exec(db->h, db__schema_sql[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(db->msg, sizeof(db->msg), "schema/%s: %s",
+				 db__schema_name[v], sqlite3_errmsg(db->h));
+			goto fail;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if ((rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+			goto fail;
+	}
+fail:
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* PRAGMA journal_mode = WAL answers the mode it is in now. */
+static int set_wal(db_t *db)
+{
+	sqlite3_stmt *st;
+	const char *mode;
+	int rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1,
+				    &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mode = (const char *)sqlite3_column_text(st, 0);
+		rc = SQLITE_OK;
+		/* An in-memory database cannot be WAL and needs no durability. */
+		if (mode == NULL || (strcmp(mode, "wal") != 0 &&
+				     strcmp(mode, "memory") != 0))
+			rc = fail(db, SQLITE_CANTOPEN, "cannot switch to WAL mode");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_open(const char *path, db_t **out, char *err, size_t errlen)
+{
+	db_t *db;
+	int rc, i, ret;
+
+	*out = NULL;
+	if ((db = calloc(1, sizeof(*db))) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	db->next_id = 1;
+	rc = sqlite3_open_v2(path, &db->h,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(db->h, 1);
+	if ((rc = sqlite3_busy_timeout(db->h, BUSY_MS)) != SQLITE_OK ||
+	    (rc = set_wal(db)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(db->h, "PRAGMA synchronous = FULL;"
+			       " PRAGMA cache_size = -" CACHE_STR, NULL, NULL,
+			       NULL)) != SQLITE_OK ||
+	    (rc = migrate(db)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL,
+			       NULL)) != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < ST_N; i++) {
+		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if ((rc = names_load(db)) != SQLITE_OK)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	ret = to_errno(db, rc);
+	if (ret == 0)
+		ret = -EIO;
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", path,
+			 db->msg[0] ? db->msg : sqlite3_errstr(rc));
+	db_close(db);
+	return ret;
+}
+
+void db_close(db_t *db)
+{
+	int i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < ST_N; i++)
+		sqlite3_finalize(db->st[i]);
+	/* A transaction left open is rolled back by the close. */
+	sqlite3_close(db->h);
+	names_clear(db);
+	buf_free(&db->top);
+	buf_free(&db->lis);
+	buf_free(&db->cnt);
+	buf_free(&db->json);
+	free(db);
+}
+
+int db_schema_version(db_t *db)
+{
+	int rc, v = 0;
+
+	db->msg[0] = '\0';
+	rc = user_version(db->h, &v);
+	return rc == SQLITE_OK ? v : to_errno(db, rc);
+}
+
+int db_schema_latest(void)
+{
+	return db__schema_count;
+}
+
+const char *db_schema_sql(int version)
+{
+	if (version < 1 || version > db__schema_count)
+		return NULL;
+	return db__schema_sql[version - 1];
+}
+
+const char *db_errmsg(db_t *db)
+{
+	if (db->msg[0] != '\0')
+		return db->msg;
+	return sqlite3_errmsg(db->h);
+}
+
+/* ---- transactions --------------------------------------------------- */
+
+static int tx_begin(db_t *db)
+{
+	int rc = run(db->st[ST_BEGIN]);
+
+	if (rc == SQLITE_OK)
+		db->names_at_begin = db->n_names;
+	return rc;
+}
+
+/*
+ * Ends a transaction that failed.  SQLite may have rolled it back already
+ * (on a full disk, say); the dictionary drops the names it added either way.
+ */
+static int tx_abort(db_t *db)
+{
+	int rc = SQLITE_OK;
+
+	if (!sqlite3_get_autocommit(db->h))
+		rc = run(db->st[ST_ROLLBACK]);
+	if (db->n_names != db->names_at_begin) {
+		int rc2 = names_load(db);
+
+		if (rc == SQLITE_OK)
+			rc = rc2;
+	}
+	return rc;
+}
+
+static int tx_commit(db_t *db)
+{
+	int rc = run(db->st[ST_COMMIT]);
+
+	/* Not committed: still open (busy) or already rolled back. */
+	if (rc != SQLITE_OK && sqlite3_get_autocommit(db->h) &&
+	    db->n_names != db->names_at_begin)
+		names_load(db);
+	return rc;
+}
+
+int db_begin(db_t *db)
+{
+	db->msg[0] = '\0';
+	if (!sqlite3_get_autocommit(db->h)) {
+		fail(db, SQLITE_MISUSE, "a transaction is already open");
+		return -EALREADY;
+	}
+	return to_errno(db, tx_begin(db));
+}
+
+int db_commit(db_t *db)
+{
+	db->msg[0] = '\0';
+	return to_errno(db, tx_commit(db));
+}
+
+int db_rollback(db_t *db)
+{
+	db->msg[0] = '\0';
+	return to_errno(db, tx_abort(db));
+}
+
+/* ---- hosts and reports ---------------------------------------------- */
+
+static int host_id(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+		   int64_t *id)
+{
+	sqlite3_stmt *st = db->st[ST_HOST_ID];
+	int rc;
+
+	sqlite3_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = fail(db, SQLITE_NOTFOUND, "unknown agent (no hello stored)");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int db_host_hello(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+		  const wire_hello_t *h, int64_t now_ms, uint64_t *last_seq)
+{
+	sqlite3_stmt *st = db->st[ST_HELLO];
+	int rc;
+
+	db->msg[0] = '\0';
+	if ((rc = labels_json(db, h->labels, h->n_labels)) != SQLITE_OK)
+		return to_errno(db, rc);
+	/*
+	 * One statement: its own transaction unless one is open.  It answers
+	 * the highest seq stored, or the high-water mark last_seq when pruning
+	 * removed that report (an agent must never reuse a seq).
+	 */
+	sqlite3_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN, SQLITE_STATIC);
+	bind_text(st, 2, h->hostname);
+	bind_text(st, 3, h->tier);
+	sqlite3_bind_text(st, 4, (const char *)db->json.p, -1, SQLITE_STATIC);
+	bind_text(st, 5, h->agent_version);
+	sqlite3_bind_int64(st, 6, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*last_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	return to_errno(db, rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
+/*
+ * Replaces the host's sysctls with the report's: names it no longer sends
+ * go, new names come, and a row whose value is unchanged keeps its
+ * changed_at_ms (the upsert's WHERE skips it).
+ */
+static int put_sysctls(db_t *db, int64_t host, const wire_report_t *r)
+{
+	sqlite3_stmt *st;
+	buf_t *b = &db->json;
+	size_t i;
+	int rc;
+
+	buf_reset(b);
+	put_u8(b, '[');
+	for (i = 0; i < r->n_sysctls; i++) {
+		if (i > 0)
+			put_u8(b, ',');
+		put_json_str(b, r->sysctls[i].name);
+	}
+	put_u8(b, ']');
+	if (b->oom)
+		return SQLITE_NOMEM;
+	st = db->st[ST_SYSCTL_DEL];
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_text(st, 2, (const char *)b->p, (int)b->len, SQLITE_STATIC);
+	if ((rc = run(st)) != SQLITE_OK)
+		return rc;
+	st = db->st[ST_SYSCTL_PUT];
+	for (i = 0; i < r->n_sysctls; i++) {
+		sqlite3_bind_int64(st, 1, host);
+		bind_text(st, 2, r->sysctls[i].name);
+		bind_text(st, 3, r->sysctls[i].value);
+		sqlite3_bind_int64(st, 4, r->collected_at_ms);
+		if ((rc = run(st)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Inserts the row; *stored is whether it was new. */
+static int put_row(db_t *db, int64_t host, const wire_report_t *r,
+		   int64_t received_ms, int *stored)
+{
+	sqlite3_stmt *st = db->st[ST_REPORT];
+	int rc, i;
+
+	if ((rc = pack_top(db, &db->top, &r->top)) != SQLITE_OK ||
+	    (rc = pack_listeners(db, &db->lis, r)) != SQLITE_OK ||
+	    (rc = pack_counters(db, &db->cnt, r)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int64(st, 2, (int64_t)r->seq);
+	sqlite3_bind_int64(st, 3, r->collected_at_ms);
+	sqlite3_bind_int64(st, 4, received_ms);
+	sqlite3_bind_int64(st, 5, r->interval_ms);
+	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
+		sqlite3_bind_int64(st, 5 + i, r->states.n[i]);
+	/* Stored as their two's complement bits: read back unchanged. */
+	sqlite3_bind_int64(st, 17, (int64_t)r->dropped_reports);
+	sqlite3_bind_int64(st, 18, (int64_t)r->collect_us);
+	bind_text(st, 19, r->source);
+	bind_blob(st, 20, &db->top);
+	bind_blob(st, 21, &db->lis);
+	bind_blob(st, 22, &db->cnt);
+	if ((rc = run(st)) != SQLITE_OK)
+		return rc;
+	*stored = sqlite3_changes(db->h) > 0;
+	return SQLITE_OK;
+}
+
+int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+		  const wire_report_t *r, int64_t received_ms, int *stored)
+{
+	sqlite3_stmt *st;
+	bool own = false;
+	int64_t host;
+	int rc, is_new = 0;
+
+	db->msg[0] = '\0';
+	if (stored != NULL)
+		*stored = 0;
+	if (r->seq == 0 || r->seq > INT64_MAX)
+		return to_errno(db, fail(db, SQLITE_RANGE, "seq out of range"));
+	if (sqlite3_get_autocommit(db->h)) {
+		if ((rc = tx_begin(db)) != SQLITE_OK)
+			return to_errno(db, rc);
+		own = true;
+	}
+	if ((rc = host_id(db, agent_id, &host)) != SQLITE_OK ||
+	    (rc = put_row(db, host, r, received_ms, &is_new)) != SQLITE_OK)
+		goto out;
+	if (is_new) {
+		st = db->st[ST_HOST_SEEN];
+		sqlite3_bind_int64(st, 1, host);
+		sqlite3_bind_int64(st, 2, received_ms);
+		sqlite3_bind_int64(st, 3, (int64_t)r->seq);
+		if ((rc = run(st)) != SQLITE_OK)
+			goto out;
+		if (r->n_sysctls > 0 &&
+		    (rc = put_sysctls(db, host, r)) != SQLITE_OK)
+			goto out;
+	}
+out:
+	if (own) {
+		if (rc == SQLITE_OK)
+			rc = tx_commit(db);
+		if (rc != SQLITE_OK)
+			tx_abort(db);
+	}
+	if (rc == SQLITE_OK && stored != NULL)
+		*stored = is_new;
+	return to_errno(db, rc);
+}
+
+int db_prune_some(db_t *db, int64_t horizon_ms, uint64_t max_rows,
+		  uint64_t *deleted)
+{
+	sqlite3_stmt *st = db->st[ST_PRUNE];
+	int rc;
+
+	db->msg[0] = '\0';
+	*deleted = 0;
+	sqlite3_bind_int64(st, 1, horizon_ms);
+	/* A negative LIMIT is no limit. */
+	sqlite3_bind_int64(st, 2, max_rows == 0 || max_rows > INT64_MAX
+			   ? -1 : (int64_t)max_rows);
+	if ((rc = run(st)) == SQLITE_OK)
+		*deleted = (uint64_t)sqlite3_changes64(db->h);
+	return to_errno(db, rc);
+}
+
+int db_prune(db_t *db, int64_t horizon_ms, uint64_t *deleted)
+{
+	return db_prune_some(db, horizon_ms, 0, deleted);
+}
+
+/* ---- read-back ------------------------------------------------------ */
+
+/* A copy of a text column ("" for NULL), or NULL when out of memory. */
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return strdup(s != NULL ? s : "");
+}
+
+int db_get_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+		  uint64_t seq, wire_report_t *out)
+{
+	sqlite3_stmt *st = db->st[ST_GET_REPORT];
+	int rc, i, ret;
+
+	db->msg[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (seq > INT64_MAX)
+		return -ENOENT;
+	sqlite3_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)seq);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = fail(db, SQLITE_NOTFOUND, "no such report");
+		goto out;
+	}
+	out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+	out->collected_at_ms = sqlite3_column_int64(st, 1);
+	out->interval_ms = (uint32_t)sqlite3_column_int64(st, 2);
+	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
+		out->states.n[i] = (uint32_t)sqlite3_column_int64(st, 2 + i);
+	out->dropped_reports = (uint64_t)sqlite3_column_int64(st, 14);
+	out->collect_us = (uint64_t)sqlite3_column_int64(st, 15);
+	if ((out->source = col_strdup(st, 16)) == NULL) {
+		rc = SQLITE_NOMEM;
+		goto out;
+	}
+	ret = db_top_unpack(sqlite3_column_blob(st, 17),
+			    (size_t)sqlite3_column_bytes(st, 17), &out->top);
+	if (ret == 0)
+		ret = db_listeners_unpack(sqlite3_column_blob(st, 18),
+					  (size_t)sqlite3_column_bytes(st, 18),
+					  &out->listeners, &out->n_listeners);
+	if (ret != 0) {
+		rc = ret == -ENOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
+		goto out;
+	}
+	rc = unpack_counters(db, sqlite3_column_blob(st, 19),
+			     (size_t)sqlite3_column_bytes(st, 19), out);
+out:
+	sqlite3_reset(st);
+	if (rc == SQLITE_CORRUPT)
+		fail(db, rc, "report: malformed packed column");
+	if (rc != SQLITE_OK && rc != SQLITE_ROW)
+		wire_report_close(out);
+	return to_errno(db, rc);
+}
+
+void db_host_close(db_host_t *h)
+{
+	if (h == NULL)
+		return;
+	free(h->hostname);
+	free(h->tier);
+	free(h->labels_json);
+	free(h->agent_version);
+	memset(h, 0, sizeof(*h));
+}
+
+int db_get_host(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+		db_host_t *out)
+{
+	sqlite3_stmt *st = db->st[ST_GET_HOST];
+	int rc;
+
+	db->msg[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->hostname = col_strdup(st, 0);
+		out->tier = col_strdup(st, 1);
+		out->labels_json = col_strdup(st, 2);
+		out->agent_version = col_strdup(st, 3);
+		out->first_seen_ms = sqlite3_column_int64(st, 4);
+		out->last_seen_ms = sqlite3_column_int64(st, 5);
+		out->last_seq = (uint64_t)sqlite3_column_int64(st, 6);
+		rc = SQLITE_OK;
+		if (!out->hostname || !out->tier || !out->labels_json ||
+		    !out->agent_version) {
+			db_host_close(out);
+			rc = SQLITE_NOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
+		rc = fail(db, SQLITE_NOTFOUND, "unknown agent");
+	}
+	sqlite3_reset(st);
+	return to_errno(db, rc);
+}
+
+void db_sysctls_free(db_sysctl_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++) {
+		free(s[i].name);
+		free(s[i].value);
+	}
+	free(s);
+}
+
+int db_get_sysctls(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
+		   db_sysctl_t **out, size_t *n)
+{
+	sqlite3_stmt *st = db->st[ST_GET_SYSCTLS];
+	db_sysctl_t *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	int64_t host;
+	int rc;
+
+	db->msg[0] = '\0';
+	*out = NULL;
+	*n = 0;
+	if ((rc = host_id(db, agent_id, &host)) != SQLITE_OK)
+		return to_errno(db, rc);
+	sqlite3_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[cnt].name = col_strdup(st, 0);
+		v[cnt].value = col_strdup(st, 1);
+		v[cnt].changed_at_ms = sqlite3_column_int64(st, 2);
+		cnt++;
+		if (v[cnt - 1].name == NULL || v[cnt - 1].value == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_sysctls_free(v, cnt);
+		return to_errno(db, rc);
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: MIT */
+/* test_db.c: the collector's SQLite storage on real files: migrations, hosts, reports. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "db.h"
+
+typedef struct {
+	char dir[256];
+	int n;          /* files made so far, for unique names */
+} env_t;
+
+/* A new database path in the test directory. */
+static void path_new(env_t *e, char *out, size_t len, const char *tag)
+{
+	snprintf(out, len, "%s/%s-%d.db", e->dir, tag, e->n++);
+}
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	env_t *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return -1;
+	snprintf(e->dir, sizeof(e->dir), "%s/test_db.XXXXXX",
+		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	if (mkdtemp(e->dir) == NULL) {
+		free(e);
+		return -1;
+	}
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	env_t *e = *state;
+	struct dirent *de;
+	char p[512];
+	DIR *d = opendir(e->dir);
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", e->dir, de->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(e->dir);
+	free(e);
+	return 0;
+}
+
+static db_t *open_ok(const char *path)
+{
+	char err[256] = "";
+	db_t *db = NULL;
+	int rc = db_open(path, &db, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("db_open(%s): %d %s", path, rc, err);
+	assert_non_null(db);
+	return db;
+}
+
+static void agent(uint8_t id[WIRE_AGENT_ID_LEN], int n)
+{
+	for (int i = 0; i < WIRE_AGENT_ID_LEN; i++)
+		id[i] = (uint8_t)(0xa0 + i);
+	id[0] = (uint8_t)n;
+	id[1] = (uint8_t)(n >> 8);
+}
+
+static uint64_t hello(db_t *db, const uint8_t id[WIRE_AGENT_ID_LEN],
+		      const char *host, int64_t now)
+{
+	wire_kv_t labels[] = {{"rack", "r12"}, {"dc", "fra \"1\""}};
+	wire_hello_t h = {
+		.protocol = 1, .hostname = (char *)host, .tier = "web",
+		.labels = labels, .n_labels = 2, .agent_version = "0.1.0",
+	};
+	uint64_t last = 999;
+
+	assert_int_equal(db_host_hello(db, id, &h, now, &last), 0);
+	return last;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	assert_non_null(p);
+	return p;
+}
+
+/*
+ * A report shaped like a real one: n_ips top IPs (v4, every fifth v6)
+ * with a few nonzero states, listeners, ~50 counters with large cumulative
+ * values, and sysctls when asked.  Owned: wire_report_close() frees it.
+ */
+static void mkreport(wire_report_t *r, uint64_t seq, int64_t t, size_t n_ips,
+		     size_t n_counters, size_t n_sysctls)
+{
+	static const char *const sysctl_names[] = {
+		"net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse",
+		"net.core.somaxconn", "net.ipv4.ip_local_port_range",
+	};
+	char name[64];
+
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	r->collected_at_ms = t;
+	r->interval_ms = 10000;
+	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
+		r->states.n[s] = (uint32_t)((seq * 7 + (uint64_t)s * 13) % 500);
+	r->states.n[WIRE_CLOSING] = 0;
+	r->states.n[WIRE_ESTABLISHED] = 4000000000u;
+	r->n_listeners = 3;
+	r->listeners = calloc(3, sizeof(*r->listeners));
+	assert_non_null(r->listeners);
+	r->listeners[0] = (wire_listener_t){{4, {0, 0, 0, 0}}, 80, 3, 4096};
+	r->listeners[1] = (wire_listener_t){{4, {10, 0, 0, 5}}, 5432, 0, 244};
+	r->listeners[2].ip.len = 16;
+	r->listeners[2].ip.b[15] = 1;
+	r->listeners[2].port = 65535;
+	r->listeners[2].backlog = 128;
+
+	r->top.limit = 20;
+	r->top.threshold_total = 17;
+	r->top.threshold_established = 12;
+	r->top.threshold_syn_recv = 0;
+	r->top.distinct_ips = 3000 + (uint32_t)seq;
+	r->top.rest.n[WIRE_ESTABLISHED] = 12345;
+	r->top.rest.n[WIRE_TIME_WAIT] = 678;
+	r->top.excluded.n[WIRE_ESTABLISHED] = 9;
+	r->top.excluded.n[WIRE_CLOSING] = 1;
+	r->top.n_ips = n_ips;
+	if (n_ips > 0) {
+		r->top.ips = calloc(n_ips, sizeof(*r->top.ips));
+		assert_non_null(r->top.ips);
+	}
+	for (size_t i = 0; i < n_ips; i++) {
+		wire_remote_t *e = &r->top.ips[i];
+
+		if (i % 5 == 4) {
+			e->ip.len = 16;
+			e->ip.b[0] = 0x20;
+			e->ip.b[1] = 0x01;
+			e->ip.b[15] = (uint8_t)i;
+		} else {
+			e->ip.len = 4;
+			e->ip.b[0] = 100;
+			e->ip.b[1] = (uint8_t)(seq >> 8);
+			e->ip.b[2] = (uint8_t)seq;
+			e->ip.b[3] = (uint8_t)i;
+		}
+		e->st.n[WIRE_ESTABLISHED] = (uint32_t)(200 - i * 3);
+		e->st.n[WIRE_TIME_WAIT] = (uint32_t)(i * 11);
+		if (i % 3 == 0)
+			e->st.n[WIRE_SYN_RECV] = (uint32_t)i;
+	}
+	r->n_counters = n_counters;
+	if (n_counters > 0) {
+		r->counters = calloc(n_counters, sizeof(*r->counters));
+		assert_non_null(r->counters);
+	}
+	for (size_t i = 0; i < n_counters; i++) {
+		snprintf(name, sizeof(name), "TcpExt.Counter%zu", i);
+		r->counters[i].name = xstrdup(name);
+		r->counters[i].value = seq * 1000 + i * 100000000ull;
+	}
+	if (n_counters > 1)
+		r->counters[1].value = UINT64_MAX;
+	r->n_sysctls = n_sysctls;
+	if (n_sysctls > 0) {
+		r->sysctls = calloc(n_sysctls, sizeof(*r->sysctls));
+		assert_non_null(r->sysctls);
+	}
+	for (size_t i = 0; i < n_sysctls && i < 4; i++) {
+		r->sysctls[i].name = xstrdup(sysctl_names[i]);
+		r->sysctls[i].value = xstrdup(i == 3 ? "32768 60999" : "30");
+	}
+	r->dropped_reports = seq % 3;
+	r->collect_us = 1234 + seq;
+	r->source = xstrdup("netlink");
+}
+
+static void put(db_t *db, const uint8_t id[WIRE_AGENT_ID_LEN],
+		const wire_report_t *r, int expect_stored)
+{
+	int stored = -1;
+
+	assert_int_equal(db_put_report(db, id, r, r->collected_at_ms + 50, &stored), 0);
+	assert_int_equal(stored, expect_stored);
+}
+
+static void put_seq(db_t *db, const uint8_t id[WIRE_AGENT_ID_LEN],
+		    uint64_t seq, int64_t t)
+{
+	wire_report_t r;
+
+	mkreport(&r, seq, t, 20, 50, 0);
+	put(db, id, &r, 1);
+	wire_report_close(&r);
+}
+
+/* Count of rows of a table seen by an independent connection. */
+static int64_t count_sql(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static void assert_states_equal(const wire_states_t *a, const wire_states_t *b)
+{
+	for (int s = 0; s < WIRE_NSTATES; s++)
+		assert_int_equal(a->n[s], b->n[s]);
+}
+
+static void assert_reports_equal(const wire_report_t *a, const wire_report_t *b)
+{
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->collected_at_ms, b->collected_at_ms);
+	assert_int_equal(a->interval_ms, b->interval_ms);
+	assert_states_equal(&a->states, &b->states);
+	assert_int_equal(a->n_listeners, b->n_listeners);
+	for (size_t i = 0; i < a->n_listeners; i++) {
+		assert_int_equal(a->listeners[i].ip.len, b->listeners[i].ip.len);
+		assert_memory_equal(a->listeners[i].ip.b, b->listeners[i].ip.b,
+				    a->listeners[i].ip.len);
+		assert_int_equal(a->listeners[i].port, b->listeners[i].port);
+		assert_int_equal(a->listeners[i].accept_queue, b->listeners[i].accept_queue);
+		assert_int_equal(a->listeners[i].backlog, b->listeners[i].backlog);
+	}
+	assert_int_equal(a->top.limit, b->top.limit);
+	assert_int_equal(a->top.threshold_total, b->top.threshold_total);
+	assert_int_equal(a->top.threshold_established, b->top.threshold_established);
+	assert_int_equal(a->top.threshold_syn_recv, b->top.threshold_syn_recv);
+	assert_int_equal(a->top.distinct_ips, b->top.distinct_ips);
+	assert_states_equal(&a->top.rest, &b->top.rest);
+	assert_states_equal(&a->top.excluded, &b->top.excluded);
+	assert_int_equal(a->top.n_ips, b->top.n_ips);
+	for (size_t i = 0; i < a->top.n_ips; i++) {
+		assert_int_equal(a->top.ips[i].ip.len, b->top.ips[i].ip.len);
+		assert_memory_equal(a->top.ips[i].ip.b, b->top.ips[i].ip.b,
+				    a->top.ips[i].ip.len);
+		assert_states_equal(&a->top.ips[i].st, &b->top.ips[i].st);
+	}
+	assert_int_equal(a->n_counters, b->n_counters);
+	for (size_t i = 0; i < a->n_counters; i++) {
+		assert_string_equal(a->counters[i].name, b->counters[i].name);
+		assert_true(a->counters[i].value == b->counters[i].value);
+	}
+	assert_true(a->dropped_reports == b->dropped_reports);
+	assert_true(a->collect_us == b->collect_us);
+	assert_string_equal(a->source, b->source);
+}
+
+static void assert_stored_equal(db_t *db, const uint8_t id[WIRE_AGENT_ID_LEN],
+				const wire_report_t *want)
+{
+	wire_report_t got;
+
+	assert_int_equal(db_get_report(db, id, want->seq, &got), 0);
+	assert_reports_equal(want, &got);
+	wire_report_close(&got);
+}
+
+static void test_db_open_empty_latest(void **state)
+{
+	char path[320];
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "empty");
+	db = open_ok(path);
+	assert_true(db_schema_latest() >= 2);
+	assert_int_equal(db_schema_version(db), db_schema_latest());
+	assert_null(db_schema_sql(0));
+	assert_null(db_schema_sql(db_schema_latest() + 1));
+	assert_non_null(db_schema_sql(1));
+	db_close(db);
+	/* WAL is recorded in the file header (bytes 18 and 19 are 2). */
+	assert_int_equal(count_sql(path, "SELECT journal_mode = 'wal'"
+				   " FROM pragma_journal_mode"), 1);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM sqlite_schema"
+				   " WHERE name = 'host_sysctls'"), 1);
+	db_close(NULL);
+}
+
+static void test_db_open_migrates_from_v1(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	wire_report_t r, got;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "v1");
+	agent(id, 1);
+	/* A file as a build that knew only 001 left it, with data in it. */
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, db_schema_sql(1), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+		"INSERT INTO hosts (agent_id, hostname, tier, first_seen_ms,"
+		" last_seen_ms, last_seq) VALUES (?1, 'old', 'db', 10, 20, 3)",
+		-1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, id, sizeof(id), SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_exec(h,
+		"INSERT INTO reports (host_id, seq, collected_at_ms, received_at_ms,"
+		" interval_ms, established, syn_sent, syn_recv, fin_wait1, fin_wait2,"
+		" time_wait, close, close_wait, last_ack, listen, closing, source)"
+		" VALUES (1, 7, 1000, 1001, 10000, 5, 0, 0, 0, 0, 3, 0, 600, 0, 2, 0,"
+		" 'proc')", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+	assert_int_equal(count_sql(path, "PRAGMA user_version"), 1);
+
+	db = open_ok(path);
+	assert_int_equal(db_schema_version(db), db_schema_latest());
+	/* The old data is there, and what 002 added works. */
+	assert_int_equal(db_get_report(db, id, 7, &got), 0);
+	assert_int_equal(got.states.n[WIRE_CLOSE_WAIT], 600);
+	assert_int_equal(got.states.n[WIRE_LISTEN], 2);
+	assert_string_equal(got.source, "proc");
+	assert_int_equal(got.top.n_ips, 0);
+	assert_int_equal(got.n_counters, 0);
+	wire_report_close(&got);
+	/* The highest seq stored wins over a lagging last_seq column. */
+	assert_int_equal(hello(db, id, "old", 30), 7);
+	mkreport(&r, 8, 2000, 20, 5, 4);
+	put(db, id, &r, 1);
+	wire_report_close(&r);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM host_sysctls"), 4);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM sqlite_schema"
+				   " WHERE name = 'reports_collected'"), 1);
+}
+
+static void test_db_open_refuses_newer(void **state)
+{
+	char path[320], err[256] = "";
+	sqlite3 *h;
+	db_t *db = (db_t *)1;
+
+	path_new(*state, path, sizeof(path), "newer");
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 999", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+	assert_true(db_open(path, &db, err, sizeof(err)) < 0);
+	assert_null(db);
+	assert_non_null(strstr(err, "999"));
+}
+
+static void test_db_host_hello_last_seq(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN], other[WIRE_AGENT_ID_LEN];
+	db_host_t h;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "hello");
+	agent(id, 1);
+	agent(other, 2);
+	db = open_ok(path);
+	assert_int_equal(hello(db, id, "web-01", 1000), 0);
+	for (uint64_t s = 1; s <= 5; s++)
+		put_seq(db, id, s, 1000 + (int64_t)s * 10000);
+	assert_int_equal(hello(db, other, "web-02", 1500), 0);
+	assert_int_equal(hello(db, id, "web-01b", 99000), 5);
+
+	assert_int_equal(db_get_host(db, id, &h), 0);
+	assert_string_equal(h.hostname, "web-01b");
+	assert_string_equal(h.tier, "web");
+	assert_string_equal(h.labels_json, "{\"dc\":\"fra \\\"1\\\"\",\"rack\":\"r12\"}");
+	assert_string_equal(h.agent_version, "0.1.0");
+	assert_int_equal(h.first_seen_ms, 1000);
+	assert_int_equal(h.last_seen_ms, 99000);
+	assert_int_equal(h.last_seq, 5);
+	db_host_close(&h);
+	db_host_close(NULL);
+	assert_int_equal(db_get_host(db, (uint8_t[16]){0}, &h), -ENOENT);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 5);
+	assert_int_equal(count_sql(path, "SELECT json_extract(labels, '$.rack') = 'r12'"
+				   " FROM hosts WHERE hostname = 'web-01b'"), 1);
+}
+
+static void test_db_put_report_resend_stored_once(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r, again;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "resend");
+	agent(id, 1);
+	db = open_ok(path);
+	hello(db, id, "h", 1);
+	mkreport(&r, 1, 5000, 20, 50, 0);
+	put(db, id, &r, 1);
+	/* The same seq with other content: left alone, in or out of a batch. */
+	mkreport(&again, 1, 9999, 3, 2, 0);
+	put(db, id, &again, 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_begin(db), -EALREADY);
+	put(db, id, &again, 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_stored_equal(db, id, &r);
+	wire_report_close(&again);
+	wire_report_close(&r);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 1);
+}
+
+static void test_db_put_report_unknown_host(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r;
+	int stored = -1;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "unknown");
+	agent(id, 9);
+	db = open_ok(path);
+	mkreport(&r, 1, 5000, 2, 2, 0);
+	assert_int_equal(db_put_report(db, id, &r, 1, &stored), -ENOENT);
+	assert_int_equal(stored, 0);
+	assert_non_null(strstr(db_errmsg(db), "unknown agent"));
+	wire_report_close(&r);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 0);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM names"), 0);
+}
+
+static void test_db_put_report_batch_2000(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "batch");
+	agent(id, 1);
+	db = open_ok(path);
+	hello(db, id, "h", 1);
+	assert_int_equal(db_begin(db), 0);
+	for (uint64_t s = 1; s <= 2000; s++)
+		put_seq(db, id, s, (int64_t)s * 10000);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(hello(db, id, "h", 2), 2000);
+	mkreport(&r, 1234, 1234 * 10000, 20, 50, 0);
+	assert_stored_equal(db, id, &r);
+	wire_report_close(&r);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 2000);
+}
+
+static void test_db_get_report_roundtrip(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r, empty;
+	db_sysctl_t *sc;
+	size_t n;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "roundtrip");
+	agent(id, 1);
+	db = open_ok(path);
+	hello(db, id, "h", 1);
+	mkreport(&r, 1, 1000, 20, 50, 4);
+	put(db, id, &r, 1);
+	assert_stored_equal(db, id, &r);
+	assert_int_equal(db_get_report(db, id, 2, &empty), -ENOENT);
+
+	/* Every field at its edge: nothing at all. */
+	memset(&empty, 0, sizeof(empty));
+	empty.seq = 2;
+	empty.collected_at_ms = 2000;
+	empty.source = "";
+	put(db, id, &empty, 1);
+	assert_stored_equal(db, id, &empty);
+
+	assert_int_equal(db_get_sysctls(db, id, &sc, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(sc[0].name, "net.core.somaxconn");
+	assert_string_equal(sc[1].name, "net.ipv4.ip_local_port_range");
+	assert_string_equal(sc[1].value, "32768 60999");
+	assert_int_equal(sc[1].changed_at_ms, 1000);
+	db_sysctls_free(sc, n);
+
+	/* A later report: one value changes, one name goes, one comes. */
+	wire_report_close(&r);
+	mkreport(&r, 3, 3000, 0, 0, 4);
+	free(r.sysctls[0].value);
+	r.sysctls[0].value = xstrdup("60");           /* tcp_fin_timeout */
+	free(r.sysctls[1].name);
+	r.sysctls[1].name = xstrdup("net.ipv4.tcp_syncookies");
+	put(db, id, &r, 1);
+	assert_int_equal(db_get_sysctls(db, id, &sc, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(sc[0].name, "net.core.somaxconn");
+	assert_int_equal(sc[0].changed_at_ms, 1000);  /* unchanged */
+	assert_string_equal(sc[1].name, "net.ipv4.ip_local_port_range");
+	assert_int_equal(sc[1].changed_at_ms, 1000);
+	assert_string_equal(sc[2].name, "net.ipv4.tcp_fin_timeout");
+	assert_string_equal(sc[2].value, "60");
+	assert_int_equal(sc[2].changed_at_ms, 3000);
+	assert_string_equal(sc[3].name, "net.ipv4.tcp_syncookies");
+	assert_int_equal(sc[3].changed_at_ms, 3000);
+	db_sysctls_free(sc, n);
+	wire_report_close(&r);
+	assert_int_equal(db_get_sysctls(db, (uint8_t[16]){0}, &sc, &n), -ENOENT);
+	db_close(db);
+}
+
+static void test_db_unpack_rejects_malformed(void **state)
+{
+	/* format 1, limit..distinct 0, rest/excluded empty, one ip */
+	uint8_t top[] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 4, 10, 0, 0, 1, 1, 5};
+	uint8_t bad[sizeof(top)];
+	wire_listener_t *l;
+	wire_top_t t;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(db_top_unpack(top, sizeof(top), &t), 0);
+	assert_int_equal(t.n_ips, 1);
+	assert_int_equal(t.ips[0].st.n[WIRE_ESTABLISHED], 5);
+	free(t.ips);
+	for (size_t len = 1; len < sizeof(top); len++)
+		assert_int_equal(db_top_unpack(top, len, &t), -EBADMSG);
+	memcpy(bad, top, sizeof(bad));
+	bad[0] = 2;                                    /* unknown format */
+	assert_int_equal(db_top_unpack(bad, sizeof(bad), &t), -EBADMSG);
+	memcpy(bad, top, sizeof(bad));
+	bad[9] = 5;                                    /* ip length 5 */
+	assert_int_equal(db_top_unpack(bad, sizeof(bad), &t), -EBADMSG);
+	memcpy(bad, top, sizeof(bad));
+	bad[8] = 0x7f;                                 /* 127 ips in 7 bytes */
+	assert_int_equal(db_top_unpack(bad, sizeof(bad), &t), -EBADMSG);
+	assert_int_equal(db_top_unpack(NULL, 0, &t), 0);
+	assert_int_equal(t.n_ips, 0);
+	assert_int_equal(db_listeners_unpack((uint8_t[]){1, 1, 4, 1, 2, 3, 4, 0x80},
+					     8, &l, &n), -EBADMSG);
+	assert_null(l);
+}
+
+static void test_db_prune_older_only(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN], id2[WIRE_AGENT_ID_LEN];
+	uint64_t deleted = 99;
+	wire_report_t r;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "prune");
+	agent(id, 1);
+	agent(id2, 2);
+	db = open_ok(path);
+	hello(db, id, "a", 1);
+	hello(db, id2, "b", 1);
+	assert_int_equal(db_begin(db), 0);
+	for (uint64_t s = 1; s <= 10; s++) {
+		put_seq(db, id, s, (int64_t)s * 1000);      /* 1000 .. 10000 */
+		put_seq(db, id2, s, (int64_t)s * 1000 + 500);
+	}
+	assert_int_equal(db_commit(db), 0);
+	/* Strictly older than the horizon: 1000..4000 and 1500..4500. */
+	assert_int_equal(db_prune_some(db, 5000, 3, &deleted), 0);
+	assert_int_equal(deleted, 3);
+	assert_int_equal(db_prune(db, 5000, &deleted), 0);
+	assert_int_equal(deleted, 5);
+	assert_int_equal(db_prune(db, 5000, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(db_get_report(db, id, 4, &r), -ENOENT);
+	mkreport(&r, 5, 5000, 20, 50, 0);
+	assert_stored_equal(db, id, &r);
+	wire_report_close(&r);
+	/* Pruning does not lower last_seq: an agent never reuses a seq. */
+	assert_int_equal(db_prune(db, 1000000, &deleted), 0);
+	assert_int_equal(deleted, 12);
+	assert_int_equal(hello(db, id, "a", 2), 10);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 0);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM hosts"), 2);
+}
+
+static void test_db_rollback_leaves_nothing(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "rollback");
+	agent(id, 1);
+	db = open_ok(path);
+	hello(db, id, "h", 1);
+	put_seq(db, id, 1, 1000);                 /* counters 0..49 interned */
+	assert_int_equal(db_begin(db), 0);
+	for (uint64_t s = 2; s <= 20; s++) {
+		mkreport(&r, s, (int64_t)s * 1000, 20, 80, 4);  /* 30 new names */
+		put(db, id, &r, 1);
+		wire_report_close(&r);
+	}
+	assert_int_equal(db_rollback(db), 0);
+	assert_int_equal(db_rollback(db), 0);     /* nothing open: harmless */
+	assert_int_equal(hello(db, id, "h", 2), 1);
+	assert_int_equal(db_get_report(db, id, 2, &r), -ENOENT);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 1);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM names"), 50);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM host_sysctls"), 0);
+
+	/* The names dropped with the rollback are interned again. */
+	mkreport(&r, 2, 2000, 20, 80, 0);
+	put(db, id, &r, 1);
+	assert_stored_equal(db, id, &r);
+	wire_report_close(&r);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM names"), 80);
+}
+
+static void test_db_reopen_keeps_everything(void **state)
+{
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r[3];
+	db_sysctl_t *sc;
+	db_host_t h;
+	size_t n;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "reopen");
+	agent(id, 1);
+	db = open_ok(path);
+	hello(db, id, "h", 77);
+	assert_int_equal(db_begin(db), 0);
+	for (int i = 0; i < 3; i++) {
+		mkreport(&r[i], (uint64_t)i + 1, 1000 * (i + 1), 20, 50, i == 0 ? 4 : 0);
+		put(db, id, &r[i], 1);
+	}
+	assert_int_equal(db_commit(db), 0);
+	db_close(db);
+
+	db = open_ok(path);
+	assert_int_equal(db_schema_version(db), db_schema_latest());
+	for (int i = 0; i < 3; i++) {
+		assert_stored_equal(db, id, &r[i]);
+		put(db, id, &r[i], 0);
+		wire_report_close(&r[i]);
+	}
+	assert_int_equal(db_get_host(db, id, &h), 0);
+	assert_int_equal(h.first_seen_ms, 77);
+	assert_int_equal(h.last_seq, 3);
+	db_host_close(&h);
+	assert_int_equal(db_get_sysctls(db, id, &sc, &n), 0);
+	assert_int_equal(n, 4);
+	db_sysctls_free(sc, n);
+	/* The reloaded dictionary gives known names their old ids. */
+	put_seq(db, id, 4, 4000);
+	db_close(db);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM names"), 50);
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM reports"), 4);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Not a timed assertion: prints what db_put_report() sustains for reports
+ * with 20 top IPs, 50 counters, 3 listeners, 1,000 reports a transaction
+ * over 1,000 hosts, and the bytes on disk per report.  DB_BENCH_BATCHES
+ * in the environment sets the number of batches (default 50).
+ */
+static void test_db_put_report_throughput(void **state)
+{
+	enum { HOSTS = 1000, BATCH = 1000 };
+	const char *env = getenv("DB_BENCH_BATCHES");   /* to see larger files */
+	int BATCHES = env != NULL && atoi(env) > 0 ? atoi(env) : 50;
+	char path[320];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t *rs;
+	double t0, t1;
+	int64_t pages, psize, rows;
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "bench");
+	db = open_ok(path);
+	for (int h = 0; h < HOSTS; h++) {
+		agent(id, h);
+		hello(db, id, "bench", 1);
+	}
+	/* Reports are built before the clock starts: only storage is timed. */
+	rs = calloc(BATCH, sizeof(*rs));
+	assert_non_null(rs);
+	for (int i = 0; i < BATCH; i++)
+		mkreport(&rs[i], 1, 0, 20, 50, 0);
+	t0 = now_s();
+	for (int b = 0; b < BATCHES; b++) {
+		assert_int_equal(db_begin(db), 0);
+		for (int i = 0; i < BATCH; i++) {
+			int k = b * BATCH + i;
+
+			agent(id, k % HOSTS);
+			rs[i].seq = (uint64_t)(k / HOSTS) + 1;
+			rs[i].collected_at_ms = 1700000000000 + (int64_t)(k / HOSTS) * 10000;
+			rs[i].top.ips[0].ip.b[3] = (uint8_t)k;
+			put(db, id, &rs[i], 1);
+		}
+		assert_int_equal(db_commit(db), 0);
+	}
+	t1 = now_s();
+	for (int i = 0; i < BATCH; i++)
+		wire_report_close(&rs[i]);
+	free(rs);
+	db_close(db);   /* checkpoints the WAL into the file */
+
+	rows = count_sql(path, "SELECT count(*) FROM reports");
+	pages = count_sql(path, "PRAGMA page_count");
+	psize = count_sql(path, "PRAGMA page_size");
+	assert_int_equal(rows, BATCH * BATCHES);
+	print_message("db bench: %d reports (20 top IPs, 50 counters, 3 listeners)"
+		      " in batches of %d: %.0f reports/s; %.0f bytes/report on disk"
+		      " (%lld pages x %lld / %lld rows); top BLOB %.0f bytes avg\n",
+		      BATCH * BATCHES, BATCH, (double)rows / (t1 - t0),
+		      (double)(pages * psize) / (double)rows, (long long)pages,
+		      (long long)psize, (long long)rows,
+		      (double)count_sql(path, "SELECT avg(length(top)) FROM reports"));
+	print_message("db bench: avg BLOB bytes: listeners %lld, counters %lld\n",
+		      (long long)count_sql(path, "SELECT avg(length(listeners)) FROM reports"),
+		      (long long)count_sql(path, "SELECT avg(length(counters)) FROM reports"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_db_open_empty_latest),
+		cmocka_unit_test(test_db_open_migrates_from_v1),
+		cmocka_unit_test(test_db_open_refuses_newer),
+		cmocka_unit_test(test_db_host_hello_last_seq),
+		cmocka_unit_test(test_db_put_report_resend_stored_once),
+		cmocka_unit_test(test_db_put_report_unknown_host),
+		cmocka_unit_test(test_db_put_report_batch_2000),
+		cmocka_unit_test(test_db_get_report_roundtrip),
+		cmocka_unit_test(test_db_unpack_rejects_malformed),
+		cmocka_unit_test(test_db_prune_older_only),
+		cmocka_unit_test(test_db_rollback_leaves_nothing),
+		cmocka_unit_test(test_db_reopen_keeps_everything),
+		cmocka_unit_test(test_db_put_report_throughput),
+	};
+
+	return cmocka_run_group_tests_name("db", tests, setup, teardown);
+}

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: MIT
+# lib.sh: helpers for the collector/agent integration tests (source it).
+#   fs_tmpdir                 a temp dir removed at exit (sets $T)
+#   fs_free_port              a free loopback TCP port
+#   fs_collector_start ARGS   start fleetstat-collector (sets $COL_PID; log in $T/collector.log)
+#   fs_collector_kill [SIG]   stop it (default TERM) and wait
+#   fs_agent_start NAME ARGS  start an agent in daemon mode (sets AGENT_PID[NAME]; log $T/NAME.log)
+#   fs_agent_kill NAME [SIG]  (after TERM the agent must exit 0)
+#   fs_sql QUERY              run a query on $DB with the sqlite3 shell
+#   fs_wait_for SECONDS CMD   run CMD every 0.2 s until it succeeds, at most SECONDS
+#   fail MSG
+# Every process started here is killed by PID at exit.
+
+declare -A AGENT_PID=()
+COL_PID=""
+T=""
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+_fs_lib_cleanup() {
+	set +e
+	local name
+	for name in "${!AGENT_PID[@]}"; do
+		kill -KILL "${AGENT_PID[$name]}" 2>/dev/null
+		wait "${AGENT_PID[$name]}" 2>/dev/null
+	done
+	if [ -n "$COL_PID" ]; then
+		kill -KILL "$COL_PID" 2>/dev/null
+		wait "$COL_PID" 2>/dev/null
+	fi
+	[ -n "$T" ] && rm -rf "$T"
+}
+trap _fs_lib_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fs_tmpdir() { T=$(mktemp -d); chmod 700 "$T"; }
+
+fs_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+fs_collector_start() {
+	"$BUILD/fleetstat-collector" "$@" >>"$T/collector.log" 2>&1 &
+	COL_PID=$!
+	fs_wait_for 10 fs_port_open "$PORT" || fail "collector did not listen: $(tail -5 "$T/collector.log")"
+}
+
+fs_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+fs_collector_kill() {
+	kill -"${1:-TERM}" "$COL_PID" 2>/dev/null
+	wait "$COL_PID" 2>/dev/null
+	local rc=$?
+	COL_PID=""
+	return $rc
+}
+
+fs_agent_start() {
+	local name=$1
+	shift
+	"$BUILD/fleetstat-agent" "$@" >>"$T/$name.log" 2>&1 &
+	AGENT_PID[$name]=$!
+}
+
+fs_agent_kill() {
+	local name=$1
+	local rc=0
+	kill -"${2:-TERM}" "${AGENT_PID[$name]}" 2>/dev/null
+	wait "${AGENT_PID[$name]}" 2>/dev/null || rc=$?
+	unset "AGENT_PID[$name]"
+	# A SIGKILLed agent exits 137 by design; after SIGTERM it must exit 0.
+	[ "${2:-TERM}" != TERM ] || [ "$rc" -eq 0 ] || fail "agent $name exited $rc after SIGTERM"
+}
+
+fs_sql() { sqlite3 -batch -noheader "$DB" "$1"; }
+
+fs_wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 5; i++)); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# fs_seqs_ok TIER: that tier's seqs are 1..max, each once.
+fs_seqs_ok() {
+	fs_sql "SELECT count(*) = max(r.seq) AND count(DISTINCT r.seq) = count(*) AND min(r.seq) = 1
+	        FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.tier = '$1'" | grep -qx 1
+}
