@@ -488,8 +488,14 @@ static void on_job_done(void *ctx, col_job_t *j)
 		}
 	} else {
 		c->inflight--;
-		if (j->err == 0)
+		if (j->err == 0) {
 			send_ack(c, j->report.seq);
+		} else if (!db_error_is_transient(j->err)) {
+			/* The report itself could not be stored (e.g. too many counter names). */
+			conn_reject(c, WIRE_ERR_INVALID, "report refused by the store");
+			col_job_free(j);
+			return;
+		}
 		if (c->inflight < CONN_INFLIGHT_MAX / 2)
 			conn_resume(c, PAUSE_INFLIGHT);
 	}

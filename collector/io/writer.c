@@ -78,7 +78,13 @@ static int run_job(db_t *db, col_job_t *j)
 	return -EINVAL;
 }
 
-/* One transaction over the batch; 0 when committed. */
+/*
+ * One transaction over the batch, each job in a savepoint of its own: a job
+ * that fails on its own data (an unknown host, too many counter names) is
+ * undone and answered with its error while the others commit.  0 when
+ * committed; a negative errno when the database itself failed, and the
+ * batch is to be retried.
+ */
 static int write_batch(col_writer_t *w, col_job_t *batch)
 {
 	uint64_t t0 = mono_us();
@@ -87,15 +93,18 @@ static int write_batch(col_writer_t *w, col_job_t *batch)
 	if ((err = db_begin(w->db)) < 0)
 		return err;
 	for (col_job_t *j = batch; j; j = j->next) {
-		if ((err = run_job(w->db, j)) < 0) {
-			db_rollback(w->db);
-			return err;
+		if ((err = db_job_begin(w->db)) < 0)
+			goto fail;
+		j->err = run_job(w->db, j);
+		if (j->err < 0 && db_error_is_transient(j->err)) {
+			err = j->err;
+			goto fail;
 		}
+		if ((err = db_job_end(w->db, j->err == 0)) < 0)
+			goto fail;
 	}
-	if ((err = db_commit(w->db)) < 0) {
-		db_rollback(w->db);
-		return err;
-	}
+	if ((err = db_commit(w->db)) < 0)
+		goto fail;
 	pthread_mutex_lock(&w->mu);
 	w->st.commits++;
 	w->st.last_commit_us = mono_us() - t0;
@@ -103,6 +112,9 @@ static int write_batch(col_writer_t *w, col_job_t *batch)
 		w->st.max_commit_us = w->st.last_commit_us;
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+fail:
+	db_rollback(w->db);
+	return err;
 }
 
 static void *writer_main(void *arg)
@@ -153,8 +165,9 @@ static void *writer_main(void *arg)
 		}
 		pthread_mutex_lock(&w->mu);
 		for (col_job_t *j = batch; j; j = j->next) {
-			j->err = err;
-			if (err == 0 && j->type == COL_JOB_REPORT) {
+			if (err < 0)
+				j->err = err; /* given up: nothing of the batch was stored */
+			if (j->err == 0 && j->type == COL_JOB_REPORT) {
 				if (j->stored)
 					w->st.reports_stored++;
 				else

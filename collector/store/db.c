@@ -33,7 +33,7 @@ extern const int db__schema_count;
  * state counts bind by position: ?1 host, ?2 seq, ... (see put_row()).
  */
 enum {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
 	ST_HOST_ID, ST_HELLO, ST_HOST_SEEN,
 	ST_REPORT, ST_SYSCTL_DEL, ST_SYSCTL_PUT, ST_NAME_PUT, ST_NAMES,
 	ST_PRUNE, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
@@ -44,6 +44,9 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT job",
+	[ST_RELEASE] = "RELEASE job",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO job",
 	[ST_HOST_ID] = "SELECT id FROM hosts WHERE agent_id = ?1",
 	[ST_HELLO] =
 		"INSERT INTO hosts (agent_id, hostname, tier, labels, agent_version,"
@@ -125,6 +128,7 @@ struct db {
 	uint32_t n_names;
 	uint32_t next_id;
 	uint32_t names_at_begin; /* n_names when the transaction began */
+	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
 	buf_t top, lis, cnt, json;
 	char msg[256];
@@ -639,7 +643,7 @@ static int names_intern(db_t *db, const char *name, uint32_t *id)
 		}
 	}
 	if (db->n_names >= DB_MAX_NAMES)
-		return fail(db, SQLITE_FULL, "counter names: dictionary full");
+		return fail(db, SQLITE_TOOBIG, "counter names: dictionary full");
 	sqlite3_bind_int64(st, 1, db->next_id);
 	bind_text(st, 2, name);
 	if ((rc = run(st)) != SQLITE_OK)
@@ -996,6 +1000,50 @@ int db_rollback(db_t *db)
 {
 	db->msg[0] = '\0';
 	return to_errno(db, tx_abort(db));
+}
+
+int db_job_begin(db_t *db)
+{
+	int rc;
+
+	db->msg[0] = '\0';
+	if ((rc = run(db->st[ST_SAVEPOINT])) == SQLITE_OK)
+		db->names_at_job = db->n_names;
+	return to_errno(db, rc);
+}
+
+int db_job_end(db_t *db, int ok)
+{
+	int rc = SQLITE_OK;
+
+	if (!ok) {
+		/* The transaction may be gone already (SQLite rolls back on some errors). */
+		if (sqlite3_get_autocommit(db->h))
+			return to_errno(db, db->n_names != db->names_at_job ? names_load(db) : SQLITE_OK);
+		rc = run(db->st[ST_ROLLBACK_TO]);
+		if (db->n_names != db->names_at_job) {
+			int rc2 = names_load(db);
+
+			if (rc == SQLITE_OK)
+				rc = rc2;
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = run(db->st[ST_RELEASE]);
+	return to_errno(db, rc);
+}
+
+int db_error_is_transient(int err)
+{
+	switch (err) {
+	case -ENOENT: /* no such host */
+	case -EINVAL: /* a constraint, or bad data */
+	case -E2BIG:  /* too big, or the counter names are full */
+	case -ERANGE:
+		return 0;
+	default:
+		return err < 0;
+	}
 }
 
 /* ---- hosts and reports ---------------------------------------------- */

@@ -55,6 +55,20 @@ int db_commit(db_t *db);
 int db_rollback(db_t *db);
 
 /*
+ * One job inside a group transaction (a savepoint): db_job_end(db, 0) undoes
+ * just that job's writes, so one bad report does not cost the batch.
+ */
+int db_job_begin(db_t *db);
+int db_job_end(db_t *db, int ok);
+
+/*
+ * Whether an error from this module is the database's (disk full, I/O,
+ * busy, read-only: retry the whole batch later) rather than the job's own
+ * (unknown host, a constraint, too big: that job alone fails).
+ */
+int db_error_is_transient(int err);
+
+/*
  * Stores one validated report of agent_id inside the open transaction:
  * the state table, listeners, top remote IPs, counters; sysctls when the
  * report carries them (the host's current values are replaced).  A report

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -117,7 +118,7 @@ struct lg {
 	uint64_t t0, steady_start, stop_at, drain_until, t_end;
 	unsigned started, settled, welcomed, closed;
 	/* Results. */
-	uint64_t sent, acked, acked_steady, dup_acks;
+	uint64_t sent, sent_steady, acked, acked_steady, dup_acks;
 	uint64_t errframes[8];      /* by code; unknown codes count as UNSPECIFIED */
 	uint64_t problems[K_NKINDS];
 	uint64_t hist[HIST_SIZE];
@@ -486,9 +487,10 @@ static bool agent_write(agent_t *a, uint8_t **frames, size_t *lens, unsigned n)
 	return true;
 }
 
+/* Whether reports may go out: not after --duration, even before the next tick notices. */
 static bool sending(const lg_t *lg)
 {
-	return lg->phase == PH_RAMP || lg->phase == PH_STEADY;
+	return lg->phase == PH_RAMP || (lg->phase == PH_STEADY && uv_hrtime() < lg->stop_at);
 }
 
 /*
@@ -534,6 +536,8 @@ static void agent_pump(agent_t *a)
 		return;
 	a->next_seq += n;
 	lg->sent += n;
+	if (lg->phase == PH_STEADY)
+		lg->sent_steady += n;
 	if (!lg->o.flood)
 		a->rate_sent += n;
 }
@@ -840,6 +844,13 @@ static void on_tick(uv_timer_t *t)
 			agent_close(a);
 		}
 	}
+	/* Every connection is gone: no ack can come any more. */
+	if (lg->phase != PH_RAMP && lg->started == lg->o.agents && lg->closed == lg->started) {
+		if (lg->stop_at > now)
+			lg->stop_at = now;
+		lg_finish(lg);
+		return;
+	}
 	switch (lg->phase) {
 	case PH_RAMP: {
 		uint64_t bound = lg->t0 + (uint64_t)((double)lg->o.agents / lg->o.connect_rate * 1e9) +
@@ -978,12 +989,13 @@ static void lg_report(const lg_t *lg, bool loop_closed)
 
 		printf("{\"agents\": %u, \"connected\": %u, \"mode\": \"%s\", \"rate\": %g, "
 		       "\"window\": %u, \"sent\": %" PRIu64 ", \"acked\": %" PRIu64
-		       ", \"unacked\": %" PRIu64 ", \"steady_s\": %.3f, \"acked_steady\": %" PRIu64
+		       ", \"unacked\": %" PRIu64 ", \"steady_s\": %.3f, \"sent_steady\": %" PRIu64
+		       ", \"acked_steady\": %" PRIu64
 		       ", \"acked_per_s\": %.1f, \"latency_ms\": {\"p50\": %.3f, \"p90\": %.3f, "
 		       "\"p99\": %.3f, \"max\": %.3f}, \"errors\": {\"error_frames\": {",
 		       lg->o.agents, lg->welcomed, lg->o.flood ? "flood" : "rate", lg->o.rate,
 		       lg->o.window, lg->sent, lg->acked, lg->sent - lg->acked, steady_s,
-		       lg->acked_steady, per_s, p50, p90, p99, pmax);
+		       lg->sent_steady, lg->acked_steady, per_s, p50, p90, p99, pmax);
 		for (int c = 0; c < 7; c++) {
 			if (lg->errframes[c] == 0)
 				continue;
@@ -1139,6 +1151,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile(lg->o.agents);
+	/* A collector that goes away must show up as a write error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		fatal("getrandom");
 	seed |= 1;
