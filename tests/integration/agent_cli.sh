@@ -136,7 +136,8 @@ expect_error 1 "No such file" "$agent" --print --input "$tmp/missing.txt"
 head -c 4096 /dev/urandom >"$tmp/garbage"
 expect_error 1 "not netstat, ss or /proc/net/tcp output" "$agent" --print --input "$tmp/garbage"
 expect_error 1 "exclude each other" "$agent" --print --input "$tmp/garbage" --source proc
-expect_error 1 "only prints locally" "$agent" --tier web
+expect_error 1 "exclude each other" "$agent" --print --once
+expect_error 1 "not HOST:PORT" "$agent" --once --collector 127.0.0.1
 
 "$agent" --help | grep -q -- "--collector HOST:PORT" || fail "--help"
 "$agent" --version | grep -Eq '^fleetstat-agent [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"

@@ -9,6 +9,7 @@
 #   fs_sql QUERY              run a query on $DB with the sqlite3 shell
 #   fs_wait_for SECONDS CMD   run CMD every 0.2 s until it succeeds, at most SECONDS
 #   fail MSG
+# FS_KEEP=DIR copies the temp dir there at exit.  FS_VERBOSE=1 runs the collector and agents with --verbose.
 # Every process started here is killed by PID at exit.
 
 declare -A AGENT_PID=()
@@ -18,8 +19,16 @@ T=""
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 _fs_lib_cleanup() {
+	local rc=$? name f
 	set +e
-	local name
+	# On failure, the logs say why: print their ends before they go.
+	if [ "$rc" -ne 0 ] && [ -n "$T" ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $(basename "$f") (last 15 lines)" >&2
+			grep -v "sending report\|spooled report" "$f" | tail -25 >&2
+		done
+	fi
 	for name in "${!AGENT_PID[@]}"; do
 		kill -KILL "${AGENT_PID[$name]}" 2>/dev/null
 		wait "${AGENT_PID[$name]}" 2>/dev/null
@@ -28,6 +37,8 @@ _fs_lib_cleanup() {
 		kill -KILL "$COL_PID" 2>/dev/null
 		wait "$COL_PID" 2>/dev/null
 	fi
+	# FS_KEEP=DIR keeps the temp dir (logs, database) there.
+	[ -n "$T" ] && [ -n "${FS_KEEP:-}" ] && cp -a "$T" "$FS_KEEP"
 	[ -n "$T" ] && rm -rf "$T"
 }
 trap _fs_lib_cleanup EXIT
@@ -41,7 +52,7 @@ fs_free_port() {
 }
 
 fs_collector_start() {
-	"$BUILD/fleetstat-collector" "$@" >>"$T/collector.log" 2>&1 &
+	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "$@" >>"$T/collector.log" 2>&1 &
 	COL_PID=$!
 	fs_wait_for 10 fs_port_open "$PORT" || fail "collector did not listen: $(tail -5 "$T/collector.log")"
 }
@@ -59,7 +70,7 @@ fs_collector_kill() {
 fs_agent_start() {
 	local name=$1
 	shift
-	"$BUILD/fleetstat-agent" "$@" >>"$T/$name.log" 2>&1 &
+	"$BUILD/fleetstat-agent" ${FS_VERBOSE:+--verbose} "$@" >>"$T/$name.log" 2>&1 &
 	AGENT_PID[$name]=$!
 }
 
