@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# collector_cli.sh: fleetstat-collector's flags, config file and refusals: no token off loopback
+# unless --insecure, token files others may read, bad values; a clean stop on SIGTERM and SIGINT
+# with an agent connected; the token never in the log.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: collector_cli.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+fs_tmpdir
+col="$BUILD/fleetstat-collector"
+DB=$T/fleetstat.db
+
+# expect_error CODE PATTERN CMD...: CMD exits with CODE and says PATTERN on stderr, quickly.
+expect_error() {
+	local code=$1 pat=$2 rc=0
+	shift 2
+	timeout 10 "$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq "$code" ] || fail "$* exited $rc, wanted $code: $(cat "$T/err")"
+	grep -q -- "$pat" "$T/err" || fail "$*: stderr lacks '$pat': $(cat "$T/err")"
+}
+
+secret="s3cr3t-$RANDOM$RANDOM"
+printf '%s\n' "$secret" >"$T/token"
+chmod 600 "$T/token"
+cp "$T/token" "$T/token-open"
+chmod 644 "$T/token-open"
+
+expect_error 1 "without a token" "$col" --listen 0.0.0.0:7499 --db "$DB"
+expect_error 1 "without a token" "$col" --listen '[::]:7499' --db "$DB"
+expect_error 1 "group or others may read it" "$col" --listen 127.0.0.1:7499 --db "$DB" \
+	--token-file "$T/token-open"
+expect_error 1 "No such file" "$col" --db "$DB" --token-file "$T/missing"
+expect_error 1 "not ADDR:PORT" "$col" --listen nowhere --db "$DB"
+expect_error 1 "not a duration" "$col" --listen 127.0.0.1:7499 --retention 7x --db "$DB"
+expect_error 1 "not a size" "$col" --listen 127.0.0.1:7499 --max-frame 10 --db "$DB"
+expect_error 1 "not a number" "$col" --listen 127.0.0.1:7499 --max-conns many --db "$DB"
+expect_error 2 "usage" "$col" --no-such-flag
+expect_error 1 "unexpected argument" "$col" extra
+printf '[collector]\nflavour = salty\n' >"$T/bad.ini"
+expect_error 1 "unknown setting 'flavour'" "$col" --config "$T/bad.ini"
+"$col" --help | grep -q -- "--token-file FILE" || fail "--help"
+"$col" --version | grep -Eq '^fleetstat-collector [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+# No refusal wrote a database.
+[ ! -e "$DB" ] || fail "a refused start created $DB"
+
+# --insecure takes a non-loopback address; the config file sets what flags do, flags win.
+PORT=$(fs_free_port)
+fs_collector_start --listen "0.0.0.0:$PORT" --insecure --db "$DB"
+grep -q "no token: any agent is taken" "$T/collector.log" || fail "--insecure start not said"
+fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+
+PORT=$(fs_free_port)
+cat >"$T/collector.ini" <<INI
+# fleetstat-collector settings
+[collector]
+listen = 127.0.0.1:1
+db = $DB
+token_file = $T/token
+retention = 2d
+INI
+fs_collector_start --config "$T/collector.ini" --listen "127.0.0.1:$PORT"
+grep -q "agents must prove the token" "$T/collector.log" || fail "config token_file not used"
+
+# An agent with the token gets its report stored; SIGINT then stops the collector cleanly
+# with the agent still connected (every handle closed: exit 0).
+mkdir -m 700 "$T/state"
+timeout 30 "$BUILD/fleetstat-agent" --once --collector "127.0.0.1:$PORT" --tier web \
+	--token-file "$T/token" --state-dir "$T/state" >>"$T/agent.log" 2>&1 || fail "--once failed"
+fs_agent_start a --collector "127.0.0.1:$PORT" --tier web --interval 1 --token-file "$T/token" \
+	--state-dir "$T/state"
+stored() { [ "$(fs_sql "SELECT count(*) FROM reports")" -ge 3 ]; }
+fs_wait_for 20 stored || fail "the agent's reports were not stored"
+fs_collector_kill INT || fail "collector did not exit 0 on SIGINT with an agent connected"
+grep -q "stopped:" "$T/collector.log" || fail "no stop line in the log"
+fs_agent_kill a TERM
+if grep -q -- "$secret" "$T"/*.log; then fail "the token is in a log"; fi
+echo "collector_cli.sh: PASS"
