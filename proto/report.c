@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* report.c: lifetime of wire_report_t and netstat's names for TCP states. */
+/* report.c: lifetime of wire_report_t, netstat's names for TCP states, addresses as text. */
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "report.h"
 
@@ -60,4 +62,22 @@ int wire_state_parse(const char *s, size_t len)
 			return st;
 	}
 	return 0;
+}
+
+uint32_t wire_states_total(const wire_states_t *s)
+{
+	uint32_t t = 0;
+
+	for (int i = 1; i < WIRE_NSTATES; i++)
+		if (i != WIRE_LISTEN)
+			t += s->n[i];
+	return t;
+}
+
+const char *wire_ip_str(const wire_ip_t *ip, char *dst)
+{
+	if ((ip->len != 4 && ip->len != 16) ||
+	    inet_ntop(ip->len == 4 ? AF_INET : AF_INET6, ip->b, dst, WIRE_IP_STRLEN) == NULL)
+		strcpy(dst, "?");
+	return dst;
 }

@@ -89,4 +89,13 @@ const char *wire_state_name(int state);
 /* The state whose netstat name is s (case-sensitive), or 0. */
 int wire_state_parse(const char *s, size_t len);
 
+/* The sockets of every state but LISTEN: what the state table counts. */
+uint32_t wire_states_total(const wire_states_t *s);
+
+/* Room for an address as text (INET6_ADDRSTRLEN). */
+#define WIRE_IP_STRLEN 46
+
+/* Formats ip (4 or 16 bytes, else "?") into dst (WIRE_IP_STRLEN bytes); returns dst. */
+const char *wire_ip_str(const wire_ip_t *ip, char *dst);
+
 #endif

@@ -9,25 +9,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-const char *ag_ip_str(const wire_ip_t *ip, char *dst)
-{
-	if (inet_ntop(ip->len == 4 ? AF_INET : AF_INET6, ip->b, dst,
-	              INET6_ADDRSTRLEN) == NULL)
-		strcpy(dst, "?");
-	return dst;
-}
-
-static uint32_t states_total(const wire_states_t *s)
-{
-	uint32_t t = 0;
-
-	for (int i = 1; i < WIRE_NSTATES; i++)
-		if (i != WIRE_LISTEN)
-			t += s->n[i];
-	return t;
-}
-
-int ag_print_awk(const wire_report_t *r, ag_buf_t *b)
+int ag_print_awk(const wire_report_t *r, fs_buf_t *b)
 {
 	int order[WIRE_NSTATES], n = 0;
 
@@ -47,79 +29,79 @@ int ag_print_awk(const wire_report_t *r, ag_buf_t *b)
 		order[j] = s;
 	}
 	for (int i = 0; i < n; i++)
-		ag_buf_printf(b, "%s %" PRIu32 "\n", wire_state_name(order[i]),
+		fs_buf_printf(b, "%s %" PRIu32 "\n", wire_state_name(order[i]),
 		              r->states.n[order[i]]);
 	return b->err;
 }
 
 /* {"NAME":n,...}; all states when `all`, else the nonzero ones. */
-static void json_states(ag_buf_t *b, const wire_states_t *s, int all)
+static void json_states(fs_buf_t *b, const wire_states_t *s, int all)
 {
 	const char *sep = "";
 
-	ag_buf_puts(b, "{");
+	fs_buf_puts(b, "{");
 	for (int i = 1; i < WIRE_NSTATES; i++) {
 		if (i == WIRE_LISTEN || (!all && s->n[i] == 0))
 			continue;
-		ag_buf_printf(b, "%s\"%s\":%" PRIu32, sep, wire_state_name(i), s->n[i]);
+		fs_buf_printf(b, "%s\"%s\":%" PRIu32, sep, wire_state_name(i), s->n[i]);
 		sep = ",";
 	}
-	ag_buf_puts(b, "}");
+	fs_buf_puts(b, "}");
 }
 
 int ag_print_json(const wire_report_t *r, const char *host, const char *tier,
-                  ag_buf_t *b)
+                  fs_buf_t *b)
 {
 	char ip[INET6_ADDRSTRLEN];
 
-	ag_buf_puts(b, "{\"host\":");
-	ag_buf_json_str(b, host ? host : "");
-	ag_buf_puts(b, ",\"tier\":");
-	ag_buf_json_str(b, tier ? tier : "");
-	ag_buf_printf(b, ",\"collected_at_ms\":%" PRId64 ",\"source\":", r->collected_at_ms);
-	ag_buf_json_str(b, r->source ? r->source : "");
-	ag_buf_printf(b, ",\"collect_us\":%" PRIu64 ",\"states\":", r->collect_us);
+	fs_buf_puts(b, "{\"host\":");
+	fs_buf_json_str(b, host ? host : "");
+	fs_buf_puts(b, ",\"tier\":");
+	fs_buf_json_str(b, tier ? tier : "");
+	fs_buf_printf(b, ",\"collected_at_ms\":%" PRId64 ",\"source\":", r->collected_at_ms);
+	fs_buf_json_str(b, r->source ? r->source : "");
+	fs_buf_printf(b, ",\"collect_us\":%" PRIu64 ",\"states\":", r->collect_us);
 	json_states(b, &r->states, 1);
 
-	ag_buf_puts(b, ",\"listeners\":[");
+	fs_buf_puts(b, ",\"listeners\":[");
 	for (size_t i = 0; i < r->n_listeners; i++) {
 		const wire_listener_t *l = &r->listeners[i];
 
-		ag_buf_printf(b, "%s{\"ip\":\"%s\",\"port\":%" PRIu32
+		fs_buf_printf(b, "%s{\"ip\":\"%s\",\"port\":%" PRIu32
 		              ",\"accept_queue\":%" PRIu32 ",\"backlog\":%" PRIu32 "}",
-		              i ? "," : "", ag_ip_str(&l->ip, ip), l->port,
+		              i ? "," : "", wire_ip_str(&l->ip, ip), l->port,
 		              l->accept_queue, l->backlog);
 	}
-	ag_buf_printf(b, "],\"top\":{\"limit\":%" PRIu32 ",\"thresholds\":{\"total\":%" PRIu32
+	fs_buf_printf(b, "],\"top\":{\"limit\":%" PRIu32 ",\"thresholds\":{\"total\":%" PRIu32
 	              ",\"established\":%" PRIu32 ",\"syn_recv\":%" PRIu32 "},\"ips\":[",
 	              r->top.limit, r->top.threshold_total,
 	              r->top.threshold_established, r->top.threshold_syn_recv);
 	for (size_t i = 0; i < r->top.n_ips; i++) {
 		const wire_remote_t *e = &r->top.ips[i];
 
-		ag_buf_printf(b, "%s{\"ip\":\"%s\",\"total\":%" PRIu32 ",\"states\":",
-		              i ? "," : "", ag_ip_str(&e->ip, ip), states_total(&e->st));
+		fs_buf_printf(b, "%s{\"ip\":\"%s\",\"total\":%" PRIu32 ",\"states\":",
+		              i ? "," : "", wire_ip_str(&e->ip, ip), wire_states_total(&e->st));
 		json_states(b, &e->st, 0);
-		ag_buf_puts(b, "}");
+		fs_buf_puts(b, "}");
 	}
-	ag_buf_puts(b, "],\"rest\":");
+	fs_buf_puts(b, "],\"rest\":");
 	json_states(b, &r->top.rest, 0);
-	ag_buf_puts(b, ",\"excluded\":");
+	fs_buf_puts(b, ",\"excluded\":");
 	json_states(b, &r->top.excluded, 0);
-	ag_buf_printf(b, ",\"distinct_ips\":%" PRIu32 "},\"counters\":{", r->top.distinct_ips);
+	fs_buf_printf(b, ",\"distinct_ips\":%" PRIu32 "},\"counters\":{", r->top.distinct_ips);
 	for (size_t i = 0; i < r->n_counters; i++) {
-		ag_buf_puts(b, i ? "," : "");
-		ag_buf_json_str(b, r->counters[i].name);
-		ag_buf_printf(b, ":%" PRIu64, r->counters[i].value);
+		fs_buf_puts(b, i ? "," : "");
+		fs_buf_json_str(b, r->counters[i].name);
+		fs_buf_printf(b, ":%" PRIu64, r->counters[i].value);
 	}
-	ag_buf_puts(b, "},\"sysctls\":{");
+	fs_buf_puts(b, "},\"sysctls\":{");
 	for (size_t i = 0; i < r->n_sysctls; i++) {
-		ag_buf_puts(b, i ? "," : "");
-		ag_buf_json_str(b, r->sysctls[i].name);
-		ag_buf_puts(b, ":");
-		ag_buf_json_str(b, r->sysctls[i].value);
+		fs_buf_puts(b, i ? "," : "");
+		fs_buf_json_str(b, r->sysctls[i].name);
+		fs_buf_puts(b, ":");
+		fs_buf_json_str(b, r->sysctls[i].value);
 	}
-	ag_buf_puts(b, "}}\n");
+	fs_buf_puts(b, "}}\n");
 	return b->err;
 }
 
@@ -132,13 +114,13 @@ static const char *const short_name[WIRE_NSTATES] = {
 	[WIRE_LAST_ACK] = "LAST_ACK", [WIRE_CLOSING] = "CLOSING",
 };
 
-static void table_row(ag_buf_t *b, const char *label, const wire_states_t *st,
+static void table_row(fs_buf_t *b, const char *label, const wire_states_t *st,
                       const int *cols, int ncols)
 {
-	ag_buf_printf(b, "%-40s %8" PRIu32, label, states_total(st));
+	fs_buf_printf(b, "%-40s %8" PRIu32, label, wire_states_total(st));
 	for (int c = 0; c < ncols; c++)
-		ag_buf_printf(b, " %8" PRIu32, st->n[cols[c]]);
-	ag_buf_puts(b, "\n");
+		fs_buf_printf(b, " %8" PRIu32, st->n[cols[c]]);
+	fs_buf_puts(b, "\n");
 }
 
 static uint64_t counter(const wire_report_t *r, const char *name)
@@ -150,61 +132,61 @@ static uint64_t counter(const wire_report_t *r, const char *name)
 }
 
 int ag_print_table(const wire_report_t *r, const char *host, const char *tier,
-                   ag_buf_t *b)
+                   fs_buf_t *b)
 {
 	char ip[INET6_ADDRSTRLEN], label[INET6_ADDRSTRLEN + 16];
-	uint32_t total = states_total(&r->states);
+	uint32_t total = wire_states_total(&r->states);
 	int cols[WIRE_NSTATES], ncols = 0;
 
-	ag_buf_printf(b, "%s%s%s  %" PRIu32 " TCP sockets (LISTEN aside), %zu listeners"
+	fs_buf_printf(b, "%s%s%s  %" PRIu32 " TCP sockets (LISTEN aside), %zu listeners"
 	              "  [%s, %.1f ms]\n\n",
 	              host ? host : "", tier && *tier ? "  tier " : "", tier ? tier : "",
 	              total, r->n_listeners, r->source ? r->source : "?",
 	              (double)r->collect_us / 1000.0);
 
-	ag_buf_printf(b, "%-12s %9s %6s\n", "STATE", "COUNT", "SHARE");
+	fs_buf_printf(b, "%-12s %9s %6s\n", "STATE", "COUNT", "SHARE");
 	for (int s = 1; s < WIRE_NSTATES; s++) {
 		if (s == WIRE_LISTEN)
 			continue;
 		if (r->states.n[s])
 			cols[ncols++] = s;
-		ag_buf_printf(b, "%-12s %9" PRIu32 " %5.1f%%\n", wire_state_name(s),
+		fs_buf_printf(b, "%-12s %9" PRIu32 " %5.1f%%\n", wire_state_name(s),
 		              r->states.n[s],
 		              total ? 100.0 * r->states.n[s] / total : 0.0);
 	}
-	ag_buf_printf(b, "%-12s %9" PRIu32 "\n", "total", total);
+	fs_buf_printf(b, "%-12s %9" PRIu32 "\n", "total", total);
 
 	if (r->n_listeners) {
-		ag_buf_printf(b, "\n%-46s %12s %8s\n", "LISTENER", "ACCEPT_QUEUE", "BACKLOG");
+		fs_buf_printf(b, "\n%-46s %12s %8s\n", "LISTENER", "ACCEPT_QUEUE", "BACKLOG");
 		for (size_t i = 0; i < r->n_listeners; i++) {
 			const wire_listener_t *l = &r->listeners[i];
 
-			ag_ip_str(&l->ip, ip);
+			wire_ip_str(&l->ip, ip);
 			snprintf(label, sizeof(label), l->ip.len == 16 ? "[%s]:%" PRIu32 : "%s:%" PRIu32,
 			         ip, l->port);
-			ag_buf_printf(b, "%-46s %12" PRIu32 " %8" PRIu32 "%s\n",
+			fs_buf_printf(b, "%-46s %12" PRIu32 " %8" PRIu32 "%s\n",
 			              label, l->accept_queue, l->backlog,
 			              l->backlog && l->accept_queue >= l->backlog ? "  FULL" : "");
 		}
 	}
 
-	ag_buf_printf(b, "\nTOP REMOTE IPs (top %" PRIu32 " by total, ESTABLISHED and SYN_RECV;"
+	fs_buf_printf(b, "\nTOP REMOTE IPs (top %" PRIu32 " by total, ESTABLISHED and SYN_RECV;"
 	              " %" PRIu32 " distinct)\n%-40s %8s", r->top.limit,
 	              r->top.distinct_ips, "REMOTE IP", "TOTAL");
 	for (int c = 0; c < ncols; c++)
-		ag_buf_printf(b, " %8s", short_name[cols[c]]);
-	ag_buf_puts(b, "\n");
+		fs_buf_printf(b, " %8s", short_name[cols[c]]);
+	fs_buf_puts(b, "\n");
 	for (size_t i = 0; i < r->top.n_ips; i++)
-		table_row(b, ag_ip_str(&r->top.ips[i].ip, ip), &r->top.ips[i].st, cols, ncols);
+		table_row(b, wire_ip_str(&r->top.ips[i].ip, ip), &r->top.ips[i].st, cols, ncols);
 	table_row(b, "(rest)", &r->top.rest, cols, ncols);
 	table_row(b, "(excluded: loopback, --exclude)", &r->top.excluded, cols, ncols);
-	ag_buf_printf(b, "an IP not listed has at most %" PRIu32 " sockets, %" PRIu32
+	fs_buf_printf(b, "an IP not listed has at most %" PRIu32 " sockets, %" PRIu32
 	              " ESTABLISHED, %" PRIu32 " SYN_RECV\n",
 	              r->top.threshold_total, r->top.threshold_established,
 	              r->top.threshold_syn_recv);
 
 	if (r->n_counters)
-		ag_buf_printf(b, "\nkernel: ListenOverflows %" PRIu64 "  ListenDrops %" PRIu64
+		fs_buf_printf(b, "\nkernel: ListenOverflows %" PRIu64 "  ListenDrops %" PRIu64
 		              "  SyncookiesSent %" PRIu64 "  TCPTimeWaitOverflow %" PRIu64 "\n",
 		              counter(r, "TcpExt.ListenOverflows"),
 		              counter(r, "TcpExt.ListenDrops"),

@@ -16,13 +16,10 @@
  *        collect_us, states, listeners, top, counters, sysctls).
  * table: a terminal table of states, listeners and the top remote IPs.
  */
-int ag_print_awk(const wire_report_t *r, ag_buf_t *b);
+int ag_print_awk(const wire_report_t *r, fs_buf_t *b);
 int ag_print_json(const wire_report_t *r, const char *host, const char *tier,
-                  ag_buf_t *b);
+                  fs_buf_t *b);
 int ag_print_table(const wire_report_t *r, const char *host, const char *tier,
-                   ag_buf_t *b);
-
-/* Formats an IP (4 or 16 bytes) into dst (INET6_ADDRSTRLEN bytes). */
-const char *ag_ip_str(const wire_ip_t *ip, char *dst);
+                   fs_buf_t *b);
 
 #endif

@@ -278,7 +278,7 @@ static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
 		.threads = o->threads,
 	};
 	wire_report_t r;
-	ag_buf_t out = AG_BUF_INIT;
+	fs_buf_t out = FS_BUF_INIT;
 	struct utsname u;
 	ag_agg_t *agg, *aux;
 	int err;
@@ -302,7 +302,7 @@ static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
 		err = -EIO;
 	}
 out:
-	ag_buf_close(&out);
+	fs_buf_close(&out);
 	wire_report_close(&r);
 	ag_agg_free(aux);
 	ag_agg_free(agg);

@@ -870,16 +870,6 @@ out_state:
 
 /* ---- --print-spool ---------------------------------------------------------- */
 
-static uint64_t states_total(const wire_states_t *s)
-{
-	uint64_t n = 0;
-
-	for (int i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
-		if (i != WIRE_LISTEN)
-			n += s->n[i];
-	return n;
-}
-
 int ag_print_spool(const char *state_dir)
 {
 	ag_state_t st;
@@ -927,10 +917,10 @@ int ag_print_spool(const char *state_dir)
 		} else {
 			printf("seq=%" PRIu64 " bytes=%" PRIu64 " report_seq=%" PRIu64
 			       " collected_at_ms=%" PRId64 " interval_ms=%u dropped_reports=%" PRIu64
-			       " sysctls=%zu sockets=%" PRIu64 " source=%s\n",
+			       " sysctls=%zu sockets=%" PRIu32 " source=%s\n",
 			       e.seq, e.size, f.report.seq, f.report.collected_at_ms,
 			       f.report.interval_ms, f.report.dropped_reports, f.report.n_sysctls,
-			       states_total(&f.report.states), f.report.source);
+			       wire_states_total(&f.report.states), f.report.source);
 			wire_frame_close(&f);
 		}
 		free(buf);

@@ -51,21 +51,21 @@ static void make_report(wire_report_t *r)
 static void test_ag_print_awk_order(void **state)
 {
 	wire_report_t r;
-	ag_buf_t b = AG_BUF_INIT;
+	fs_buf_t b = FS_BUF_INIT;
 
 	(void)state;
 	make_report(&r);
 	assert_int_equal(ag_print_awk(&r, &b), 0);
 	/* Largest first; equal counts by name; absent states not printed. */
 	assert_string_equal(b.p, "TIME_WAIT 9\nESTABLISHED 7\nSYN_RECV 7\nCLOSE_WAIT 1\n");
-	ag_buf_close(&b);
+	fs_buf_close(&b);
 	wire_report_close(&r);
 }
 
 static void test_ag_print_json_exact(void **state)
 {
 	wire_report_t r;
-	ag_buf_t b = AG_BUF_INIT;
+	fs_buf_t b = FS_BUF_INIT;
 
 	(void)state;
 	make_report(&r);
@@ -82,27 +82,27 @@ static void test_ag_print_json_exact(void **state)
 		"\"rest\":{\"ESTABLISHED\":4},\"excluded\":{\"ESTABLISHED\":1,\"CLOSE_WAIT\":1},"
 		"\"distinct_ips\":3},\"counters\":{\"TcpExt.ListenOverflows\":12},"
 		"\"sysctls\":{\"net.ipv4.ip_local_port_range\":\"32768 60999\"}}\n");
-	ag_buf_close(&b);
+	fs_buf_close(&b);
 	wire_report_close(&r);
 }
 
 static void test_ag_print_json_escapes(void **state)
 {
 	wire_report_t r;
-	ag_buf_t b = AG_BUF_INIT;
+	fs_buf_t b = FS_BUF_INIT;
 
 	(void)state;
 	make_report(&r);
 	assert_int_equal(ag_print_json(&r, "a\"b\\c\n", NULL, &b), 0);
 	assert_non_null(strstr(b.p, "\"host\":\"a\\\"b\\\\c\\u000a\",\"tier\":\"\""));
-	ag_buf_close(&b);
+	fs_buf_close(&b);
 	wire_report_close(&r);
 }
 
 static void test_ag_print_table_content(void **state)
 {
 	wire_report_t r;
-	ag_buf_t b = AG_BUF_INIT;
+	fs_buf_t b = FS_BUF_INIT;
 
 	(void)state;
 	make_report(&r);
@@ -114,21 +114,21 @@ static void test_ag_print_table_content(void **state)
 	assert_non_null(strstr(b.p, "2001:db8::5"));
 	assert_non_null(strstr(b.p, "(rest)"));
 	assert_non_null(strstr(b.p, "ListenOverflows 12"));
-	ag_buf_close(&b);
+	fs_buf_close(&b);
 	wire_report_close(&r);
 }
 
-static void test_ag_buf_grows(void **state)
+static void test_fs_buf_grows(void **state)
 {
-	ag_buf_t b = AG_BUF_INIT;
+	fs_buf_t b = FS_BUF_INIT;
 
 	(void)state;
 	for (int i = 0; i < 10000; i++)
-		ag_buf_printf(&b, "%d,", i);
+		fs_buf_printf(&b, "%d,", i);
 	assert_int_equal(b.err, 0);
 	assert_true(b.len > 40000);
 	assert_int_equal(strncmp(b.p + b.len - 5, "9999,", 5), 0);
-	ag_buf_close(&b);
+	fs_buf_close(&b);
 	assert_null(b.p);
 }
 
@@ -139,7 +139,7 @@ int main(void)
 		cmocka_unit_test(test_ag_print_json_exact),
 		cmocka_unit_test(test_ag_print_json_escapes),
 		cmocka_unit_test(test_ag_print_table_content),
-		cmocka_unit_test(test_ag_buf_grows),
+		cmocka_unit_test(test_fs_buf_grows),
 	};
 
 	return cmocka_run_group_tests_name("print", tests, NULL, NULL);

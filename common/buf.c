@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int reserve(ag_buf_t *b, size_t more)
+static int reserve(fs_buf_t *b, size_t more)
 {
 	size_t cap;
 	char *p;
@@ -26,13 +26,13 @@ static int reserve(ag_buf_t *b, size_t more)
 	return 0;
 }
 
-void ag_buf_close(ag_buf_t *b)
+void fs_buf_close(fs_buf_t *b)
 {
 	free(b->p);
-	*b = (ag_buf_t)AG_BUF_INIT;
+	*b = (fs_buf_t)FS_BUF_INIT;
 }
 
-void ag_buf_add(ag_buf_t *b, const char *s, size_t n)
+void fs_buf_add(fs_buf_t *b, const char *s, size_t n)
 {
 	if (reserve(b, n) < 0)
 		return;
@@ -41,12 +41,12 @@ void ag_buf_add(ag_buf_t *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-void ag_buf_puts(ag_buf_t *b, const char *s)
+void fs_buf_puts(fs_buf_t *b, const char *s)
 {
-	ag_buf_add(b, s, strlen(s));
+	fs_buf_add(b, s, strlen(s));
 }
 
-void ag_buf_printf(ag_buf_t *b, const char *fmt, ...)
+void fs_buf_printf(fs_buf_t *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -70,24 +70,24 @@ void ag_buf_printf(ag_buf_t *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void ag_buf_json_str(ag_buf_t *b, const char *s)
+void fs_buf_json_str(fs_buf_t *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
 	char esc[6] = {'\\', 'u', '0', '0', 0, 0};
 
-	ag_buf_add(b, "\"", 1);
+	fs_buf_add(b, "\"", 1);
 	for (; *u; u++) {
 		if (*u == '"' || *u == '\\') {
 			char e[2] = {'\\', (char)*u};
-			ag_buf_add(b, e, 2);
+			fs_buf_add(b, e, 2);
 		} else if (*u < 0x20 || *u == 0x7f) {
 			esc[4] = hex[*u >> 4];
 			esc[5] = hex[*u & 15];
-			ag_buf_add(b, esc, 6);
+			fs_buf_add(b, esc, 6);
 		} else {
-			ag_buf_add(b, (const char *)u, 1);
+			fs_buf_add(b, (const char *)u, 1);
 		}
 	}
-	ag_buf_add(b, "\"", 1);
+	fs_buf_add(b, "\"", 1);
 }
