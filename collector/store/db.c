@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_priv.h"
 
 /* The migrations, generated from schema/NNN_*.sql by the build. */
 extern const char *const db__schema_sql[];
@@ -145,7 +146,7 @@ static int fail(db_t *db, int rc, const char *what)
 }
 
 /* The API edge: a SQLite result code as 0 or a negative errno. */
-static int to_errno(db_t *db, int rc)
+int db__errno(sqlite3 *h, int rc)
 {
 	int sys;
 
@@ -154,12 +155,6 @@ static int to_errno(db_t *db, int rc)
 	case SQLITE_ROW:
 	case SQLITE_DONE:
 		return 0;
-	default:
-		break;
-	}
-	if (db->msg[0] == '\0' && db->h != NULL)
-		snprintf(db->msg, sizeof(db->msg), "%s", sqlite3_errmsg(db->h));
-	switch (rc & 0xff) {
 	case SQLITE_NOMEM:
 		return -ENOMEM;
 	case SQLITE_BUSY:
@@ -189,11 +184,21 @@ static int to_errno(db_t *db, int rc)
 		return -EINTR;
 	case SQLITE_CANTOPEN:
 	case SQLITE_IOERR:
-		sys = db->h != NULL ? sqlite3_system_errno(db->h) : 0;
+		sys = h != NULL ? sqlite3_system_errno(h) : 0;
 		return sys > 0 ? -sys : -EIO;
 	default:
 		return -EIO;
 	}
+}
+
+/* db__errno(), keeping SQLite's message for db_errmsg(). */
+static int to_errno(db_t *db, int rc)
+{
+	int err = db__errno(db->h, rc);
+
+	if (err < 0 && db->msg[0] == '\0' && db->h != NULL)
+		snprintf(db->msg, sizeof(db->msg), "%s", sqlite3_errmsg(db->h));
+	return err;
 }
 
 /* Steps a statement that returns no row and resets it. */

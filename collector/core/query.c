@@ -1,0 +1,980 @@
+/* SPDX-License-Identifier: MIT */
+/* query.c: options, aggregation and rendering of the fleet queries; no I/O. */
+#include "query.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "check.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TOP_LIMIT_MAX 10000
+#define TREND_MAX_BUCKETS 100000
+
+void col_qopts_init(col_qopts_t *o, int64_t now_ms)
+{
+	memset(o, 0, sizeof(*o));
+	o->now_ms = now_ms;
+	o->limit = 20;
+	o->format = COL_FMT_TABLE;
+}
+
+static int parse_state(const char *v, int *state)
+{
+	if (strcasecmp(v, "total") == 0) {
+		*state = COL_STATE_TOTAL;
+		return 0;
+	}
+	for (int s = 1; s < WIRE_NSTATES; s++) {
+		if (strcasecmp(v, wire_state_name(s)) == 0) {
+			*state = s;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const char **why)
+{
+	int64_t ms;
+
+	*why = NULL;
+	if (strcmp(name, "tier") == 0 || strcmp(name, "host") == 0) {
+		size_t len = strlen(value);
+
+		if (len == 0 || len > 255) {
+			*why = "must be 1 to 255 bytes";
+			return -EINVAL;
+		}
+		if (name[0] == 't')
+			o->tier = value;
+		else
+			o->host = value;
+	} else if (strcmp(name, "state") == 0) {
+		if (parse_state(value, &o->state) < 0) {
+			*why = "not a TCP state (ESTABLISHED, SYN_RECV, TIME_WAIT, ...) or total";
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "since") == 0 || strcmp(name, "step") == 0) {
+		if (col_parse_duration(value, &ms) < 0) {
+			*why = "not a duration like 90s, 15m, 24h or 7d";
+			return -EINVAL;
+		}
+		if (name[1] == 'i')
+			o->since_ms = ms;
+		else
+			o->step_ms = ms;
+	} else if (strcmp(name, "limit") == 0) {
+		char *end;
+		unsigned long n = strtoul(value, &end, 10);
+
+		if (*value < '0' || *value > '9' || *end || n < 1 || n > TOP_LIMIT_MAX) {
+			*why = "not a whole number from 1 to 10000";
+			return -EINVAL;
+		}
+		o->limit = (unsigned)n;
+	} else if (strcmp(name, "format") == 0) {
+		if (strcmp(value, "table") == 0)
+			o->format = COL_FMT_TABLE;
+		else if (strcmp(value, "json") == 0)
+			o->format = COL_FMT_JSON;
+		else if (strcmp(value, "csv") == 0)
+			o->format = COL_FMT_CSV;
+		else {
+			*why = "not table, json or csv";
+			return -EINVAL;
+		}
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+const char *col_state_label(int state)
+{
+	return state == COL_STATE_TOTAL ? "total" : wire_state_name(state);
+}
+
+const char *col_time_str(int64_t ms, char *dst)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms < 0 || gmtime_r(&t, &tm) == NULL)
+		strcpy(dst, "-");
+	else
+		strftime(dst, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return dst;
+}
+
+bool col_host_stale(const col_host_t *h, int64_t now_ms)
+{
+	return !h->has_report ||
+	       h->collected_at_ms < now_ms - (int64_t)COL_STALE_INTERVALS * h->interval_ms;
+}
+
+static uint64_t state_value(const wire_states_t *s, int state)
+{
+	return state == COL_STATE_TOTAL ? wire_states_total(s) : s->n[state];
+}
+
+static uint64_t state_value_u64(const uint64_t *n, int state)
+{
+	uint64_t t = 0;
+
+	if (state != COL_STATE_TOTAL)
+		return n[state];
+	for (int i = 1; i < WIRE_NSTATES; i++)
+		if (i != WIRE_LISTEN)
+			t += n[i];
+	return t;
+}
+
+/* The states a table shows: all but LISTEN, then the total. */
+static const int table_states[] = {
+	WIRE_ESTABLISHED, WIRE_SYN_SENT, WIRE_SYN_RECV, WIRE_FIN_WAIT1, WIRE_FIN_WAIT2,
+	WIRE_TIME_WAIT, WIRE_CLOSE, WIRE_CLOSE_WAIT, WIRE_LAST_ACK, WIRE_CLOSING,
+	COL_STATE_TOTAL,
+};
+
+/* ---- grids: the table and CSV forms ------------------------------------- */
+
+/*
+ * Cells appended row by row (NUL-terminated in one buffer), then printed as
+ * an aligned table (numbers right-aligned) or as CSV (RFC 4180 quoting).
+ */
+typedef struct {
+	fs_buf_t cells;
+	size_t ncols;
+	size_t ncells;
+	uint64_t left;  /* bit c: column c is text, aligned left */
+} grid_t;
+
+static void grid_init(grid_t *g, uint64_t left, const char *const *head, size_t ncols)
+{
+	memset(g, 0, sizeof(*g));
+	g->ncols = ncols;
+	g->left = left;
+	for (size_t i = 0; i < ncols; i++) {
+		fs_buf_add(&g->cells, head[i], strlen(head[i]) + 1);
+		g->ncells++;
+	}
+}
+
+static void grid_cell(grid_t *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void grid_cell(grid_t *g, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		tmp[0] = '\0';
+	fs_buf_add(&g->cells, tmp, strlen(tmp) + 1);
+	g->ncells++;
+}
+
+static void csv_cell(fs_buf_t *b, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fs_buf_puts(b, s);
+		return;
+	}
+	fs_buf_puts(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"')
+			fs_buf_puts(b, "\"");
+		fs_buf_add(b, s, 1);
+	}
+	fs_buf_puts(b, "\"");
+}
+
+static int grid_render(grid_t *g, col_fmt_t fmt, fs_buf_t *b)
+{
+	size_t width[64] = {0};
+	const char *p;
+	size_t i;
+
+	if (g->cells.err) {
+		fs_buf_close(&g->cells);
+		return -ENOMEM;
+	}
+	if (g->ncols > ARRAY_SIZE(width))
+		return -EINVAL;
+	for (i = 0, p = g->cells.p; i < g->ncells; i++, p += strlen(p) + 1) {
+		size_t len = strlen(p);
+
+		if (len > width[i % g->ncols])
+			width[i % g->ncols] = len;
+	}
+	for (i = 0, p = g->cells.p; i < g->ncells; i++, p += strlen(p) + 1) {
+		size_t c = i % g->ncols, pad = width[c] - strlen(p);
+		int last = c == g->ncols - 1;
+
+		if (fmt == COL_FMT_CSV) {
+			csv_cell(b, p);
+			fs_buf_puts(b, last ? "\n" : ",");
+			continue;
+		}
+		if (g->left & (1ull << c)) {
+			fs_buf_puts(b, p);
+			if (!last)
+				fs_buf_printf(b, "%*s", (int)pad, "");
+		} else {
+			fs_buf_printf(b, "%*s%s", (int)pad, "", p);
+		}
+		fs_buf_puts(b, last ? "\n" : "  ");
+	}
+	fs_buf_close(&g->cells);
+	return b->err;
+}
+
+/* ---- JSON pieces ----------------------------------------------------------- */
+
+static void json_key(fs_buf_t *b, const char *key)
+{
+	fs_buf_json_str(b, key);
+	fs_buf_puts(b, ":");
+}
+
+/* {"NAME":n,...} of the nonzero states (all of them when `all`), LISTEN aside. */
+static void json_states(fs_buf_t *b, const uint64_t *n, bool all)
+{
+	const char *sep = "";
+
+	fs_buf_puts(b, "{");
+	for (size_t i = 0; i + 1 < ARRAY_SIZE(table_states); i++) {
+		int s = table_states[i];
+
+		if (!all && n[s] == 0)
+			continue;
+		fs_buf_printf(b, "%s\"%s\":%" PRIu64, sep, wire_state_name(s), n[s]);
+		sep = ",";
+	}
+	fs_buf_puts(b, "}");
+}
+
+static void json_head(fs_buf_t *b, const col_qopts_t *o)
+{
+	fs_buf_printf(b, "{\"now_ms\":%" PRId64, o->now_ms);
+	if (o->tier) {
+		fs_buf_puts(b, ",\"tier\":");
+		fs_buf_json_str(b, o->tier);
+	}
+}
+
+static bool tier_match(const col_qopts_t *o, const col_host_t *h)
+{
+	return o->tier == NULL || strcmp(o->tier, h->tier) == 0;
+}
+
+static int host_cmp(const void *a, const void *b)
+{
+	const col_host_t *x = *(const col_host_t *const *)a, *y = *(const col_host_t *const *)b;
+	int c = strcmp(x->tier, y->tier);
+
+	if (c == 0)
+		c = strcmp(x->hostname, y->hostname);
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* The hosts of o's tier (and host, for `hosts`), sorted: *out new (free()). */
+static int select_hosts(const col_host_t *hosts, size_t n, const col_qopts_t *o, bool by_name,
+                        const col_host_t ***out, size_t *nout)
+{
+	const col_host_t **v = malloc((n ? n : 1) * sizeof(*v));
+	size_t k = 0;
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (tier_match(o, &hosts[i]) &&
+		    (!by_name || o->host == NULL || strcmp(o->host, hosts[i].hostname) == 0))
+			v[k++] = &hosts[i];
+	qsort(v, k, sizeof(*v), host_cmp);
+	*out = v;
+	*nout = k;
+	return 0;
+}
+
+static void states_u64(const wire_states_t *s, uint64_t *out)
+{
+	for (int i = 0; i < WIRE_NSTATES; i++)
+		out[i] = s->n[i];
+}
+
+/* ---- hosts ------------------------------------------------------------------- */
+
+int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b)
+{
+	static const char *const head[] = {
+		"HOST", "TIER", "STALE", "LAST_SEEN", "VERSION", "ESTABLISHED", "SYN_SENT",
+		"SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
+		"LAST_ACK", "CLOSING", "TOTAL", "LISTEN",
+	};
+	const col_host_t **v;
+	size_t k;
+	char ts[24];
+	int err;
+
+	if ((err = select_hosts(hosts, n, o, true, &v, &k)) < 0)
+		return err;
+	if (o->format == COL_FMT_JSON) {
+		json_head(b, o);
+		fs_buf_puts(b, ",\"hosts\":[");
+		for (size_t i = 0; i < k; i++) {
+			const col_host_t *h = v[i];
+			uint64_t st[WIRE_NSTATES];
+
+			states_u64(&h->states, st);
+			fs_buf_puts(b, i ? ",{" : "{");
+			json_key(b, "hostname");
+			fs_buf_json_str(b, h->hostname);
+			fs_buf_puts(b, ",\"tier\":");
+			fs_buf_json_str(b, h->tier);
+			fs_buf_printf(b, ",\"labels\":%s,\"first_seen\":%" PRId64 ",\"last_seen\":%" PRId64
+			              ",\"stale\":%s,\"agent_version\":",
+			              h->labels_json[0] == '{' ? h->labels_json : "{}", h->first_seen_ms,
+			              h->last_seen_ms, col_host_stale(h, o->now_ms) ? "true" : "false");
+			fs_buf_json_str(b, h->agent_version);
+			if (h->has_report)
+				fs_buf_printf(b, ",\"collected_at_ms\":%" PRId64 ",\"interval_ms\":%" PRIu32
+				              ",\"total\":%" PRIu32 ",\"listen\":%" PRIu32,
+				              h->collected_at_ms, h->interval_ms,
+				              wire_states_total(&h->states), h->states.n[WIRE_LISTEN]);
+			fs_buf_puts(b, ",\"states\":");
+			json_states(b, st, true);
+			fs_buf_puts(b, "}");
+		}
+		fs_buf_puts(b, "]}\n");
+		free(v);
+		return b->err;
+	}
+
+	grid_t g;
+
+	grid_init(&g, 0x1f, head, ARRAY_SIZE(head));
+	for (size_t i = 0; i < k; i++) {
+		const col_host_t *h = v[i];
+
+		grid_cell(&g, "%s", h->hostname);
+		grid_cell(&g, "%s", h->tier);
+		grid_cell(&g, "%s", col_host_stale(h, o->now_ms) ? "stale" : "");
+		grid_cell(&g, "%s", col_time_str(h->last_seen_ms, ts));
+		grid_cell(&g, "%s", h->agent_version);
+		for (size_t s = 0; s < ARRAY_SIZE(table_states); s++)
+			grid_cell(&g, "%" PRIu64, state_value(&h->states, table_states[s]));
+		grid_cell(&g, "%" PRIu32, h->states.n[WIRE_LISTEN]);
+	}
+	free(v);
+	return grid_render(&g, o->format, b);
+}
+
+/* ---- tiers ------------------------------------------------------------------- */
+
+typedef struct {
+	const char *tier;
+	unsigned hosts, stale;
+	uint64_t sum[WIRE_NSTATES + 1];       /* index WIRE_NSTATES: the total */
+	uint64_t max[WIRE_NSTATES + 1];
+	const char *max_host[WIRE_NSTATES + 1];
+} tier_t;
+
+static size_t slot(int state)
+{
+	return state == COL_STATE_TOTAL ? WIRE_NSTATES : (size_t)state;
+}
+
+int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b)
+{
+	static const char *const head[] = {
+		"TIER", "HOSTS", "STALE", "STATE", "SUM", "MEAN", "MAX", "MAX_HOST",
+	};
+	const col_host_t **v;
+	tier_t *t;
+	size_t k, nt = 0;
+	int err;
+
+	if ((err = select_hosts(hosts, n, o, false, &v, &k)) < 0)
+		return err;
+	if ((t = calloc(k ? k : 1, sizeof(*t))) == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	/* v is sorted by tier: one tier_t per run. */
+	for (size_t i = 0; i < k; i++) {
+		const col_host_t *h = v[i];
+		tier_t *cur;
+
+		if (nt == 0 || strcmp(t[nt - 1].tier, h->tier) != 0)
+			t[nt++].tier = h->tier;
+		cur = &t[nt - 1];
+		if (col_host_stale(h, o->now_ms)) {
+			cur->stale++;
+			continue;
+		}
+		cur->hosts++;
+		for (size_t s = 0; s < ARRAY_SIZE(table_states); s++) {
+			size_t j = slot(table_states[s]);
+			uint64_t val = state_value(&h->states, table_states[s]);
+
+			cur->sum[j] += val;
+			if (cur->max_host[j] == NULL || val > cur->max[j]) {
+				cur->max[j] = val;
+				cur->max_host[j] = h->hostname;
+			}
+		}
+	}
+
+	grid_t g;
+
+	if (o->format == COL_FMT_JSON) {
+		json_head(b, o);
+		fs_buf_puts(b, ",\"tiers\":[");
+	} else {
+		grid_init(&g, 0x89, head, ARRAY_SIZE(head));
+	}
+	for (size_t i = 0; i < nt; i++) {
+		tier_t *cur = &t[i];
+
+		if (o->format == COL_FMT_JSON) {
+			const char *sep = "";
+
+			fs_buf_puts(b, i ? ",{\"tier\":" : "{\"tier\":");
+			fs_buf_json_str(b, cur->tier);
+			fs_buf_printf(b, ",\"hosts\":%u,\"stale\":%u,\"stale_hosts\":[", cur->hosts,
+			              cur->stale);
+			for (size_t j = 0; j < k; j++) {
+				if (strcmp(v[j]->tier, cur->tier) || !col_host_stale(v[j], o->now_ms))
+					continue;
+				fs_buf_puts(b, sep);
+				fs_buf_json_str(b, v[j]->hostname);
+				sep = ",";
+			}
+			fs_buf_puts(b, "],\"states\":{");
+		}
+		for (size_t s = 0; s < ARRAY_SIZE(table_states); s++) {
+			size_t j = slot(table_states[s]);
+			double mean = cur->hosts ? (double)cur->sum[j] / cur->hosts : 0;
+			const char *mh = cur->max_host[j] ? cur->max_host[j] : "";
+
+			if (o->format == COL_FMT_JSON) {
+				fs_buf_printf(b, "%s\"%s\":{\"sum\":%" PRIu64 ",\"mean\":%.1f,\"max\":%" PRIu64
+				              ",\"max_host\":",
+				              s ? "," : "", col_state_label(table_states[s]), cur->sum[j],
+				              mean, cur->max[j]);
+				if (cur->max_host[j])
+					fs_buf_json_str(b, mh);
+				else
+					fs_buf_puts(b, "null");
+				fs_buf_puts(b, "}");
+				continue;
+			}
+			/* The table leaves out the states no host of the tier has. */
+			if (o->format == COL_FMT_TABLE && cur->sum[j] == 0 &&
+			    table_states[s] != COL_STATE_TOTAL)
+				continue;
+			grid_cell(&g, "%s", cur->tier);
+			grid_cell(&g, "%u", cur->hosts);
+			grid_cell(&g, "%u", cur->stale);
+			grid_cell(&g, "%s", col_state_label(table_states[s]));
+			grid_cell(&g, "%" PRIu64, cur->sum[j]);
+			grid_cell(&g, "%.1f", mean);
+			grid_cell(&g, "%" PRIu64, cur->max[j]);
+			grid_cell(&g, "%s", mh);
+		}
+		if (o->format == COL_FMT_JSON)
+			fs_buf_puts(b, "}}");
+	}
+	free(t);
+	free(v);
+	if (o->format == COL_FMT_JSON) {
+		fs_buf_puts(b, "]}\n");
+		return b->err;
+	}
+	return grid_render(&g, o->format, b);
+}
+
+/* ---- top-ips ------------------------------------------------------------------ */
+
+/*
+ * One IP's figures.  In a host's map: per-state peaks over the host's
+ * reports (st), the peak of the ranking state (rank), how many reports
+ * listed it.  In the fleet map: sums of those over hosts, plus upper_bound
+ * parts and the tiers it touched.
+ */
+typedef struct {
+	wire_ip_t ip;
+	bool used;
+	uint32_t listed;           /* host: reports listing it; fleet: hosts */
+	uint64_t st[WIRE_NSTATES];
+	uint64_t rank;
+	uint64_t ub_seen;          /* fleet: upper bound summed over the hosts listing it */
+	uint64_t thr_seen;         /* fleet: the thresholds of those hosts, summed */
+	uint64_t ub;               /* fleet: the upper bound, at render */
+	int64_t first, last;
+	const char **tiers;        /* fleet: distinct tier names (borrowed) */
+	size_t n_tiers;
+} ipent_t;
+
+typedef struct {
+	ipent_t *e;
+	size_t cap, n;
+} ipmap_t;
+
+struct col_top {
+	col_qopts_t o;
+	ipmap_t fleet, host;
+	const col_host_t *cur;      /* the host being fed */
+	uint32_t cur_reports;
+	uint64_t cur_thr;           /* its largest threshold for the ranking state */
+	uint64_t thr_all;           /* the hosts' largest thresholds, summed */
+	unsigned hosts;
+};
+
+static uint64_t ip_hash(const wire_ip_t *ip)
+{
+	uint64_t h = 1469598103934665603ull ^ ip->len;
+
+	for (int i = 0; i < ip->len; i++)
+		h = (h ^ ip->b[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static bool ip_eq(const wire_ip_t *a, const wire_ip_t *b)
+{
+	return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+static void ipmap_free(ipmap_t *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->e[i].tiers);
+	free(m->e);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Empties a host map, keeping its memory. */
+static void ipmap_clear(ipmap_t *m)
+{
+	if (m->n)
+		memset(m->e, 0, m->cap * sizeof(*m->e));
+	m->n = 0;
+}
+
+static ipent_t *ipmap_slot(ipent_t *e, size_t cap, const wire_ip_t *ip)
+{
+	size_t i = ip_hash(ip) & (cap - 1);
+
+	while (e[i].used && !ip_eq(&e[i].ip, ip))
+		i = (i + 1) & (cap - 1);
+	return &e[i];
+}
+
+/* The entry of ip, added zeroed if new; NULL when out of memory. */
+static ipent_t *ipmap_get(ipmap_t *m, const wire_ip_t *ip)
+{
+	ipent_t *x;
+
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		ipent_t *e = calloc(cap, sizeof(*e));
+
+		if (e == NULL)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->e[i].used)
+				*ipmap_slot(e, cap, &m->e[i].ip) = m->e[i];
+		free(m->e);
+		m->e = e;
+		m->cap = cap;
+	}
+	x = ipmap_slot(m->e, m->cap, ip);
+	if (!x->used) {
+		x->used = true;
+		x->ip = *ip;
+		m->n++;
+	}
+	return x;
+}
+
+int col_top_new(const col_qopts_t *o, col_top_t **out)
+{
+	col_top_t *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return -ENOMEM;
+	t->o = *o;
+	*out = t;
+	return 0;
+}
+
+void col_top_free(col_top_t *t)
+{
+	if (t == NULL)
+		return;
+	ipmap_free(&t->fleet);
+	ipmap_free(&t->host);
+	free(t);
+}
+
+/* What bounds an unlisted IP's count of the ranking state on a report. */
+static uint64_t threshold(const wire_top_t *top, int state)
+{
+	switch (state) {
+	case WIRE_ESTABLISHED: return top->threshold_established;
+	case WIRE_SYN_RECV: return top->threshold_syn_recv;
+	/* A state's count is at most the total, which the total's threshold bounds. */
+	default: return top->threshold_total;
+	}
+}
+
+static int add_tier(ipent_t *f, const char *tier)
+{
+	const char **v;
+
+	for (size_t i = 0; i < f->n_tiers; i++)
+		if (strcmp(f->tiers[i], tier) == 0)
+			return 0;
+	if ((v = realloc(f->tiers, (f->n_tiers + 1) * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	v[f->n_tiers++] = tier;
+	f->tiers = v;
+	return 0;
+}
+
+/* Folds the host being fed into the fleet map. */
+static int top_flush(col_top_t *t)
+{
+	const col_host_t *h = t->cur;
+
+	if (h == NULL)
+		return 0;
+	for (size_t i = 0; i < t->host.cap; i++) {
+		const ipent_t *x = &t->host.e[i];
+		ipent_t *f;
+
+		if (!x->used)
+			continue;
+		if ((f = ipmap_get(&t->fleet, &x->ip)) == NULL)
+			return -ENOMEM;
+		for (int s = 0; s < WIRE_NSTATES; s++)
+			f->st[s] += x->st[s];
+		f->rank += x->rank;
+		/* Listed in every report of the host: its peak there is exact. */
+		f->ub_seen += x->listed == t->cur_reports ? x->rank
+		                                          : (x->rank > t->cur_thr ? x->rank : t->cur_thr);
+		f->thr_seen += t->cur_thr;
+		f->listed++;
+		if (f->first == 0 || x->first < f->first)
+			f->first = x->first;
+		if (x->last > f->last)
+			f->last = x->last;
+		if (add_tier(f, h->tier) < 0)
+			return -ENOMEM;
+	}
+	t->thr_all += t->cur_thr;
+	t->hosts++;
+	ipmap_clear(&t->host);
+	t->cur = NULL;
+	t->cur_reports = 0;
+	t->cur_thr = 0;
+	return 0;
+}
+
+int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms, const wire_top_t *top)
+{
+	uint64_t thr = threshold(top, t->o.state);
+	int err;
+
+	if (t->cur != h && (err = top_flush(t)) < 0)
+		return err;
+	t->cur = h;
+	t->cur_reports++;
+	if (thr > t->cur_thr)
+		t->cur_thr = thr;
+	for (size_t i = 0; i < top->n_ips; i++) {
+		const wire_remote_t *r = &top->ips[i];
+		ipent_t *x = ipmap_get(&t->host, &r->ip);
+		uint64_t v = state_value(&r->st, t->o.state);
+
+		if (x == NULL)
+			return -ENOMEM;
+		for (int s = 0; s < WIRE_NSTATES; s++)
+			if (r->st.n[s] > x->st[s])
+				x->st[s] = r->st.n[s];
+		if (v > x->rank)
+			x->rank = v;
+		x->listed++;
+		if (x->first == 0 || collected_at_ms < x->first)
+			x->first = collected_at_ms;
+		if (collected_at_ms > x->last)
+			x->last = collected_at_ms;
+	}
+	return 0;
+}
+
+static int ipent_cmp(const void *a, const void *b)
+{
+	const ipent_t *x = *(const ipent_t *const *)a, *y = *(const ipent_t *const *)b;
+
+	if (x->rank != y->rank)
+		return x->rank > y->rank ? -1 : 1;
+	if (x->ub != y->ub)
+		return x->ub > y->ub ? -1 : 1;
+	if (x->ip.len != y->ip.len)
+		return x->ip.len - y->ip.len;
+	return memcmp(x->ip.b, y->ip.b, x->ip.len);
+}
+
+int col_top_render(col_top_t *t, fs_buf_t *b)
+{
+	static const char *const head[] = {
+		"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS", "TOTAL", "ESTABLISHED",
+		"SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
+		"LAST_ACK", "CLOSING", "FIRST_SEEN", "LAST_SEEN",
+	};
+	const col_qopts_t *o = &t->o;
+	ipent_t **v;
+	size_t k = 0;
+	char ip[WIRE_IP_STRLEN], t1[24], t2[24];
+	int err;
+
+	if ((err = top_flush(t)) < 0)
+		return err;
+	if ((v = malloc((t->fleet.n ? t->fleet.n : 1) * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->fleet.cap; i++) {
+		ipent_t *f = &t->fleet.e[i];
+
+		if (!f->used || f->rank == 0)
+			continue;
+		/* Hosts that never listed it bound it by their thresholds. */
+		f->ub = f->ub_seen + (t->thr_all - f->thr_seen);
+		v[k++] = f;
+	}
+	qsort(v, k, sizeof(*v), ipent_cmp);
+	if (k > o->limit)
+		k = o->limit;
+
+	if (o->format == COL_FMT_JSON) {
+		json_head(b, o);
+		fs_buf_printf(b, ",\"since_ms\":%" PRId64 ",\"state\":\"%s\",\"limit\":%u,"
+		              "\"hosts\":%u,\"ips\":[",
+		              o->since_ms, col_state_label(o->state), o->limit, t->hosts);
+		for (size_t i = 0; i < k; i++) {
+			const ipent_t *f = v[i];
+
+			fs_buf_printf(b, "%s{\"ip\":\"%s\",\"count\":%" PRIu64 ",\"upper_bound\":%" PRIu64
+			              ",\"hosts\":%" PRIu32 ",\"tiers\":[",
+			              i ? "," : "", wire_ip_str(&f->ip, ip), f->rank, f->ub, f->listed);
+			for (size_t j = 0; j < f->n_tiers; j++) {
+				if (j)
+					fs_buf_puts(b, ",");
+				fs_buf_json_str(b, f->tiers[j]);
+			}
+			fs_buf_printf(b, "],\"total\":%" PRIu64 ",\"states\":",
+			              state_value_u64(f->st, COL_STATE_TOTAL));
+			json_states(b, f->st, false);
+			fs_buf_printf(b, ",\"first_seen\":%" PRId64 ",\"last_seen\":%" PRId64 "}",
+			              f->first, f->last);
+		}
+		fs_buf_puts(b, "]}\n");
+		free(v);
+		return b->err;
+	}
+
+	grid_t g;
+
+	grid_init(&g, 0x11, head, ARRAY_SIZE(head));
+	for (size_t i = 0; i < k; i++) {
+		const ipent_t *f = v[i];
+		char tiers[256] = "";
+		size_t len = 0;
+
+		for (size_t j = 0; j < f->n_tiers && len < sizeof(tiers); j++)
+			len += (size_t)snprintf(tiers + len, sizeof(tiers) - len, "%s%s", j ? " " : "",
+			                        f->tiers[j]);
+		grid_cell(&g, "%s", wire_ip_str(&f->ip, ip));
+		grid_cell(&g, "%" PRIu64, f->rank);
+		grid_cell(&g, "%" PRIu64, f->ub);
+		grid_cell(&g, "%" PRIu32, f->listed);
+		grid_cell(&g, "%s", tiers);
+		grid_cell(&g, "%" PRIu64, state_value_u64(f->st, COL_STATE_TOTAL));
+		for (size_t s = 0; s + 1 < ARRAY_SIZE(table_states); s++)
+			grid_cell(&g, "%" PRIu64, f->st[table_states[s]]);
+		grid_cell(&g, "%s", col_time_str(f->first, t1));
+		grid_cell(&g, "%s", col_time_str(f->last, t2));
+	}
+	free(v);
+	return grid_render(&g, o->format, b);
+}
+
+/* ---- trend ------------------------------------------------------------------------ */
+
+typedef struct {
+	uint64_t n, sum, max;
+} cell_t;
+
+typedef struct {
+	uint32_t hosts;
+	double mean;
+	uint64_t max;
+} bucket_t;
+
+struct col_trend {
+	col_qopts_t o;
+	int64_t from, to;      /* [from, to), from aligned to the step */
+	size_t nb;
+	bucket_t *b;
+	cell_t *cur;           /* the host being fed, per bucket */
+	size_t *touched;       /* its buckets with data */
+	size_t n_touched;
+	int64_t cur_host;
+	bool have_host;
+};
+
+/* A step for about 60 buckets, rounded up to one an operator reads easily. */
+static int64_t default_step(int64_t since)
+{
+	static const int64_t steps[] = {
+		10000, 30000, 60000, 300000, 900000, 1800000, 3600000, 10800000, 21600000,
+		43200000, 86400000, 604800000,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
+		if (since / steps[i] <= 60)
+			return steps[i];
+	return since / 60;
+}
+
+int col_trend_new(col_qopts_t *o, col_trend_t **out)
+{
+	col_trend_t *t;
+	int64_t nb;
+
+	if (o->since_ms == 0)
+		o->since_ms = 3600000;
+	if (o->step_ms == 0)
+		o->step_ms = default_step(o->since_ms);
+	nb = (o->since_ms + o->step_ms - 1) / o->step_ms + 1;
+	if (nb > TREND_MAX_BUCKETS || o->now_ms < o->since_ms)
+		return -EINVAL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -ENOMEM;
+	t->o = *o;
+	t->from = (o->now_ms - o->since_ms) / o->step_ms * o->step_ms;
+	t->nb = (size_t)((o->now_ms - t->from) / o->step_ms + 1);
+	t->to = t->from + (int64_t)t->nb * o->step_ms;
+	t->b = calloc(t->nb, sizeof(*t->b));
+	t->cur = calloc(t->nb, sizeof(*t->cur));
+	t->touched = calloc(t->nb, sizeof(*t->touched));
+	if (t->b == NULL || t->cur == NULL || t->touched == NULL) {
+		col_trend_free(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
+void col_trend_free(col_trend_t *t)
+{
+	if (t == NULL)
+		return;
+	free(t->b);
+	free(t->cur);
+	free(t->touched);
+	free(t);
+}
+
+void col_trend_window(const col_trend_t *t, int64_t *from_ms, int64_t *to_ms)
+{
+	*from_ms = t->from;
+	*to_ms = t->to;
+}
+
+static void trend_flush(col_trend_t *t)
+{
+	for (size_t i = 0; i < t->n_touched; i++) {
+		size_t k = t->touched[i];
+		cell_t *c = &t->cur[k];
+
+		t->b[k].hosts++;
+		t->b[k].mean += (double)c->sum / (double)c->n;
+		t->b[k].max += c->max;
+		memset(c, 0, sizeof(*c));
+	}
+	t->n_touched = 0;
+}
+
+int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, uint64_t sum,
+                  uint64_t max)
+{
+	cell_t *c;
+	size_t k;
+
+	if (t_ms < t->from || t_ms >= t->to || n == 0)
+		return 0;
+	if (!t->have_host || host_id != t->cur_host) {
+		trend_flush(t);
+		t->cur_host = host_id;
+		t->have_host = true;
+	}
+	k = (size_t)((t_ms - t->from) / t->o.step_ms);
+	c = &t->cur[k];
+	if (c->n == 0)
+		t->touched[t->n_touched++] = k;
+	c->n += n;
+	c->sum += sum;
+	if (max > c->max)
+		c->max = max;
+	return 0;
+}
+
+int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b)
+{
+	static const char *const head[] = {"TIME", "HOSTS", "MEAN", "MAX"};
+	const col_qopts_t *o = &t->o;
+	char ts[24];
+
+	trend_flush(t);
+	if (o->format == COL_FMT_JSON) {
+		json_head(b, o);
+		if (o->host) {
+			fs_buf_puts(b, ",\"host\":");
+			fs_buf_json_str(b, o->host);
+		}
+		fs_buf_printf(b, ",\"state\":\"%s\",\"since_ms\":%" PRId64 ",\"step_ms\":%" PRId64
+		              ",\"from_ms\":%" PRId64 ",\"to_ms\":%" PRId64 ",\"source\":\"%s\","
+		              "\"buckets\":[",
+		              col_state_label(o->state), o->since_ms, o->step_ms, t->from, t->to, source);
+		for (size_t i = 0; i < t->nb; i++)
+			fs_buf_printf(b, "%s{\"t\":%" PRId64 ",\"hosts\":%" PRIu32 ",\"mean\":%.1f,"
+			              "\"max\":%" PRIu64 "}",
+			              i ? "," : "", t->from + (int64_t)i * o->step_ms, t->b[i].hosts,
+			              t->b[i].mean, t->b[i].max);
+		fs_buf_puts(b, "]}\n");
+		return b->err;
+	}
+
+	grid_t g;
+
+	grid_init(&g, 0x1, head, ARRAY_SIZE(head));
+	for (size_t i = 0; i < t->nb; i++) {
+		grid_cell(&g, "%s", col_time_str(t->from + (int64_t)i * o->step_ms, ts));
+		grid_cell(&g, "%" PRIu32, t->b[i].hosts);
+		grid_cell(&g, "%.1f", t->b[i].mean);
+		grid_cell(&g, "%" PRIu64, t->b[i].max);
+	}
+	return grid_render(&g, o->format, b);
+}

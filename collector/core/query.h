@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* query.h: the fleet queries' pure part (DESIGN 6): options, aggregation, output. */
+#ifndef COL_QUERY_H
+#define COL_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "report.h"
+
+/* A host is stale when its latest report is older than this many intervals. */
+#define COL_STALE_INTERVALS 3
+
+/* The ranking state "total": every state but LISTEN. */
+#define COL_STATE_TOTAL 0
+
+typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV } col_fmt_t;
+
+/*
+ * A query's options, as the CLI's flags and the HTTP API's parameters give
+ * them (same names: tier, host, state, since, step, limit, format).  Strings
+ * are borrowed from whoever set them.
+ */
+typedef struct {
+	int64_t now_ms;      /* the query's clock */
+	const char *tier;    /* NULL: every tier */
+	const char *host;    /* NULL: every host (trend) */
+	int state;           /* COL_STATE_TOTAL or 1..11 */
+	int64_t since_ms;    /* 0: now (latest reports); trend default 1h */
+	int64_t step_ms;     /* trend bucket; 0: chosen from since */
+	unsigned limit;      /* top-ips rows (default 20) */
+	col_fmt_t format;
+} col_qopts_t;
+
+/* Defaults: now_ms as given, every tier and host, total, limit 20, table. */
+void col_qopts_init(col_qopts_t *o, int64_t now_ms);
+
+/*
+ * Sets one option from its text form ("tier", "web"), value borrowed.
+ * Returns 0, -ENOENT for an unknown name, or -EINVAL with a static reason
+ * in *why for a bad value.  States are netstat's names, any case, or
+ * "total"; durations as col_parse_duration(); limit 1..10000.
+ */
+int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const char **why);
+
+/* ---- hosts ------------------------------------------------------------ */
+
+/*
+ * A host and its latest report, as the store reads them.  Strings belong to
+ * whoever filled the struct.  collected_at_ms and states are meaningful when
+ * has_report.
+ */
+typedef struct {
+	int64_t id;
+	const char *hostname;
+	const char *tier;
+	const char *labels_json;   /* a JSON object, as stored */
+	const char *agent_version;
+	int64_t first_seen_ms;
+	int64_t last_seen_ms;
+	bool has_report;
+	int64_t collected_at_ms;
+	uint32_t interval_ms;
+	wire_states_t states;
+	wire_top_t top;            /* filled only when the query needs it */
+} col_host_t;
+
+/* No report, or the latest is older than COL_STALE_INTERVALS intervals at now_ms. */
+bool col_host_stale(const col_host_t *h, int64_t now_ms);
+
+/* Renders the hosts query (hosts sorted by tier, then hostname). */
+int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b);
+
+/* Renders the tiers query: per tier, hosts reporting, stale, and each state's sum, mean, max. */
+int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b);
+
+/* ---- top-ips ------------------------------------------------------------ */
+
+/*
+ * Merges the top lists of many hosts.  Fed one host's reports at a time
+ * (col_top_add() for each report of the window, in any order), then
+ * col_top_render().  For one host, an IP's value is its peak over the
+ * host's reports of the window, per state; `count` sums those peaks over
+ * hosts.  Where a report does not list the IP, the report's threshold (the
+ * N-th value of the ranking) bounds it, so `upper_bound` sums, per host,
+ * the peak or the largest threshold of the reports that missed the IP;
+ * count == upper_bound means the count is exact.
+ */
+typedef struct col_top col_top_t;
+
+/* *out is new (col_top_free()).  0 or -ENOMEM. */
+int col_top_new(const col_qopts_t *o, col_top_t **out);
+void col_top_free(col_top_t *t);
+
+/*
+ * One report of host h (borrowed, and kept by pointer until render: h must
+ * outlive t; top is copied from).  Reports of a host come together, one
+ * host after another.  0 or -ENOMEM.
+ */
+int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms,
+                const wire_top_t *top);
+
+int col_top_render(col_top_t *t, fs_buf_t *b);
+
+/* ---- trend ---------------------------------------------------------------- */
+
+/*
+ * Buckets of o->step_ms from now - since (aligned to the step) to now.  Fed
+ * per-host aggregates: n reports whose values of the state sum to `sum`,
+ * the largest `max`, at time t (a report is n = 1; a rollup row is its
+ * minute or hour).  A bucket's `mean` sums each host's mean inside it, its
+ * `max` each host's max, over the hosts with data in it.
+ */
+typedef struct col_trend col_trend_t;
+
+/* Fills in o's default step; *out is new (col_trend_free()).  0, -ENOMEM, -EINVAL (too many buckets). */
+int col_trend_new(col_qopts_t *o, col_trend_t **out);
+void col_trend_free(col_trend_t *t);
+
+/* The window: [*from_ms, *to_ms). */
+void col_trend_window(const col_trend_t *t, int64_t *from_ms, int64_t *to_ms);
+
+int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, uint64_t sum,
+                  uint64_t max);
+
+/* source: "raw", "minute" or "hour": what the buckets were read from. */
+int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b);
+
+/* ---- output helpers --------------------------------------------------------- */
+
+/* ms since the epoch as "2026-12-02T18:07:18Z" into dst (24 bytes). */
+const char *col_time_str(int64_t ms, char *dst);
+
+/* The name of a ranking state: "total" or netstat's. */
+const char *col_state_label(int state);
+
+#endif

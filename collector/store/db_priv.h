@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* db_priv.h: what db.c shares with the other files of the store, and no one else. */
+#ifndef DB_PRIV_H
+#define DB_PRIV_H
+
+#include <sqlite3.h>
+
+/* A SQLite result code as 0 or a negative errno (IO errors as the system's errno). */
+int db__errno(sqlite3 *h, int rc);
+
+#endif

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/* reader.c: the fleet queries' reads on a read-only SQLite connection. */
+#include "reader.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "db_priv.h"
+
+#define BUSY_MS 5000
+
+struct db_reader {
+	sqlite3 *h;
+	char msg[256];
+};
+
+/* The reports column of each state, and the total's sum of them. */
+static const char *const state_col[WIRE_NSTATES] = {
+	[COL_STATE_TOTAL] = "(established + syn_sent + syn_recv + fin_wait1 + fin_wait2 +"
+	                    " time_wait + close + close_wait + last_ack + closing)",
+	[WIRE_ESTABLISHED] = "established", [WIRE_SYN_SENT] = "syn_sent",
+	[WIRE_SYN_RECV] = "syn_recv", [WIRE_FIN_WAIT1] = "fin_wait1",
+	[WIRE_FIN_WAIT2] = "fin_wait2", [WIRE_TIME_WAIT] = "time_wait", [WIRE_CLOSE] = "close",
+	[WIRE_CLOSE_WAIT] = "close_wait", [WIRE_LAST_ACK] = "last_ack", [WIRE_LISTEN] = "listen",
+	[WIRE_CLOSING] = "closing",
+};
+
+static int rd_fail(db_reader_t *rd, int rc)
+{
+	int err = db__errno(rd->h, rc);
+
+	if (err < 0)
+		snprintf(rd->msg, sizeof(rd->msg), "%s", sqlite3_errmsg(rd->h));
+	return err;
+}
+
+int db_reader_open(const char *path, db_reader_t **out, char *err, size_t errlen)
+{
+	db_reader_t *rd;
+	sqlite3_stmt *st = NULL;
+	int rc, v = -1, ret;
+
+	*out = NULL;
+	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	rc = sqlite3_open_v2(path, &rd->h, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		ret = rd_fail(rd, rc);
+		snprintf(err, errlen, "%s: %s", path, rd->msg);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(rd->h, 1);
+	sqlite3_busy_timeout(rd->h, BUSY_MS);
+	rc = sqlite3_prepare_v2(rd->h, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		ret = rd_fail(rd, rc);
+		snprintf(err, errlen, "%s: %s", path, rd->msg);
+		goto fail;
+	}
+	if (v < 1 || v > db_schema_latest()) {
+		snprintf(err, errlen, "%s: schema version %d: %s", path, v,
+		         v < 1 ? "not a fleetstat database" : "newer than this build");
+		ret = -EPROTO;
+		goto fail;
+	}
+	*out = rd;
+	return 0;
+fail:
+	db_reader_close(rd);
+	return ret < 0 ? ret : -EIO;
+}
+
+void db_reader_close(db_reader_t *rd)
+{
+	if (rd == NULL)
+		return;
+	sqlite3_close(rd->h);
+	free(rd);
+}
+
+const char *db_reader_errmsg(db_reader_t *rd)
+{
+	return rd->msg;
+}
+
+/* ---- hosts and their latest reports ------------------------------------ */
+
+typedef struct {
+	col_host_t *v;   /* sorted by id; strings and top.ips owned */
+	size_t n;
+} hostset_t;
+
+static void hostset_free(hostset_t *hs)
+{
+	for (size_t i = 0; i < hs->n; i++) {
+		col_host_t *h = &hs->v[i];
+
+		free((char *)h->hostname);
+		free((char *)h->tier);
+		free((char *)h->labels_json);
+		free((char *)h->agent_version);
+		free(h->top.ips);
+	}
+	free(hs->v);
+	memset(hs, 0, sizeof(*hs));
+}
+
+static const char *text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? s : "";
+}
+
+static const char hosts_sql[] =
+	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
+	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
+	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
+	" r.listen, r.closing, r.top"
+	" FROM hosts h LEFT JOIN reports r ON r.id ="
+	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
+	" ORDER BY h.id";
+
+/* Every host with its latest report; its top list decoded when with_top. */
+static int load_hosts(db_reader_t *rd, bool with_top, hostset_t *hs)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	memset(hs, 0, sizeof(*hs));
+	if ((rc = sqlite3_prepare_v2(rd->h, hosts_sql, -1, &st, NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_host_t *h;
+
+		if (hs->n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			col_host_t *v = realloc(hs->v, ncap * sizeof(*v));
+
+			if (v == NULL) {
+				err = -ENOMEM;
+				break;
+			}
+			hs->v = v;
+			cap = ncap;
+		}
+		h = &hs->v[hs->n++];
+		memset(h, 0, sizeof(*h));
+		h->id = sqlite3_column_int64(st, 0);
+		h->hostname = strdup(text(st, 1));
+		h->tier = strdup(text(st, 2));
+		h->labels_json = strdup(text(st, 3));
+		h->agent_version = strdup(text(st, 4));
+		if (!h->hostname || !h->tier || !h->labels_json || !h->agent_version) {
+			err = -ENOMEM;
+			break;
+		}
+		h->first_seen_ms = sqlite3_column_int64(st, 5);
+		h->last_seen_ms = sqlite3_column_int64(st, 6);
+		if (sqlite3_column_type(st, 7) == SQLITE_NULL)
+			continue;
+		h->has_report = true;
+		h->collected_at_ms = sqlite3_column_int64(st, 7);
+		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 8);
+		for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
+			h->states.n[s] = (uint32_t)sqlite3_column_int64(st, 8 + s);
+		if (with_top && (err = db_top_unpack(sqlite3_column_blob(st, 20),
+		                                     (size_t)sqlite3_column_bytes(st, 20),
+		                                     &h->top)) < 0) {
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list is malformed",
+			         h->hostname);
+			break;
+		}
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+	sqlite3_finalize(st);
+	if (err < 0)
+		hostset_free(hs);
+	return err;
+}
+
+static const col_host_t *host_by_id(const hostset_t *hs, int64_t id)
+{
+	size_t lo = 0, hi = hs->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (hs->v[mid].id < id)
+			lo = mid + 1;
+		else if (hs->v[mid].id > id)
+			hi = mid;
+		else
+			return &hs->v[mid];
+	}
+	return NULL;
+}
+
+static bool host_wanted(const col_host_t *h, const col_qopts_t *o, bool by_host)
+{
+	return h != NULL && (o->tier == NULL || strcmp(o->tier, h->tier) == 0) &&
+	       (!by_host || o->host == NULL || strcmp(o->host, h->hostname) == 0);
+}
+
+/* ---- top-ips ----------------------------------------------------------------- */
+
+static const char tops_sql[] =
+	"SELECT host_id, collected_at_ms, top FROM reports"
+	" WHERE collected_at_ms >= ?1 AND collected_at_ms <= ?2 AND top IS NOT NULL"
+	" ORDER BY host_id, collected_at_ms";
+
+static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
+{
+	col_top_t *t;
+	sqlite3_stmt *st = NULL;
+	wire_top_t top;
+	int rc, err;
+
+	if ((err = col_top_new(o, &t)) < 0)
+		return err;
+	if (o->since_ms == 0) {
+		/* Now: each fresh host's latest report. */
+		for (size_t i = 0; i < hs->n && err == 0; i++) {
+			const col_host_t *h = &hs->v[i];
+
+			if (host_wanted(h, o, false) && !col_host_stale(h, o->now_ms))
+				err = col_top_add(t, h, h->collected_at_ms, &h->top);
+		}
+		goto render;
+	}
+	if ((rc = sqlite3_prepare_v2(rd->h, tops_sql, -1, &st, NULL)) != SQLITE_OK) {
+		err = rd_fail(rd, rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, o->now_ms - o->since_ms);
+	sqlite3_bind_int64(st, 2, o->now_ms);
+	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+
+		if (!host_wanted(h, o, false))
+			continue;
+		if ((err = db_top_unpack(sqlite3_column_blob(st, 2),
+		                         (size_t)sqlite3_column_bytes(st, 2), &top)) < 0) {
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list is malformed",
+			         h->hostname);
+			break;
+		}
+		err = col_top_add(t, h, sqlite3_column_int64(st, 1), &top);
+		free(top.ips);
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+render:
+	if (err == 0)
+		err = col_top_render(t, out);
+out:
+	sqlite3_finalize(st);
+	col_top_free(t);
+	return err;
+}
+
+/* ---- trend ------------------------------------------------------------------------ */
+
+static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out,
+                       const char **why)
+{
+	char sql[512];
+	col_trend_t *t;
+	sqlite3_stmt *st = NULL;
+	int64_t from, to;
+	int rc, err;
+
+	if (o->host) {
+		size_t i;
+
+		for (i = 0; i < hs->n && !host_wanted(&hs->v[i], o, true); i++)
+			;
+		if (i == hs->n) {
+			*why = "no such host";
+			return -EINVAL;
+		}
+	}
+	if ((err = col_trend_new(o, &t)) < 0) {
+		if (err == -EINVAL)
+			*why = "--since / --step make too many buckets (at most 100000)";
+		return err;
+	}
+	col_trend_window(t, &from, &to);
+	snprintf(sql, sizeof(sql),
+	         "SELECT host_id, (collected_at_ms - ?1) / ?3, count(*), sum(%s), max(%s)"
+	         " FROM reports WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2"
+	         " GROUP BY 1, 2 ORDER BY 1",
+	         state_col[o->state], state_col[o->state]);
+	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		err = rd_fail(rd, rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	sqlite3_bind_int64(st, 3, o->step_ms);
+	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+
+		if (!host_wanted(h, o, true))
+			continue;
+		err = col_trend_add(t, h->id, from + sqlite3_column_int64(st, 1) * o->step_ms,
+		                    (uint64_t)sqlite3_column_int64(st, 2),
+		                    (uint64_t)sqlite3_column_int64(st, 3),
+		                    (uint64_t)sqlite3_column_int64(st, 4));
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+	if (err == 0)
+		err = col_trend_render(t, "raw", out);
+out:
+	sqlite3_finalize(st);
+	col_trend_free(t);
+	return err;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why)
+{
+	bool top = strcmp(cmd, "top-ips") == 0;
+	hostset_t hs;
+	int err;
+
+	*why = NULL;
+	rd->msg[0] = '\0';
+	if (!top && strcmp(cmd, "hosts") && strcmp(cmd, "tiers") && strcmp(cmd, "trend"))
+		return -ENOENT;
+	if ((err = load_hosts(rd, top && o->since_ms == 0, &hs)) < 0)
+		return err;
+	if (strcmp(cmd, "hosts") == 0)
+		err = col_hosts_render(hs.v, hs.n, o, out);
+	else if (strcmp(cmd, "tiers") == 0)
+		err = col_tiers_render(hs.v, hs.n, o, out);
+	else if (top)
+		err = query_top(rd, &hs, o, out);
+	else
+		err = query_trend(rd, &hs, o, out, why);
+	hostset_free(&hs);
+	return err;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* reader.h: the queries of DESIGN 6 on a read-only connection of their own. */
+#ifndef DB_READER_H
+#define DB_READER_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "query.h"
+
+typedef struct db_reader db_reader_t;
+
+/*
+ * Opens an existing database read-only (it never blocks the writer: WAL
+ * readers see the last commit).  *out is new (db_reader_close()).  On error
+ * a negative errno and a one-line reason in err: -ENOENT when there is no
+ * such file, -EPROTO when its schema is newer than this build's or not a
+ * fleetstat database.
+ */
+int db_reader_open(const char *path, db_reader_t **out, char *err, size_t errlen);
+void db_reader_close(db_reader_t *rd);
+
+/*
+ * Runs query cmd ("hosts", "tiers", "top-ips", "trend") with options o and
+ * appends its rendering to out.  0; -ENOENT for an unknown query; -EINVAL
+ * with a static reason in *why for options that do not fit the query; or
+ * another negative errno, the database's reason in db_reader_errmsg().
+ */
+int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why);
+
+const char *db_reader_errmsg(db_reader_t *rd);
+
+#endif

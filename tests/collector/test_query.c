@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/* test_query.c: the fleet queries on small real databases whose answers are worked out by hand. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "db.h"
+#include "query.h"
+#include "reader.h"
+
+/* The queries' clock: 2026-12-02T12:00:00Z. */
+#define NOW 1796212800000LL
+#define MIN 60000LL
+
+typedef struct {
+	char dir[64];
+	char path[96];
+	db_t *db;
+} fx_t;
+
+static int setup(void **state)
+{
+	fx_t *f = calloc(1, sizeof(*f));
+	char why[256];
+
+	if (f == NULL)
+		return -1;
+	strcpy(f->dir, "/tmp/fs-query-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/q.db", f->dir);
+	if (db_open(f->path, &f->db, why, sizeof(why)) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_t *f = *state;
+	char p[128];
+
+	db_close(f->db);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void agent_id(uint8_t id[WIRE_AGENT_ID_LEN], int n)
+{
+	memset(id, 0x5a, WIRE_AGENT_ID_LEN);
+	id[0] = (uint8_t)n;
+}
+
+static void host(fx_t *f, int n, const char *name, const char *tier)
+{
+	wire_kv_t labels[] = {{"rack", "r1"}};
+	wire_hello_t h = {
+		.protocol = 1, .hostname = (char *)name, .tier = (char *)tier,
+		.labels = labels, .n_labels = 1, .agent_version = "0.1.0",
+	};
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	uint64_t last;
+
+	agent_id(id, n);
+	assert_int_equal(db_host_hello(f->db, id, &h, NOW - 3600000, &last), 0);
+}
+
+typedef struct {
+	uint8_t ip;         /* 198.51.100.ip */
+	uint32_t est, syn_recv, time_wait;
+} ipc_t;
+
+/*
+ * Stores report seq of host n at time t (10 s interval): est ESTABLISHED,
+ * tw TIME_WAIT, cw CLOSE_WAIT, plus the listed IPs; everything else in rest
+ * so the top list adds up.  Thresholds as given (total, established, syn_recv).
+ */
+static void report(fx_t *f, int n, uint64_t seq, int64_t t, uint32_t est, uint32_t tw, uint32_t cw,
+                   const ipc_t *ips, size_t n_ips, uint32_t thr_total, uint32_t thr_est,
+                   uint32_t thr_syn)
+{
+	wire_remote_t rem[8];
+	wire_report_t r = {0};
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	int stored = 0;
+
+	assert_true(n_ips <= 8);
+	r.seq = seq;
+	r.collected_at_ms = t;
+	r.interval_ms = 10000;
+	r.states.n[WIRE_ESTABLISHED] = est;
+	r.states.n[WIRE_TIME_WAIT] = tw;
+	r.states.n[WIRE_CLOSE_WAIT] = cw;
+	r.top.rest = r.states;
+	for (size_t i = 0; i < n_ips; i++) {
+		memset(&rem[i], 0, sizeof(rem[i]));
+		rem[i].ip.len = 4;
+		rem[i].ip.b[0] = 198;
+		rem[i].ip.b[1] = 51;
+		rem[i].ip.b[2] = 100;
+		rem[i].ip.b[3] = ips[i].ip;
+		rem[i].st.n[WIRE_ESTABLISHED] = ips[i].est;
+		rem[i].st.n[WIRE_SYN_RECV] = ips[i].syn_recv;
+		rem[i].st.n[WIRE_TIME_WAIT] = ips[i].time_wait;
+		r.states.n[WIRE_SYN_RECV] += ips[i].syn_recv;
+		/* est and tw given for the host include the listed IPs' */
+		r.top.rest.n[WIRE_ESTABLISHED] -= ips[i].est;
+		r.top.rest.n[WIRE_TIME_WAIT] -= ips[i].time_wait;
+	}
+	r.top.ips = rem;
+	r.top.n_ips = n_ips;
+	r.top.limit = 2;
+	r.top.threshold_total = thr_total;
+	r.top.threshold_established = thr_est;
+	r.top.threshold_syn_recv = thr_syn;
+	r.top.distinct_ips = (uint32_t)n_ips + 10;
+	r.source = "netlink";
+	agent_id(id, n);
+	assert_int_equal(db_put_report(f->db, id, &r, t, &stored), 0);
+	assert_int_equal(stored, 1);
+}
+
+/* Runs cmd with options "name=value" pairs, JSON, against the expected text. */
+static void expect_query(fx_t *f, const char *cmd, const char *const *opts, const char *want)
+{
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	col_qopts_t o;
+	const char *why;
+	char err[256], name[32];
+
+	col_qopts_init(&o, NOW);
+	o.format = COL_FMT_JSON;
+	for (; opts && *opts; opts++) {
+		const char *eq = strchr(*opts, '=');
+
+		assert_non_null(eq);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - *opts), *opts);
+		assert_int_equal(col_qopts_set(&o, name, eq + 1, &why), 0);
+	}
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_int_equal(db_query(rd, cmd, &o, &out, &why), 0);
+	fs_buf_add(&out, "", 1);
+	assert_int_equal(out.err, 0);
+	if (strcmp(out.p, want) != 0)
+		fail_msg("%s:\n got: %s\nwant: %s", cmd, out.p, want);
+	fs_buf_close(&out);
+	db_reader_close(rd);
+}
+
+/*
+ * The fleet of most tests: web1 and web2 fresh, web3 stale (last report
+ * 40 s old at a 10 s interval), db1 fresh.
+ *   web1: ESTABLISHED 100, TIME_WAIT 10; lists .7 (30 ESTABLISHED), thresholds 5/5/0
+ *   web2: ESTABLISHED 50, CLOSE_WAIT 600; lists .9 (20 ESTABLISHED, 4 SYN_RECV); 8/6/1
+ *   web3: ESTABLISHED 999 (stale, left out)
+ *   db1:  ESTABLISHED 7, TIME_WAIT 300; lists .7 (2 ESTABLISHED, 300 TIME_WAIT); 0/0/0
+ */
+static void fleet(fx_t *f)
+{
+	ipc_t w1[] = {{7, 30, 0, 0}}, w2[] = {{9, 20, 4, 0}}, d1[] = {{7, 2, 0, 300}};
+
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	host(f, 3, "web3", "web");
+	host(f, 4, "db1", "db");
+	report(f, 1, 1, NOW - 5000, 100, 10, 0, w1, 1, 5, 5, 0);
+	report(f, 2, 1, NOW - 3000, 50, 0, 600, w2, 1, 8, 6, 1);
+	report(f, 3, 1, NOW - 40000, 999, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 4, 1, NOW - 1000, 7, 300, 0, d1, 1, 0, 0, 0);
+}
+
+static void test_query_tiers_stale(void **state)
+{
+	fx_t *f = *state;
+
+	fleet(f);
+	/* web: sums over web1 and web2 (web3 stale); SYN_RECV 4 is web2's (from .9). */
+	expect_query(f, "tiers", NULL,
+		"{\"now_ms\":1796212800000,\"tiers\":["
+		"{\"tier\":\"db\",\"hosts\":1,\"stale\":0,\"stale_hosts\":[],\"states\":{"
+		"\"ESTABLISHED\":{\"sum\":7,\"mean\":7.0,\"max\":7,\"max_host\":\"db1\"},"
+		"\"SYN_SENT\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"SYN_RECV\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"FIN_WAIT1\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"FIN_WAIT2\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"TIME_WAIT\":{\"sum\":300,\"mean\":300.0,\"max\":300,\"max_host\":\"db1\"},"
+		"\"CLOSE\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"CLOSE_WAIT\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"LAST_ACK\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"CLOSING\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"db1\"},"
+		"\"total\":{\"sum\":307,\"mean\":307.0,\"max\":307,\"max_host\":\"db1\"}}},"
+		"{\"tier\":\"web\",\"hosts\":2,\"stale\":1,\"stale_hosts\":[\"web3\"],\"states\":{"
+		"\"ESTABLISHED\":{\"sum\":150,\"mean\":75.0,\"max\":100,\"max_host\":\"web1\"},"
+		"\"SYN_SENT\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"web1\"},"
+		"\"SYN_RECV\":{\"sum\":4,\"mean\":2.0,\"max\":4,\"max_host\":\"web2\"},"
+		"\"FIN_WAIT1\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"web1\"},"
+		"\"FIN_WAIT2\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"web1\"},"
+		"\"TIME_WAIT\":{\"sum\":10,\"mean\":5.0,\"max\":10,\"max_host\":\"web1\"},"
+		"\"CLOSE\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"web1\"},"
+		"\"CLOSE_WAIT\":{\"sum\":600,\"mean\":300.0,\"max\":600,\"max_host\":\"web2\"},"
+		"\"LAST_ACK\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"web1\"},"
+		"\"CLOSING\":{\"sum\":0,\"mean\":0.0,\"max\":0,\"max_host\":\"web1\"},"
+		"\"total\":{\"sum\":764,\"mean\":382.0,\"max\":654,\"max_host\":\"web2\"}}}]}\n");
+}
+
+static void test_query_hosts_tier(void **state)
+{
+	fx_t *f = *state;
+	const char *const web[] = {"tier=db", NULL};
+
+	fleet(f);
+	expect_query(f, "hosts", web,
+		"{\"now_ms\":1796212800000,\"tier\":\"db\",\"hosts\":[{\"hostname\":\"db1\","
+		"\"tier\":\"db\",\"labels\":{\"rack\":\"r1\"},\"first_seen\":1796209200000,"
+		"\"last_seen\":1796212799000,\"stale\":false,\"agent_version\":\"0.1.0\","
+		"\"collected_at_ms\":1796212799000,\"interval_ms\":10000,\"total\":307,\"listen\":0,"
+		"\"states\":{\"ESTABLISHED\":7,\"SYN_SENT\":0,\"SYN_RECV\":0,\"FIN_WAIT1\":0,"
+		"\"FIN_WAIT2\":0,\"TIME_WAIT\":300,\"CLOSE\":0,\"CLOSE_WAIT\":0,\"LAST_ACK\":0,"
+		"\"CLOSING\":0}}]}\n");
+}
+
+static void test_query_top_ips_now_upper_bound(void **state)
+{
+	fx_t *f = *state;
+	const char *const est[] = {"state=ESTABLISHED", NULL};
+
+	fleet(f);
+	/*
+	 * Total: .7 is 30 on web1 and 302 on db1 = 332, exact where listed;
+	 * web2 did not list it and its total threshold is 8: upper bound 340.
+	 * .9: 24 on web2; web1 and db1 bound it by 5 and 0: 29.
+	 */
+	expect_query(f, "top-ips", NULL,
+		"{\"now_ms\":1796212800000,\"since_ms\":0,\"state\":\"total\",\"limit\":20,"
+		"\"hosts\":3,\"ips\":["
+		"{\"ip\":\"198.51.100.7\",\"count\":332,\"upper_bound\":340,\"hosts\":2,"
+		"\"tiers\":[\"web\",\"db\"],\"total\":332,\"states\":{\"ESTABLISHED\":32,"
+		"\"TIME_WAIT\":300},\"first_seen\":1796212795000,\"last_seen\":1796212799000},"
+		"{\"ip\":\"198.51.100.9\",\"count\":24,\"upper_bound\":29,\"hosts\":1,"
+		"\"tiers\":[\"web\"],\"total\":24,\"states\":{\"ESTABLISHED\":20,\"SYN_RECV\":4},"
+		"\"first_seen\":1796212797000,\"last_seen\":1796212797000}]}\n");
+	/* By ESTABLISHED: .7 32 + web2's 6; .9 20 + web1's 5. */
+	expect_query(f, "top-ips", est,
+		"{\"now_ms\":1796212800000,\"since_ms\":0,\"state\":\"ESTABLISHED\",\"limit\":20,"
+		"\"hosts\":3,\"ips\":["
+		"{\"ip\":\"198.51.100.7\",\"count\":32,\"upper_bound\":38,\"hosts\":2,"
+		"\"tiers\":[\"web\",\"db\"],\"total\":332,\"states\":{\"ESTABLISHED\":32,"
+		"\"TIME_WAIT\":300},\"first_seen\":1796212795000,\"last_seen\":1796212799000},"
+		"{\"ip\":\"198.51.100.9\",\"count\":20,\"upper_bound\":25,\"hosts\":1,"
+		"\"tiers\":[\"web\"],\"total\":24,\"states\":{\"ESTABLISHED\":20,\"SYN_RECV\":4},"
+		"\"first_seen\":1796212797000,\"last_seen\":1796212797000}]}\n");
+}
+
+static void test_query_top_ips_since_peaks(void **state)
+{
+	fx_t *f = *state;
+	const char *const since[] = {"since=10m", "tier=web", "limit=1", NULL};
+	ipc_t a[] = {{7, 10, 0, 0}}, b[] = {{7, 25, 0, 0}}, c[] = {{9, 40, 0, 0}};
+
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	host(f, 3, "db1", "db");
+	/* web1: .7 at 10 then 25, then a report listing only .9 with threshold 12. */
+	report(f, 1, 1, NOW - 3 * MIN, 50, 0, 0, a, 1, 3, 3, 0);
+	report(f, 1, 2, NOW - 2 * MIN, 50, 0, 0, b, 1, 3, 3, 0);
+	report(f, 1, 3, NOW - 1 * MIN, 50, 0, 0, c, 1, 12, 12, 0);
+	/* web2 lists .7 in its only report of the window; its older one is outside. */
+	report(f, 2, 1, NOW - 20 * MIN, 90, 0, 0, c, 1, 50, 50, 0);
+	report(f, 2, 2, NOW - 1 * MIN, 90, 0, 0, a, 1, 6, 6, 0);
+	/* db1 is another tier. */
+	report(f, 3, 1, NOW - 1 * MIN, 500, 0, 0, b, 1, 0, 0, 0);
+	/*
+	 * .7: peaks 25 (web1) + 10 (web2) = 35; web1 missed it once, with
+	 * threshold 12 < 25, so 25 stands; web2 listed it always: exact.
+	 * .9: 40 on web1, web2 bounds it by 6 -> count 40, upper bound 46,
+	 * ranks first.
+	 */
+	expect_query(f, "top-ips", since,
+		"{\"now_ms\":1796212800000,\"tier\":\"web\",\"since_ms\":600000,\"state\":\"total\","
+		"\"limit\":1,\"hosts\":2,\"ips\":["
+		"{\"ip\":\"198.51.100.9\",\"count\":40,\"upper_bound\":46,\"hosts\":1,"
+		"\"tiers\":[\"web\"],\"total\":40,\"states\":{\"ESTABLISHED\":40},"
+		"\"first_seen\":1796212740000,\"last_seen\":1796212740000}]}\n");
+	const char *const two[] = {"since=10m", "tier=web", "limit=2", NULL};
+
+	expect_query(f, "top-ips", two,
+		"{\"now_ms\":1796212800000,\"tier\":\"web\",\"since_ms\":600000,\"state\":\"total\","
+		"\"limit\":2,\"hosts\":2,\"ips\":["
+		"{\"ip\":\"198.51.100.9\",\"count\":40,\"upper_bound\":46,\"hosts\":1,"
+		"\"tiers\":[\"web\"],\"total\":40,\"states\":{\"ESTABLISHED\":40},"
+		"\"first_seen\":1796212740000,\"last_seen\":1796212740000},"
+		"{\"ip\":\"198.51.100.7\",\"count\":35,\"upper_bound\":35,\"hosts\":2,"
+		"\"tiers\":[\"web\"],\"total\":35,\"states\":{\"ESTABLISHED\":35},"
+		"\"first_seen\":1796212620000,\"last_seen\":1796212740000}]}\n");
+}
+
+static void test_query_trend_buckets(void **state)
+{
+	fx_t *f = *state;
+	const char *const opts[] = {"state=ESTABLISHED", "since=3m", "step=1m", NULL};
+	const char *const one[] = {"state=close_wait", "since=3m", "step=1m", "host=web2", NULL};
+
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	/*
+	 * Bucket 11:57: web1 10 and 20 (mean 15, max 20), web2 100 and 100:
+	 * mean 115, max 120.
+	 */
+	report(f, 1, 1, NOW - 3 * MIN + 1000, 10, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 1, 2, NOW - 3 * MIN + 11000, 20, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 2, 1, NOW - 3 * MIN + 5000, 100, 0, 7, NULL, 0, 0, 0, 0);
+	/* Bucket 11:59: web1 alone, 30. */
+	report(f, 1, 3, NOW - 1 * MIN + 1000, 30, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 2, 2, NOW - 3 * MIN + 20000, 100, 0, 9, NULL, 0, 0, 0, 0);
+	/* Older than the window: not counted. */
+	report(f, 2, 3, NOW - 10 * MIN, 1000, 0, 50, NULL, 0, 0, 0, 0);
+	expect_query(f, "trend", opts,
+		"{\"now_ms\":1796212800000,\"state\":\"ESTABLISHED\",\"since_ms\":180000,"
+		"\"step_ms\":60000,\"from_ms\":1796212620000,\"to_ms\":1796212860000,"
+		"\"source\":\"raw\",\"buckets\":["
+		"{\"t\":1796212620000,\"hosts\":2,\"mean\":115.0,\"max\":120},"
+		"{\"t\":1796212680000,\"hosts\":0,\"mean\":0.0,\"max\":0},"
+		"{\"t\":1796212740000,\"hosts\":1,\"mean\":30.0,\"max\":30},"
+		"{\"t\":1796212800000,\"hosts\":0,\"mean\":0.0,\"max\":0}]}\n");
+	/* One host, CLOSE_WAIT: 7 and 9 in the first bucket. */
+	expect_query(f, "trend", one,
+		"{\"now_ms\":1796212800000,\"host\":\"web2\",\"state\":\"CLOSE_WAIT\","
+		"\"since_ms\":180000,\"step_ms\":60000,\"from_ms\":1796212620000,"
+		"\"to_ms\":1796212860000,\"source\":\"raw\",\"buckets\":["
+		"{\"t\":1796212620000,\"hosts\":1,\"mean\":8.0,\"max\":9},"
+		"{\"t\":1796212680000,\"hosts\":0,\"mean\":0.0,\"max\":0},"
+		"{\"t\":1796212740000,\"hosts\":0,\"mean\":0.0,\"max\":0},"
+		"{\"t\":1796212800000,\"hosts\":0,\"mean\":0.0,\"max\":0}]}\n");
+}
+
+static void test_query_bad_options(void **state)
+{
+	fx_t *f = *state;
+	col_qopts_t o;
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	const char *why;
+	char err[256];
+
+	col_qopts_init(&o, NOW);
+	assert_int_equal(col_qopts_set(&o, "state", "LISTENING", &why), -EINVAL);
+	assert_non_null(why);
+	assert_int_equal(col_qopts_set(&o, "since", "5y", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "limit", "0", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "limit", "10001", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "format", "xml", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "tier", "", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "colour", "red", &why), -ENOENT);
+	assert_int_equal(col_qopts_set(&o, "state", "time_wait", &why), 0);
+	assert_int_equal(o.state, WIRE_TIME_WAIT);
+
+	host(f, 1, "web1", "web");
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_int_equal(db_query(rd, "suspicious", &o, &out, &why), -ENOENT);
+	assert_int_equal(col_qopts_set(&o, "host", "nosuch", &why), 0);
+	assert_int_equal(db_query(rd, "trend", &o, &out, &why), -EINVAL);
+	assert_string_equal(why, "no such host");
+	o.host = NULL;
+	o.since_ms = 30 * 86400000LL;
+	o.step_ms = 10000;
+	assert_int_equal(db_query(rd, "trend", &o, &out, &why), -EINVAL);
+	assert_non_null(why);
+	db_reader_close(rd);
+	fs_buf_close(&out);
+
+	/* No file; not a fleetstat database. */
+	assert_int_equal(db_reader_open("/nonexistent/x.db", &rd, err, sizeof(err)) < 0, 1);
+	assert_null(rd);
+}
+
+static void test_query_table_csv(void **state)
+{
+	fx_t *f = *state;
+	col_qopts_t o;
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	const char *why;
+	char err[256];
+
+	fleet(f);
+	col_qopts_init(&o, NOW);
+	o.format = COL_FMT_CSV;
+	o.tier = "web";
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_int_equal(db_query(rd, "tiers", &o, &out, &why), 0);
+	fs_buf_add(&out, "", 1);
+	/* CSV keeps every state; the header first. */
+	assert_non_null(strstr(out.p, "TIER,HOSTS,STALE,STATE,SUM,MEAN,MAX,MAX_HOST\n"
+	                              "web,2,1,ESTABLISHED,150,75.0,100,web1\n"));
+	assert_non_null(strstr(out.p, "web,2,1,CLOSING,0,0.0,0,web1\n"));
+	fs_buf_close(&out);
+	/* The table leaves out states no host has, and aligns. */
+	o.format = COL_FMT_TABLE;
+	assert_int_equal(db_query(rd, "tiers", &o, &out, &why), 0);
+	fs_buf_add(&out, "", 1);
+	assert_string_equal(out.p,
+		"TIER  HOSTS  STALE  STATE        SUM   MEAN  MAX  MAX_HOST\n"
+		"web       2      1  ESTABLISHED  150   75.0  100  web1\n"
+		"web       2      1  SYN_RECV       4    2.0    4  web2\n"
+		"web       2      1  TIME_WAIT     10    5.0   10  web1\n"
+		"web       2      1  CLOSE_WAIT   600  300.0  600  web2\n"
+		"web       2      1  total        764  382.0  654  web2\n");
+	fs_buf_close(&out);
+	db_reader_close(rd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_query_tiers_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_hosts_tier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_top_ips_now_upper_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_top_ips_since_peaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_bad_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_table_csv, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("query", tests, NULL, NULL);
+}
