@@ -7,10 +7,11 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config          # toolchain
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev  # libraries
-	libssl-dev libsqlite3-dev sqlite3
+	libssl-dev libsqlite3-dev sqlite3 libmicrohttpd-dev
 	libcmocka-dev                             # unit tests
 	clang libclang-rt-14-dev                  # libFuzzer targets
 	iproute2 nftables net-tools procps python3  # integration tests: netns, rules, ss, netstat
+	curl prometheus                           # the HTTP API; promtool checks /metrics
 	hyperfine time                            # benchmarks
 )
 

@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "http_get.h"
 #include "query.h"
 #include "reader.h"
+#include "auth.h"
+#include "token.h"
 
 static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips"};
 
@@ -19,7 +22,8 @@ static void usage(FILE *f)
 	fputs(
 	"usage: fleetstat COMMAND [options]\n"
 	"\n"
-	"Questions about the whole fleet, answered from the collector's database.\n"
+	"Questions about the whole fleet, answered by the collector's HTTP API or\n"
+	"straight from its database; both give the same JSON.\n"
 	"\n"
 	"  tiers                 per tier: hosts reporting, stale, and per state the sum,\n"
 	"                        the mean per host and the host with the most\n"
@@ -30,7 +34,9 @@ static void usage(FILE *f)
 	"                        count and upper_bound (exact when equal); --since gives\n"
 	"                        each host's peak over the window\n"
 	"\n"
-	"  --db FILE             the collector's SQLite database (read-only)\n"
+	"  --server URL          the collector's HTTP API (default http://127.0.0.1:7401)\n"
+	"  --token-file FILE     bearer token for --server (the collector's --http-token-file)\n"
+	"  --db FILE             read the collector's SQLite database instead (read-only)\n"
 	"  --format table|json|csv   (default: table on a terminal, json otherwise)\n"
 	"  --tier T  --host H    only that tier, or host (hosts, trend)\n"
 	"  --state S             a TCP state (ESTABLISHED, SYN_RECV, ...) or total (default)\n"
@@ -46,6 +52,8 @@ static void usage(FILE *f)
 
 static const struct option longopts[] = {
 	{"db", required_argument, NULL, 'd'},
+	{"server", required_argument, NULL, 'u'},
+	{"token-file", required_argument, NULL, 'k'},
 	{"format", required_argument, NULL, 'f'},
 	{"tier", required_argument, NULL, 't'},
 	{"host", required_argument, NULL, 'H'},
@@ -66,14 +74,103 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#define MAX_RESPONSE (256u << 20)
+#define TIMEOUT_MS 60000
+
+/* The query over HTTP: the options as the API's parameters.  Exit status. */
+static int via_server(const char *url, const char *token_file, const char *cmd,
+                      const char *const *names, const char *const *values, int n,
+                      const col_qopts_t *o)
+{
+	static const char *const fmts[] = {"table", "json", "csv"};
+	char host[256], port[8], prefix[256];
+	fs_buf_t path = FS_BUF_INIT, resp = FS_BUF_INIT;
+	uint8_t token[WIRE_TOKEN_MAX + 1];
+	size_t token_len = 0, body;
+	const char *why;
+	int status, err, code = 1;
+
+	if (col_url_split(url, host, sizeof(host), port, prefix, sizeof(prefix)) < 0) {
+		fprintf(stderr, "fleetstat: --server: '%s' is not http://HOST[:PORT]\n", url);
+		return 2;
+	}
+	if (token_file) {
+		if ((err = fs_token_load(token_file, token, sizeof(token) - 1, &token_len)) < 0) {
+			fprintf(stderr, "fleetstat: token file %s: %s\n", token_file,
+			        fs_token_strerror(err));
+			return 1;
+		}
+		token[token_len] = '\0';
+	}
+	fs_buf_printf(&path, "%s/api/v1/%s?format=%s", prefix, cmd, fmts[o->format]);
+	for (int i = 0; i < n; i++) {
+		fs_buf_printf(&path, "&%s=", names[i]);
+		col_url_encode(&path, values[i]);
+	}
+	fs_buf_add(&path, "", 1);
+	err = path.err ? path.err
+	               : col_http_get(host, port, path.p, token_file ? (char *)token : NULL,
+	                              TIMEOUT_MS, MAX_RESPONSE, &resp, &why);
+	explicit_bzero(token, sizeof(token));
+	if (err < 0) {
+		fprintf(stderr, "fleetstat: %s: %s: %s\n", url, why ? why : "request", strerror(-err));
+		goto out;
+	}
+	if (col_http_response_parse(resp.p, resp.len, &status, &body) < 0) {
+		fprintf(stderr, "fleetstat: %s: not an HTTP response\n", url);
+		goto out;
+	}
+	if (status != 200) {
+		fprintf(stderr, "fleetstat: %s: HTTP %d: %.*s", url, status, (int)(resp.len - body),
+		        resp.p + body);
+		code = status == 400 || status == 404 ? 2 : 1;
+		goto out;
+	}
+	if (fwrite(resp.p + body, 1, resp.len - body, stdout) != resp.len - body ||
+	    fflush(stdout) != 0) {
+		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
+		goto out;
+	}
+	code = 0;
+out:
+	fs_buf_close(&path);
+	fs_buf_close(&resp);
+	return code;
+}
+
+/* The query on the database file.  Exit status. */
+static int via_db(const char *db, const char *cmd, col_qopts_t *o)
+{
+	fs_buf_t out = FS_BUF_INIT;
+	db_reader_t *rd;
+	const char *why;
+	char err[512];
+	int rc, code = 1;
+
+	if (db_reader_open(db, &rd, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fleetstat: %s\n", err);
+		return 1;
+	}
+	rc = db_query(rd, cmd, o, &out, &why);
+	if (rc < 0)
+		fprintf(stderr, "fleetstat: %s: %s\n", cmd,
+		        why ? why : *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
+	else if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
+		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
+	else
+		code = 0;
+	db_reader_close(rd);
+	fs_buf_close(&out);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *cmd = NULL, *why;
+	const char *db = NULL, *server = NULL, *token_file = NULL, *cmd, *why;
+	const char *names[16], *values[16];
 	col_qopts_t o;
-	db_reader_t *rd;
-	fs_buf_t out = FS_BUF_INIT;
-	char err[512];
-	int c, rc;
+	int c, n = 0;
+	size_t i;
 
 	col_qopts_init(&o, now_ms());
 	o.format = isatty(STDOUT_FILENO) ? COL_FMT_TABLE : COL_FMT_JSON;
@@ -82,6 +179,8 @@ int main(int argc, char **argv)
 
 		switch (c) {
 		case 'd': db = optarg; continue;
+		case 'u': server = optarg; continue;
+		case 'k': token_file = optarg; continue;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fleetstat %s\n", FLEETSTAT_VERSION); return 0;
 		case 'f': name = "format"; break;
@@ -95,7 +194,12 @@ int main(int argc, char **argv)
 		}
 		if (col_qopts_set(&o, name, optarg, &why) < 0) {
 			fprintf(stderr, "fleetstat: --%s: '%s' is %s\n", name, optarg, why);
-			return 1;
+			return 2;
+		}
+		/* For --server: the same options as the API's parameters (format apart). */
+		if (c != 'f' && n < (int)(sizeof(names) / sizeof(names[0]))) {
+			names[n] = name;
+			values[n++] = optarg;
 		}
 	}
 	if (optind >= argc) {
@@ -107,36 +211,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleetstat: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
-	for (c = 0; c < (int)(sizeof(commands) / sizeof(commands[0])); c++)
-		if (strcmp(cmd, commands[c]) == 0)
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i]) == 0)
 			break;
-	if (c == (int)(sizeof(commands) / sizeof(commands[0]))) {
+	if (i == sizeof(commands) / sizeof(commands[0])) {
 		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips "
 		        "(see --help)\n", cmd);
 		return 2;
 	}
-	if (db == NULL) {
-		fprintf(stderr, "fleetstat: give --db FILE, the collector's database\n");
+	if (db && server) {
+		fprintf(stderr, "fleetstat: --db and --server exclude each other\n");
 		return 2;
 	}
-	if (db_reader_open(db, &rd, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fleetstat: %s\n", err);
-		return 1;
-	}
-	rc = db_query(rd, cmd, &o, &out, &why);
-	if (rc < 0) {
-		fprintf(stderr, "fleetstat: %s: %s\n", cmd,
-		        why ? why : *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
-		db_reader_close(rd);
-		fs_buf_close(&out);
-		return 1;
-	}
-	db_reader_close(rd);
-	if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
-		fs_buf_close(&out);
-		return 1;
-	}
-	fs_buf_close(&out);
-	return 0;
+	if (db)
+		return via_db(db, cmd, &o);
+	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cmd, names, values,
+	                  n, &o);
 }

@@ -151,20 +151,46 @@ static const int table_states[] = {
  */
 typedef struct {
 	fs_buf_t cells;
+	col_fmt_t fmt;
 	size_t ncols;
 	size_t ncells;
 	uint64_t left;  /* bit c: column c is text, aligned left */
 } grid_t;
 
-static void grid_init(grid_t *g, uint64_t left, const char *const *head, size_t ncols)
+static void grid_init(grid_t *g, col_fmt_t fmt, uint64_t left)
 {
 	memset(g, 0, sizeof(*g));
-	g->ncols = ncols;
+	g->fmt = fmt;
 	g->left = left;
-	for (size_t i = 0; i < ncols; i++) {
+}
+
+/* Header cells; grid_head_done() fixes the number of columns. */
+static void grid_heads(grid_t *g, const char *const *head, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		fs_buf_add(&g->cells, head[i], strlen(head[i]) + 1);
 		g->ncells++;
 	}
+}
+
+/* The ten states of table_states, short in a table (as the agent prints them), full in CSV. */
+static void grid_state_heads(grid_t *g)
+{
+	static const char *const brief[] = {
+		"ESTAB", "SYN_SENT", "SYN_RECV", "FIN_W1", "FIN_W2", "TIME_W", "CLOSE", "CLOSE_W",
+		"LAST_ACK", "CLOSING",
+	};
+
+	for (size_t i = 0; i + 1 < ARRAY_SIZE(table_states); i++) {
+		const char *h = g->fmt == COL_FMT_CSV ? wire_state_name(table_states[i]) : brief[i];
+
+		grid_heads(g, &h, 1);
+	}
+}
+
+static void grid_head_done(grid_t *g)
+{
+	g->ncols = g->ncells;
 }
 
 static void grid_cell(grid_t *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -199,7 +225,7 @@ static void csv_cell(fs_buf_t *b, const char *s)
 	fs_buf_puts(b, "\"");
 }
 
-static int grid_render(grid_t *g, col_fmt_t fmt, fs_buf_t *b)
+static int grid_render(grid_t *g, fs_buf_t *b)
 {
 	size_t width[64] = {0};
 	const char *p;
@@ -209,8 +235,10 @@ static int grid_render(grid_t *g, col_fmt_t fmt, fs_buf_t *b)
 		fs_buf_close(&g->cells);
 		return -ENOMEM;
 	}
-	if (g->ncols > ARRAY_SIZE(width))
+	if (g->ncols == 0 || g->ncols > ARRAY_SIZE(width)) {
+		fs_buf_close(&g->cells);
 		return -EINVAL;
+	}
 	for (i = 0, p = g->cells.p; i < g->ncells; i++, p += strlen(p) + 1) {
 		size_t len = strlen(p);
 
@@ -221,7 +249,7 @@ static int grid_render(grid_t *g, col_fmt_t fmt, fs_buf_t *b)
 		size_t c = i % g->ncols, pad = width[c] - strlen(p);
 		int last = c == g->ncols - 1;
 
-		if (fmt == COL_FMT_CSV) {
+		if (g->fmt == COL_FMT_CSV) {
 			csv_cell(b, p);
 			fs_buf_puts(b, last ? "\n" : ",");
 			continue;
@@ -317,11 +345,7 @@ static void states_u64(const wire_states_t *s, uint64_t *out)
 
 int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b)
 {
-	static const char *const head[] = {
-		"HOST", "TIER", "STALE", "LAST_SEEN", "VERSION", "ESTABLISHED", "SYN_SENT",
-		"SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
-		"LAST_ACK", "CLOSING", "TOTAL", "LISTEN",
-	};
+	static const char *const head[] = {"HOST", "TIER", "STALE", "LAST_SEEN", "VERSION", "TOTAL"};
 	const col_host_t **v;
 	size_t k;
 	char ts[24];
@@ -349,9 +373,8 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 			fs_buf_json_str(b, h->agent_version);
 			if (h->has_report)
 				fs_buf_printf(b, ",\"collected_at_ms\":%" PRId64 ",\"interval_ms\":%" PRIu32
-				              ",\"total\":%" PRIu32 ",\"listen\":%" PRIu32,
-				              h->collected_at_ms, h->interval_ms,
-				              wire_states_total(&h->states), h->states.n[WIRE_LISTEN]);
+				              ",\"total\":%" PRIu32,
+				              h->collected_at_ms, h->interval_ms, wire_states_total(&h->states));
 			fs_buf_puts(b, ",\"states\":");
 			json_states(b, st, true);
 			fs_buf_puts(b, "}");
@@ -363,7 +386,10 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 
 	grid_t g;
 
-	grid_init(&g, 0x1f, head, ARRAY_SIZE(head));
+	grid_init(&g, o->format, 0x1f);
+	grid_heads(&g, head, ARRAY_SIZE(head));
+	grid_state_heads(&g);
+	grid_head_done(&g);
 	for (size_t i = 0; i < k; i++) {
 		const col_host_t *h = v[i];
 
@@ -372,12 +398,12 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 		grid_cell(&g, "%s", col_host_stale(h, o->now_ms) ? "stale" : "");
 		grid_cell(&g, "%s", col_time_str(h->last_seen_ms, ts));
 		grid_cell(&g, "%s", h->agent_version);
-		for (size_t s = 0; s < ARRAY_SIZE(table_states); s++)
+		grid_cell(&g, "%" PRIu32, wire_states_total(&h->states));
+		for (size_t s = 0; s + 1 < ARRAY_SIZE(table_states); s++)
 			grid_cell(&g, "%" PRIu64, state_value(&h->states, table_states[s]));
-		grid_cell(&g, "%" PRIu32, h->states.n[WIRE_LISTEN]);
 	}
 	free(v);
-	return grid_render(&g, o->format, b);
+	return grid_render(&g, b);
 }
 
 /* ---- tiers ------------------------------------------------------------------- */
@@ -442,7 +468,9 @@ int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 		json_head(b, o);
 		fs_buf_puts(b, ",\"tiers\":[");
 	} else {
-		grid_init(&g, 0x89, head, ARRAY_SIZE(head));
+		grid_init(&g, o->format, 0x89);
+		grid_heads(&g, head, ARRAY_SIZE(head));
+		grid_head_done(&g);
 	}
 	for (size_t i = 0; i < nt; i++) {
 		tier_t *cur = &t[i];
@@ -502,7 +530,7 @@ int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 		fs_buf_puts(b, "]}\n");
 		return b->err;
 	}
-	return grid_render(&g, o->format, b);
+	return grid_render(&g, b);
 }
 
 /* ---- top-ips ------------------------------------------------------------------ */
@@ -739,11 +767,8 @@ static int ipent_cmp(const void *a, const void *b)
 
 int col_top_render(col_top_t *t, fs_buf_t *b)
 {
-	static const char *const head[] = {
-		"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS", "TOTAL", "ESTABLISHED",
-		"SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
-		"LAST_ACK", "CLOSING", "FIRST_SEEN", "LAST_SEEN",
-	};
+	static const char *const head[] = {"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS"};
+	static const char *const tail[] = {"FIRST_SEEN", "LAST_SEEN"};
 	const col_qopts_t *o = &t->o;
 	ipent_t **v;
 	size_t k = 0;
@@ -796,7 +821,11 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 
 	grid_t g;
 
-	grid_init(&g, 0x11, head, ARRAY_SIZE(head));
+	grid_init(&g, o->format, 0x11);
+	grid_heads(&g, head, ARRAY_SIZE(head));
+	grid_state_heads(&g);
+	grid_heads(&g, tail, ARRAY_SIZE(tail));
+	grid_head_done(&g);
 	for (size_t i = 0; i < k; i++) {
 		const ipent_t *f = v[i];
 		char tiers[256] = "";
@@ -810,14 +839,13 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 		grid_cell(&g, "%" PRIu64, f->ub);
 		grid_cell(&g, "%" PRIu32, f->listed);
 		grid_cell(&g, "%s", tiers);
-		grid_cell(&g, "%" PRIu64, state_value_u64(f->st, COL_STATE_TOTAL));
 		for (size_t s = 0; s + 1 < ARRAY_SIZE(table_states); s++)
 			grid_cell(&g, "%" PRIu64, f->st[table_states[s]]);
 		grid_cell(&g, "%s", col_time_str(f->first, t1));
 		grid_cell(&g, "%s", col_time_str(f->last, t2));
 	}
 	free(v);
-	return grid_render(&g, o->format, b);
+	return grid_render(&g, b);
 }
 
 /* ---- trend ------------------------------------------------------------------------ */
@@ -969,12 +997,14 @@ int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b)
 
 	grid_t g;
 
-	grid_init(&g, 0x1, head, ARRAY_SIZE(head));
+	grid_init(&g, o->format, 0x1);
+	grid_heads(&g, head, ARRAY_SIZE(head));
+	grid_head_done(&g);
 	for (size_t i = 0; i < t->nb; i++) {
 		grid_cell(&g, "%s", col_time_str(t->from + (int64_t)i * o->step_ms, ts));
 		grid_cell(&g, "%" PRIu32, t->b[i].hosts);
 		grid_cell(&g, "%.1f", t->b[i].mean);
 		grid_cell(&g, "%" PRIu64, t->b[i].max);
 	}
-	return grid_render(&g, o->format, b);
+	return grid_render(&g, b);
 }

@@ -16,7 +16,7 @@
 #include "util.h"
 
 typedef struct {
-	char *listen, *http, *db, *token_file, *retention, *max_frame, *max_conns;
+	char *listen, *http, *http_token_file, *db, *token_file, *retention, *max_frame, *max_conns;
 	char *handshake_timeout, *idle_timeout;
 	int insecure;
 	int verbose;
@@ -25,13 +25,14 @@ typedef struct {
 enum {
 	OPT_CONFIG = 256, OPT_LISTEN, OPT_HTTP, OPT_DB, OPT_TOKEN_FILE, OPT_RETENTION,
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
-	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP,
+	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_HTTP_TOKEN_FILE,
 };
 
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"http", required_argument, NULL, OPT_HTTP},
+	{"http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE},
 	{"db", required_argument, NULL, OPT_DB},
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	{"retention", required_argument, NULL, OPT_RETENTION},
@@ -65,7 +66,10 @@ static void usage(FILE *f)
 	"  --max-conns N             connections at once (default 10000)\n"
 	"  --handshake-timeout DUR   time for a client to send its Hello (default 10s)\n"
 	"  --idle-timeout DUR        close a connection silent this long (default 5m)\n"
-	"  --http ADDR:PORT          query API address (default 127.0.0.1:7401; not served yet)\n"
+	"  --http ADDR:PORT|off      the read-only query API and /metrics (default\n"
+	"                            127.0.0.1:7401)\n"
+	"  --http-token-file FILE    bearer token HTTP clients must send (mode 0600);\n"
+	"                            required for --http off loopback\n"
 	"  --config FILE             INI file, section [collector], keys as the flags\n"
 	"                            with _ for - (token_file, max_frame, ...); flags win\n"
 	"  --verbose, --version, --help\n", f);
@@ -83,6 +87,7 @@ static int apply(opts_t *o, int opt, const char *v)
 	switch (opt) {
 	case OPT_LISTEN: set_str(&o->listen, v); break;
 	case OPT_HTTP: set_str(&o->http, v); break;
+	case OPT_HTTP_TOKEN_FILE: set_str(&o->http_token_file, v); break;
 	case OPT_DB: set_str(&o->db, v); break;
 	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
 	case OPT_RETENTION: set_str(&o->retention, v); break;
@@ -105,7 +110,8 @@ static const struct {
 	const char *key;
 	int opt;
 } ini_keys[] = {
-	{"listen", OPT_LISTEN}, {"http", OPT_HTTP}, {"db", OPT_DB},
+	{"listen", OPT_LISTEN}, {"http", OPT_HTTP}, {"http_token_file", OPT_HTTP_TOKEN_FILE},
+	{"db", OPT_DB},
 	{"token_file", OPT_TOKEN_FILE}, {"retention", OPT_RETENTION},
 	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
 	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
@@ -143,13 +149,23 @@ static void configure(const opts_t *o, col_config_t *cfg)
 	if (col_parse_listen(o->listen ? o->listen : "0.0.0.0:7400", cfg->listen_host,
 	                     sizeof(cfg->listen_host), &cfg->listen_port, &loopback) < 0)
 		fatalx("--listen: '%s' is not ADDR:PORT (an IP address, [IPv6] or *)", o->listen);
-	if (o->http) {
-		char host[64];
-		int port;
+	if (o->http == NULL || strcmp(o->http, "off") != 0) {
+		const char *http = o->http ? o->http : "127.0.0.1:7401";
 		bool lb;
 
-		if (col_parse_listen(o->http, host, sizeof(host), &port, &lb) < 0)
-			fatalx("--http: '%s' is not ADDR:PORT", o->http);
+		if (col_parse_listen(http, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port,
+		                     &lb) < 0)
+			fatalx("--http: '%s' is not ADDR:PORT or off", http);
+		if (o->http_token_file) {
+			int err = fs_token_load(o->http_token_file, cfg->http_token,
+			                        sizeof(cfg->http_token), &cfg->http_token_len);
+
+			if (err < 0)
+				fatalx("http token file %s: %s", o->http_token_file, fs_token_strerror(err));
+		} else if (!lb) {
+			fatalx("refusing to serve HTTP on %s without a bearer token: give "
+			       "--http-token-file, or --http on a loopback address", cfg->http_host);
+		}
 	}
 	cfg->retention_ms = duration("retention", o->retention, 7 * 86400000LL);
 	cfg->handshake_timeout_ms = duration("handshake-timeout", o->handshake_timeout, 10000);
@@ -179,7 +195,7 @@ static void configure(const opts_t *o, col_config_t *cfg)
 
 static void opts_close(opts_t *o)
 {
-	char **all[] = {&o->listen, &o->http, &o->db, &o->token_file, &o->retention,
+	char **all[] = {&o->listen, &o->http, &o->http_token_file, &o->db, &o->token_file, &o->retention,
 	                &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
@@ -235,11 +251,13 @@ int main(int argc, char **argv)
 	if (o.verbose)
 		log_init("fleetstat-collector", LOG_LVL_DEBUG);
 	configure(&o, &cfg);
+	cfg.db_path = o.db ? o.db : "fleetstat.db";
 	if ((err = db_open(o.db ? o.db : "fleetstat.db", &db, why, sizeof(why))) < 0)
 		fatalx("database %s: %s", o.db ? o.db : "fleetstat.db", why);
 	err = col_server_run(&cfg, db);
 	db_close(db);
 	explicit_bzero(cfg.token, sizeof(cfg.token));
+	explicit_bzero(cfg.http_token, sizeof(cfg.http_token));
 	opts_close(&o);
 	return err < 0 ? 1 : 0;
 }

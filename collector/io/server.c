@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "check.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 #include "wire.h"
@@ -62,9 +63,13 @@ struct col_srv {
 	unsigned nconns;
 	int stopping;
 	uint8_t rbuf[64 * 1024];
+	/* Counted on the loop's thread, read by the HTTP threads for /metrics. */
 	struct {
-		uint64_t accepted, frames, reports, rejected, auth_failed;
+		_Atomic uint64_t accepted, open, frames, reports, rejected;
+		_Atomic uint64_t by_reason[COL_NREASONS];
+		_Atomic uint64_t http_requests;
 	} st;
+	col_http_t *http;
 };
 
 typedef struct {
@@ -112,6 +117,7 @@ static void conn_unlink(col_conn_t *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	s->nconns--;
+	s->st.open--;
 }
 
 static void close_handles(col_conn_t *c)
@@ -205,6 +211,7 @@ static void conn_reject(col_conn_t *c, wire_errcode_t code, const char *why)
 	wire_frame_t f = {.type = WIRE_ERROR};
 
 	c->srv->st.rejected++;
+	c->srv->st.by_reason[code < COL_NREASONS ? code : 0]++;
 	f.error.code = code;
 	f.error.message = (char *)why;
 	log_info("col: %s: %s; closing", c->name, why);
@@ -253,7 +260,6 @@ static void handle_hello(col_conn_t *c, wire_frame_t *f)
 		    wire_auth_compute(cfg->token, cfg->token_len, c->nonce,
 		                      f->hello.agent_id, want) < 0 ||
 		    !wire_auth_equal(want, f->hello.auth)) {
-			c->srv->st.auth_failed++;
 			conn_reject(c, WIRE_ERR_AUTH_FAILED, "authentication failed (wrong or no token)");
 			return;
 		}
@@ -421,6 +427,7 @@ static void on_connection(uv_stream_t *server, int status)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
+	s->st.open++;
 	s->st.accepted++;
 	strcpy(c->peer, "?");
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
@@ -527,6 +534,9 @@ static void on_signal(uv_signal_t *sig, int signum)
 	s->stopping = 1;
 	log_info("col: %s: stopping: committing and acking what is queued",
 	         signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* First: its /metrics reads the writer's figures. */
+	col_http_stop(s->http);
+	s->http = NULL;
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	for (col_conn_t *c = s->conns; c; c = c->next)
 		uv_read_stop((uv_stream_t *)&c->tcp);
@@ -537,6 +547,53 @@ static void on_signal(uv_signal_t *sig, int signum)
 	uv_close((uv_handle_t *)&s->prune, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void selfstats(void *ctx, col_selfstats_t *o)
+{
+	col_srv_t *s = ctx;
+	col_writer_stats_t w;
+
+	o->connections_open = s->st.open;
+	o->connections_accepted = s->st.accepted;
+	o->frames = s->st.frames;
+	o->reports_received = s->st.reports;
+	for (int r = 0; r < COL_NREASONS; r++)
+		o->rejected[r] = s->st.by_reason[r];
+	col_writer_stats(s->writer, &w);
+	o->reports_stored = w.reports_stored;
+	o->reports_duplicate = w.reports_duplicate;
+	o->commits = w.commits;
+	o->commit_failures = w.commit_failures;
+	o->last_commit_us = w.last_commit_us;
+	o->max_commit_us = w.max_commit_us;
+	o->queued = w.queued;
+}
+
+static int http_on(col_srv_t *s)
+{
+	const col_config_t *cfg = s->cfg;
+	col_http_config_t hc = {
+		.port = cfg->http_port,
+		.token = cfg->http_token_len ? cfg->http_token : NULL,
+		.token_len = cfg->http_token_len,
+		.db_path = cfg->db_path,
+		.selfstats = selfstats,
+		.ctx = s,
+	};
+	char why[256];
+	int err;
+
+	if (cfg->http_port == 0)
+		return 0;
+	snprintf(hc.host, sizeof(hc.host), "%s", cfg->http_host);
+	if ((err = col_http_start(&hc, &s->http, why, sizeof(why))) < 0) {
+		log_warnx("col: http: %s", why);
+		return err;
+	}
+	log_info("col: http: serving the API and /metrics on %s:%d%s", cfg->http_host,
+	         cfg->http_port, cfg->http_token_len ? ", bearer token required" : "");
+	return 0;
 }
 
 static int listen_on(col_srv_t *s)
@@ -586,6 +643,11 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 		uv_close((uv_handle_t *)&s->listener, NULL);
 		goto out;
 	}
+	if ((err = http_on(s)) < 0) {
+		col_writer_stop(s->writer);
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		goto out;
+	}
 	uv_signal_init(&loop, &s->sigterm);
 	uv_signal_init(&loop, &s->sigint);
 	s->sigterm.data = s->sigint.data = s;
@@ -597,8 +659,8 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 	         cfg->token_len ? ", agents must prove the token" : ", no token: any agent is taken");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	log_info("col: stopped: %" PRIu64 " connections, %" PRIu64 " frames, %" PRIu64
-	         " reports, %" PRIu64 " refused", s->st.accepted, s->st.frames,
-	         s->st.reports, s->st.rejected);
+	         " reports, %" PRIu64 " refused", (uint64_t)s->st.accepted, (uint64_t)s->st.frames,
+	         (uint64_t)s->st.reports, (uint64_t)s->st.rejected);
 out:
 	uv_run(&loop, UV_RUN_DEFAULT); /* let pending closes finish */
 	if (uv_loop_close(&loop) != 0) {

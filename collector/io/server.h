@@ -20,13 +20,20 @@ typedef struct {
 	unsigned max_conns;
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
+	/* The HTTP API: off when http_port is 0. */
+	char http_host[64];
+	int http_port;
+	uint8_t http_token[WIRE_TOKEN_MAX];
+	size_t http_token_len;       /* 0: no bearer token (loopback only) */
+	const char *db_path;         /* for the HTTP API's read-only connections */
 } col_config_t;
 
 /*
  * Serves agents on cfg's listen address until SIGTERM or SIGINT, storing
  * into db (borrowed; the writer thread uses it while this runs).  Then stops
  * accepting, commits and acks what was queued, closes every connection and
- * the loop.  Returns 0, or a negative errno if it could not start.
+ * the loop.  The HTTP API, when configured, runs beside it on threads of its
+ * own and stops first.  Returns 0, or a negative errno if it could not start.
  */
 int col_server_run(const col_config_t *cfg, db_t *db);
 

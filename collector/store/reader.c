@@ -216,6 +216,26 @@ static bool host_wanted(const col_host_t *h, const col_qopts_t *o, bool by_host)
 	       (!by_host || o->host == NULL || strcmp(o->host, h->hostname) == 0);
 }
 
+int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n)
+{
+	hostset_t hs;
+	int err;
+
+	rd->msg[0] = '\0';
+	if ((err = load_hosts(rd, false, &hs)) < 0)
+		return err;
+	*out = hs.v;
+	*n = hs.n;
+	return 0;
+}
+
+void db_reader_hosts_free(col_host_t *hosts, size_t n)
+{
+	hostset_t hs = {hosts, n};
+
+	hostset_free(&hs);
+}
+
 /* ---- top-ips ----------------------------------------------------------------- */
 
 static const char tops_sql[] =

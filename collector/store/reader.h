@@ -28,6 +28,13 @@ void db_reader_close(db_reader_t *rd);
  */
 int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why);
 
+/*
+ * Every host with its latest report (no top lists), sorted by id: *out is
+ * new, released with db_reader_hosts_free(*out, *n).  0 or a negative errno.
+ */
+int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n);
+void db_reader_hosts_free(col_host_t *hosts, size_t n);
+
 const char *db_reader_errmsg(db_reader_t *rd);
 
 #endif

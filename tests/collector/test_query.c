@@ -227,7 +227,7 @@ static void test_query_hosts_tier(void **state)
 		"{\"now_ms\":1796212800000,\"tier\":\"db\",\"hosts\":[{\"hostname\":\"db1\","
 		"\"tier\":\"db\",\"labels\":{\"rack\":\"r1\"},\"first_seen\":1796209200000,"
 		"\"last_seen\":1796212799000,\"stale\":false,\"agent_version\":\"0.1.0\","
-		"\"collected_at_ms\":1796212799000,\"interval_ms\":10000,\"total\":307,\"listen\":0,"
+		"\"collected_at_ms\":1796212799000,\"interval_ms\":10000,\"total\":307,"
 		"\"states\":{\"ESTABLISHED\":7,\"SYN_SENT\":0,\"SYN_RECV\":0,\"FIN_WAIT1\":0,"
 		"\"FIN_WAIT2\":0,\"TIME_WAIT\":300,\"CLOSE\":0,\"CLOSE_WAIT\":0,\"LAST_ACK\":0,"
 		"\"CLOSING\":0}}]}\n");

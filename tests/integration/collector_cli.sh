@@ -36,6 +36,11 @@ expect_error 1 "not ADDR:PORT" "$col" --listen nowhere --db "$DB"
 expect_error 1 "not a duration" "$col" --listen 127.0.0.1:7499 --retention 7x --db "$DB"
 expect_error 1 "not a size" "$col" --listen 127.0.0.1:7499 --max-frame 10 --db "$DB"
 expect_error 1 "not a number" "$col" --listen 127.0.0.1:7499 --max-conns many --db "$DB"
+expect_error 1 "without a bearer token" "$col" --listen 127.0.0.1:7499 --http 0.0.0.0:7498 \
+	--db "$DB"
+expect_error 1 "not ADDR:PORT or off" "$col" --listen 127.0.0.1:7499 --http 7498 --db "$DB"
+expect_error 1 "group or others may read it" "$col" --listen 127.0.0.1:7499 --db "$DB" \
+	--http 0.0.0.0:7498 --http-token-file "$T/token-open"
 expect_error 2 "usage" "$col" --no-such-flag
 expect_error 1 "unexpected argument" "$col" extra
 printf '[collector]\nflavour = salty\n' >"$T/bad.ini"
@@ -49,6 +54,13 @@ expect_error 1 "unknown setting 'flavour'" "$col" --config "$T/bad.ini"
 PORT=$(fs_free_port)
 fs_collector_start --listen "0.0.0.0:$PORT" --insecure --db "$DB"
 grep -q "no token: any agent is taken" "$T/collector.log" || fail "--insecure start not said"
+fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+
+# --http off: no HTTP server at all.
+PORT=$(fs_free_port)
+: >"$T/collector.log"
+fs_collector_start --listen "127.0.0.1:$PORT" --http off --db "$DB"
+if grep -q "col: http:" "$T/collector.log"; then fail "--http off still serves HTTP"; fi
 fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
 
 PORT=$(fs_free_port)

@@ -2,7 +2,8 @@
 # lib.sh: helpers for the collector/agent integration tests (source it).
 #   fs_tmpdir                 a temp dir removed at exit (sets $T)
 #   fs_free_port              a free loopback TCP port
-#   fs_collector_start ARGS   start fleetstat-collector (sets $COL_PID; log in $T/collector.log)
+#   fs_collector_start ARGS   start fleetstat-collector (sets $COL_PID; log in $T/collector.log;
+#                             HTTP on 127.0.0.1:$HTTP_PORT unless ARGS say --http)
 #   fs_collector_kill [SIG]   stop it (default TERM) and wait
 #   fs_agent_start NAME ARGS  start an agent in daemon mode (sets AGENT_PID[NAME]; log $T/NAME.log)
 #   fs_agent_kill NAME [SIG]  (after TERM the agent must exit 0)
@@ -52,7 +53,11 @@ fs_free_port() {
 }
 
 fs_collector_start() {
-	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "$@" >>"$T/collector.log" 2>&1 &
+	# Its HTTP API on a port of the test's own ($HTTP_PORT, picked once), unless given.
+	local http=()
+	[ -n "${HTTP_PORT:-}" ] || HTTP_PORT=$(fs_free_port)
+	[[ " $* " == *" --http "* ]] || http=(--http "127.0.0.1:$HTTP_PORT")
+	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "${http[@]}" "$@" >>"$T/collector.log" 2>&1 &
 	COL_PID=$!
 	fs_wait_for 10 fs_port_open "$PORT" || fail "collector did not listen: $(tail -5 "$T/collector.log")"
 }

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics.c: Prometheus text exposition of the fleet and of the collector; no I/O. */
+#include "metrics.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Label values escape backslash, double quote and newline. */
+static void label(fs_buf_t *b, const char *name, const char *v)
+{
+	fs_buf_printf(b, "%s=\"", name);
+	for (; *v; v++) {
+		if (*v == '\\')
+			fs_buf_puts(b, "\\\\");
+		else if (*v == '"')
+			fs_buf_puts(b, "\\\"");
+		else if (*v == '\n')
+			fs_buf_puts(b, "\\n");
+		else
+			fs_buf_add(b, v, 1);
+	}
+	fs_buf_puts(b, "\"");
+}
+
+static void help(fs_buf_t *b, const char *name, const char *type, const char *text)
+{
+	fs_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* Lower-case state names for the state label. */
+static void state_lc(int s, char *dst)
+{
+	const char *n = wire_state_name(s);
+	size_t i;
+
+	for (i = 0; n[i]; i++)
+		dst[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] + 32 : n[i]);
+	dst[i] = '\0';
+}
+
+static int tier_cmp(const void *a, const void *b)
+{
+	const col_host_t *x = *(const col_host_t *const *)a, *y = *(const col_host_t *const *)b;
+	int c = strcmp(x->tier, y->tier);
+
+	return c ? c : strcmp(x->hostname, y->hostname);
+}
+
+typedef struct {
+	const char *name;
+	size_t fresh, stale;
+	uint64_t sum[WIRE_NSTATES];
+} tier_t;
+
+static const char *const reasons[COL_NREASONS] = {
+	"unspecified", "bad_frame", "bad_protocol", "auth_failed", "invalid", "overloaded",
+	"internal",
+};
+
+int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
+                       const col_selfstats_t *self, fs_buf_t *b)
+{
+	const col_host_t **v = malloc((n ? n : 1) * sizeof(*v));
+	char st[16];
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &hosts[i];
+	qsort(v, n, sizeof(*v), tier_cmp);
+
+	/* One pass per tier (v is sorted by tier), then one metric family after another. */
+	tier_t *t = calloc(n ? n : 1, sizeof(*t));
+	size_t nt = 0;
+
+	if (t == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nt == 0 || strcmp(t[nt - 1].name, v[i]->tier) != 0)
+			t[nt++].name = v[i]->tier;
+		if (col_host_stale(v[i], now_ms)) {
+			t[nt - 1].stale++;
+			continue;
+		}
+		t[nt - 1].fresh++;
+		for (int s = 1; s < WIRE_NSTATES; s++)
+			t[nt - 1].sum[s] += v[i]->states.n[s];
+	}
+	help(b, "fleetstat_tier_hosts", "gauge", "Hosts of the tier whose latest report is fresh.");
+	for (size_t i = 0; i < nt; i++) {
+		fs_buf_puts(b, "fleetstat_tier_hosts{");
+		label(b, "tier", t[i].name);
+		fs_buf_printf(b, "} %zu\n", t[i].fresh);
+	}
+	help(b, "fleetstat_tier_stale_hosts", "gauge",
+	     "Hosts of the tier whose latest report is older than 3 intervals.");
+	for (size_t i = 0; i < nt; i++) {
+		fs_buf_puts(b, "fleetstat_tier_stale_hosts{");
+		label(b, "tier", t[i].name);
+		fs_buf_printf(b, "} %zu\n", t[i].stale);
+	}
+	help(b, "fleetstat_tier_sockets", "gauge",
+	     "TCP sockets by state, summed over the tier's fresh hosts.");
+	for (size_t i = 0; i < nt; i++) {
+		for (int s = 1; s < WIRE_NSTATES; s++) {
+			state_lc(s, st);
+			fs_buf_puts(b, "fleetstat_tier_sockets{");
+			label(b, "tier", t[i].name);
+			fs_buf_printf(b, ",state=\"%s\"} %" PRIu64 "\n", st, t[i].sum[s]);
+		}
+	}
+	free(t);
+	help(b, "fleetstat_host_sockets", "gauge", "TCP sockets by state in the host's latest report.");
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->has_report)
+			continue;
+		for (int s = 1; s < WIRE_NSTATES; s++) {
+			state_lc(s, st);
+			fs_buf_puts(b, "fleetstat_host_sockets{");
+			label(b, "host", v[i]->hostname);
+			fs_buf_puts(b, ",");
+			label(b, "tier", v[i]->tier);
+			fs_buf_printf(b, ",state=\"%s\"} %" PRIu32 "\n", st, v[i]->states.n[s]);
+		}
+	}
+	help(b, "fleetstat_host_stale", "gauge", "1 when the host's latest report is stale.");
+	for (size_t i = 0; i < n; i++) {
+		fs_buf_puts(b, "fleetstat_host_stale{");
+		label(b, "host", v[i]->hostname);
+		fs_buf_puts(b, ",");
+		label(b, "tier", v[i]->tier);
+		fs_buf_printf(b, "} %d\n", col_host_stale(v[i], now_ms));
+	}
+	help(b, "fleetstat_host_report_age_seconds", "gauge",
+	     "Seconds since the host's latest report was collected.");
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->has_report)
+			continue;
+		fs_buf_puts(b, "fleetstat_host_report_age_seconds{");
+		label(b, "host", v[i]->hostname);
+		fs_buf_puts(b, ",");
+		label(b, "tier", v[i]->tier);
+		fs_buf_printf(b, "} %.3f\n", (double)(now_ms - v[i]->collected_at_ms) / 1000.0);
+	}
+	free(v);
+
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} self_m[] = {
+		{"fleetstat_collector_connections", "gauge", "Agent connections open.",
+		 offsetof(col_selfstats_t, connections_open)},
+		{"fleetstat_collector_connections_accepted_total", "counter",
+		 "Agent connections accepted.", offsetof(col_selfstats_t, connections_accepted)},
+		{"fleetstat_collector_frames_total", "counter", "Frames received from agents.",
+		 offsetof(col_selfstats_t, frames)},
+		{"fleetstat_collector_reports_received_total", "counter", "Reports received.",
+		 offsetof(col_selfstats_t, reports_received)},
+		{"fleetstat_collector_reports_stored_total", "counter", "Reports committed.",
+		 offsetof(col_selfstats_t, reports_stored)},
+		{"fleetstat_collector_reports_duplicate_total", "counter",
+		 "Reports already stored, acked again.", offsetof(col_selfstats_t, reports_duplicate)},
+		{"fleetstat_collector_commits_total", "counter", "Group commits.",
+		 offsetof(col_selfstats_t, commits)},
+		{"fleetstat_collector_commit_failures_total", "counter",
+		 "Group commits that failed (retried; nothing acked).",
+		 offsetof(col_selfstats_t, commit_failures)},
+		{"fleetstat_collector_writer_queue", "gauge", "Jobs waiting for the writer.",
+		 offsetof(col_selfstats_t, queued)},
+		{"fleetstat_collector_http_requests_total", "counter", "HTTP requests served.",
+		 offsetof(col_selfstats_t, http_requests)},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(self_m); i++) {
+		help(b, self_m[i].name, self_m[i].type, self_m[i].help);
+		fs_buf_printf(b, "%s %" PRIu64 "\n", self_m[i].name,
+		              *(const uint64_t *)((const char *)self + self_m[i].off));
+	}
+	help(b, "fleetstat_collector_rejected_frames_total", "counter",
+	     "Connections refused with an Error frame, by reason.");
+	for (int r = 0; r < COL_NREASONS; r++)
+		fs_buf_printf(b, "fleetstat_collector_rejected_frames_total{reason=\"%s\"} %" PRIu64 "\n",
+		              reasons[r], self->rejected[r]);
+	help(b, "fleetstat_collector_commit_last_seconds", "gauge", "Latency of the last group commit.");
+	fs_buf_printf(b, "fleetstat_collector_commit_last_seconds %.6f\n",
+	              (double)self->last_commit_us / 1e6);
+	help(b, "fleetstat_collector_commit_max_seconds", "gauge",
+	     "Latency of the slowest group commit since start.");
+	fs_buf_printf(b, "fleetstat_collector_commit_max_seconds %.6f\n",
+	              (double)self->max_commit_us / 1e6);
+	return b->err;
+}

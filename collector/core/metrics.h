@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics.h: the Prometheus text of GET /metrics: the fleet's gauges and the collector's own. */
+#ifndef COL_METRICS_H
+#define COL_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "query.h"
+
+/* Why frames were refused: the Error codes sent (wire.h), 0..6. */
+#define COL_NREASONS 7
+
+/* The collector's own figures at one moment, as the shells count them. */
+typedef struct {
+	uint64_t connections_open;
+	uint64_t connections_accepted;
+	uint64_t frames;
+	uint64_t rejected[COL_NREASONS];  /* by Error code */
+	uint64_t reports_received;
+	uint64_t reports_stored;
+	uint64_t reports_duplicate;
+	uint64_t commits;
+	uint64_t commit_failures;
+	uint64_t last_commit_us, max_commit_us;
+	uint64_t queued;
+	uint64_t http_requests;
+} col_selfstats_t;
+
+/*
+ * Appends the exposition (text format 0.0.4): per tier (fresh hosts) and per
+ * host the sockets by state, hosts and stale hosts, the last report's age;
+ * then self.  hosts are borrowed.  0 or -ENOMEM.
+ */
+int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
+                       const col_selfstats_t *self, fs_buf_t *b);
+
+#endif

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* http.c: GET /api/v1/<query>, /metrics and /healthz on libmicrohttpd's threads. */
+#include "http.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "buf.h"
+#include "log.h"
+#include "query.h"
+#include "reader.h"
+
+#define HTTP_THREADS 2
+#define HTTP_MAX_CONNS 64
+#define HTTP_TIMEOUT_S 10
+#define API_PREFIX "/api/v1/"
+
+struct col_http {
+	struct MHD_Daemon *d;
+	col_http_config_t cfg;
+	_Atomic uint64_t requests;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queues body (taken over; freed by libmicrohttpd) with status and type. */
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                             fs_buf_t *body)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (body->err) {
+		fs_buf_close(body);
+		return MHD_NO;
+	}
+	r = MHD_create_response_from_buffer(body->len, body->p, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		fs_buf_close(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *msg,
+                                   const char *detail)
+{
+	fs_buf_t b = FS_BUF_INIT;
+	char text[512];
+
+	snprintf(text, sizeof(text), "%s%s%s", msg, detail ? ": " : "", detail ? detail : "");
+	fs_buf_puts(&b, "{\"error\":");
+	fs_buf_json_str(&b, text);
+	fs_buf_puts(&b, "}\n");
+	return reply(conn, status, "application/json", &b);
+}
+
+/* Whether the request carries "Authorization: Bearer <token>", compared in constant time. */
+static int authorized(const col_http_t *h, struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	size_t len;
+
+	if (h->cfg.token_len == 0)
+		return 1;
+	if (v == NULL || strncmp(v, "Bearer ", 7) != 0)
+		return 0;
+	v += 7;
+	len = strlen(v);
+	return len == h->cfg.token_len && CRYPTO_memcmp(v, h->cfg.token, len) == 0;
+}
+
+typedef struct {
+	col_qopts_t o;
+	char bad[300];   /* the first bad parameter, said back to the client */
+} params_t;
+
+static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+	params_t *p = cls;
+	const char *why;
+	int err;
+
+	(void)kind;
+	if (p->bad[0])
+		return MHD_NO;
+	if (value == NULL) {
+		snprintf(p->bad, sizeof(p->bad), "%.64s: needs a value", key);
+		return MHD_NO;
+	}
+	if ((err = col_qopts_set(&p->o, key, value, &why)) < 0)
+		snprintf(p->bad, sizeof(p->bad), "%.64s: %s", key,
+		         err == -ENOENT ? "not a parameter (tier, host, state, since, step, limit, format)"
+		                        : why);
+	return p->bad[0] ? MHD_NO : MHD_YES;
+}
+
+static const char *content_type(col_fmt_t f)
+{
+	switch (f) {
+	case COL_FMT_CSV: return "text/csv; charset=utf-8";
+	case COL_FMT_TABLE: return "text/plain; charset=utf-8";
+	default: return "application/json";
+	}
+}
+
+static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, const char *cmd)
+{
+	fs_buf_t b = FS_BUF_INIT;
+	db_reader_t *rd;
+	params_t p = {.bad = ""};
+	const char *why;
+	char err[512];
+	int rc;
+
+	col_qopts_init(&p.o, now_ms());
+	p.o.format = COL_FMT_JSON;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_param, &p);
+	if (p.bad[0])
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", p.bad);
+	if (db_reader_open(h->cfg.db_path, &rd, err, sizeof(err)) < 0) {
+		log_warnx("http: %s", err);
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+	}
+	rc = db_query(rd, cmd, &p.o, &b, &why);
+	if (rc == -ENOENT) {
+		db_reader_close(rd);
+		fs_buf_close(&b);
+		return reply_error(conn, MHD_HTTP_NOT_FOUND, "no such query", cmd);
+	}
+	if (rc < 0) {
+		unsigned status = rc == -EINVAL && why ? MHD_HTTP_BAD_REQUEST
+		                                        : MHD_HTTP_INTERNAL_SERVER_ERROR;
+
+		if (status != MHD_HTTP_BAD_REQUEST)
+			log_warnx("http: %s: %s", cmd, *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
+			                                                     : strerror(-rc));
+		db_reader_close(rd);
+		fs_buf_close(&b);
+		return reply_error(conn, status, status == MHD_HTTP_BAD_REQUEST ? "bad request"
+		                                                                : "query failed", why);
+	}
+	db_reader_close(rd);
+	return reply(conn, MHD_HTTP_OK, content_type(p.o.format), &b);
+}
+
+static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
+{
+	fs_buf_t b = FS_BUF_INIT;
+	col_selfstats_t self = {0};
+	db_reader_t *rd;
+	col_host_t *hosts = NULL;
+	size_t n = 0;
+	char err[512];
+
+	h->cfg.selfstats(h->cfg.ctx, &self);
+	self.http_requests = h->requests;
+	if (db_reader_open(h->cfg.db_path, &rd, err, sizeof(err)) < 0) {
+		log_warnx("http: %s", err);
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+	}
+	if (db_reader_hosts(rd, &hosts, &n) < 0) {
+		log_warnx("http: metrics: %s", db_reader_errmsg(rd));
+		db_reader_close(rd);
+		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
+	}
+	db_reader_close(rd);
+	col_metrics_render(hosts, n, now_ms(), &self, &b);
+	db_reader_hosts_free(hosts, n);
+	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	col_http_t *h = cls;
+	fs_buf_t b = FS_BUF_INIT;
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	h->requests++;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only", NULL);
+	if (*upload_data_size != 0)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "a GET has no body", NULL);
+	if (strcmp(url, "/healthz") == 0) {
+		fs_buf_puts(&b, "ok\n");
+		return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", &b);
+	}
+	if (!authorized(h, conn))
+		return reply_error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required", NULL);
+	if (strcmp(url, "/metrics") == 0)
+		return serve_metrics(h, conn);
+	if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) == 0)
+		return serve_query(h, conn, url + strlen(API_PREFIX));
+	return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found", "try /api/v1/tiers or /metrics");
+}
+
+int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, size_t whylen)
+{
+	struct sockaddr_in6 a6 = {0};
+	struct sockaddr_in a4 = {0};
+	struct sockaddr *sa;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	col_http_t *h;
+
+	*out = NULL;
+	if (strchr(cfg->host, ':')) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)cfg->port);
+		if (inet_pton(AF_INET6, cfg->host, &a6.sin6_addr) != 1)
+			goto bad_addr;
+		sa = (struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)cfg->port);
+		if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) != 1)
+			goto bad_addr;
+		sa = (struct sockaddr *)&a4;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	h->cfg = *cfg;
+	h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+	                        MHD_OPTION_SOCK_ADDR, sa,
+	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNS,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+	                        MHD_OPTION_END);
+	if (h->d == NULL) {
+		int err = errno ? -errno : -EADDRINUSE;
+
+		snprintf(why, whylen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
+		         strerror(-err));
+		free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+bad_addr:
+	snprintf(why, whylen, "'%s' is not an IP address", cfg->host);
+	return -EINVAL;
+}
+
+void col_http_stop(col_http_t *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}

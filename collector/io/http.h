@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* http.h: the collector's read-only HTTP API (libmicrohttpd, threads of its own). */
+#ifndef COL_HTTP_H
+#define COL_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+typedef struct col_http col_http_t;
+
+/* Fills in the collector's own figures; called from the HTTP threads. */
+typedef void (*col_selfstats_fn)(void *ctx, col_selfstats_t *out);
+
+typedef struct {
+	char host[64];             /* an IP address: IPv4, or IPv6 without brackets */
+	int port;
+	const uint8_t *token;      /* the bearer token clients must send; NULL: none */
+	size_t token_len;
+	const char *db_path;       /* each request reads on a read-only connection of its own */
+	col_selfstats_fn selfstats;
+	void *ctx;
+} col_http_config_t;
+
+/*
+ * Serves GET /api/v1/{tiers,hosts,trend,top-ips}?params (the CLI's JSON),
+ * GET /metrics (Prometheus text) and GET /healthz from threads of its own,
+ * which never touch the ingest loop.  cfg's pointers must outlive the
+ * server.  *out is new (col_http_stop()).  0, or a negative errno and a
+ * reason in why.
+ */
+int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, size_t whylen);
+
+/* Stops serving, waits for requests in progress, frees.  NULL is a no-op. */
+void col_http_stop(col_http_t *h);
+
+#endif

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# query.sh: a real collector and five real agents in three tiers (lvs, web x3, db), each agent in
+# a UTS namespace of its own (its hostname) collecting from a saved `ss -tan` of its own, so
+# every report of an agent holds the same sockets.  Checks:
+#   - fleetstat tiers: per tier, sum, mean, max and max_host equal what the agents' own
+#     `--print=json --input` of the same files say; a stopped agent turns stale and leaves the sums;
+#   - hosts, top-ips (a NAT-like IP spread over the web hosts: count = the sum of the agents' own
+#     counts), trend: --server and --db give the same JSON;
+#   - /metrics passes promtool check metrics and counts the reports;
+#   - the HTTP API wants the bearer token when one is set; bad parameters get a 400.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: query.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+command -v promtool >/dev/null || fail "promtool missing (deploy/install-deps.sh installs it)"
+command -v unshare >/dev/null || fail "unshare missing"
+fs_tmpdir
+DB=$T/fleetstat.db
+PORT=$(fs_free_port)
+HTTP_PORT=$(fs_free_port)
+FS="$BUILD/fleetstat"
+SERVER="http://127.0.0.1:$HTTP_PORT"
+printf 'q-%s\n' "$RANDOM$RANDOM" >"$T/http.token"
+chmod 600 "$T/http.token"
+
+# Saved `ss -tan` text per host: counts per state, and the 203.0.113.50 NAT-like peer on the
+# web hosts, a SYN_RECV-heavy 198.51.100.66 on web2.
+python3 - "$T" <<'PY'
+import sys
+out = sys.argv[1]
+hosts = {
+    # host: ({state: n}, extra peers [(ip, state, n)])
+    "lvs1": ({"ESTAB": 400, "TIME-WAIT": 900, "FIN-WAIT-1": 50, "SYN-RECV": 7}, []),
+    "web1": ({"ESTAB": 120, "TIME-WAIT": 40, "CLOSE-WAIT": 3}, [("203.0.113.50", "ESTAB", 90)]),
+    "web2": ({"ESTAB": 80, "CLOSE-WAIT": 600}, [("203.0.113.50", "ESTAB", 70),
+                                                ("198.51.100.66", "SYN-RECV", 250)]),
+    "web3": ({"ESTAB": 60, "FIN-WAIT-2": 5}, [("203.0.113.50", "ESTAB", 40)]),
+    "db1": ({"ESTAB": 30, "TIME-WAIT": 2}, []),
+}
+for h, (states, extra) in hosts.items():
+    lines = ["State Recv-Q Send-Q Local Address:Port Peer Address:Port Process",
+             "LISTEN 0 128 0.0.0.0:80 0.0.0.0:*"]
+    k = 0
+    for st, n in states.items():
+        for i in range(n):
+            k += 1
+            lines.append(f"{st} 0 0 10.9.0.1:80 192.0.2.{k % 200 + 1}:{10000 + k}")
+    for ip, st, n in extra:
+        for i in range(n):
+            k += 1
+            lines.append(f"{st} 0 0 10.9.0.1:80 {ip}:{20000 + k}")
+    open(f"{out}/{h}.ss", "w").write("\n".join(lines) + "\n")
+PY
+
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-token-file "$T/http.token"
+declare -A TIER=([lvs1]=lvs [web1]=web [web2]=web [web3]=web [db1]=db)
+for h in "${!TIER[@]}"; do
+	mkdir -m 700 "$T/state-$h"
+	# unshare without --fork execs: $! is the agent itself.
+	unshare --uts sh -c "hostname $h && exec '$BUILD/fleetstat-agent' --collector 127.0.0.1:$PORT \
+		--tier ${TIER[$h]} --interval 1 --input '$T/$h.ss' --state-dir '$T/state-$h'" \
+		>>"$T/$h.log" 2>&1 &
+	AGENT_PID[$h]=$!
+	"$BUILD/fleetstat-agent" --print=json --tier "${TIER[$h]}" --input "$T/$h.ss" >"$T/$h.json"
+done
+reported() { [ "$(fs_sql "SELECT count(DISTINCT host_id) FROM reports")" -eq 5 ]; }
+fs_wait_for 20 reported || fail "not every agent reported"
+
+q() { "$FS" --token-file "$T/http.token" --server "$SERVER" "$@"; }
+# tiers against the agents' own reports.
+q tiers --format json >"$T/tiers.json"
+python3 - "$T" <<'PY' || fail "tiers differ from the agents' own reports"
+import json, sys
+t = sys.argv[1]
+tier = {"lvs1": "lvs", "web1": "web", "web2": "web", "web3": "web", "db1": "db"}
+own = {h: json.load(open(f"{t}/{h}.json")) for h in tier}
+got = {x["tier"]: x for x in json.load(open(f"{t}/tiers.json"))["tiers"]}
+assert sorted(got) == ["db", "lvs", "web"], sorted(got)
+for name in got:
+    hs = [h for h in tier if tier[h] == name]
+    g = got[name]
+    assert g["hosts"] == len(hs) and g["stale"] == 0, g
+    for st, v in g["states"].items():
+        vals = {h: (sum(n for s, n in own[h]["states"].items() if s != "LISTEN")
+                    if st == "total" else own[h]["states"].get(st, 0)) for h in hs}
+        want_max = max(vals.values())
+        assert v["sum"] == sum(vals.values()), (name, st, v, vals)
+        assert v["max"] == want_max and vals[v["max_host"]] == want_max, (name, st, v, vals)
+        assert abs(v["mean"] - sum(vals.values()) / len(hs)) < 0.051, (name, st, v)
+web = got["web"]["states"]
+assert web["CLOSE_WAIT"]["max_host"] == "web2" and web["CLOSE_WAIT"]["sum"] == 603, web
+print("tiers: equal to the agents' own reports")
+PY
+
+# top-ips: the NAT-like peer over the web hosts, exact; and by SYN_RECV.
+q top-ips --tier web --format json >"$T/top.json"
+q top-ips --state SYN_RECV --limit 1 --format json >"$T/top-syn.json"
+python3 - "$T" <<'PY' || fail "top-ips"
+import json, sys
+t = sys.argv[1]
+top = json.load(open(f"{t}/top.json"))
+nat = [x for x in top["ips"] if x["ip"] == "203.0.113.50"][0]
+own = sum(e["total"] for h in ("web1", "web2", "web3")
+          for e in json.load(open(f"{t}/{h}.json"))["top"]["ips"] if e["ip"] == "203.0.113.50")
+assert nat["count"] == own == 200 and nat["hosts"] == 3 and nat["tiers"] == ["web"], (nat, own)
+assert top["ips"][0]["ip"] == "198.51.100.66" and top["ips"][0]["count"] == 250, top["ips"][0]
+syn = json.load(open(f"{t}/top-syn.json"))
+assert [x["ip"] for x in syn["ips"]] == ["198.51.100.66"] and syn["state"] == "SYN_RECV", syn
+print("top-ips: the merged counts equal the agents' own")
+PY
+
+# A stopped agent goes stale after 3 intervals and leaves the sums.
+fs_agent_kill db1 TERM
+sleep 4
+for cmd in "tiers" "hosts" "top-ips --limit 5" "trend --state ESTABLISHED --since 2m --step 10s" \
+	"trend --tier web --since 1m" "hosts --tier web"; do
+	read -ra args <<<"$cmd"
+	q "${args[@]}" --format json >"$T/srv.json"
+	"$FS" --db "$DB" "${args[@]}" --format json >"$T/db.json"
+	python3 - "$T/srv.json" "$T/db.json" "$cmd" <<'PY' || fail "--server and --db differ: $cmd"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for x in (a, b):
+    x.pop("now_ms")
+# The trend's window follows the clock; the two ran a moment apart.
+if "buckets" in a and a["from_ms"] != b["from_ms"]:
+    sys.exit(0)
+assert a == b, (sys.argv[3], a, b)
+PY
+done
+q tiers --format json | python3 -c '
+import json, sys
+db = [x for x in json.load(sys.stdin)["tiers"] if x["tier"] == "db"][0]
+assert db["hosts"] == 0 and db["stale"] == 1 and db["stale_hosts"] == ["db1"], db
+assert db["states"]["total"]["sum"] == 0, db
+' || fail "a stopped agent is not stale"
+q tiers --format table | grep -Eq '^web +3 +0 +CLOSE_WAIT +603 ' || fail "tiers table"
+q top-ips --format csv | head -1 | grep -q '^REMOTE IP,COUNT,UPPER_BOUND,HOSTS,TIERS' || fail "csv"
+
+# /metrics: valid exposition, with the fleet and the collector's figures.
+curl -sf -H "Authorization: Bearer $(cat "$T/http.token")" "$SERVER/metrics" >"$T/metrics.txt" ||
+	fail "GET /metrics"
+promtool check metrics <"$T/metrics.txt" || fail "promtool check metrics"
+grep -q '^fleetstat_tier_sockets{tier="web",state="close_wait"} 603$' "$T/metrics.txt" ||
+	fail "metrics: web close_wait"
+grep -q '^fleetstat_host_stale{host="db1",tier="db"} 1$' "$T/metrics.txt" || fail "metrics: stale"
+stored=$(sed -n 's/^fleetstat_collector_reports_stored_total \([0-9]*\)$/\1/p' "$T/metrics.txt")
+[ "${stored:-0}" -ge 10 ] || fail "metrics: reports stored '$stored'"
+
+# The bearer token; bad requests.
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "$SERVER/api/v1/tiers")" = 401 ] || fail "no token: not 401"
+[ "$(code -H 'Authorization: Bearer wrong' "$SERVER/metrics")" = 401 ] || fail "wrong token"
+[ "$(code "$SERVER/healthz")" = 200 ] || fail "healthz"
+auth=(-H "Authorization: Bearer $(cat "$T/http.token")")
+[ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?since=soon")" = 400 ] || fail "bad since: not 400"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?colour=red")" = 400 ] || fail "unknown param"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/drop-table")" = 404 ] || fail "unknown query"
+[ "$(code "${auth[@]}" -X POST "$SERVER/api/v1/tiers")" = 405 ] || fail "POST"
+rc=0
+"$FS" --server "$SERVER" tiers >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "HTTP 401" "$T/err" || fail "the CLI without the token: rc $rc"
+if grep -q -- "$(cat "$T/http.token")" "$T"/*.log; then fail "the token is in a log"; fi
+
+for h in lvs1 web1 web2 web3; do fs_agent_kill "$h" TERM; done
+fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+echo "query.sh: PASS"
