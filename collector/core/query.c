@@ -32,7 +32,8 @@ static int parse_state(const char *v, int *state)
 		return 0;
 	}
 	for (int s = 1; s < WIRE_NSTATES; s++) {
-		if (strcasecmp(v, wire_state_name(s)) == 0) {
+		/* Listeners are counted apart, never in the state table. */
+		if (s != WIRE_LISTEN && strcasecmp(v, wire_state_name(s)) == 0) {
 			*state = s;
 			return 0;
 		}

@@ -17,7 +17,7 @@
 
 typedef struct {
 	char *listen, *http, *http_token_file, *db, *token_file, *retention, *max_frame, *max_conns;
-	char *handshake_timeout, *idle_timeout;
+	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
 	int insecure;
 	int verbose;
 } opts_t;
@@ -26,6 +26,7 @@ enum {
 	OPT_CONFIG = 256, OPT_LISTEN, OPT_HTTP, OPT_DB, OPT_TOKEN_FILE, OPT_RETENTION,
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_HTTP_TOKEN_FILE,
+	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION,
 };
 
 static const struct option longopts[] = {
@@ -36,6 +37,8 @@ static const struct option longopts[] = {
 	{"db", required_argument, NULL, OPT_DB},
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	{"retention", required_argument, NULL, OPT_RETENTION},
+	{"minute-retention", required_argument, NULL, OPT_MINUTE_RETENTION},
+	{"rollup-retention", required_argument, NULL, OPT_ROLLUP_RETENTION},
 	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
 	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
 	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
@@ -62,6 +65,8 @@ static void usage(FILE *f)
 	"  --insecure                take any agent on a non-loopback address without a token\n"
 	"  --retention DUR           keep raw reports this long: 90s, 15m, 24h, 7d (default 7d);\n"
 	"                            older reports are refused and pruned\n"
+	"  --minute-retention DUR    keep per-minute rollups this long (default 31d)\n"
+	"  --rollup-retention DUR    keep per-hour rollups this long (default 400d)\n"
 	"  --max-frame BYTES         largest frame taken (default 1M)\n"
 	"  --max-conns N             connections at once (default 10000)\n"
 	"  --handshake-timeout DUR   time for a client to send its Hello (default 10s)\n"
@@ -91,6 +96,8 @@ static int apply(opts_t *o, int opt, const char *v)
 	case OPT_DB: set_str(&o->db, v); break;
 	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
 	case OPT_RETENTION: set_str(&o->retention, v); break;
+	case OPT_MINUTE_RETENTION: set_str(&o->minute_retention, v); break;
+	case OPT_ROLLUP_RETENTION: set_str(&o->rollup_retention, v); break;
 	case OPT_MAX_FRAME: set_str(&o->max_frame, v); break;
 	case OPT_MAX_CONNS: set_str(&o->max_conns, v); break;
 	case OPT_HANDSHAKE_TIMEOUT: set_str(&o->handshake_timeout, v); break;
@@ -113,6 +120,7 @@ static const struct {
 	{"listen", OPT_LISTEN}, {"http", OPT_HTTP}, {"http_token_file", OPT_HTTP_TOKEN_FILE},
 	{"db", OPT_DB},
 	{"token_file", OPT_TOKEN_FILE}, {"retention", OPT_RETENTION},
+	{"minute_retention", OPT_MINUTE_RETENTION}, {"rollup_retention", OPT_ROLLUP_RETENTION},
 	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
 	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
 	{"insecure", OPT_INSECURE},
@@ -168,6 +176,19 @@ static void configure(const opts_t *o, col_config_t *cfg)
 		}
 	}
 	cfg->retention_ms = duration("retention", o->retention, 7 * 86400000LL);
+	cfg->minute_retention_ms = duration("minute-retention", o->minute_retention,
+	                                    31 * 86400000LL);
+	cfg->rollup_retention_ms = duration("rollup-retention", o->rollup_retention,
+	                                    400 * 86400000LL);
+	if (o->minute_retention == NULL && cfg->minute_retention_ms < cfg->retention_ms)
+		cfg->minute_retention_ms = cfg->retention_ms;
+	if (o->rollup_retention == NULL && cfg->rollup_retention_ms < cfg->minute_retention_ms)
+		cfg->rollup_retention_ms = cfg->minute_retention_ms;
+	if (cfg->minute_retention_ms < cfg->retention_ms ||
+	    cfg->rollup_retention_ms < cfg->minute_retention_ms)
+		fatalx("retention: raw (--retention) <= minute rollups (--minute-retention) <= "
+		       "hour rollups (--rollup-retention), so long trends never lose what short ones "
+		       "show");
 	cfg->handshake_timeout_ms = duration("handshake-timeout", o->handshake_timeout, 10000);
 	cfg->idle_timeout_ms = duration("idle-timeout", o->idle_timeout, 300000);
 	cfg->max_frame = WIRE_MAX_FRAME;
@@ -195,8 +216,9 @@ static void configure(const opts_t *o, col_config_t *cfg)
 
 static void opts_close(opts_t *o)
 {
-	char **all[] = {&o->listen, &o->http, &o->http_token_file, &o->db, &o->token_file, &o->retention,
-	                &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout};
+	char **all[] = {&o->listen, &o->http, &o->http_token_file, &o->db, &o->token_file,
+	                &o->retention, &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout,
+	                &o->minute_retention, &o->rollup_retention};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);

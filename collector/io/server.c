@@ -468,8 +468,9 @@ static void on_job_done(void *ctx, col_job_t *j)
 	col_conn_t *c = j->owner;
 
 	if (j->type == COL_JOB_PRUNE) {
-		if (j->err == 0 && j->deleted)
-			log_info("col: pruned %" PRIu64 " reports older than the retention", j->deleted);
+		if (j->err == 0 && (j->deleted || j->deleted_rollups))
+			log_info("col: pruned %" PRIu64 " reports and %" PRIu64 " rollup rows older than"
+			         " their retention", j->deleted, j->deleted_rollups);
 		col_job_free(j);
 		return;
 	}
@@ -517,6 +518,8 @@ static void push_prune(col_srv_t *s)
 	if (j == NULL)
 		return;
 	j->horizon_ms = now_ms() - s->cfg->retention_ms;
+	j->minute_horizon_ms = now_ms() - s->cfg->minute_retention_ms;
+	j->hour_horizon_ms = now_ms() - s->cfg->rollup_retention_ms;
 	col_writer_push(s->writer, j);
 }
 

@@ -15,7 +15,9 @@ typedef struct {
 	int listen_port;
 	uint8_t token[WIRE_TOKEN_MAX];
 	size_t token_len;            /* 0: no token (loopback or --insecure) */
-	int64_t retention_ms;
+	int64_t retention_ms;         /* raw reports */
+	int64_t minute_retention_ms;  /* minute rollups */
+	int64_t rollup_retention_ms;  /* hour rollups */
 	size_t max_frame;
 	unsigned max_conns;
 	int64_t handshake_timeout_ms;

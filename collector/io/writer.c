@@ -72,8 +72,12 @@ static int run_job(db_t *db, col_job_t *j)
 		return db_host_hello(db, j->agent_id, &j->hello, j->now_ms, &j->last_seq);
 	case COL_JOB_REPORT:
 		return db_put_report(db, j->agent_id, &j->report, j->now_ms, &j->stored);
-	case COL_JOB_PRUNE:
-		return db_prune(db, j->horizon_ms, &j->deleted);
+	case COL_JOB_PRUNE: {
+		int err = db_prune(db, j->horizon_ms, &j->deleted);
+
+		return err < 0 ? err : db_prune_rollups(db, j->minute_horizon_ms, j->hour_horizon_ms,
+		                                        &j->deleted_rollups);
+	}
 	}
 	return -EINVAL;
 }

@@ -24,12 +24,15 @@ typedef struct col_job {
 	int64_t now_ms;
 	wire_hello_t hello;            /* HELLO: owned */
 	wire_report_t report;          /* REPORT: owned */
-	int64_t horizon_ms;            /* PRUNE */
+	int64_t horizon_ms;            /* PRUNE: raw reports before it go */
+	int64_t minute_horizon_ms;     /* PRUNE: minute rollups before it go */
+	int64_t hour_horizon_ms;       /* PRUNE: hour rollups before it go */
 	/* results */
 	int err;                       /* 0, or a negative errno: not stored */
 	uint64_t last_seq;             /* HELLO */
 	int stored;                    /* REPORT: 0 if it was a duplicate */
-	uint64_t deleted;              /* PRUNE */
+	uint64_t deleted;              /* PRUNE: reports */
+	uint64_t deleted_rollups;      /* PRUNE: rollup rows */
 } col_job_t;
 
 col_job_t *col_job_new(col_job_type_t type);

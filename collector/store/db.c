@@ -37,7 +37,7 @@ enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
 	ST_HOST_ID, ST_HELLO, ST_HOST_SEEN,
 	ST_REPORT, ST_SYSCTL_DEL, ST_SYSCTL_PUT, ST_NAME_PUT, ST_NAMES,
-	ST_PRUNE, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
+	ST_PRUNE, ST_ROLL_MINUTE, ST_ROLL_HOUR, ST_PRUNE_MINUTE, ST_PRUNE_HOUR, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
 	ST_N
 };
 
@@ -81,6 +81,13 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_PRUNE] =
 		"DELETE FROM reports WHERE id IN (SELECT id FROM reports"
 		" WHERE collected_at_ms < ?1 ORDER BY collected_at_ms LIMIT ?2)",
+	/* ST_ROLL_*: built by rollup_sql() at open. */
+	[ST_PRUNE_MINUTE] =
+		"DELETE FROM rollup_minute WHERE (host_id, t) IN (SELECT host_id, t"
+		" FROM rollup_minute WHERE t < ?1 ORDER BY t LIMIT ?2)",
+	[ST_PRUNE_HOUR] =
+		"DELETE FROM rollup_hour WHERE (host_id, t) IN (SELECT host_id, t"
+		" FROM rollup_hour WHERE t < ?1 ORDER BY t LIMIT ?2)",
 	[ST_GET_REPORT] =
 		"SELECT r.seq, r.collected_at_ms, r.interval_ms, r.established,"
 		" r.syn_sent, r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait,"
@@ -851,6 +858,34 @@ static int set_wal(db_t *db)
 	return rc;
 }
 
+/* The rollups' columns: each state but LISTEN, then the total (schema/003_rollups.sql). */
+static const char *const roll_cols[] = {
+	"established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait", "close",
+	"close_wait", "last_ack", "closing", "total",
+};
+#define ROLL_NCOLS (sizeof(roll_cols) / sizeof(roll_cols[0]))
+
+/*
+ * The upsert that adds one report to its host's row of table: ?1 host,
+ * ?2 the row's start, ?3.. the state values in roll_cols order.
+ */
+static void rollup_sql(char *sql, size_t len, const char *table)
+{
+	size_t n = (size_t)snprintf(sql, len, "INSERT INTO %s (host_id, t, n", table);
+
+	for (size_t i = 0; i < ROLL_NCOLS; i++)
+		n += (size_t)snprintf(sql + n, len - n, ", %s_sum, %s_max", roll_cols[i], roll_cols[i]);
+	n += (size_t)snprintf(sql + n, len - n, ") VALUES (?1, ?2, 1");
+	for (size_t i = 0; i < ROLL_NCOLS; i++)
+		n += (size_t)snprintf(sql + n, len - n, ", ?%zu, ?%zu", i + 3, i + 3);
+	n += (size_t)snprintf(sql + n, len - n, ") ON CONFLICT (host_id, t) DO UPDATE SET n = n + 1");
+	for (size_t i = 0; i < ROLL_NCOLS; i++)
+		n += (size_t)snprintf(sql + n, len - n,
+		                      ", %s_sum = %s_sum + excluded.%s_sum, %s_max = max(%s_max,"
+		                      " excluded.%s_max)", roll_cols[i], roll_cols[i], roll_cols[i],
+		                      roll_cols[i], roll_cols[i], roll_cols[i]);
+}
+
 int db_open(const char *path, db_t **out, char *err, size_t errlen)
 {
 	db_t *db;
@@ -878,7 +913,15 @@ int db_open(const char *path, db_t **out, char *err, size_t errlen)
 			       NULL)) != SQLITE_OK)
 		goto fail;
 	for (i = 0; i < ST_N; i++) {
-		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
+		char roll[2048];
+		const char *sql = stmt_sql[i];
+
+		if (i == ST_ROLL_MINUTE || i == ST_ROLL_HOUR) {
+			rollup_sql(roll, sizeof(roll), i == ST_ROLL_MINUTE ? "rollup_minute"
+			                                                  : "rollup_hour");
+			sql = roll;
+		}
+		rc = sqlite3_prepare_v3(db->h, sql, -1,
 					SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
 		if (rc != SQLITE_OK)
 			goto fail;
@@ -1170,6 +1213,22 @@ static int put_row(db_t *db, int64_t host, const wire_report_t *r,
 	return SQLITE_OK;
 }
 
+/* Adds a stored report to its host's rollup row of `res` ms. */
+static int put_rollup(db_t *db, int which, int64_t host, const wire_report_t *r, int64_t res)
+{
+	sqlite3_stmt *st = db->st[which];
+	int64_t t = r->collected_at_ms;
+
+	/* Floor, for stamps before the epoch too. */
+	t = (t >= 0 ? t / res : -((-t + res - 1) / res)) * res;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int64(st, 2, t);
+	for (size_t i = 0; i + 1 < ROLL_NCOLS; i++)
+		sqlite3_bind_int64(st, (int)i + 3, r->states.n[i + 1 < WIRE_LISTEN ? i + 1 : i + 2]);
+	sqlite3_bind_int64(st, (int)ROLL_NCOLS + 2, wire_states_total(&r->states));
+	return run(st);
+}
+
 int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		  const wire_report_t *r, int64_t received_ms, int *stored)
 {
@@ -1201,6 +1260,9 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		if (r->n_sysctls > 0 &&
 		    (rc = put_sysctls(db, host, r)) != SQLITE_OK)
 			goto out;
+		if ((rc = put_rollup(db, ST_ROLL_MINUTE, host, r, 60000)) != SQLITE_OK ||
+		    (rc = put_rollup(db, ST_ROLL_HOUR, host, r, 3600000)) != SQLITE_OK)
+			goto out;
 	}
 out:
 	if (own) {
@@ -1228,6 +1290,26 @@ int db_prune_some(db_t *db, int64_t horizon_ms, uint64_t max_rows,
 			   ? -1 : (int64_t)max_rows);
 	if ((rc = run(st)) == SQLITE_OK)
 		*deleted = (uint64_t)sqlite3_changes64(db->h);
+	return to_errno(db, rc);
+}
+
+int db_prune_rollups(db_t *db, int64_t minute_horizon_ms, int64_t hour_horizon_ms,
+                     uint64_t *deleted)
+{
+	int64_t horizon[2] = {minute_horizon_ms, hour_horizon_ms};
+	int which[2] = {ST_PRUNE_MINUTE, ST_PRUNE_HOUR};
+	int rc = SQLITE_OK;
+
+	db->msg[0] = '\0';
+	*deleted = 0;
+	for (int i = 0; i < 2 && rc == SQLITE_OK; i++) {
+		sqlite3_stmt *st = db->st[which[i]];
+
+		sqlite3_bind_int64(st, 1, horizon[i]);
+		sqlite3_bind_int64(st, 2, -1);
+		if ((rc = run(st)) == SQLITE_OK)
+			*deleted += (uint64_t)sqlite3_changes64(db->h);
+	}
 	return to_errno(db, rc);
 }
 

@@ -74,7 +74,8 @@ int db_error_is_transient(int err);
  * report carries them (the host's current values are replaced).  A report
  * whose (agent_id, seq) is already stored is left alone and *stored = 0;
  * otherwise *stored = 1.  Also moves the host's last_seen_ms (to
- * received_ms) and last_seq, when the report is stored.  r is borrowed.
+ * received_ms) and last_seq, and adds it to the host's minute and hour
+ * rollups, when the report is stored.  r is borrowed.
  * Without an open transaction it runs in its own.  -ENOENT: no Hello
  * stored this agent_id.  -ENOSPC: the counter-name dictionary is full
  * (DB_MAX_NAMES distinct names).  On error inside a transaction, roll back.
@@ -84,6 +85,13 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 
 /* Distinct counter names the database will intern (a hostile agent's bound). */
 #define DB_MAX_NAMES 65536
+
+/*
+ * Deletes minute rollups before minute_horizon_ms and hour rollups before
+ * hour_horizon_ms; *deleted gets how many rows.
+ */
+int db_prune_rollups(db_t *db, int64_t minute_horizon_ms, int64_t hour_horizon_ms,
+                     uint64_t *deleted);
 
 /* Deletes raw reports collected before horizon_ms; *deleted gets how many. */
 int db_prune(db_t *db, int64_t horizon_ms, uint64_t *deleted);

@@ -295,14 +295,99 @@ out:
 
 /* ---- trend ------------------------------------------------------------------------ */
 
+/* Where a trend's rows come from: raw reports or a rollup of res ms. */
+typedef struct {
+	const char *name, *table, *tcol;
+	int64_t res;
+} source_t;
+
+static const source_t sources[] = {
+	{"raw", "reports", "collected_at_ms", 0},
+	{"minute", "rollup_minute", "t", 60000},
+	{"hour", "rollup_hour", "t", 3600000},
+};
+
+/* The rollups' column prefix of a state (schema/003_rollups.sql). */
+static const char *roll_col(int state)
+{
+	return state == COL_STATE_TOTAL ? "total" : state_col[state];
+}
+
+/* Feeds the rows of src in [from, to) to t, grouped by host. */
+static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
+                      col_trend_t *t, const source_t *src, int64_t from, int64_t to, int64_t base)
+{
+	char sql[512];
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	if (src->res == 0)
+		snprintf(sql, sizeof(sql),
+		         "SELECT host_id, (collected_at_ms - ?4) / ?3, count(*), sum(%s), max(%s)"
+		         " FROM reports WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2"
+		         " GROUP BY 1, 2 ORDER BY 1", state_col[o->state], state_col[o->state]);
+	else
+		snprintf(sql, sizeof(sql),
+		         "SELECT host_id, (t - ?4) / ?3, sum(n), sum(%s_sum), max(%s_max)"
+		         " FROM %s WHERE t >= ?1 AND t < ?2 GROUP BY 1, 2 ORDER BY 1",
+		         roll_col(o->state), roll_col(o->state), src->table);
+	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	sqlite3_bind_int64(st, 3, o->step_ms);
+	sqlite3_bind_int64(st, 4, base);
+	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+
+		if (!host_wanted(h, o, true))
+			continue;
+		err = col_trend_add(t, h->id, base + sqlite3_column_int64(st, 1) * o->step_ms,
+		                    (uint64_t)sqlite3_column_int64(st, 2),
+		                    (uint64_t)sqlite3_column_int64(st, 3),
+		                    (uint64_t)sqlite3_column_int64(st, 4));
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* The earliest time src holds, or INT64_MAX when it is empty. */
+static int source_start(db_reader_t *rd, const source_t *src, int64_t *start)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", src->tcol, src->table);
+	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	*start = INT64_MAX;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			*start = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : rd_fail(rd, rc);
+}
+
+/*
+ * The coarsest rollup whose resolution divides the step answers alone: the
+ * writer keeps rollups as complete as the raw reports, and longer.  A step
+ * no rollup divides reads raw reports, and minute rollups (each minute in
+ * the bucket where it starts) for the part of the window that raw reports
+ * no longer cover.
+ */
 static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out,
                        const char **why)
 {
-	char sql[512];
+	const source_t *src = &sources[0];
+	const char *label;
 	col_trend_t *t;
-	sqlite3_stmt *st = NULL;
-	int64_t from, to;
-	int rc, err;
+	int64_t from, to, raw_start = INT64_MAX, cut;
+	int err;
 
 	if (o->host) {
 		size_t i;
@@ -320,34 +405,28 @@ static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_
 		return err;
 	}
 	col_trend_window(t, &from, &to);
-	snprintf(sql, sizeof(sql),
-	         "SELECT host_id, (collected_at_ms - ?1) / ?3, count(*), sum(%s), max(%s)"
-	         " FROM reports WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2"
-	         " GROUP BY 1, 2 ORDER BY 1",
-	         state_col[o->state], state_col[o->state]);
-	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK) {
-		err = rd_fail(rd, rc);
+	for (size_t i = 1; i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (o->step_ms % sources[i].res == 0)
+			src = &sources[i];
+	label = src->name;
+	cut = from;
+	if (src->res == 0) {
+		if ((err = source_start(rd, src, &raw_start)) < 0)
+			goto out;
+		/* The first whole bucket raw reports cover; minute rollups before it. */
+		if (raw_start > from) {
+			cut = raw_start >= to ? to
+			                      : from + (raw_start - from + o->step_ms - 1) / o->step_ms *
+			                                   o->step_ms;
+			if ((err = trend_read(rd, hs, o, t, &sources[1], from, cut, from)) < 0)
+				goto out;
+			label = cut >= to ? "minute" : "minute+raw";
+		}
+	}
+	if (cut < to && (err = trend_read(rd, hs, o, t, src, cut, to, from)) < 0)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, o->step_ms);
-	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
-
-		if (!host_wanted(h, o, true))
-			continue;
-		err = col_trend_add(t, h->id, from + sqlite3_column_int64(st, 1) * o->step_ms,
-		                    (uint64_t)sqlite3_column_int64(st, 2),
-		                    (uint64_t)sqlite3_column_int64(st, 3),
-		                    (uint64_t)sqlite3_column_int64(st, 4));
-	}
-	if (err == 0 && rc != SQLITE_DONE)
-		err = rd_fail(rd, rc);
-	if (err == 0)
-		err = col_trend_render(t, "raw", out);
+	err = col_trend_render(t, label, out);
 out:
-	sqlite3_finalize(st);
 	col_trend_free(t);
 	return err;
 }

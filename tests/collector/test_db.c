@@ -362,6 +362,13 @@ static void test_db_open_migrates_from_v1(void **state)
 	assert_int_equal(count_sql(path, "SELECT count(*) FROM host_sysctls"), 4);
 	assert_int_equal(count_sql(path, "SELECT count(*) FROM sqlite_schema"
 				   " WHERE name = 'reports_collected'"), 1);
+	/*
+	 * 003 rolled up what was there (seq 7 at 1000 ms: 608 sockets, 600 of
+	 * them CLOSE_WAIT), then the writer added seq 8 (2000 ms) to the row.
+	 */
+	assert_int_equal(count_sql(path, "SELECT count(*) FROM rollup_minute WHERE t = 0"
+				   " AND n = 2 AND close_wait_max >= 600 AND total_max >= 608"), 1);
+	assert_int_equal(count_sql(path, "SELECT sum(n) FROM rollup_hour"), 2);
 }
 
 static void test_db_open_refuses_newer(void **state)

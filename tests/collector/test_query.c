@@ -133,32 +133,17 @@ static void report(fx_t *f, int n, uint64_t seq, int64_t t, uint32_t est, uint32
 	assert_int_equal(stored, 1);
 }
 
+static char *query_text(fx_t *f, const char *cmd, const char *const *opts);
+
 /* Runs cmd with options "name=value" pairs, JSON, against the expected text. */
 static void expect_query(fx_t *f, const char *cmd, const char *const *opts, const char *want)
 {
-	db_reader_t *rd;
-	fs_buf_t out = FS_BUF_INIT;
-	col_qopts_t o;
-	const char *why;
-	char err[256], name[32];
+	static const char *const none[] = {NULL};
+	char *got = query_text(f, cmd, opts ? opts : none);
 
-	col_qopts_init(&o, NOW);
-	o.format = COL_FMT_JSON;
-	for (; opts && *opts; opts++) {
-		const char *eq = strchr(*opts, '=');
-
-		assert_non_null(eq);
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - *opts), *opts);
-		assert_int_equal(col_qopts_set(&o, name, eq + 1, &why), 0);
-	}
-	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
-	assert_int_equal(db_query(rd, cmd, &o, &out, &why), 0);
-	fs_buf_add(&out, "", 1);
-	assert_int_equal(out.err, 0);
-	if (strcmp(out.p, want) != 0)
-		fail_msg("%s:\n got: %s\nwant: %s", cmd, out.p, want);
-	fs_buf_close(&out);
-	db_reader_close(rd);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s:\n got: %s\nwant: %s", cmd, got, want);
+	free(got);
 }
 
 /*
@@ -331,7 +316,7 @@ static void test_query_trend_buckets(void **state)
 	expect_query(f, "trend", opts,
 		"{\"now_ms\":1796212800000,\"state\":\"ESTABLISHED\",\"since_ms\":180000,"
 		"\"step_ms\":60000,\"from_ms\":1796212620000,\"to_ms\":1796212860000,"
-		"\"source\":\"raw\",\"buckets\":["
+		"\"source\":\"minute\",\"buckets\":["
 		"{\"t\":1796212620000,\"hosts\":2,\"mean\":115.0,\"max\":120},"
 		"{\"t\":1796212680000,\"hosts\":0,\"mean\":0.0,\"max\":0},"
 		"{\"t\":1796212740000,\"hosts\":1,\"mean\":30.0,\"max\":30},"
@@ -340,11 +325,91 @@ static void test_query_trend_buckets(void **state)
 	expect_query(f, "trend", one,
 		"{\"now_ms\":1796212800000,\"host\":\"web2\",\"state\":\"CLOSE_WAIT\","
 		"\"since_ms\":180000,\"step_ms\":60000,\"from_ms\":1796212620000,"
-		"\"to_ms\":1796212860000,\"source\":\"raw\",\"buckets\":["
+		"\"to_ms\":1796212860000,\"source\":\"minute\",\"buckets\":["
 		"{\"t\":1796212620000,\"hosts\":1,\"mean\":8.0,\"max\":9},"
 		"{\"t\":1796212680000,\"hosts\":0,\"mean\":0.0,\"max\":0},"
 		"{\"t\":1796212740000,\"hosts\":0,\"mean\":0.0,\"max\":0},"
 		"{\"t\":1796212800000,\"hosts\":0,\"mean\":0.0,\"max\":0}]}\n");
+}
+
+/* Runs cmd (JSON) with options "name=value" pairs and returns its text, new. */
+static char *query_text(fx_t *f, const char *cmd, const char *const *opts)
+{
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	col_qopts_t o;
+	const char *why;
+	char err[256], name[32];
+
+	col_qopts_init(&o, NOW);
+	o.format = COL_FMT_JSON;
+	for (; *opts; opts++) {
+		const char *eq = strchr(*opts, '=');
+
+		assert_non_null(eq);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - *opts), *opts);
+		assert_int_equal(col_qopts_set(&o, name, eq + 1, &why), 0);
+	}
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_int_equal(db_query(rd, cmd, &o, &out, &why), 0);
+	db_reader_close(rd);
+	fs_buf_add(&out, "", 1);
+	assert_int_equal(out.err, 0);
+	return out.p;
+}
+
+static void expect_in(const char *text, const char *part)
+{
+	if (strstr(text, part) == NULL)
+		fail_msg("no %s in %s", part, text);
+}
+
+static void test_query_trend_rollup_boundary(void **state)
+{
+	fx_t *f = *state;
+	const char *const s30[] = {"state=ESTABLISHED", "since=10m", "step=30s", NULL};
+	const char *const m1[] = {"state=ESTABLISHED", "since=10m", "step=1m", NULL};
+	const char *const h1[] = {"state=ESTABLISHED", "since=1d", "step=1h", NULL};
+	uint64_t deleted;
+	char *j;
+
+	host(f, 1, "web1", "web");
+	/* 11:50:00 and 11:50:30, pruned from the raw reports below; then 11:58:00 and 11:58:30. */
+	report(f, 1, 1, NOW - 10 * MIN, 10, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 1, 2, NOW - 10 * MIN + 30000, 20, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 1, 3, NOW - 2 * MIN, 50, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 1, 4, NOW - 2 * MIN + 30000, 70, 0, 0, NULL, 0, 0, 0, 0);
+	assert_int_equal(db_prune(f->db, NOW - 5 * MIN, &deleted), 0);
+	assert_int_equal(deleted, 2);
+
+	/*
+	 * 30 s steps: raw reports from 11:58 on; before, the minute rollup of
+	 * 11:50 (mean 15, max 20) in the bucket where it starts.
+	 */
+	j = query_text(f, "trend", s30);
+	expect_in(j, "\"source\":\"minute+raw\"");
+	expect_in(j, "{\"t\":1796212200000,\"hosts\":1,\"mean\":15.0,\"max\":20},"
+	             "{\"t\":1796212230000,\"hosts\":0,\"mean\":0.0,\"max\":0}");
+	expect_in(j, "{\"t\":1796212680000,\"hosts\":1,\"mean\":50.0,\"max\":50},"
+	             "{\"t\":1796212710000,\"hosts\":1,\"mean\":70.0,\"max\":70}");
+	free(j);
+	/* Minute steps: the rollups alone, the pruned reports included. */
+	j = query_text(f, "trend", m1);
+	expect_in(j, "\"source\":\"minute\"");
+	expect_in(j, "{\"t\":1796212200000,\"hosts\":1,\"mean\":15.0,\"max\":20}");
+	expect_in(j, "{\"t\":1796212680000,\"hosts\":1,\"mean\":60.0,\"max\":70}");
+	free(j);
+	/* Hours: 11:00 holds all four (150 / 4). */
+	j = query_text(f, "trend", h1);
+	expect_in(j, "\"source\":\"hour\"");
+	expect_in(j, "{\"t\":1796209200000,\"hosts\":1,\"mean\":37.5,\"max\":70}");
+	free(j);
+	/* Pruning the rollups takes them out of the trend too. */
+	assert_int_equal(db_prune_rollups(f->db, NOW - 5 * MIN, NOW - 2 * 3600000, &deleted), 0);
+	assert_int_equal(deleted, 1);
+	j = query_text(f, "trend", m1);
+	expect_in(j, "{\"t\":1796212200000,\"hosts\":0,\"mean\":0.0,\"max\":0}");
+	free(j);
 }
 
 static void test_query_bad_options(void **state)
@@ -358,6 +423,7 @@ static void test_query_bad_options(void **state)
 
 	col_qopts_init(&o, NOW);
 	assert_int_equal(col_qopts_set(&o, "state", "LISTENING", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "state", "LISTEN", &why), -EINVAL);
 	assert_non_null(why);
 	assert_int_equal(col_qopts_set(&o, "since", "5y", &why), -EINVAL);
 	assert_int_equal(col_qopts_set(&o, "limit", "0", &why), -EINVAL);
@@ -431,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_top_ips_now_upper_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_top_ips_since_peaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_table_csv, setup, teardown),
 	};
