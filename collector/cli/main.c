@@ -2,6 +2,7 @@
 /* main.c: the fleetstat command: fleet queries on the collector's database. */
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,11 @@
 #include "http_get.h"
 #include "query.h"
 #include "reader.h"
+#include "summary.h"
 #include "auth.h"
 #include "token.h"
 
-static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips"};
+static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips", "summary"};
 
 static void usage(FILE *f)
 {
@@ -33,10 +35,15 @@ static void usage(FILE *f)
 	"  top-ips               remote IPs with the most connections across hosts, with\n"
 	"                        count and upper_bound (exact when equal); --since gives\n"
 	"                        each host's peak over the window\n"
+	"  summary               for cron: per-tier peaks, stale agents, kernel counter\n"
+	"                        rates over --since (default 24h), against the [thresholds]\n"
+	"                        of the collector's config; exit 0 OK, 1 WARNING,\n"
+	"                        2 CRITICAL, 3 UNKNOWN (no answer); text unless --format json\n"
 	"\n"
 	"  --server URL          the collector's HTTP API (default http://127.0.0.1:7401)\n"
 	"  --token-file FILE     bearer token for --server (the collector's --http-token-file)\n"
 	"  --db FILE             read the collector's SQLite database instead (read-only)\n"
+	"  --config FILE         with --db: the collector's config, for summary's [thresholds]\n"
 	"  --format table|json|csv   (default: table on a terminal, json otherwise)\n"
 	"  --tier T  --host H    only that tier, or host (hosts, trend)\n"
 	"  --state S             a TCP state (ESTABLISHED, SYN_RECV, ...) or total (default)\n"
@@ -54,6 +61,7 @@ static const struct option longopts[] = {
 	{"db", required_argument, NULL, 'd'},
 	{"server", required_argument, NULL, 'u'},
 	{"token-file", required_argument, NULL, 'k'},
+	{"config", required_argument, NULL, 'c'},
 	{"format", required_argument, NULL, 'f'},
 	{"tier", required_argument, NULL, 't'},
 	{"host", required_argument, NULL, 'H'},
@@ -88,7 +96,7 @@ static int via_server(const char *url, const char *token_file, const char *cmd,
 	uint8_t token[WIRE_TOKEN_MAX + 1];
 	size_t token_len = 0, body;
 	const char *why;
-	int status, err, code = 1;
+	int status, err, code = 1, summary = strcmp(cmd, "summary") == 0;
 
 	if (col_url_split(url, host, sizeof(host), port, prefix, sizeof(prefix)) < 0) {
 		fprintf(stderr, "fleetstat: --server: '%s' is not http://HOST[:PORT]\n", url);
@@ -132,33 +140,73 @@ static int via_server(const char *url, const char *token_file, const char *cmd,
 		goto out;
 	}
 	code = 0;
+	if (summary) {
+		char v[8];
+
+		code = col_http_header(resp.p, body, "Fleetstat-Status", v, sizeof(v)) &&
+		       v[0] >= '0' && v[0] <= '3' && v[1] == '\0' ? v[0] - '0' : COL_UNKNOWN;
+		fs_buf_close(&path);
+		fs_buf_close(&resp);
+		return code;
+	}
 out:
+	/* A summary that got no answer is UNKNOWN to whoever reads the exit code. */
+	if (summary && code != 0)
+		code = COL_UNKNOWN;
 	fs_buf_close(&path);
 	fs_buf_close(&resp);
 	return code;
 }
 
-/* The query on the database file.  Exit status. */
-static int via_db(const char *db, const char *cmd, col_qopts_t *o)
+static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
+	const char *why;
+
+	if (strcmp(section, "thresholds") != 0 || col_thresholds_set(user, name, value, &why) == 0)
+		return 1;
+	fprintf(stderr, "fleetstat: config: [thresholds] %s = %s: %s\n", name, value, why);
+	return 0;
+}
+
+/* The query on the database file.  Exit status (summary: its own, 3 when it cannot say). */
+static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *config)
+{
+	int summary = strcmp(cmd, "summary") == 0;
+	col_thresholds_t th = {.n = 0};
 	fs_buf_t out = FS_BUF_INIT;
 	db_reader_t *rd;
 	const char *why;
 	char err[512];
 	int rc, code = 1;
 
+	if (config) {
+		int line = ini_parse(config, on_ini, &th);
+
+		if (line != 0) {
+			fprintf(stderr, "fleetstat: config %s: %s\n", config,
+			        line < 0 ? "cannot read it" : "a line is not valid");
+			return summary ? COL_UNKNOWN : 1;
+		}
+	}
 	if (db_reader_open(db, &rd, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fleetstat: %s\n", err);
-		return 1;
+		return summary ? COL_UNKNOWN : 1;
 	}
-	rc = db_query(rd, cmd, o, &out, &why);
+	why = NULL;
+	rc = summary ? db_summary(rd, o, &th, &out) : db_query(rd, cmd, o, &out, &why);
+	if (summary && rc >= 0) {
+		code = rc;
+		rc = 0;
+	}
 	if (rc < 0)
 		fprintf(stderr, "fleetstat: %s: %s\n", cmd,
 		        why ? why : *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
 	else if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
 		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
-	else
+	else if (!summary)
 		code = 0;
+	if (summary && rc < 0)
+		code = COL_UNKNOWN;
 	db_reader_close(rd);
 	fs_buf_close(&out);
 	return code;
@@ -166,10 +214,10 @@ static int via_db(const char *db, const char *cmd, col_qopts_t *o)
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *server = NULL, *token_file = NULL, *cmd, *why;
+	const char *db = NULL, *server = NULL, *token_file = NULL, *config = NULL, *cmd, *why;
 	const char *names[16], *values[16];
 	col_qopts_t o;
-	int c, n = 0;
+	int c, n = 0, format_given = 0;
 	size_t i;
 
 	col_qopts_init(&o, now_ms());
@@ -181,9 +229,10 @@ int main(int argc, char **argv)
 		case 'd': db = optarg; continue;
 		case 'u': server = optarg; continue;
 		case 'k': token_file = optarg; continue;
+		case 'c': config = optarg; continue;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fleetstat %s\n", FLEETSTAT_VERSION); return 0;
-		case 'f': name = "format"; break;
+		case 'f': name = "format"; format_given = 1; break;
 		case 't': name = "tier"; break;
 		case 'H': name = "host"; break;
 		case 's': name = "state"; break;
@@ -215,7 +264,7 @@ int main(int argc, char **argv)
 		if (strcmp(cmd, commands[i]) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips "
+		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips, summary "
 		        "(see --help)\n", cmd);
 		return 2;
 	}
@@ -223,8 +272,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleetstat: --db and --server exclude each other\n");
 		return 2;
 	}
+	if (config && !db) {
+		fprintf(stderr, "fleetstat: --config goes with --db (the collector uses its own)\n");
+		return 2;
+	}
+	/* A summary is text for mail, wherever stdout goes, unless --format says otherwise. */
+	if (strcmp(cmd, "summary") == 0 && !format_given)
+		o.format = COL_FMT_TABLE;
 	if (db)
-		return via_db(db, cmd, &o);
+		return via_db(db, cmd, &o, config);
 	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cmd, names, values,
 	                  n, &o);
 }

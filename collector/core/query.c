@@ -25,7 +25,7 @@ void col_qopts_init(col_qopts_t *o, int64_t now_ms)
 	o->format = COL_FMT_TABLE;
 }
 
-static int parse_state(const char *v, int *state)
+int col_state_parse(const char *v, int *state)
 {
 	if (strcasecmp(v, "total") == 0) {
 		*state = COL_STATE_TOTAL;
@@ -58,7 +58,7 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 		else
 			o->host = value;
 	} else if (strcmp(name, "state") == 0) {
-		if (parse_state(value, &o->state) < 0) {
+		if (col_state_parse(value, &o->state) < 0) {
 			*why = "not a TCP state (ESTABLISHED, SYN_RECV, TIME_WAIT, ...) or total";
 			return -EINVAL;
 		}

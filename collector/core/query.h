@@ -133,6 +133,9 @@ int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b);
 /* ms since the epoch as "2026-12-02T18:07:18Z" into dst (24 bytes). */
 const char *col_time_str(int64_t ms, char *dst);
 
+/* netstat's name of a state (any case, LISTEN aside) or "total" into *state; 0 or -EINVAL. */
+int col_state_parse(const char *v, int *state);
+
 /* The name of a ranking state: "total" or netstat's. */
 const char *col_state_label(int state);
 

@@ -115,3 +115,30 @@ void col_url_encode(fs_buf_t *b, const char *s)
 		}
 	}
 }
+
+const char *col_http_header(const char *buf, size_t body, const char *name, char *dst,
+                            size_t len)
+{
+	size_t nl = strlen(name);
+	const char *p = memchr(buf, '\n', body), *end = buf + body;
+
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = (size_t)((eol ? eol : end) - p);
+
+		if (ll > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			const char *v = p + nl + 1;
+			size_t vl;
+
+			while (v < p + ll && (*v == ' ' || *v == '\t'))
+				v++;
+			vl = (size_t)(p + ll - v);
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(dst, len, "%.*s", (int)vl, v);
+			return dst;
+		}
+		p = eol;
+	}
+	return NULL;
+}

@@ -24,6 +24,14 @@ int col_url_split(const char *url, char *host, size_t hostlen, char *port, char 
  */
 int col_http_response_parse(const char *buf, size_t len, int *status, size_t *body);
 
+/*
+ * The value of header name (case-insensitive) of a response whose headers
+ * end at body (from col_http_response_parse()), copied into dst (len
+ * bytes, cut), or NULL when absent.
+ */
+const char *col_http_header(const char *buf, size_t body, const char *name, char *dst,
+                            size_t len);
+
 /* Appends s percent-encoded (all but unreserved characters) to b. */
 void col_url_encode(fs_buf_t *b, const char *s);
 

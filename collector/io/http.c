@@ -38,9 +38,12 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Queues body (taken over; freed by libmicrohttpd) with status and type. */
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-                             fs_buf_t *body)
+/*
+ * Queues body (taken over; freed by libmicrohttpd) with status and type;
+ * a summary's Nagios status (0..3) in a header when summary >= 0.
+ */
+static enum MHD_Result reply_full(struct MHD_Connection *conn, unsigned status, const char *type,
+                                  fs_buf_t *body, int summary)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -56,9 +59,26 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	}
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (summary >= 0) {
+		char v[4] = {(char)('0' + summary), '\0'};
+
+		MHD_add_response_header(r, "Fleetstat-Status", v);
+	}
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                             fs_buf_t *body)
+{
+	return reply_full(conn, status, type, body, -1);
+}
+
+static enum MHD_Result reply_status(struct MHD_Connection *conn, const char *type, fs_buf_t *body,
+                                    int summary)
+{
+	return reply_full(conn, MHD_HTTP_OK, type, body, summary);
 }
 
 static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *msg,
@@ -141,6 +161,15 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 	if (db_reader_open(h->cfg.db_path, &rd, err, sizeof(err)) < 0) {
 		log_warnx("http: %s", err);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+	}
+	if (strcmp(cmd, "summary") == 0) {
+		rc = db_summary(rd, &p.o, h->cfg.thresholds, &b);
+		db_reader_close(rd);
+		if (rc < 0) {
+			fs_buf_close(&b);
+			return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
+		}
+		return reply_status(conn, content_type(p.o.format), &b, rc);
 	}
 	rc = db_query(rd, cmd, &p.o, &b, &why);
 	if (rc == -ENOENT) {

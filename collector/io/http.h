@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "metrics.h"
+#include "summary.h"
 
 typedef struct col_http col_http_t;
 
@@ -19,12 +20,14 @@ typedef struct {
 	const uint8_t *token;      /* the bearer token clients must send; NULL: none */
 	size_t token_len;
 	const char *db_path;       /* each request reads on a read-only connection of its own */
+	const col_thresholds_t *thresholds;  /* for /api/v1/summary */
 	col_selfstats_fn selfstats;
 	void *ctx;
 } col_http_config_t;
 
 /*
- * Serves GET /api/v1/{tiers,hosts,trend,top-ips}?params (the CLI's JSON),
+ * Serves GET /api/v1/{tiers,hosts,trend,top-ips,summary}?params (the CLI's
+ * JSON; a summary's status also in the Fleetstat-Status header),
  * GET /metrics (Prometheus text) and GET /healthz from threads of its own,
  * which never touch the ingest loop.  cfg's pointers must outlive the
  * server.  *out is new (col_http_stop()).  0, or a negative errno and a

@@ -20,6 +20,7 @@ typedef struct {
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
 	int insecure;
 	int verbose;
+	col_thresholds_t th;  /* [thresholds] */
 } opts_t;
 
 enum {
@@ -128,6 +129,15 @@ static const struct {
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
+	if (strcmp(section, "thresholds") == 0) {
+		opts_t *o = user;
+		const char *why;
+
+		if (col_thresholds_set(&o->th, name, value, &why) == 0)
+			return 1;
+		log_warnx("config: [thresholds] %s = %s: %s", name, value, why);
+		return 0;
+	}
 	if (*section && strcmp(section, "collector") != 0)
 		return 1;
 	for (size_t i = 0; i < FS_ARRAY_SIZE(ini_keys); i++)
@@ -273,6 +283,7 @@ int main(int argc, char **argv)
 	if (o.verbose)
 		log_init("fleetstat-collector", LOG_LVL_DEBUG);
 	configure(&o, &cfg);
+	cfg.thresholds = o.th;
 	cfg.db_path = o.db ? o.db : "fleetstat.db";
 	if ((err = db_open(o.db ? o.db : "fleetstat.db", &db, why, sizeof(why))) < 0)
 		fatalx("database %s: %s", o.db ? o.db : "fleetstat.db", why);

@@ -581,6 +581,7 @@ static int http_on(col_srv_t *s)
 		.token = cfg->http_token_len ? cfg->http_token : NULL,
 		.token_len = cfg->http_token_len,
 		.db_path = cfg->db_path,
+		.thresholds = &cfg->thresholds,
 		.selfstats = selfstats,
 		.ctx = s,
 	};

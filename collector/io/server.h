@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "summary.h"
 
 typedef struct {
 	char listen_host[64];
@@ -28,6 +29,7 @@ typedef struct {
 	uint8_t http_token[WIRE_TOKEN_MAX];
 	size_t http_token_len;       /* 0: no bearer token (loopback only) */
 	const char *db_path;         /* for the HTTP API's read-only connections */
+	col_thresholds_t thresholds; /* [thresholds] of the config file, for summary */
 } col_config_t;
 
 /*

@@ -686,6 +686,28 @@ static int pack_counters(db_t *db, buf_t *b, const wire_report_t *r)
 	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
 }
 
+int db_counters_pick(const void *blob, size_t len, const uint32_t *ids, size_t n_ids,
+                     uint64_t *values, uint32_t *found)
+{
+	size_t i, n;
+	rd_t r;
+
+	*found = 0;
+	if (!rd_start(&r, blob, len))
+		return 0;
+	n = get_count(&r, 2);
+	for (i = 0; i < n && !r.bad; i++) {
+		uint64_t id = get_var(&r), v = get_var(&r);
+
+		for (size_t k = 0; k < n_ids && k < 32; k++)
+			if (ids[k] == id) {
+				values[k] = v;
+				*found |= 1u << k;
+			}
+	}
+	return r.bad || r.p != r.end ? -EBADMSG : 0;
+}
+
 static int unpack_counters(const db_t *db, const void *blob, size_t len,
 			   wire_report_t *out)
 {

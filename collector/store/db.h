@@ -159,6 +159,14 @@ int db_top_unpack(const void *blob, size_t len, wire_top_t *out);
 int db_listeners_unpack(const void *blob, size_t len,
                         wire_listener_t **out, size_t *n);
 
+/*
+ * Picks counters out of a packed counters column: for each of the n_ids
+ * (at most 32) name ids (names.id), values[k] and bit k of *found when the
+ * blob has it.  0 or -EBADMSG.  blob is borrowed.
+ */
+int db_counters_pick(const void *blob, size_t len, const uint32_t *ids, size_t n_ids,
+                     uint64_t *values, uint32_t *found);
+
 /* The last error's text from SQLite, for the log. */
 const char *db_errmsg(db_t *db);
 

@@ -431,6 +431,199 @@ out:
 	return err;
 }
 
+/* ---- summary ------------------------------------------------------------------------ */
+
+static int peak_cmp(const void *a, const void *b)
+{
+	return strcmp(((const col_tier_peak_t *)a)->tier, ((const col_tier_peak_t *)b)->tier);
+}
+
+/*
+ * Each tier's peak, per state, of the sum over its hosts of their minute
+ * maxima: sorted by tier, tiers with no rows in the window at 0.  *out new (free()).
+ */
+static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from,
+                      col_tier_peak_t **out, size_t *n)
+{
+	char sql[1024];
+	size_t len, np = 0;
+	col_tier_peak_t *p = calloc(hs->n ? hs->n : 1, sizeof(*p));
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	if (p == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < hs->n; i++) {
+		size_t k;
+
+		for (k = 0; k < np && strcmp(p[k].tier, hs->v[i].tier) != 0; k++)
+			;
+		if (k == np)
+			p[np++].tier = hs->v[i].tier;
+	}
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT h.tier");
+	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
+		if (s != WIRE_LISTEN)
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", sum(r.%s_max)", state_col[s]);
+	snprintf(sql + len, sizeof(sql) - len,
+	         ", sum(r.total_max) FROM rollup_minute r JOIN hosts h ON h.id = r.host_id"
+	         " WHERE r.t >= ?1 GROUP BY h.tier, r.t");
+	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		free(p);
+		return rd_fail(rd, rc);
+	}
+	sqlite3_bind_int64(st, 1, from / 60000 * 60000);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *tier = text(st, 0);
+		size_t k;
+		int col = 1;
+
+		for (k = 0; k < np && strcmp(p[k].tier, tier) != 0; k++)
+			;
+		if (k == np)
+			continue;
+		for (int s = WIRE_ESTABLISHED; s <= WIRE_NSTATES; s++) {
+			uint64_t v;
+
+			if (s == WIRE_LISTEN)
+				continue;
+			v = (uint64_t)sqlite3_column_int64(st, col++);
+			if (v > p[k].peak[s])
+				p[k].peak[s] = v;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+	sqlite3_finalize(st);
+	if (err < 0) {
+		free(p);
+		return err;
+	}
+	qsort(p, np, sizeof(*p), peak_cmp);
+	*out = p;
+	*n = np;
+	return 0;
+}
+
+/* The names.id of each summary counter; 0 when no report ever carried it. */
+static int counter_ids(db_reader_t *rd, uint32_t ids[COL_NCTRS])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(rd->h, "SELECT id FROM names WHERE name = ?1", -1, &st,
+	                             NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	for (int c = 0; c < COL_NCTRS; c++) {
+		sqlite3_bind_text(st, 1, col_counter_names[c], -1, SQLITE_STATIC);
+		ids[c] = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * Per host, each counter's rate per minute between its first and last
+ * report of the window (a counter that went down, after a reboot, counts
+ * from 0).  *out new (free()), in hs's order, hosts without two reports
+ * left out.
+ */
+static int counter_rates(db_reader_t *rd, const hostset_t *hs, int64_t from,
+                         col_host_rates_t **out, size_t *n)
+{
+	static const char span_sql[] =
+		"SELECT host_id, min(seq), max(seq) FROM reports WHERE collected_at_ms >= ?1"
+		" GROUP BY host_id ORDER BY host_id";
+	static const char row_sql[] =
+		"SELECT collected_at_ms, counters FROM reports WHERE host_id = ?1 AND seq = ?2";
+	col_host_rates_t *r = calloc(hs->n ? hs->n : 1, sizeof(*r));
+	sqlite3_stmt *span = NULL, *row = NULL;
+	uint32_t ids[COL_NCTRS];
+	size_t nr = 0;
+	int rc, err;
+
+	if (r == NULL)
+		return -ENOMEM;
+	if ((err = counter_ids(rd, ids)) < 0)
+		goto out;
+	if ((rc = sqlite3_prepare_v2(rd->h, span_sql, -1, &span, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(rd->h, row_sql, -1, &row, NULL)) != SQLITE_OK) {
+		err = rd_fail(rd, rc);
+		goto out;
+	}
+	sqlite3_bind_int64(span, 1, from);
+	while (err == 0 && (rc = sqlite3_step(span)) == SQLITE_ROW) {
+		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(span, 0));
+		uint64_t v[2][COL_NCTRS] = {{0}};
+		uint32_t found[2] = {0, 0};
+		int64_t t[2] = {0, 0};
+
+		if (h == NULL || sqlite3_column_int64(span, 1) == sqlite3_column_int64(span, 2))
+			continue;
+		for (int e = 0; e < 2 && err == 0; e++) {
+			sqlite3_bind_int64(row, 1, h->id);
+			sqlite3_bind_int64(row, 2, sqlite3_column_int64(span, 1 + e));
+			if (sqlite3_step(row) == SQLITE_ROW) {
+				t[e] = sqlite3_column_int64(row, 0);
+				err = db_counters_pick(sqlite3_column_blob(row, 1),
+				                       (size_t)sqlite3_column_bytes(row, 1), ids, COL_NCTRS,
+				                       v[e], &found[e]);
+			}
+			sqlite3_reset(row);
+		}
+		if (err < 0) {
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored counters column is malformed",
+			         h->hostname);
+			break;
+		}
+		if (t[1] <= t[0])
+			continue;
+		r[nr].host = h;
+		for (int c = 0; c < COL_NCTRS; c++) {
+			uint64_t d = v[1][c] >= v[0][c] ? v[1][c] - v[0][c] : v[1][c];
+
+			r[nr].per_min[c] = ids[c] && (found[0] & found[1] & (1u << c))
+			                   ? (double)d * 60000.0 / (double)(t[1] - t[0]) : -1;
+		}
+		nr++;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+out:
+	sqlite3_finalize(span);
+	sqlite3_finalize(row);
+	if (err < 0) {
+		free(r);
+		return err;
+	}
+	*out = r;
+	*n = nr;
+	return 0;
+}
+
+int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th, fs_buf_t *out)
+{
+	col_tier_peak_t *peaks = NULL;
+	col_host_rates_t *rates = NULL;
+	size_t np = 0, nr = 0;
+	hostset_t hs;
+	int err;
+
+	rd->msg[0] = '\0';
+	if (o->since_ms == 0)
+		o->since_ms = 86400000;
+	if ((err = load_hosts(rd, false, &hs)) < 0)
+		return err;
+	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, &peaks, &np)) == 0 &&
+	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0)
+		err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, th, o, out);
+	free(peaks);
+	free(rates);
+	hostset_free(&hs);
+	return err;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why)

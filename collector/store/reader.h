@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "query.h"
+#include "summary.h"
 
 typedef struct db_reader db_reader_t;
 
@@ -27,6 +28,13 @@ void db_reader_close(db_reader_t *rd);
  * another negative errno, the database's reason in db_reader_errmsg().
  */
 int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why);
+
+/*
+ * The summary over o->since_ms (default 24 h) against th, rendered into
+ * out: returns its status (COL_OK, COL_WARNING, COL_CRITICAL) or a
+ * negative errno.
+ */
+int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th, fs_buf_t *out);
 
 /*
  * Every host with its latest report (no top lists), sorted by id: *out is

@@ -54,7 +54,20 @@ for h, (states, extra) in hosts.items():
     open(f"{out}/{h}.ss", "w").write("\n".join(lines) + "\n")
 PY
 
-fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-token-file "$T/http.token"
+# The collector's thresholds: web2's 600 CLOSE_WAIT make the web tier CRITICAL.
+cat >"$T/collector.ini" <<'INI'
+[thresholds]
+web.CLOSE_WAIT = 300,600
+*.SYN_RECV = 5000,10000
+ListenOverflows = 10,100
+INI
+cat >"$T/calm.ini" <<'INI'
+[thresholds]
+web.CLOSE_WAIT = 5000
+stale = 3,5
+INI
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-token-file "$T/http.token" \
+	--config "$T/collector.ini"
 declare -A TIER=([lvs1]=lvs [web1]=web [web2]=web [web3]=web [db1]=db)
 for h in "${!TIER[@]}"; do
 	mkdir -m 700 "$T/state-$h"
@@ -138,6 +151,36 @@ assert db["states"]["total"]["sum"] == 0, db
 ' || fail "a stopped agent is not stale"
 q tiers --format table | grep -Eq '^web +3 +0 +CLOSE_WAIT +603 ' || fail "tiers table"
 q top-ips --format csv | head -1 | grep -q '^REMOTE IP,COUNT,UPPER_BOUND,HOSTS,TIERS' || fail "csv"
+
+# summary: CRITICAL by the collector's thresholds, through the API and on the database with
+# the same config; OK under calm thresholds; UNKNOWN with no answer.
+rc=0
+q summary --since 10m >"$T/summary.txt" || rc=$?
+[ "$rc" -eq 2 ] || fail "summary over the API exited $rc, wanted 2: $(cat "$T/summary.txt")"
+grep -q '^CRITICAL web CLOSE_WAIT peak: 603 (threshold 600)$' "$T/summary.txt" ||
+	fail "summary text: $(cat "$T/summary.txt")"
+grep -q 'db1 (db), last seen' "$T/summary.txt" || fail "summary: the stale agent"
+rc=0
+"$FS" --db "$DB" --config "$T/collector.ini" summary --since 10m --format json >"$T/summary.json" ||
+	rc=$?
+[ "$rc" -eq 2 ] || fail "summary on --db exited $rc, wanted 2"
+python3 - "$T/summary.json" <<'PY' || fail "summary json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["status"] == "CRITICAL" and s["exit_code"] == 2, s
+assert [a["what"] for a in s["alerts"]] == ["web CLOSE_WAIT peak"], s["alerts"]
+web = [t for t in s["tiers"] if t["tier"] == "web"][0]
+assert web["peaks"]["CLOSE_WAIT"] == 603 and web["peaks"]["SYN_RECV"] == 250, web
+assert [x["hostname"] for x in s["stale"]] == ["db1"], s["stale"]
+assert all(c["per_min"]["TcpExt.ListenOverflows"] in (None, 0) for c in s["counters"]), s
+PY
+rc=0
+"$FS" --db "$DB" --config "$T/calm.ini" summary --since 10m >"$T/calm.txt" || rc=$?
+[ "$rc" -eq 0 ] || fail "calm summary exited $rc, wanted 0: $(cat "$T/calm.txt")"
+grep -q '^fleetstat summary: OK' "$T/calm.txt" || fail "calm summary text"
+rc=0
+"$FS" --server "http://127.0.0.1:$(fs_free_port)" summary >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 3 ] || fail "summary with no collector exited $rc, wanted 3 (UNKNOWN)"
 
 # /metrics: valid exposition, with the fleet and the collector's figures.
 curl -sf -H "Authorization: Bearer $(cat "$T/http.token")" "$SERVER/metrics" >"$T/metrics.txt" ||

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* summary.h: the cron summary: per-tier peaks, stale agents, counter rates, thresholds, status. */
+#ifndef COL_SUMMARY_H
+#define COL_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "query.h"
+
+/* Nagios-style status, which is also the exit code. */
+enum { COL_OK = 0, COL_WARNING = 1, COL_CRITICAL = 2, COL_UNKNOWN = 3 };
+
+/* The kernel counters whose rates the summary shows (names as the agent sends them). */
+enum { COL_CTR_LISTEN_OVERFLOWS, COL_CTR_LISTEN_DROPS, COL_CTR_SYNCOOKIES_SENT,
+       COL_CTR_TW_OVERFLOW, COL_NCTRS };
+extern const char *const col_counter_names[COL_NCTRS];
+
+#define COL_MAX_THRESHOLDS 64
+
+/*
+ * warning/critical levels (0: none) for: a tier's peak of one state (tier
+ * "*" for any), stale hosts, and a counter's rate per minute on any host.
+ */
+typedef struct {
+	char tier[33];       /* "*" or a tier; "" for the non-state kinds */
+	int state;           /* COL_STATE_TOTAL or 1..11; -1 stale hosts; -2 - k counter k */
+	uint64_t warning, critical;
+} col_threshold_t;
+
+typedef struct {
+	col_threshold_t t[COL_MAX_THRESHOLDS];
+	size_t n;
+} col_thresholds_t;
+
+/*
+ * One setting of the [thresholds] section: "web.CLOSE_WAIT = 300,1000",
+ * "*.SYN_RECV = 1000", "stale = 1,3", "ListenOverflows = 1,100" (per minute);
+ * "W,C", "W" or ",C".  0, or -EINVAL with a static reason in *why.
+ */
+int col_thresholds_set(col_thresholds_t *th, const char *name, const char *value,
+                       const char **why);
+
+typedef struct {
+	const char *tier;
+	uint64_t peak[WIRE_NSTATES + 1];   /* per state; index WIRE_NSTATES: total */
+} col_tier_peak_t;
+
+typedef struct {
+	const col_host_t *host;            /* borrowed */
+	double per_min[COL_NCTRS];         /* rates over the window; -1 when unknown */
+} col_host_rates_t;
+
+/*
+ * Renders the summary (o->format json, else text for mail) of hosts (their
+ * latest reports), per-tier peaks and per-host counter rates over the
+ * window o->since_ms, against th.  Returns the status (COL_OK ...) or a
+ * negative errno.
+ */
+int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_peak_t *peaks,
+                       size_t n_peaks, const col_host_rates_t *rates, size_t n_rates,
+                       const col_thresholds_t *th, const col_qopts_t *o, fs_buf_t *b);
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* test_summary.c: thresholds and the summary's status, on hand-made figures. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "summary.h"
+
+#define NOW 1796212800000LL
+
+static void test_col_thresholds_set_forms(void **state)
+{
+	col_thresholds_t th = {.n = 0};
+	const char *why;
+
+	(void)state;
+	assert_int_equal(col_thresholds_set(&th, "web.CLOSE_WAIT", "300,1000", &why), 0);
+	assert_string_equal(th.t[0].tier, "web");
+	assert_int_equal(th.t[0].state, WIRE_CLOSE_WAIT);
+	assert_int_equal(th.t[0].warning, 300);
+	assert_int_equal(th.t[0].critical, 1000);
+	assert_int_equal(col_thresholds_set(&th, "*.syn_recv", ",500", &why), 0);
+	assert_int_equal(th.t[1].warning, 0);
+	assert_int_equal(th.t[1].critical, 500);
+	assert_int_equal(col_thresholds_set(&th, "db.total", "7", &why), 0);
+	assert_int_equal(th.t[2].state, COL_STATE_TOTAL);
+	assert_int_equal(col_thresholds_set(&th, "stale", "1,3", &why), 0);
+	assert_int_equal(th.t[3].state, -1);
+	assert_int_equal(col_thresholds_set(&th, "SyncookiesSent", "10,100", &why), 0);
+	assert_int_equal(th.t[4].state, -2 - COL_CTR_SYNCOOKIES_SENT);
+	assert_int_equal(th.n, 5);
+}
+
+static void test_col_thresholds_set_bad(void **state)
+{
+	static const char *const bad[][2] = {
+		{"web.CLOSE_WAIT", "1000,300"}, {"web.CLOSE_WAIT", ""}, {"web.CLOSE_WAIT", "0"},
+		{"web.CLOSE_WAIT", "ten"}, {"web.CLOSE_WAIT", "1,2,3"}, {"web.LISTEN", "1"},
+		{"web.BOGUS", "1"}, {"Web Tier.ESTABLISHED", "1"}, {"ListenOverflow", "1"},
+		{".ESTABLISHED", "1"}, {"web.CLOSE_WAIT", "-5"},
+	};
+	col_thresholds_t th = {.n = 0};
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (col_thresholds_set(&th, bad[i][0], bad[i][1], &why) != -EINVAL)
+			fail_msg("accepted %s = %s", bad[i][0], bad[i][1]);
+		assert_non_null(why);
+	}
+	assert_int_equal(th.n, 0);
+	for (int i = 0; i < COL_MAX_THRESHOLDS; i++)
+		assert_int_equal(col_thresholds_set(&th, "web.total", "1", &why), 0);
+	assert_int_equal(col_thresholds_set(&th, "web.total", "1", &why), -EINVAL);
+}
+
+/* The status of one tier whose CLOSE_WAIT peak is cw, one stale host, a counter rate. */
+static int status_of(const char *name, const char *value, uint64_t cw, double overflows)
+{
+	col_host_t hosts[2] = {
+		{.id = 1, .hostname = "web1", .tier = "web", .labels_json = "{}", .agent_version = "",
+		 .has_report = true, .collected_at_ms = NOW - 1000, .interval_ms = 10000},
+		{.id = 2, .hostname = "web2", .tier = "web", .labels_json = "{}", .agent_version = "",
+		 .has_report = true, .collected_at_ms = NOW - 60000, .interval_ms = 10000},
+	};
+	col_tier_peak_t peak = {.tier = "web"};
+	col_host_rates_t rates = {.host = &hosts[0], .per_min = {overflows, -1, -1, -1}};
+	col_thresholds_t th = {.n = 0};
+	col_qopts_t o;
+	fs_buf_t b = FS_BUF_INIT;
+	const char *why;
+	int rc;
+
+	peak.peak[WIRE_CLOSE_WAIT] = cw;
+	col_qopts_init(&o, NOW);
+	o.since_ms = 3600000;
+	o.format = COL_FMT_JSON;
+	assert_int_equal(col_thresholds_set(&th, name, value, &why), 0);
+	rc = col_summary_render(hosts, 2, &peak, 1, &rates, 1, &th, &o, &b);
+	fs_buf_close(&b);
+	return rc;
+}
+
+static void test_col_summary_render_levels(void **state)
+{
+	(void)state;
+	assert_int_equal(status_of("web.CLOSE_WAIT", "300,600", 299, 0), COL_OK);
+	assert_int_equal(status_of("web.CLOSE_WAIT", "300,600", 300, 0), COL_WARNING);
+	assert_int_equal(status_of("web.CLOSE_WAIT", "300,600", 599, 0), COL_WARNING);
+	assert_int_equal(status_of("web.CLOSE_WAIT", "300,600", 600, 0), COL_CRITICAL);
+	assert_int_equal(status_of("*.CLOSE_WAIT", ",600", 599, 0), COL_OK);
+	assert_int_equal(status_of("db.CLOSE_WAIT", "1,2", 900, 0), COL_OK);
+	/* web2's report is a minute old at a 10 s interval: one stale host. */
+	assert_int_equal(status_of("stale", "1,2", 0, 0), COL_WARNING);
+	assert_int_equal(status_of("stale", "2,3", 0, 0), COL_OK);
+	assert_int_equal(status_of("ListenOverflows", "10,100", 0, 99.5), COL_WARNING);
+	assert_int_equal(status_of("ListenOverflows", "10,100", 0, 100), COL_CRITICAL);
+	assert_int_equal(status_of("ListenDrops", "1,2", 0, 100), COL_OK); /* unknown: no alert */
+}
+
+static void test_col_summary_render_json(void **state)
+{
+	col_host_t h = {.id = 1, .hostname = "web\"1", .tier = "web", .labels_json = "{}",
+	                .agent_version = "", .has_report = true,
+	                .collected_at_ms = NOW - 1000, .interval_ms = 10000};
+	col_tier_peak_t peak = {.tier = "web"};
+	col_thresholds_t th = {.n = 0};
+	col_qopts_t o;
+	fs_buf_t b = FS_BUF_INIT;
+	const char *why;
+
+	(void)state;
+	peak.peak[WIRE_CLOSE_WAIT] = 700;
+	peak.peak[WIRE_NSTATES] = 900;
+	col_qopts_init(&o, NOW);
+	o.since_ms = 600000;
+	o.format = COL_FMT_JSON;
+	assert_int_equal(col_thresholds_set(&th, "web.CLOSE_WAIT", "300,600", &why), 0);
+	assert_int_equal(col_summary_render(&h, 1, &peak, 1, NULL, 0, &th, &o, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "\"status\":\"CRITICAL\",\"exit_code\":2,\"alerts\":[{\"level\":"
+	                            "\"CRITICAL\",\"what\":\"web CLOSE_WAIT peak\",\"value\":700,"
+	                            "\"threshold\":600}]"));
+	assert_non_null(strstr(b.p, "\"CLOSE_WAIT\":700,\"LAST_ACK\":0,\"CLOSING\":0,\"total\":900"));
+	assert_non_null(strstr(b.p, "\"stale\":[],\"counters\":[]}"));
+	fs_buf_close(&b);
+	/* An empty fleet is UNKNOWN, not OK. */
+	assert_int_equal(col_summary_render(NULL, 0, NULL, 0, NULL, 0, &th, &o, &b), COL_UNKNOWN);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "\"what\":\"no agent has reported yet\""));
+	fs_buf_close(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_col_thresholds_set_forms),
+		cmocka_unit_test(test_col_thresholds_set_bad),
+		cmocka_unit_test(test_col_summary_render_levels),
+		cmocka_unit_test(test_col_summary_render_json),
+	};
+
+	return cmocka_run_group_tests_name("summary", tests, NULL, NULL);
+}
