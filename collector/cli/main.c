@@ -17,7 +17,7 @@
 #include "auth.h"
 #include "token.h"
 
-static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips", "summary"};
+static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips", "sysctl", "summary"};
 
 static void usage(FILE *f)
 {
@@ -35,6 +35,8 @@ static void usage(FILE *f)
 	"  top-ips               remote IPs with the most connections across hosts, with\n"
 	"                        count and upper_bound (exact when equal); --since gives\n"
 	"                        each host's peak over the window\n"
+	"  sysctl                per tier, each tuning sysctl's values and their hosts, the\n"
+	"                        majority, and the hosts that differ from it (--name N)\n"
 	"  summary               for cron: per-tier peaks, stale agents, kernel counter\n"
 	"                        rates over --since (default 24h), against the [thresholds]\n"
 	"                        of the collector's config; exit 0 OK, 1 WARNING,\n"
@@ -51,6 +53,7 @@ static void usage(FILE *f)
 	"                        trend: 1h)\n"
 	"  --step DUR            trend bucket (default: about 60 buckets)\n"
 	"  --limit N             top-ips rows (default 20)\n"
+	"  --name N              sysctl: only this one (net.core.somaxconn)\n"
 	"  --help, --version\n"
 	"\n"
 	"A host's value is its latest report no older than 3 intervals; older hosts\n"
@@ -69,6 +72,7 @@ static const struct option longopts[] = {
 	{"since", required_argument, NULL, 'S'},
 	{"step", required_argument, NULL, 'p'},
 	{"limit", required_argument, NULL, 'l'},
+	{"name", required_argument, NULL, 'n'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -239,6 +243,7 @@ int main(int argc, char **argv)
 		case 'S': name = "since"; break;
 		case 'p': name = "step"; break;
 		case 'l': name = "limit"; break;
+		case 'n': name = "name"; break;
 		default: usage(stderr); return 2;
 		}
 		if (col_qopts_set(&o, name, optarg, &why) < 0) {
@@ -264,7 +269,7 @@ int main(int argc, char **argv)
 		if (strcmp(cmd, commands[i]) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips, summary "
+		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips, sysctl, summary "
 		        "(see --help)\n", cmd);
 		return 2;
 	}

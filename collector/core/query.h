@@ -20,13 +20,14 @@ typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV } col_fmt_t;
 
 /*
  * A query's options, as the CLI's flags and the HTTP API's parameters give
- * them (same names: tier, host, state, since, step, limit, format).  Strings
+ * them (same names: tier, host, name, state, since, step, limit, format).  Strings
  * are borrowed from whoever set them.
  */
 typedef struct {
 	int64_t now_ms;      /* the query's clock */
 	const char *tier;    /* NULL: every tier */
 	const char *host;    /* NULL: every host (trend) */
+	const char *name;    /* NULL: every sysctl (sysctl) */
 	int state;           /* COL_STATE_TOTAL or 1..11 */
 	int64_t since_ms;    /* 0: now (latest reports); trend default 1h */
 	int64_t step_ms;     /* trend bucket; 0: chosen from since */
@@ -127,6 +128,24 @@ int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, uin
 
 /* source: "raw", "minute" or "hour": what the buckets were read from. */
 int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b);
+
+/* ---- sysctl ------------------------------------------------------------------ */
+
+/* One host's current value of one sysctl (strings borrowed). */
+typedef struct {
+	int64_t host_id;
+	const char *name;
+	const char *value;
+	int64_t changed_at_ms;
+} col_sysctl_t;
+
+/*
+ * Renders the sysctl query: per tier (fresh hosts only) and sysctl, each
+ * value with its hosts, the majority value, and the hosts that differ from
+ * it (drift).  rows sorted by name; hosts sorted by id.  0 or -ENOMEM.
+ */
+int col_sysctl_render(const col_host_t *hosts, size_t n_hosts, const col_sysctl_t *rows,
+                      size_t n_rows, const col_qopts_t *o, fs_buf_t *b);
 
 /* ---- output helpers --------------------------------------------------------- */
 

@@ -130,7 +130,7 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
 	}
 	if ((err = col_qopts_set(&p->o, key, value, &why)) < 0)
 		snprintf(p->bad, sizeof(p->bad), "%.64s: %s", key,
-		         err == -ENOENT ? "not a parameter (tier, host, state, since, step, limit, format)"
+		         err == -ENOENT ? "not a parameter (tier, host, name, state, since, step, limit, format)"
 		                        : why);
 	return p->bad[0] ? MHD_NO : MHD_YES;
 }

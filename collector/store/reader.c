@@ -431,6 +431,59 @@ out:
 	return err;
 }
 
+/* ---- sysctl ------------------------------------------------------------------------- */
+
+static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
+{
+	static const char sql[] =
+		"SELECT host_id, name, value, changed_at_ms FROM host_sysctls"
+		" WHERE ?1 IS NULL OR name = ?1 ORDER BY name, host_id";
+	col_sysctl_t *rows = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	if (o->name)
+		sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 256;
+			col_sysctl_t *v = realloc(rows, ncap * sizeof(*v));
+
+			if (v == NULL) {
+				err = -ENOMEM;
+				break;
+			}
+			rows = v;
+			cap = ncap;
+		}
+		rows[n].host_id = sqlite3_column_int64(st, 0);
+		rows[n].name = strdup(text(st, 1));
+		rows[n].value = strdup(text(st, 2));
+		rows[n].changed_at_ms = sqlite3_column_int64(st, 3);
+		if (rows[n].name == NULL || rows[n].value == NULL) {
+			free((char *)rows[n].name);
+			free((char *)rows[n].value);
+			err = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+	sqlite3_finalize(st);
+	if (err == 0)
+		err = col_sysctl_render(hs->v, hs->n, rows, n, o, out);
+	for (size_t i = 0; i < n; i++) {
+		free((char *)rows[i].name);
+		free((char *)rows[i].value);
+	}
+	free(rows);
+	return err;
+}
+
 /* ---- summary ------------------------------------------------------------------------ */
 
 static int peak_cmp(const void *a, const void *b)
@@ -634,7 +687,8 @@ int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, co
 
 	*why = NULL;
 	rd->msg[0] = '\0';
-	if (!top && strcmp(cmd, "hosts") && strcmp(cmd, "tiers") && strcmp(cmd, "trend"))
+	if (!top && strcmp(cmd, "hosts") && strcmp(cmd, "tiers") && strcmp(cmd, "trend") &&
+	    strcmp(cmd, "sysctl"))
 		return -ENOENT;
 	if ((err = load_hosts(rd, top && o->since_ms == 0, &hs)) < 0)
 		return err;
@@ -644,6 +698,8 @@ int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, co
 		err = col_tiers_render(hs.v, hs.n, o, out);
 	else if (top)
 		err = query_top(rd, &hs, o, out);
+	else if (strcmp(cmd, "sysctl") == 0)
+		err = query_sysctl(rd, &hs, o, out);
 	else
 		err = query_trend(rd, &hs, o, out, why);
 	hostset_free(&hs);

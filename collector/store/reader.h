@@ -22,7 +22,7 @@ int db_reader_open(const char *path, db_reader_t **out, char *err, size_t errlen
 void db_reader_close(db_reader_t *rd);
 
 /*
- * Runs query cmd ("hosts", "tiers", "top-ips", "trend") with options o and
+ * Runs query cmd ("hosts", "tiers", "top-ips", "trend", "sysctl") with options o and
  * appends its rendering to out.  0; -ENOENT for an unknown query; -EINVAL
  * with a static reason in *why for options that do not fit the query; or
  * another negative errno, the database's reason in db_reader_errmsg().

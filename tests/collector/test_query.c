@@ -412,6 +412,59 @@ static void test_query_trend_rollup_boundary(void **state)
 	free(j);
 }
 
+/* A report of host n carrying sysctls (name, value pairs). */
+static void report_sysctls(fx_t *f, int n, uint64_t seq, const char *const *kv, size_t n_kv)
+{
+	wire_kv_t s[4];
+	wire_report_t r = {0};
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	int stored;
+
+	for (size_t i = 0; i < n_kv; i++) {
+		s[i].name = (char *)kv[2 * i];
+		s[i].value = (char *)kv[2 * i + 1];
+	}
+	r.seq = seq;
+	r.collected_at_ms = NOW - 2000;
+	r.interval_ms = 10000;
+	r.sysctls = s;
+	r.n_sysctls = n_kv;
+	r.source = "netlink";
+	agent_id(id, n);
+	assert_int_equal(db_put_report(f->db, id, &r, NOW - 2000, &stored), 0);
+}
+
+static void test_query_sysctl_drift(void **state)
+{
+	fx_t *f = *state;
+	const char *const std[] = {"net.core.somaxconn", "4096", "net.ipv4.tcp_tw_reuse", "2"};
+	const char *const odd[] = {"net.core.somaxconn", "128", "net.ipv4.tcp_tw_reuse", "2"};
+	const char *const only[] = {"name=net.core.somaxconn", NULL};
+
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	host(f, 3, "web3", "web");
+	host(f, 4, "db1", "db");
+	report_sysctls(f, 1, 1, std, 2);
+	report_sysctls(f, 2, 1, odd, 2);
+	report_sysctls(f, 3, 1, std, 2);
+	report_sysctls(f, 4, 1, odd, 1);
+	/* web: 4096 on two hosts, web2's 128 drifts; db alone has 128, its own majority. */
+	expect_query(f, "sysctl", only,
+		"{\"now_ms\":1796212800000,\"tiers\":["
+		"{\"tier\":\"db\",\"sysctls\":[{\"name\":\"net.core.somaxconn\",\"hosts\":1,"
+		"\"majority\":\"128\",\"values\":[{\"value\":\"128\",\"hosts\":1}],\"drift\":[]}]},"
+		"{\"tier\":\"web\",\"sysctls\":[{\"name\":\"net.core.somaxconn\",\"hosts\":3,"
+		"\"majority\":\"4096\",\"values\":[{\"value\":\"4096\",\"hosts\":2},"
+		"{\"value\":\"128\",\"hosts\":1}],\"drift\":[{\"hostname\":\"web2\","
+		"\"value\":\"128\",\"changed_at_ms\":1796212798000}]}]}]}\n");
+	char *j = query_text(f, "sysctl", (const char *const[]){"tier=web", NULL});
+
+	expect_in(j, "{\"name\":\"net.ipv4.tcp_tw_reuse\",\"hosts\":3,\"majority\":\"2\","
+	             "\"values\":[{\"value\":\"2\",\"hosts\":3}],\"drift\":[]}");
+	free(j);
+}
+
 static void test_query_bad_options(void **state)
 {
 	fx_t *f = *state;
@@ -498,6 +551,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_top_ips_since_peaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_table_csv, setup, teardown),
 	};

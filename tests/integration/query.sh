@@ -124,11 +124,26 @@ assert [x["ip"] for x in syn["ips"]] == ["198.51.100.66"] and syn["state"] == "S
 print("top-ips: the merged counts equal the agents' own")
 PY
 
+# sysctl: an agent collecting live (no --input) sends this kernel's tuning; its tier's majority
+# is the kernel's own value, with no drift.  (Agents reading saved text send none.)
+mkdir -m 700 "$T/state-live1"
+unshare --uts sh -c "hostname live1 && exec '$BUILD/fleetstat-agent' --once --tier live \
+	--collector 127.0.0.1:$PORT --state-dir '$T/state-live1'" >>"$T/live1.log" 2>&1 ||
+	fail "the live agent's --once"
+q sysctl --name net.core.somaxconn --format json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+want = open("/proc/sys/net/core/somaxconn").read().strip()
+live = [t for t in r["tiers"] if t["tier"] == "live"][0]["sysctls"]
+assert len(live) == 1 and live[0]["hosts"] == 1 and live[0]["majority"] == want, live
+assert live[0]["drift"] == [], live
+' || fail "sysctl"
+
 # A stopped agent goes stale after 3 intervals and leaves the sums.
 fs_agent_kill db1 TERM
 sleep 4
 for cmd in "tiers" "hosts" "top-ips --limit 5" "trend --state ESTABLISHED --since 2m --step 10s" \
-	"trend --tier web --since 1m" "hosts --tier web"; do
+	"trend --tier web --since 1m" "hosts --tier web" "sysctl" "sysctl --name net.core.somaxconn"; do
 	read -ra args <<<"$cmd"
 	q "${args[@]}" --format json >"$T/srv.json"
 	"$FS" --db "$DB" "${args[@]}" --format json >"$T/db.json"
