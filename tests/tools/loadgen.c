@@ -101,6 +101,8 @@ typedef struct {
 	double connect_rate;
 	bool json;
 	uint32_t interval_ms;        /* the reports' interval_ms, and the rate timers' period */
+	uint64_t history_ms;         /* --history: stamp reports from now - history on */
+	uint32_t step_ms;            /* --history: one report per step_ms of history */
 } lg_opts_t;
 
 struct lg {
@@ -124,6 +126,8 @@ struct lg {
 	uint64_t hist[HIST_SIZE];
 	uint64_t lat_max_us, lat_n;
 	uint64_t window_full;       /* rate mode: a due report waited for the window */
+	int64_t history_t0;         /* --history: collected_at_ms of seq 1 */
+	uint64_t history_n;         /* --history: reports per agent */
 };
 
 static const char *const tiers[] = {"lvs", "web", "db"};
@@ -368,8 +372,15 @@ static int agent_encode_report(agent_t *a, uint64_t seq, uint8_t **out, size_t *
 	memset(&f, 0, sizeof(f));
 	f.type = WIRE_REPORT;
 	r->seq = seq;
-	r->collected_at_ms = wall_ms();
-	r->interval_ms = a->lg->o.interval_ms;
+	if (a->lg->o.history_ms) {
+		/* Agents' clocks differ: each one's stamps are offset by a fraction of the step. */
+		r->collected_at_ms = a->lg->history_t0 + (int64_t)((seq - 1) * a->lg->o.step_ms) +
+		                     (int64_t)(a->idx % a->lg->o.step_ms);
+		r->interval_ms = a->lg->o.step_ms;
+	} else {
+		r->collected_at_ms = wall_ms();
+		r->interval_ms = a->lg->o.interval_ms;
+	}
 	for (unsigned i = 0; i < LG_TOP; i++) {
 		uint32_t tot = 0;
 
@@ -520,6 +531,8 @@ static void agent_pump(agent_t *a)
 		if (due > room)
 			lg->window_full++;
 	}
+	if (lg->o.history_ms && a->next_seq + n > lg->history_n + 1)
+		n = lg->history_n + 1 - a->next_seq;
 	if (n == 0)
 		return;
 	now = uv_hrtime();
@@ -861,6 +874,10 @@ static void on_tick(uv_timer_t *t)
 		break;
 	}
 	case PH_STEADY:
+		/* --history: done once every agent's history is sent. */
+		if (lg->o.history_ms && lg->sent >= (uint64_t)lg->welcomed * lg->history_n &&
+		    lg->stop_at > now)
+			lg->stop_at = now;
 		if (now >= lg->stop_at)
 			lg_start_drain(lg, now);
 		break;
@@ -1054,6 +1071,10 @@ static void usage(FILE *f)
 	        "  --window W             unacked reports per agent, 1..64 (default 64)\n"
 	        "  --token-file F         shared token (mode 0600) for the Hello's auth\n"
 	        "  --connect-rate C       new connections per second during ramp-up (default 500)\n"
+	        "  --history DUR          with --flood: each agent sends the reports of the last DUR\n"
+	        "                         (10m, 24h), one per --step, stamped in the past, then stops\n"
+	        "                         (fills a database for the query benchmark)\n"
+	        "  --step SEC             --history: seconds between reports (default 10)\n"
 	        "  --json                 print the summary as one JSON object\n"
 	        "Exit: 0 every report sent was acked and nothing failed; 1 a check failed; 2 usage.\n");
 }
@@ -1075,7 +1096,7 @@ static double num_arg(const char *name, const char *v, double lo, double hi)
 static void parse_args(int argc, char **argv, lg_opts_t *o)
 {
 	enum { O_COLLECTOR = 256, O_AGENTS, O_DURATION, O_RATE, O_FLOOD, O_WINDOW, O_TOKEN,
-	       O_CRATE, O_JSON, O_HELP };
+	       O_CRATE, O_JSON, O_HELP, O_HISTORY, O_STEP };
 	static const struct option opts[] = {
 		{"collector", required_argument, NULL, O_COLLECTOR},
 		{"agents", required_argument, NULL, O_AGENTS},
@@ -1086,6 +1107,8 @@ static void parse_args(int argc, char **argv, lg_opts_t *o)
 		{"token-file", required_argument, NULL, O_TOKEN},
 		{"connect-rate", required_argument, NULL, O_CRATE},
 		{"json", no_argument, NULL, O_JSON},
+		{"history", required_argument, NULL, O_HISTORY},
+		{"step", required_argument, NULL, O_STEP},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -1109,9 +1132,30 @@ static void parse_args(int argc, char **argv, lg_opts_t *o)
 		case O_TOKEN: o->token_file = optarg; break;
 		case O_CRATE: o->connect_rate = num_arg("connect-rate", optarg, 1, 100000); break;
 		case O_JSON: o->json = true; break;
+		case O_HISTORY: {
+			char *end;
+			double v = strtod(optarg, &end);
+			double mul = *end == 'm' ? 60e3 : *end == 'h' ? 3600e3 : *end == 'd' ? 86400e3 :
+			             *end == 's' || *end == '\0' ? 1e3 : 0;
+
+			if (!(v > 0) || mul == 0 || (*end && end[1]) || v * mul > 30 * 86400e3) {
+				fprintf(stderr, "loadgen: --history: '%s' is not a duration up to 30d\n",
+				        optarg);
+				exit(2);
+			}
+			o->history_ms = (uint64_t)(v * mul);
+			break;
+		}
+		case O_STEP: o->step_ms = (uint32_t)(num_arg("step", optarg, 1, 3600) * 1000); break;
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
+	}
+	if (o->step_ms == 0)
+		o->step_ms = 10000;
+	if (o->history_ms && !o->flood) {
+		fprintf(stderr, "loadgen: --history goes with --flood\n");
+		exit(2);
 	}
 	if (optind < argc || (rate_set && o->flood)) {
 		fprintf(stderr, "loadgen: %s\n", optind < argc ? "unexpected arguments" :
@@ -1151,6 +1195,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile(lg->o.agents);
+	if (lg->o.history_ms) {
+		lg->history_n = lg->o.history_ms / lg->o.step_ms;
+		lg->history_t0 = wall_ms() - (int64_t)lg->o.history_ms;
+	}
 	/* A collector that goes away must show up as a write error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
