@@ -547,6 +547,7 @@ int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 typedef struct {
 	wire_ip_t ip;
 	bool used;
+	uint32_t slot;             /* host: the host's slot (part of the key); fleet: 0 */
 	uint32_t listed;           /* host: reports listing it; fleet: hosts */
 	uint64_t st[WIRE_NSTATES];
 	uint64_t rank;
@@ -563,19 +564,28 @@ typedef struct {
 	size_t cap, n;
 } ipmap_t;
 
+/* A host fed to the merge: its reports in the window and its largest threshold. */
+typedef struct {
+	const col_host_t *h;
+	uint32_t reports;
+	uint64_t thr;
+} hslot_t;
+
 struct col_top {
 	col_qopts_t o;
-	ipmap_t fleet, host;
-	const col_host_t *cur;      /* the host being fed */
-	uint32_t cur_reports;
-	uint64_t cur_thr;           /* its largest threshold for the ranking state */
+	ipmap_t fleet;              /* by IP */
+	ipmap_t pairs;              /* by (host slot, IP): each host's peaks */
+	hslot_t *slots;             /* the hosts fed, in order of first report */
+	uint32_t n_slots, cap_slots;
+	uint32_t *by_id;            /* open addressing: host id -> slot + 1 */
+	uint32_t cap_by_id;
 	uint64_t thr_all;           /* the hosts' largest thresholds, summed */
 	unsigned hosts;
 };
 
-static uint64_t ip_hash(const wire_ip_t *ip)
+static uint64_t ip_hash(const wire_ip_t *ip, uint32_t slot)
 {
-	uint64_t h = 1469598103934665603ull ^ ip->len;
+	uint64_t h = (1469598103934665603ull ^ ip->len) + slot * 0x9E3779B97F4A7C15ull;
 
 	for (int i = 0; i < ip->len; i++)
 		h = (h ^ ip->b[i]) * 1099511628211ull;
@@ -595,25 +605,17 @@ static void ipmap_free(ipmap_t *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Empties a host map, keeping its memory. */
-static void ipmap_clear(ipmap_t *m)
+static ipent_t *ipmap_slot(ipent_t *e, size_t cap, const wire_ip_t *ip, uint32_t slot)
 {
-	if (m->n)
-		memset(m->e, 0, m->cap * sizeof(*m->e));
-	m->n = 0;
-}
+	size_t i = ip_hash(ip, slot) & (cap - 1);
 
-static ipent_t *ipmap_slot(ipent_t *e, size_t cap, const wire_ip_t *ip)
-{
-	size_t i = ip_hash(ip) & (cap - 1);
-
-	while (e[i].used && !ip_eq(&e[i].ip, ip))
+	while (e[i].used && (e[i].slot != slot || !ip_eq(&e[i].ip, ip)))
 		i = (i + 1) & (cap - 1);
 	return &e[i];
 }
 
-/* The entry of ip, added zeroed if new; NULL when out of memory. */
-static ipent_t *ipmap_get(ipmap_t *m, const wire_ip_t *ip)
+/* The entry of (slot, ip), added zeroed if new; NULL when out of memory. */
+static ipent_t *ipmap_get(ipmap_t *m, const wire_ip_t *ip, uint32_t slot)
 {
 	ipent_t *x;
 
@@ -625,15 +627,16 @@ static ipent_t *ipmap_get(ipmap_t *m, const wire_ip_t *ip)
 			return NULL;
 		for (size_t i = 0; i < m->cap; i++)
 			if (m->e[i].used)
-				*ipmap_slot(e, cap, &m->e[i].ip) = m->e[i];
+				*ipmap_slot(e, cap, &m->e[i].ip, m->e[i].slot) = m->e[i];
 		free(m->e);
 		m->e = e;
 		m->cap = cap;
 	}
-	x = ipmap_slot(m->e, m->cap, ip);
+	x = ipmap_slot(m->e, m->cap, ip, slot);
 	if (!x->used) {
 		x->used = true;
 		x->ip = *ip;
+		x->slot = slot;
 		m->n++;
 	}
 	return x;
@@ -655,7 +658,9 @@ void col_top_free(col_top_t *t)
 	if (t == NULL)
 		return;
 	ipmap_free(&t->fleet);
-	ipmap_free(&t->host);
+	ipmap_free(&t->pairs);
+	free(t->slots);
+	free(t->by_id);
 	free(t);
 }
 
@@ -684,59 +689,96 @@ static int add_tier(ipent_t *f, const char *tier)
 	return 0;
 }
 
-/* Folds the host being fed into the fleet map. */
-static int top_flush(col_top_t *t)
+/* The slot of host h, added if new; -ENOMEM. */
+static int host_slot(col_top_t *t, const col_host_t *h, uint32_t *out)
 {
-	const col_host_t *h = t->cur;
+	uint32_t i;
 
-	if (h == NULL)
-		return 0;
-	for (size_t i = 0; i < t->host.cap; i++) {
-		const ipent_t *x = &t->host.e[i];
+	if (2 * (t->n_slots + 1) > t->cap_by_id) {
+		uint32_t cap = t->cap_by_id ? 2 * t->cap_by_id : 256;
+		uint32_t *by = calloc(cap, sizeof(*by));
+
+		if (by == NULL)
+			return -ENOMEM;
+		for (uint32_t k = 0; k < t->n_slots; k++) {
+			for (i = (uint32_t)((uint64_t)t->slots[k].h->id * 0x9E3779B97F4A7C15ull >> 32) &
+			         (cap - 1); by[i]; i = (i + 1) & (cap - 1))
+				;
+			by[i] = k + 1;
+		}
+		free(t->by_id);
+		t->by_id = by;
+		t->cap_by_id = cap;
+	}
+	for (i = (uint32_t)((uint64_t)h->id * 0x9E3779B97F4A7C15ull >> 32) & (t->cap_by_id - 1);
+	     t->by_id[i]; i = (i + 1) & (t->cap_by_id - 1))
+		if (t->slots[t->by_id[i] - 1].h->id == h->id) {
+			*out = t->by_id[i] - 1;
+			return 0;
+		}
+	if (t->n_slots == t->cap_slots) {
+		uint32_t cap = t->cap_slots ? 2 * t->cap_slots : 64;
+		hslot_t *v = realloc(t->slots, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		t->slots = v;
+		t->cap_slots = cap;
+	}
+	t->slots[t->n_slots] = (hslot_t){h, 0, 0};
+	t->by_id[i] = t->n_slots + 1;
+	*out = t->n_slots++;
+	return 0;
+}
+
+/* Folds every host's peaks into the fleet map. */
+static int top_fold(col_top_t *t)
+{
+	for (size_t i = 0; i < t->pairs.cap; i++) {
+		const ipent_t *x = &t->pairs.e[i];
+		const hslot_t *hs;
 		ipent_t *f;
 
 		if (!x->used)
 			continue;
-		if ((f = ipmap_get(&t->fleet, &x->ip)) == NULL)
+		hs = &t->slots[x->slot];
+		if ((f = ipmap_get(&t->fleet, &x->ip, 0)) == NULL)
 			return -ENOMEM;
 		for (int s = 0; s < WIRE_NSTATES; s++)
 			f->st[s] += x->st[s];
 		f->rank += x->rank;
 		/* Listed in every report of the host: its peak there is exact. */
-		f->ub_seen += x->listed == t->cur_reports ? x->rank
-		                                          : (x->rank > t->cur_thr ? x->rank : t->cur_thr);
-		f->thr_seen += t->cur_thr;
+		f->ub_seen += x->listed == hs->reports ? x->rank
+		                                       : (x->rank > hs->thr ? x->rank : hs->thr);
+		f->thr_seen += hs->thr;
 		f->listed++;
 		if (f->first == 0 || x->first < f->first)
 			f->first = x->first;
 		if (x->last > f->last)
 			f->last = x->last;
-		if (add_tier(f, h->tier) < 0)
+		if (add_tier(f, hs->h->tier) < 0)
 			return -ENOMEM;
 	}
-	t->thr_all += t->cur_thr;
-	t->hosts++;
-	ipmap_clear(&t->host);
-	t->cur = NULL;
-	t->cur_reports = 0;
-	t->cur_thr = 0;
+	for (uint32_t k = 0; k < t->n_slots; k++)
+		t->thr_all += t->slots[k].thr;
+	t->hosts = t->n_slots;
 	return 0;
 }
 
 int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms, const wire_top_t *top)
 {
 	uint64_t thr = threshold(top, t->o.state);
+	uint32_t slot;
 	int err;
 
-	if (t->cur != h && (err = top_flush(t)) < 0)
+	if ((err = host_slot(t, h, &slot)) < 0)
 		return err;
-	t->cur = h;
-	t->cur_reports++;
-	if (thr > t->cur_thr)
-		t->cur_thr = thr;
+	t->slots[slot].reports++;
+	if (thr > t->slots[slot].thr)
+		t->slots[slot].thr = thr;
 	for (size_t i = 0; i < top->n_ips; i++) {
 		const wire_remote_t *r = &top->ips[i];
-		ipent_t *x = ipmap_get(&t->host, &r->ip);
+		ipent_t *x = ipmap_get(&t->pairs, &r->ip, slot);
 		uint64_t v = state_value(&r->st, t->o.state);
 
 		if (x == NULL)
@@ -753,6 +795,11 @@ int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms, cons
 			x->last = collected_at_ms;
 	}
 	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int ipent_cmp(const void *a, const void *b)
@@ -778,7 +825,7 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 	char ip[WIRE_IP_STRLEN], t1[24], t2[24];
 	int err;
 
-	if ((err = top_flush(t)) < 0)
+	if ((err = top_fold(t)) < 0)
 		return err;
 	if ((v = malloc((t->fleet.n ? t->fleet.n : 1) * sizeof(*v))) == NULL)
 		return -ENOMEM;
@@ -794,6 +841,8 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 	qsort(v, k, sizeof(*v), ipent_cmp);
 	if (k > o->limit)
 		k = o->limit;
+	for (size_t i = 0; i < k; i++)
+		qsort(v[i]->tiers, v[i]->n_tiers, sizeof(*v[i]->tiers), str_cmp);
 
 	if (o->format == COL_FMT_JSON) {
 		json_head(b, o);

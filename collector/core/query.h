@@ -80,9 +80,8 @@ int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 /* ---- top-ips ------------------------------------------------------------ */
 
 /*
- * Merges the top lists of many hosts.  Fed one host's reports at a time
- * (col_top_add() for each report of the window, in any order), then
- * col_top_render().  For one host, an IP's value is its peak over the
+ * Merges the top lists of many hosts.  Fed every report of the window
+ * (col_top_add(), hosts and times in any order), then col_top_render().  For one host, an IP's value is its peak over the
  * host's reports of the window, per state; `count` sums those peaks over
  * hosts.  Where a report does not list the IP, the report's threshold (the
  * N-th value of the ranking) bounds it, so `upper_bound` sums, per host,
@@ -97,8 +96,7 @@ void col_top_free(col_top_t *t);
 
 /*
  * One report of host h (borrowed, and kept by pointer until render: h must
- * outlive t; top is copied from).  Reports of a host come together, one
- * host after another.  0 or -ENOMEM.
+ * outlive t; top is copied from).  0 or -ENOMEM.
  */
 int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms,
                 const wire_top_t *top);

@@ -240,8 +240,7 @@ void db_reader_hosts_free(col_host_t *hosts, size_t n)
 
 static const char tops_sql[] =
 	"SELECT host_id, collected_at_ms, top FROM reports"
-	" WHERE collected_at_ms >= ?1 AND collected_at_ms <= ?2 AND top IS NOT NULL"
-	" ORDER BY host_id, collected_at_ms";
+	" WHERE collected_at_ms >= ?1 AND collected_at_ms <= ?2 AND top IS NOT NULL";
 
 static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
 {
@@ -327,9 +326,15 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 		         " FROM reports WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2"
 		         " GROUP BY 1, 2 ORDER BY 1", state_col[o->state], state_col[o->state]);
 	else
+		/*
+		 * Host by host along the primary key (host_id, t): a range of each
+		 * host's rows, not the whole window's index entries and a lookup each.
+		 * The groups come out in (host, bucket) order.
+		 */
 		snprintf(sql, sizeof(sql),
 		         "SELECT host_id, (t - ?4) / ?3, sum(n), sum(%s_sum), max(%s_max)"
-		         " FROM %s WHERE t >= ?1 AND t < ?2 GROUP BY 1, 2 ORDER BY 1",
+		         " FROM %s WHERE host_id IN (SELECT id FROM hosts) AND t >= ?1 AND t < ?2"
+		         " GROUP BY 1, 2 ORDER BY 1, 2",
 		         roll_col(o->state), roll_col(o->state), src->table);
 	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
 		return rd_fail(rd, rc);
