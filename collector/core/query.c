@@ -903,7 +903,9 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 /* ---- trend ------------------------------------------------------------------------ */
 
 typedef struct {
-	uint64_t n, sum, max;
+	uint64_t n, max;
+	double sum;
+	uint32_t hosts;
 } cell_t;
 
 typedef struct {
@@ -989,16 +991,16 @@ static void trend_flush(col_trend_t *t)
 		size_t k = t->touched[i];
 		cell_t *c = &t->cur[k];
 
-		t->b[k].hosts++;
-		t->b[k].mean += (double)c->sum / (double)c->n;
+		t->b[k].hosts += c->hosts;
+		t->b[k].mean += c->sum / (double)c->n;
 		t->b[k].max += c->max;
 		memset(c, 0, sizeof(*c));
 	}
 	t->n_touched = 0;
 }
 
-int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, uint64_t sum,
-                  uint64_t max)
+int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, double sum,
+                  uint64_t max, uint32_t hosts)
 {
 	cell_t *c;
 	size_t k;
@@ -1018,6 +1020,8 @@ int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, uin
 	c->sum += sum;
 	if (max > c->max)
 		c->max = max;
+	if (hosts > c->hosts)
+		c->hosts = hosts;
 	return 0;
 }
 

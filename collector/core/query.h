@@ -107,10 +107,12 @@ int col_top_render(col_top_t *t, fs_buf_t *b);
 
 /*
  * Buckets of o->step_ms from now - since (aligned to the step) to now.  Fed
- * per-host aggregates: n reports whose values of the state sum to `sum`,
- * the largest `max`, at time t (a report is n = 1; a rollup row is its
- * minute or hour).  A bucket's `mean` sums each host's mean inside it, its
- * `max` each host's max, over the hosts with data in it.
+ * per-series cells, grouped by series (id): a series is a host, or a tier
+ * whose rows already sum its hosts.  A cell at time t_ms holds n samples
+ * (reports, or minutes) whose values add up to sum, the largest max, and
+ * the hosts behind it.  A bucket's `mean` sums each series' mean of its
+ * samples inside it, its `max` each series' largest, its `hosts` each
+ * series' most hosts.
  */
 typedef struct col_trend col_trend_t;
 
@@ -121,8 +123,8 @@ void col_trend_free(col_trend_t *t);
 /* The window: [*from_ms, *to_ms). */
 void col_trend_window(const col_trend_t *t, int64_t *from_ms, int64_t *to_ms);
 
-int col_trend_add(col_trend_t *t, int64_t host_id, int64_t t_ms, uint64_t n, uint64_t sum,
-                  uint64_t max);
+int col_trend_add(col_trend_t *t, int64_t id, int64_t t_ms, uint64_t n, double sum,
+                  uint64_t max, uint32_t hosts);
 
 /* source: "raw", "minute" or "hour": what the buckets were read from. */
 int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b);

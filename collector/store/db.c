@@ -37,7 +37,8 @@ enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
 	ST_HOST_ID, ST_HELLO, ST_HOST_SEEN,
 	ST_REPORT, ST_SYSCTL_DEL, ST_SYSCTL_PUT, ST_NAME_PUT, ST_NAMES,
-	ST_PRUNE, ST_ROLL_MINUTE, ST_ROLL_HOUR, ST_PRUNE_MINUTE, ST_PRUNE_HOUR, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
+	ST_PRUNE, ST_ROLL_MINUTE, ST_ROLL_HOUR, ST_ROLL_GET, ST_ROLL_TIER, ST_PRUNE_MINUTE,
+	ST_PRUNE_HOUR, ST_PRUNE_TIER, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
 	ST_N
 };
 
@@ -81,7 +82,10 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_PRUNE] =
 		"DELETE FROM reports WHERE id IN (SELECT id FROM reports"
 		" WHERE collected_at_ms < ?1 ORDER BY collected_at_ms LIMIT ?2)",
-	/* ST_ROLL_*: built by rollup_sql() at open. */
+	/* ST_ROLL_MINUTE, _HOUR, _GET, _TIER: built by rollup_sql() at open. */
+	[ST_PRUNE_TIER] =
+		"DELETE FROM rollup_tier_minute WHERE (tier, t) IN (SELECT tier, t"
+		" FROM rollup_tier_minute WHERE t < ?1 ORDER BY t LIMIT ?2)",
 	[ST_PRUNE_MINUTE] =
 		"DELETE FROM rollup_minute WHERE (host_id, t) IN (SELECT host_id, t"
 		" FROM rollup_minute WHERE t < ?1 ORDER BY t LIMIT ?2)",
@@ -888,24 +892,53 @@ static const char *const roll_cols[] = {
 #define ROLL_NCOLS (sizeof(roll_cols) / sizeof(roll_cols[0]))
 
 /*
- * The upsert that adds one report to its host's row of table: ?1 host,
- * ?2 the row's start, ?3.. the state values in roll_cols order.
+ * The statements that keep the rollups (schema/003_rollups.sql), by kind:
+ * ST_ROLL_MINUTE / _HOUR add one report to its host's row of that table
+ * (?1 host, ?2 the row's start, ?3.. the state values in roll_cols order);
+ * ST_ROLL_GET reads a host's minute row (n, then each column's sum and max);
+ * ST_ROLL_TIER adds to the host's tier's minute row the difference the
+ * report made to the host's (?3 hosts, then per column the mean's and the
+ * maximum's change).
  */
-static void rollup_sql(char *sql, size_t len, const char *table)
+static void rollup_sql(char *sql, size_t len, int which)
 {
-	size_t n = (size_t)snprintf(sql, len, "INSERT INTO %s (host_id, t, n", table);
+	const char *table = which == ST_ROLL_HOUR ? "rollup_hour" : "rollup_minute";
+	size_t n = 0;
 
+#define ADD(...) (n += (size_t)snprintf(sql + n, n < len ? len - n : 0, __VA_ARGS__))
+	if (which == ST_ROLL_GET) {
+		ADD("SELECT n");
+		for (size_t i = 0; i < ROLL_NCOLS; i++)
+			ADD(", %s_sum, %s_max", roll_cols[i], roll_cols[i]);
+		ADD(" FROM rollup_minute WHERE host_id = ?1 AND t = ?2");
+		return;
+	}
+	if (which == ST_ROLL_TIER) {
+		ADD("INSERT INTO rollup_tier_minute (tier, t, hosts");
+		for (size_t i = 0; i < ROLL_NCOLS; i++)
+			ADD(", %s_mean, %s_max", roll_cols[i], roll_cols[i]);
+		ADD(") SELECT tier, ?2, ?3");
+		for (size_t i = 0; i < ROLL_NCOLS; i++)
+			ADD(", ?%zu, ?%zu", 2 * i + 4, 2 * i + 5);
+		ADD(" FROM hosts WHERE id = ?1 ON CONFLICT (tier, t) DO UPDATE SET"
+		    " hosts = hosts + excluded.hosts");
+		for (size_t i = 0; i < ROLL_NCOLS; i++)
+			ADD(", %s_mean = %s_mean + excluded.%s_mean, %s_max = %s_max + excluded.%s_max",
+			    roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i],
+			    roll_cols[i]);
+		return;
+	}
+	ADD("INSERT INTO %s (host_id, t, n", table);
 	for (size_t i = 0; i < ROLL_NCOLS; i++)
-		n += (size_t)snprintf(sql + n, len - n, ", %s_sum, %s_max", roll_cols[i], roll_cols[i]);
-	n += (size_t)snprintf(sql + n, len - n, ") VALUES (?1, ?2, 1");
+		ADD(", %s_sum, %s_max", roll_cols[i], roll_cols[i]);
+	ADD(") VALUES (?1, ?2, 1");
 	for (size_t i = 0; i < ROLL_NCOLS; i++)
-		n += (size_t)snprintf(sql + n, len - n, ", ?%zu, ?%zu", i + 3, i + 3);
-	n += (size_t)snprintf(sql + n, len - n, ") ON CONFLICT (host_id, t) DO UPDATE SET n = n + 1");
+		ADD(", ?%zu, ?%zu", i + 3, i + 3);
+	ADD(") ON CONFLICT (host_id, t) DO UPDATE SET n = n + 1");
 	for (size_t i = 0; i < ROLL_NCOLS; i++)
-		n += (size_t)snprintf(sql + n, len - n,
-		                      ", %s_sum = %s_sum + excluded.%s_sum, %s_max = max(%s_max,"
-		                      " excluded.%s_max)", roll_cols[i], roll_cols[i], roll_cols[i],
-		                      roll_cols[i], roll_cols[i], roll_cols[i]);
+		ADD(", %s_sum = %s_sum + excluded.%s_sum, %s_max = max(%s_max, excluded.%s_max)",
+		    roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i]);
+#undef ADD
 }
 
 int db_open(const char *path, db_t **out, char *err, size_t errlen)
@@ -935,12 +968,11 @@ int db_open(const char *path, db_t **out, char *err, size_t errlen)
 			       NULL)) != SQLITE_OK)
 		goto fail;
 	for (i = 0; i < ST_N; i++) {
-		char roll[2048];
+		char roll[4096];
 		const char *sql = stmt_sql[i];
 
-		if (i == ST_ROLL_MINUTE || i == ST_ROLL_HOUR) {
-			rollup_sql(roll, sizeof(roll), i == ST_ROLL_MINUTE ? "rollup_minute"
-			                                                  : "rollup_hour");
+		if (i == ST_ROLL_MINUTE || i == ST_ROLL_HOUR || i == ST_ROLL_GET || i == ST_ROLL_TIER) {
+			rollup_sql(roll, sizeof(roll), i);
 			sql = roll;
 		}
 		rc = sqlite3_prepare_v3(db->h, sql, -1,
@@ -1235,20 +1267,70 @@ static int put_row(db_t *db, int64_t host, const wire_report_t *r,
 	return SQLITE_OK;
 }
 
-/* Adds a stored report to its host's rollup row of `res` ms. */
-static int put_rollup(db_t *db, int which, int64_t host, const wire_report_t *r, int64_t res)
+/* A report's values in roll_cols order: each state but LISTEN, then the total. */
+static void roll_values(const wire_report_t *r, int64_t v[ROLL_NCOLS])
+{
+	for (size_t i = 0; i + 1 < ROLL_NCOLS; i++)
+		v[i] = r->states.n[i + 1 < WIRE_LISTEN ? i + 1 : i + 2];
+	v[ROLL_NCOLS - 1] = wire_states_total(&r->states);
+}
+
+/* t floored to a multiple of res, for stamps before the epoch too. */
+static int64_t floor_to(int64_t t, int64_t res)
+{
+	return (t >= 0 ? t / res : -((-t + res - 1) / res)) * res;
+}
+
+/* Adds a stored report to its host's rollup row (ST_ROLL_MINUTE or _HOUR). */
+static int put_rollup(db_t *db, int which, int64_t host, const int64_t v[ROLL_NCOLS], int64_t t)
 {
 	sqlite3_stmt *st = db->st[which];
-	int64_t t = r->collected_at_ms;
 
-	/* Floor, for stamps before the epoch too. */
-	t = (t >= 0 ? t / res : -((-t + res - 1) / res)) * res;
 	sqlite3_bind_int64(st, 1, host);
 	sqlite3_bind_int64(st, 2, t);
-	for (size_t i = 0; i + 1 < ROLL_NCOLS; i++)
-		sqlite3_bind_int64(st, (int)i + 3, r->states.n[i + 1 < WIRE_LISTEN ? i + 1 : i + 2]);
-	sqlite3_bind_int64(st, (int)ROLL_NCOLS + 2, wire_states_total(&r->states));
+	for (size_t i = 0; i < ROLL_NCOLS; i++)
+		sqlite3_bind_int64(st, (int)i + 3, v[i]);
 	return run(st);
+}
+
+/*
+ * The host's minute rollup and its tier's: reads the host's row before the
+ * report, adds the report, and adds to the tier's row what the host's mean
+ * and maximum gained (a new host-minute adds a host).
+ */
+static int put_minute(db_t *db, int64_t host, const int64_t v[ROLL_NCOLS], int64_t t)
+{
+	sqlite3_stmt *get = db->st[ST_ROLL_GET], *tier = db->st[ST_ROLL_TIER];
+	int64_t n = 0, sum[ROLL_NCOLS] = {0}, max[ROLL_NCOLS] = {0};
+	int rc;
+
+	sqlite3_bind_int64(get, 1, host);
+	sqlite3_bind_int64(get, 2, t);
+	if ((rc = sqlite3_step(get)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(get, 0);
+		for (size_t i = 0; i < ROLL_NCOLS; i++) {
+			sum[i] = sqlite3_column_int64(get, 1 + 2 * (int)i);
+			max[i] = sqlite3_column_int64(get, 2 + 2 * (int)i);
+		}
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(get);
+	if (rc != SQLITE_OK || (rc = put_rollup(db, ST_ROLL_MINUTE, host, v, t)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(tier, 1, host);
+	sqlite3_bind_int64(tier, 2, t);
+	sqlite3_bind_int64(tier, 3, n == 0);
+	for (size_t i = 0; i < ROLL_NCOLS; i++) {
+		double before = n ? (double)sum[i] / (double)n : 0;
+		double after = (double)(sum[i] + v[i]) / (double)(n + 1);
+		int64_t grown = v[i] > max[i] || n == 0 ? v[i] - (n ? max[i] : 0) : 0;
+
+		sqlite3_bind_double(tier, 4 + 2 * (int)i, after - before);
+		sqlite3_bind_int64(tier, 5 + 2 * (int)i, grown);
+	}
+	return run(tier);
 }
 
 int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
@@ -1282,8 +1364,12 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		if (r->n_sysctls > 0 &&
 		    (rc = put_sysctls(db, host, r)) != SQLITE_OK)
 			goto out;
-		if ((rc = put_rollup(db, ST_ROLL_MINUTE, host, r, 60000)) != SQLITE_OK ||
-		    (rc = put_rollup(db, ST_ROLL_HOUR, host, r, 3600000)) != SQLITE_OK)
+		int64_t v[ROLL_NCOLS];
+
+		roll_values(r, v);
+		if ((rc = put_minute(db, host, v, floor_to(r->collected_at_ms, 60000))) != SQLITE_OK ||
+		    (rc = put_rollup(db, ST_ROLL_HOUR, host, v,
+		                     floor_to(r->collected_at_ms, 3600000))) != SQLITE_OK)
 			goto out;
 	}
 out:
@@ -1318,13 +1404,13 @@ int db_prune_some(db_t *db, int64_t horizon_ms, uint64_t max_rows,
 int db_prune_rollups(db_t *db, int64_t minute_horizon_ms, int64_t hour_horizon_ms,
                      uint64_t *deleted)
 {
-	int64_t horizon[2] = {minute_horizon_ms, hour_horizon_ms};
-	int which[2] = {ST_PRUNE_MINUTE, ST_PRUNE_HOUR};
+	int64_t horizon[3] = {minute_horizon_ms, minute_horizon_ms, hour_horizon_ms};
+	int which[3] = {ST_PRUNE_MINUTE, ST_PRUNE_TIER, ST_PRUNE_HOUR};
 	int rc = SQLITE_OK;
 
 	db->msg[0] = '\0';
 	*deleted = 0;
-	for (int i = 0; i < 2 && rc == SQLITE_OK; i++) {
+	for (int i = 0; i < 3 && rc == SQLITE_OK; i++) {
 		sqlite3_stmt *st = db->st[which[i]];
 
 		sqlite3_bind_int64(st, 1, horizon[i]);

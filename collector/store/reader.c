@@ -297,16 +297,17 @@ out:
 
 /* ---- trend ------------------------------------------------------------------------ */
 
-/* Where a trend's rows come from: raw reports or a rollup of res ms. */
-typedef struct {
-	const char *name, *table, *tcol;
-	int64_t res;
-} source_t;
+/* Where a trend's rows come from. */
+typedef enum { SRC_RAW, SRC_HOST_MINUTE, SRC_HOST_HOUR, SRC_TIER_MINUTE } source_t;
 
-static const source_t sources[] = {
-	{"raw", "reports", "collected_at_ms", 0},
-	{"minute", "rollup_minute", "t", 60000},
-	{"hour", "rollup_hour", "t", 3600000},
+static const struct {
+	const char *table, *tcol;
+	int64_t res;
+} sources[] = {
+	[SRC_RAW] = {"reports", "collected_at_ms", 0},
+	[SRC_HOST_MINUTE] = {"rollup_minute", "t", 60000},
+	[SRC_HOST_HOUR] = {"rollup_hour", "t", 3600000},
+	[SRC_TIER_MINUTE] = {"rollup_tier_minute", "t", 60000},
 };
 
 /* The rollups' column prefix of a state (schema/003_rollups.sql). */
@@ -315,45 +316,72 @@ static const char *roll_col(int state)
 	return state == COL_STATE_TOTAL ? "total" : state_col[state];
 }
 
-/* Feeds the rows of src in [from, to) to t, grouped by host. */
+/*
+ * Feeds t the cells of src in [from, to), bucketed from base, grouped by
+ * series: hosts (raw reports: each report a sample; host rollups: each
+ * minute or hour a sample, its mean the sample's value), or tiers (tier
+ * rollups: each minute a sample, already summed over the tier's hosts).
+ */
 static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
-                      col_trend_t *t, const source_t *src, int64_t from, int64_t to, int64_t base)
+                      col_trend_t *t, source_t src, int64_t from, int64_t to, int64_t base)
 {
-	char sql[512];
+	const char *c = roll_col(o->state);
+	char sql[640];
 	sqlite3_stmt *st;
+	int64_t series = 0;
+	char last_tier[64] = "";
 	int rc, err = 0;
 
-	if (src->res == 0)
+	switch (src) {
+	case SRC_RAW:
 		snprintf(sql, sizeof(sql),
-		         "SELECT host_id, (collected_at_ms - ?4) / ?3, count(*), sum(%s), max(%s)"
+		         "SELECT host_id, (collected_at_ms - ?4) / ?3, count(*), sum(%s), max(%s), 1"
 		         " FROM reports WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2"
 		         " GROUP BY 1, 2 ORDER BY 1", state_col[o->state], state_col[o->state]);
-	else
+		break;
+	case SRC_HOST_MINUTE:
+	case SRC_HOST_HOUR:
 		/*
 		 * Host by host along the primary key (host_id, t): a range of each
 		 * host's rows, not the whole window's index entries and a lookup each.
-		 * The groups come out in (host, bucket) order.
 		 */
 		snprintf(sql, sizeof(sql),
-		         "SELECT host_id, (t - ?4) / ?3, sum(n), sum(%s_sum), max(%s_max)"
+		         "SELECT host_id, (t - ?4) / ?3, count(*), sum(%s_sum * 1.0 / n), max(%s_max), 1"
 		         " FROM %s WHERE host_id IN (SELECT id FROM hosts) AND t >= ?1 AND t < ?2"
-		         " GROUP BY 1, 2 ORDER BY 1, 2",
-		         roll_col(o->state), roll_col(o->state), src->table);
+		         " GROUP BY 1, 2 ORDER BY 1, 2", c, c, sources[src].table);
+		break;
+	case SRC_TIER_MINUTE:
+		snprintf(sql, sizeof(sql),
+		         "SELECT tier, (t - ?4) / ?3, count(*), sum(%s_mean), max(%s_max), max(hosts)"
+		         " FROM rollup_tier_minute WHERE (?5 IS NULL OR tier = ?5) AND t >= ?1 AND t < ?2"
+		         " GROUP BY 1, 2 ORDER BY 1, 2", c, c);
+		break;
+	}
 	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
 		return rd_fail(rd, rc);
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
 	sqlite3_bind_int64(st, 3, o->step_ms);
 	sqlite3_bind_int64(st, 4, base);
+	if (src == SRC_TIER_MINUTE && o->tier)
+		sqlite3_bind_text(st, 5, o->tier, -1, SQLITE_STATIC);
 	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+		if (src == SRC_TIER_MINUTE) {
+			if (strcmp(last_tier, text(st, 0)) != 0) {
+				snprintf(last_tier, sizeof(last_tier), "%s", text(st, 0));
+				series++;
+			}
+		} else {
+			const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
 
-		if (!host_wanted(h, o, true))
-			continue;
-		err = col_trend_add(t, h->id, base + sqlite3_column_int64(st, 1) * o->step_ms,
-		                    (uint64_t)sqlite3_column_int64(st, 2),
-		                    (uint64_t)sqlite3_column_int64(st, 3),
-		                    (uint64_t)sqlite3_column_int64(st, 4));
+			if (!host_wanted(h, o, true))
+				continue;
+			series = h->id;
+		}
+		err = col_trend_add(t, series, base + sqlite3_column_int64(st, 1) * o->step_ms,
+		                    (uint64_t)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+		                    (uint64_t)sqlite3_column_int64(st, 4),
+		                    (uint32_t)sqlite3_column_int64(st, 5));
 	}
 	if (err == 0 && rc != SQLITE_DONE)
 		err = rd_fail(rd, rc);
@@ -362,13 +390,13 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 }
 
 /* The earliest time src holds, or INT64_MAX when it is empty. */
-static int source_start(db_reader_t *rd, const source_t *src, int64_t *start)
+static int source_start(db_reader_t *rd, source_t src, int64_t *start)
 {
 	char sql[128];
 	sqlite3_stmt *st;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", src->tcol, src->table);
+	snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", sources[src].tcol, sources[src].table);
 	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
 		return rd_fail(rd, rc);
 	*start = INT64_MAX;
@@ -382,19 +410,21 @@ static int source_start(db_reader_t *rd, const source_t *src, int64_t *start)
 }
 
 /*
- * The coarsest rollup whose resolution divides the step answers alone: the
- * writer keeps rollups as complete as the raw reports, and longer.  A step
- * no rollup divides reads raw reports, and minute rollups (each minute in
- * the bucket where it starts) for the part of the window that raw reports
- * no longer cover.
+ * Which rows answer: a host's trend reads its coarsest rollup that divides
+ * the step; a tier's or the fleet's reads the tier minute rollups (their
+ * hosts already summed), or the hosts' hour rollups for an hour step
+ * reaching back past the minute rollups' retention.  A step no rollup
+ * divides reads raw reports, and minute rollups (each minute in the bucket
+ * where it starts) for the part of the window that raw reports no longer
+ * cover.  The writer keeps rollups as complete as the raw reports.
  */
 static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out,
                        const char **why)
 {
-	const source_t *src = &sources[0];
-	const char *label;
+	source_t src = SRC_RAW, before_raw = o->host ? SRC_HOST_MINUTE : SRC_TIER_MINUTE;
+	const char *label = "raw";
 	col_trend_t *t;
-	int64_t from, to, raw_start = INT64_MAX, cut;
+	int64_t from, to, start = INT64_MAX, cut;
 	int err;
 
 	if (o->host) {
@@ -413,20 +443,29 @@ static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_
 		return err;
 	}
 	col_trend_window(t, &from, &to);
-	for (size_t i = 1; i < sizeof(sources) / sizeof(sources[0]); i++)
-		if (o->step_ms % sources[i].res == 0)
-			src = &sources[i];
-	label = src->name;
+	if (o->step_ms % 60000 == 0) {
+		src = o->host ? SRC_HOST_MINUTE : SRC_TIER_MINUTE;
+		label = "minute";
+		if (o->step_ms % 3600000 == 0) {
+			if (o->host) {
+				src = SRC_HOST_HOUR;
+			} else if ((err = source_start(rd, SRC_TIER_MINUTE, &start)) < 0) {
+				goto out;
+			} else if (start > from) {
+				src = SRC_HOST_HOUR;
+			}
+			label = src == SRC_HOST_HOUR ? "hour" : "minute";
+		}
+	}
 	cut = from;
-	if (src->res == 0) {
-		if ((err = source_start(rd, src, &raw_start)) < 0)
+	if (src == SRC_RAW) {
+		if ((err = source_start(rd, SRC_RAW, &start)) < 0)
 			goto out;
 		/* The first whole bucket raw reports cover; minute rollups before it. */
-		if (raw_start > from) {
-			cut = raw_start >= to ? to
-			                      : from + (raw_start - from + o->step_ms - 1) / o->step_ms *
-			                                   o->step_ms;
-			if ((err = trend_read(rd, hs, o, t, &sources[1], from, cut, from)) < 0)
+		if (start > from) {
+			cut = start >= to ? to
+			                  : from + (start - from + o->step_ms - 1) / o->step_ms * o->step_ms;
+			if ((err = trend_read(rd, hs, o, t, before_raw, from, cut, from)) < 0)
 				goto out;
 			label = cut >= to ? "minute" : "minute+raw";
 		}

@@ -404,11 +404,62 @@ static void test_query_trend_rollup_boundary(void **state)
 	expect_in(j, "\"source\":\"hour\"");
 	expect_in(j, "{\"t\":1796209200000,\"hosts\":1,\"mean\":37.5,\"max\":70}");
 	free(j);
-	/* Pruning the rollups takes them out of the trend too. */
+	/* Pruning the rollups (the host's minute row, its tier's) takes them out of the trend too. */
 	assert_int_equal(db_prune_rollups(f->db, NOW - 5 * MIN, NOW - 2 * 3600000, &deleted), 0);
-	assert_int_equal(deleted, 1);
+	assert_int_equal(deleted, 2);
 	j = query_text(f, "trend", m1);
 	expect_in(j, "{\"t\":1796212200000,\"hosts\":0,\"mean\":0.0,\"max\":0}");
+	free(j);
+}
+
+/*
+ * The tier rollup the writer keeps by differences equals the sum of its
+ * hosts' minute figures: reports in any order, several a minute, maxima
+ * that rise and stay.
+ */
+static void test_query_trend_tier_rollup_sums_hosts(void **state)
+{
+	fx_t *f = *state;
+	const char *const opts[] = {"state=ESTABLISHED", "since=5m", "step=1m", NULL};
+	enum { NH = 3, NM = 5, PER = 4 };
+	uint32_t v[NH][NM][PER];
+	uint64_t seed = 12345, seq[NH] = {0};
+	char want[160], *j;
+
+	for (int h = 0; h < NH; h++)
+		host(f, h + 1, h == 0 ? "web1" : h == 1 ? "web2" : "web3", "web");
+	for (int m = 0; m < NM; m++)
+		for (int k = 0; k < PER; k++)
+			for (int h = 0; h < NH; h++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				v[h][m][k] = (uint32_t)(seed >> 40) % 1000;
+				/* Host 3 skips the second half of each minute. */
+				if (h == 2 && k >= PER / 2)
+					continue;
+				report(f, h + 1, ++seq[h], NOW - (NM - m) * MIN + k * 10000, v[h][m][k], 0, 0,
+				       NULL, 0, 0, 0, 0);
+			}
+	j = query_text(f, "trend", opts);
+	expect_in(j, "\"source\":\"minute\"");
+	for (int m = 0; m < NM; m++) {
+		double mean = 0;
+		uint64_t max = 0;
+
+		for (int h = 0; h < NH; h++) {
+			int n = h == 2 ? PER / 2 : PER;
+			uint32_t hm = 0, sum = 0;
+
+			for (int k = 0; k < n; k++) {
+				sum += v[h][m][k];
+				hm = v[h][m][k] > hm ? v[h][m][k] : hm;
+			}
+			mean += (double)sum / n;
+			max += hm;
+		}
+		snprintf(want, sizeof(want), "{\"t\":%lld,\"hosts\":3,\"mean\":%.1f,\"max\":%llu}",
+		         (long long)(NOW - (NM - m) * MIN), mean, (unsigned long long)max);
+		expect_in(j, want);
+	}
 	free(j);
 }
 
@@ -552,6 +603,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_trend_tier_rollup_sums_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_table_csv, setup, teardown),
 	};
