@@ -48,7 +48,7 @@ int col_http_get(const char *host, const char *port, const char *path, const cha
 	*why = NULL;
 	if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0) {
 		*why = "cannot resolve the server's name";
-		return gai == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+		return gai == EAI_SYSTEM && errno ? -errno : -EHOSTUNREACH;
 	}
 	err = -ECONNREFUSED;
 	for (a = ai; a; a = a->ai_next) {
@@ -75,8 +75,10 @@ int col_http_get(const char *host, const char *port, const char *path, const cha
 		*why = "cannot connect to the server";
 		return err;
 	}
-	fs_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n"
-	              "User-Agent: fleetstat/" FLEETSTAT_VERSION "\r\n", path, host, port);
+	/* An IPv6 literal keeps its brackets in Host (RFC 7230). */
+	fs_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nConnection: close\r\n"
+	              "User-Agent: fleetstat/" FLEETSTAT_VERSION "\r\n", path,
+	              strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
 	if (token)
 		fs_buf_printf(&req, "Authorization: Bearer %s\r\n", token);
 	fs_buf_puts(&req, "\r\n");

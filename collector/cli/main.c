@@ -99,7 +99,7 @@ static int via_server(const char *url, const char *token_file, const char *cmd,
 	fs_buf_t path = FS_BUF_INIT, resp = FS_BUF_INIT;
 	uint8_t token[WIRE_TOKEN_MAX + 1];
 	size_t token_len = 0, body;
-	const char *why;
+	const char *why = NULL;
 	int status, err, code = 1, summary = strcmp(cmd, "summary") == 0;
 
 	if (col_url_split(url, host, sizeof(host), port, prefix, sizeof(prefix)) < 0) {

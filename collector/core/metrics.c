@@ -27,6 +27,18 @@ static void label(fs_buf_t *b, const char *name, const char *v)
 	fs_buf_puts(b, "\"");
 }
 
+/*
+ * A host's labels: hostname and tier, and its id, since two agents (a host
+ * reinstalled with a new agent id) may share a hostname and tier.
+ */
+static void host_labels(fs_buf_t *b, const col_host_t *h)
+{
+	label(b, "host", h->hostname);
+	fs_buf_puts(b, ",");
+	label(b, "tier", h->tier);
+	fs_buf_printf(b, ",id=\"%" PRId64 "\"", h->id);
+}
+
 static void help(fs_buf_t *b, const char *name, const char *type, const char *text)
 {
 	fs_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
@@ -124,18 +136,14 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		for (int s = 1; s < WIRE_NSTATES; s++) {
 			state_lc(s, st);
 			fs_buf_puts(b, "fleetstat_host_sockets{");
-			label(b, "host", v[i]->hostname);
-			fs_buf_puts(b, ",");
-			label(b, "tier", v[i]->tier);
+			host_labels(b, v[i]);
 			fs_buf_printf(b, ",state=\"%s\"} %" PRIu32 "\n", st, v[i]->states.n[s]);
 		}
 	}
 	help(b, "fleetstat_host_stale", "gauge", "1 when the host's latest report is stale.");
 	for (size_t i = 0; i < n; i++) {
 		fs_buf_puts(b, "fleetstat_host_stale{");
-		label(b, "host", v[i]->hostname);
-		fs_buf_puts(b, ",");
-		label(b, "tier", v[i]->tier);
+		host_labels(b, v[i]);
 		fs_buf_printf(b, "} %d\n", col_host_stale(v[i], now_ms));
 	}
 	help(b, "fleetstat_host_report_age_seconds", "gauge",
@@ -144,9 +152,7 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		if (!v[i]->has_report)
 			continue;
 		fs_buf_puts(b, "fleetstat_host_report_age_seconds{");
-		label(b, "host", v[i]->hostname);
-		fs_buf_puts(b, ",");
-		label(b, "tier", v[i]->tier);
+		host_labels(b, v[i]);
 		fs_buf_printf(b, "} %.3f\n", (double)(now_ms - v[i]->collected_at_ms) / 1000.0);
 	}
 	free(v);

@@ -16,6 +16,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TOP_LIMIT_MAX 10000
 #define TREND_MAX_BUCKETS 100000
+#define QUERY_MAX_DURATION_MS (3650LL * 86400000)
 
 void col_qopts_init(col_qopts_t *o, int64_t now_ms)
 {
@@ -65,8 +66,9 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "since") == 0 || strcmp(name, "step") == 0) {
-		if (col_parse_duration(value, &ms) < 0) {
-			*why = "not a duration like 90s, 15m, 24h or 7d";
+		/* Ten years bounds every sum made of them (no overflow on hostile input). */
+		if (col_parse_duration(value, &ms) < 0 || ms > QUERY_MAX_DURATION_MS) {
+			*why = "not a duration like 90s, 15m, 24h or 7d (at most 3650d)";
 			return -EINVAL;
 		}
 		if (name[1] == 'i')
@@ -949,8 +951,11 @@ int col_trend_new(col_qopts_t *o, col_trend_t **out)
 		o->since_ms = 3600000;
 	if (o->step_ms == 0)
 		o->step_ms = default_step(o->since_ms);
+	if (o->since_ms > QUERY_MAX_DURATION_MS || o->step_ms > QUERY_MAX_DURATION_MS ||
+	    o->now_ms < o->since_ms)
+		return -EINVAL;
 	nb = (o->since_ms + o->step_ms - 1) / o->step_ms + 1;
-	if (nb > TREND_MAX_BUCKETS || o->now_ms < o->since_ms)
+	if (nb > TREND_MAX_BUCKETS)
 		return -EINVAL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return -ENOMEM;

@@ -84,13 +84,27 @@ int col_http_response_parse(const char *buf, size_t len, int *status, size_t *bo
 		const char *line = p;
 
 		p = nl ? nl + 1 : end;
-		if ((size_t)(p - line) > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
-			char *e;
+		if ((size_t)(p - line) >= 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
+			const char *d = line + 15;
 
-			clen = strtol(line + 15, &e, 10);
-			if (clen < 0)
+			/* Digits within the line, then only spaces and the CR: nothing else. */
+			while (d < p && *d == ' ')
+				d++;
+			if (d == p || *d < '0' || *d > '9')
+				return -EPROTO;
+			for (clen = 0; d < p && *d >= '0' && *d <= '9'; d++) {
+				if (clen > 1L << 40)
+					return -EPROTO;
+				clen = clen * 10 + (*d - '0');
+			}
+			while (d < p && (*d == ' ' || *d == '\r'))
+				d++;
+			if (d != p && *d != '\n')
 				return -EPROTO;
 		}
+		/* This client reads a plain body only. */
+		if ((size_t)(p - line) >= 18 && strncasecmp(line, "Transfer-Encoding:", 18) == 0)
+			return -EPROTO;
 	}
 	*body = (size_t)(end - buf) + 4;
 	if (clen >= 0 && len - *body != (size_t)clen)

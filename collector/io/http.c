@@ -214,7 +214,11 @@ static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
 	}
 	db_reader_close(rd);
-	col_metrics_render(hosts, n, now_ms(), &self, &b);
+	if (col_metrics_render(hosts, n, now_ms(), &self, &b) < 0) {
+		db_reader_hosts_free(hosts, n);
+		fs_buf_close(&b);
+		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
+	}
 	db_reader_hosts_free(hosts, n);
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }

@@ -425,6 +425,7 @@ static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_
 	const char *label = "raw";
 	col_trend_t *t;
 	int64_t from, to, start = INT64_MAX, cut;
+	bool by_host = false;
 	int err;
 
 	if (o->host) {
@@ -443,11 +444,21 @@ static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_
 		return err;
 	}
 	col_trend_window(t, &from, &to);
+	/*
+	 * A tier minute sums the hosts that reported in it: a host reporting
+	 * less often than once a minute would be missing from some, so such a
+	 * fleet is summed host by host.
+	 */
+	for (size_t i = 0; i < hs->n && !o->host; i++)
+		if (host_wanted(&hs->v[i], o, false) && hs->v[i].interval_ms > 60000)
+			by_host = true;
+	if (by_host)
+		before_raw = SRC_HOST_MINUTE;
 	if (o->step_ms % 60000 == 0) {
-		src = o->host ? SRC_HOST_MINUTE : SRC_TIER_MINUTE;
+		src = o->host || by_host ? SRC_HOST_MINUTE : SRC_TIER_MINUTE;
 		label = "minute";
 		if (o->step_ms % 3600000 == 0) {
-			if (o->host) {
+			if (o->host || by_host) {
 				src = SRC_HOST_HOUR;
 			} else if ((err = source_start(rd, SRC_TIER_MINUTE, &start)) < 0) {
 				goto out;

@@ -19,6 +19,9 @@
 #define NOW 1796212800000LL
 #define MIN 60000LL
 
+/* The interval report() stamps (a test may change it; setup() sets it back). */
+static uint32_t report_interval = 10000;
+
 typedef struct {
 	char dir[64];
 	char path[96];
@@ -38,6 +41,7 @@ static int setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/q.db", f->dir);
 	if (db_open(f->path, &f->db, why, sizeof(why)) < 0)
 		return -1;
+	report_interval = 10000;
 	*state = f;
 	return 0;
 }
@@ -100,7 +104,7 @@ static void report(fx_t *f, int n, uint64_t seq, int64_t t, uint32_t est, uint32
 	assert_true(n_ips <= 8);
 	r.seq = seq;
 	r.collected_at_ms = t;
-	r.interval_ms = 10000;
+	r.interval_ms = report_interval;
 	r.states.n[WIRE_ESTABLISHED] = est;
 	r.states.n[WIRE_TIME_WAIT] = tw;
 	r.states.n[WIRE_CLOSE_WAIT] = cw;
@@ -463,6 +467,30 @@ static void test_query_trend_tier_rollup_sums_hosts(void **state)
 	free(j);
 }
 
+/*
+ * Hosts that report every 2 minutes, on alternate minutes: tier minutes
+ * would each hold one of them, so the fleet is summed host by host.
+ */
+static void test_query_trend_slow_hosts(void **state)
+{
+	fx_t *f = *state;
+	const char *const opts[] = {"state=ESTABLISHED", "since=6m", "step=2m", NULL};
+	char *j;
+
+	report_interval = 120000;
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	for (int k = 0; k < 3; k++) {
+		report(f, 1, (uint64_t)k + 1, NOW - 6 * MIN + k * 2 * MIN, 100, 0, 0, NULL, 0, 0, 0, 0);
+		report(f, 2, (uint64_t)k + 1, NOW - 5 * MIN + k * 2 * MIN, 100, 0, 0, NULL, 0, 0, 0, 0);
+	}
+	j = query_text(f, "trend", opts);
+	expect_in(j, "{\"t\":1796212440000,\"hosts\":2,\"mean\":200.0,\"max\":200},"
+	             "{\"t\":1796212560000,\"hosts\":2,\"mean\":200.0,\"max\":200},"
+	             "{\"t\":1796212680000,\"hosts\":2,\"mean\":200.0,\"max\":200}");
+	free(j);
+}
+
 /* A report of host n carrying sysctls (name, value pairs). */
 static void report_sysctls(fx_t *f, int n, uint64_t seq, const char *const *kv, size_t n_kv)
 {
@@ -530,6 +558,10 @@ static void test_query_bad_options(void **state)
 	assert_int_equal(col_qopts_set(&o, "state", "LISTEN", &why), -EINVAL);
 	assert_non_null(why);
 	assert_int_equal(col_qopts_set(&o, "since", "5y", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "step", "9223372036854775s", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "since", "3651d", &why), -EINVAL);
+	assert_int_equal(col_qopts_set(&o, "since", "3650d", &why), 0);
+	o.since_ms = 0;
 	assert_int_equal(col_qopts_set(&o, "limit", "0", &why), -EINVAL);
 	assert_int_equal(col_qopts_set(&o, "limit", "10001", &why), -EINVAL);
 	assert_int_equal(col_qopts_set(&o, "format", "xml", &why), -EINVAL);
@@ -604,6 +636,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_tier_rollup_sums_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_trend_slow_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_table_csv, setup, teardown),
 	};

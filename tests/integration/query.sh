@@ -203,7 +203,8 @@ curl -sf -H "Authorization: Bearer $(cat "$T/http.token")" "$SERVER/metrics" >"$
 promtool check metrics <"$T/metrics.txt" || fail "promtool check metrics"
 grep -q '^fleetstat_tier_sockets{tier="web",state="close_wait"} 603$' "$T/metrics.txt" ||
 	fail "metrics: web close_wait"
-grep -q '^fleetstat_host_stale{host="db1",tier="db"} 1$' "$T/metrics.txt" || fail "metrics: stale"
+grep -Eq '^fleetstat_host_stale\{host="db1",tier="db",id="[0-9]+"\} 1$' "$T/metrics.txt" ||
+	fail "metrics: stale"
 stored=$(sed -n 's/^fleetstat_collector_reports_stored_total \([0-9]*\)$/\1/p' "$T/metrics.txt")
 [ "${stored:-0}" -ge 10 ] || fail "metrics: reports stored '$stored'"
 
@@ -215,6 +216,9 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 auth=(-H "Authorization: Bearer $(cat "$T/http.token")")
 [ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?since=soon")" = 400 ] || fail "bad since: not 400"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?colour=red")" = 400 ] || fail "unknown param"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/trend?step=9223372036854775s")" = 400 ] ||
+	fail "a step that would overflow: not 400"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/healthz")" = 404 ] || fail "unknown query under api"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/drop-table")" = 404 ] || fail "unknown query"
 [ "$(code "${auth[@]}" -X POST "$SERVER/api/v1/tiers")" = 405 ] || fail "POST"
 rc=0
