@@ -1072,7 +1072,7 @@ int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b)
 
 /* ---- sysctl -------------------------------------------------------------------------- */
 
-static const col_host_t *find_host(const col_host_t *hosts, size_t n, int64_t id)
+const col_host_t *col_host_find(const col_host_t *hosts, size_t n, int64_t id)
 {
 	size_t lo = 0, hi = n;
 
@@ -1103,7 +1103,7 @@ static void sysctl_one(const col_host_t *hosts, size_t n_hosts, const col_sysctl
 	unsigned total = 0;
 
 	for (size_t i = lo; i < hi; i++) {
-		const col_host_t *h = find_host(hosts, n_hosts, rows[i].host_id);
+		const col_host_t *h = col_host_find(hosts, n_hosts, rows[i].host_id);
 		size_t k;
 
 		if (h == NULL || strcmp(h->tier, tier) || col_host_stale(h, o->now_ms))
@@ -1128,7 +1128,7 @@ static void sysctl_one(const col_host_t *hosts, size_t n_hosts, const col_sysctl
 			size_t len = 0;
 
 			for (size_t i = lo; k != major && i < hi && len < sizeof(drift); i++) {
-				const col_host_t *h = find_host(hosts, n_hosts, rows[i].host_id);
+				const col_host_t *h = col_host_find(hosts, n_hosts, rows[i].host_id);
 
 				if (h && !strcmp(h->tier, tier) && !col_host_stale(h, o->now_ms) &&
 				    !strcmp(rows[i].value, vc[k].value))
@@ -1156,7 +1156,7 @@ static void sysctl_one(const col_host_t *hosts, size_t n_hosts, const col_sysctl
 	}
 	fs_buf_puts(b, "],\"drift\":[");
 	for (size_t i = lo, d = 0; i < hi; i++) {
-		const col_host_t *h = find_host(hosts, n_hosts, rows[i].host_id);
+		const col_host_t *h = col_host_find(hosts, n_hosts, rows[i].host_id);
 
 		if (h == NULL || strcmp(h->tier, tier) || col_host_stale(h, o->now_ms) ||
 		    !strcmp(rows[i].value, vc[major].value))

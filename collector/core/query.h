@@ -68,6 +68,9 @@ typedef struct {
 	wire_top_t top;            /* filled only when the query needs it */
 } col_host_t;
 
+/* The host of id in hosts (sorted by id), or NULL.  Borrowed. */
+const col_host_t *col_host_find(const col_host_t *hosts, size_t n, int64_t id);
+
 /* No report, or the latest is older than COL_STALE_INTERVALS intervals at now_ms. */
 bool col_host_stale(const col_host_t *h, int64_t now_ms);
 

@@ -196,19 +196,7 @@ static int load_hosts(db_reader_t *rd, bool with_top, hostset_t *hs)
 
 static const col_host_t *host_by_id(const hostset_t *hs, int64_t id)
 {
-	size_t lo = 0, hi = hs->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (hs->v[mid].id < id)
-			lo = mid + 1;
-		else if (hs->v[mid].id > id)
-			hi = mid;
-		else
-			return &hs->v[mid];
-	}
-	return NULL;
+	return col_host_find(hs->v, hs->n, id);
 }
 
 static bool host_wanted(const col_host_t *h, const col_qopts_t *o, bool by_host)
