@@ -666,14 +666,14 @@ void col_top_free(col_top_t *t)
 	free(t);
 }
 
-/* What bounds an unlisted IP's count of the ranking state on a report. */
-static uint64_t threshold(const wire_top_t *top, int state)
+/* What bounds an unlisted IP's count of the ranking state, of the thresholds total, established, syn_recv. */
+static uint64_t threshold(int state, uint64_t total, uint64_t established, uint64_t syn_recv)
 {
 	switch (state) {
-	case WIRE_ESTABLISHED: return top->threshold_established;
-	case WIRE_SYN_RECV: return top->threshold_syn_recv;
+	case WIRE_ESTABLISHED: return established;
+	case WIRE_SYN_RECV: return syn_recv;
 	/* A state's count is at most the total, which the total's threshold bounds. */
-	default: return top->threshold_total;
+	default: return total;
 	}
 }
 
@@ -767,36 +767,73 @@ static int top_fold(col_top_t *t)
 	return 0;
 }
 
-int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms, const wire_top_t *top)
+/* Counts reports of host h whose largest threshold was thr; its slot in *slot. */
+static int host_reports(col_top_t *t, const col_host_t *h, uint32_t reports, uint64_t thr,
+                        uint32_t *slot)
 {
-	uint64_t thr = threshold(top, t->o.state);
-	uint32_t slot;
 	int err;
 
-	if ((err = host_slot(t, h, &slot)) < 0)
+	if ((err = host_slot(t, h, slot)) < 0)
 		return err;
-	t->slots[slot].reports++;
-	if (thr > t->slots[slot].thr)
-		t->slots[slot].thr = thr;
-	for (size_t i = 0; i < top->n_ips; i++) {
-		const wire_remote_t *r = &top->ips[i];
-		ipent_t *x = ipmap_get(&t->pairs, &r->ip, slot);
-		uint64_t v = state_value(&r->st, t->o.state);
-
-		if (x == NULL)
-			return -ENOMEM;
-		for (int s = 0; s < WIRE_NSTATES; s++)
-			if (r->st.n[s] > x->st[s])
-				x->st[s] = r->st.n[s];
-		if (v > x->rank)
-			x->rank = v;
-		x->listed++;
-		if (x->first == 0 || collected_at_ms < x->first)
-			x->first = collected_at_ms;
-		if (collected_at_ms > x->last)
-			x->last = collected_at_ms;
-	}
+	t->slots[*slot].reports += reports;
+	if (thr > t->slots[*slot].thr)
+		t->slots[*slot].thr = thr;
 	return 0;
+}
+
+/* An IP's peaks (st per state; total) in `listed` reports of a host, seen from first to last. */
+static int pair_add(col_top_t *t, uint32_t slot, const wire_ip_t *ip, const uint32_t *st,
+                    uint64_t total, uint32_t listed, int64_t first, int64_t last)
+{
+	ipent_t *x = ipmap_get(&t->pairs, ip, slot);
+	uint64_t v = t->o.state == COL_STATE_TOTAL ? total : st[t->o.state];
+
+	if (x == NULL)
+		return -ENOMEM;
+	for (int s = 0; s < WIRE_NSTATES; s++)
+		if (st[s] > x->st[s])
+			x->st[s] = st[s];
+	if (v > x->rank)
+		x->rank = v;
+	x->listed += listed;
+	if (x->first == 0 || first < x->first)
+		x->first = first;
+	if (last > x->last)
+		x->last = last;
+	return 0;
+}
+
+int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms, const wire_top_t *top)
+{
+	uint32_t slot;
+	int err = host_reports(t, h, 1,
+	                       threshold(t->o.state, top->threshold_total,
+	                                 top->threshold_established, top->threshold_syn_recv),
+	                       &slot);
+
+	for (size_t i = 0; i < top->n_ips && err == 0; i++) {
+		const wire_remote_t *r = &top->ips[i];
+
+		err = pair_add(t, slot, &r->ip, r->st.n, wire_states_total(&r->st), 1,
+		               collected_at_ms, collected_at_ms);
+	}
+	return err;
+}
+
+int col_top_add_roll(col_top_t *t, const col_host_t *h, const col_roll_top_t *r)
+{
+	uint32_t slot;
+	int err = host_reports(t, h, r->reports,
+	                       threshold(t->o.state, r->thr_total, r->thr_established,
+	                                 r->thr_syn_recv),
+	                       &slot);
+
+	for (size_t i = 0; i < r->n && err == 0; i++) {
+		const col_roll_ip_t *e = &r->ips[i];
+
+		err = pair_add(t, slot, &e->ip, e->st.n, e->total, e->listed, e->first_ms, e->last_ms);
+	}
+	return err;
 }
 
 static int str_cmp(const void *a, const void *b)

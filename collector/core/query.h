@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "report.h"
+#include "toproll.h"
 
 /* A host is stale when its latest report is older than this many intervals. */
 #define COL_STALE_INTERVALS 3
@@ -103,6 +104,12 @@ void col_top_free(col_top_t *t);
  */
 int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms,
                 const wire_top_t *top);
+
+/*
+ * A rollup of host h's reports (h as for col_top_add()): the same as adding
+ * each of them, for a rollup of reports wholly inside the window.
+ */
+int col_top_add_roll(col_top_t *t, const col_host_t *h, const col_roll_top_t *r);
 
 int col_top_render(col_top_t *t, fs_buf_t *b);
 

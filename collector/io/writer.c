@@ -75,7 +75,8 @@ static int run_job(db_t *db, col_job_t *j)
 	case COL_JOB_PRUNE: {
 		int err = db_prune(db, j->horizon_ms, &j->deleted);
 
-		return err < 0 ? err : db_prune_rollups(db, j->minute_horizon_ms, j->hour_horizon_ms,
+		return err < 0 ? err : db_prune_rollups(db, j->horizon_ms, j->minute_horizon_ms,
+		                                        j->hour_horizon_ms,
 		                                        &j->deleted_rollups);
 	}
 	}

@@ -38,9 +38,16 @@ enum {
 	ST_HOST_ID, ST_HELLO, ST_HOST_SEEN,
 	ST_REPORT, ST_SYSCTL_DEL, ST_SYSCTL_PUT, ST_NAME_PUT, ST_NAMES,
 	ST_PRUNE, ST_ROLL_MINUTE, ST_ROLL_HOUR, ST_ROLL_GET, ST_ROLL_TIER, ST_PRUNE_MINUTE,
-	ST_PRUNE_HOUR, ST_PRUNE_TIER, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
+	ST_PRUNE_HOUR, ST_PRUNE_TIER, ST_TOP_GET, ST_TOP_PUT, ST_PRUNE_TOP, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
 	ST_N
 };
+
+/* A host's top-list minute (?1 host, ?2 minute), also run by the migration to schema 4. */
+#define TOP_GET_SQL "SELECT top FROM rollup_top_minute WHERE t = ?2 AND host_id = ?1"
+#define TOP_PUT_SQL \
+	"INSERT INTO rollup_top_minute (host_id, t, top) VALUES (?1, ?2, ?3)" \
+	" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top"
+#define SCHEMA_TOP_MINUTE 4   /* the version that adds rollup_top_minute */
 
 static const char *const stmt_sql[ST_N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -92,6 +99,11 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_PRUNE_HOUR] =
 		"DELETE FROM rollup_hour WHERE (host_id, t) IN (SELECT host_id, t"
 		" FROM rollup_hour WHERE t < ?1 ORDER BY t LIMIT ?2)",
+	[ST_TOP_GET] = TOP_GET_SQL,
+	[ST_TOP_PUT] = TOP_PUT_SQL,
+	[ST_PRUNE_TOP] =
+		"DELETE FROM rollup_top_minute WHERE rowid IN (SELECT rowid"
+		" FROM rollup_top_minute WHERE t < ?1 ORDER BY t LIMIT ?2)",
 	[ST_GET_REPORT] =
 		"SELECT r.seq, r.collected_at_ms, r.interval_ms, r.established,"
 		" r.syn_sent, r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait,"
@@ -142,7 +154,7 @@ struct db {
 	uint32_t names_at_begin; /* n_names when the transaction began */
 	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
-	buf_t top, lis, cnt, json;
+	buf_t top, lis, cnt, json, roll;
 	char msg[256];
 };
 
@@ -313,6 +325,14 @@ static bool ip_len_ok(uint8_t len, bool zero_ok)
 	return len == 4 || len == 16 || (zero_ok && len == 0);
 }
 
+/* A top list's thresholds, as both packed forms of top lists hold them. */
+static void put_thresholds(buf_t *b, uint32_t total, uint32_t established, uint32_t syn_recv)
+{
+	put_var(b, total);
+	put_var(b, established);
+	put_var(b, syn_recv);
+}
+
 static int pack_top(db_t *db, buf_t *b, const wire_top_t *t)
 {
 	size_t i;
@@ -320,9 +340,7 @@ static int pack_top(db_t *db, buf_t *b, const wire_top_t *t)
 	buf_reset(b);
 	put_u8(b, PACK_FORMAT);
 	put_var(b, t->limit);
-	put_var(b, t->threshold_total);
-	put_var(b, t->threshold_established);
-	put_var(b, t->threshold_syn_recv);
+	put_thresholds(b, t->threshold_total, t->threshold_established, t->threshold_syn_recv);
 	put_var(b, t->distinct_ips);
 	put_states(b, &t->rest);
 	put_states(b, &t->excluded);
@@ -530,6 +548,172 @@ int db_listeners_unpack(const void *blob, size_t len,
 	*out = l;
 	*n = cnt;
 	return 0;
+}
+
+/* ---- the minute rollups of top lists (schema/004_top_minute.sql) ---------- */
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static int pack_roll_top(buf_t *b, const col_roll_top_t *r)
+{
+	int64_t base = r->n ? r->ips[0].first_ms : 0;
+
+	for (size_t i = 1; i < r->n; i++)
+		if (r->ips[i].first_ms < base)
+			base = r->ips[i].first_ms;
+	buf_reset(b);
+	put_u8(b, PACK_FORMAT);
+	put_var(b, r->reports);
+	put_thresholds(b, r->thr_total, r->thr_established, r->thr_syn_recv);
+	put_var(b, zigzag(base));
+	put_var(b, r->n);
+	for (size_t i = 0; i < r->n; i++) {
+		const col_roll_ip_t *e = &r->ips[i];
+
+		put_u8(b, e->ip.len);
+		put_mem(b, e->ip.b, e->ip.len);
+		put_var(b, e->listed);
+		put_var(b, e->total);
+		put_states(b, &e->st);
+		put_var(b, (uint64_t)(e->first_ms - base));
+		put_var(b, (uint64_t)(e->last_ms - e->first_ms));
+	}
+	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* t + d, or false when it leaves int64_t. */
+static bool add_ms(int64_t t, uint64_t d, int64_t *out)
+{
+	if (d > (uint64_t)INT64_MAX || t > INT64_MAX - (int64_t)d)
+		return false;
+	*out = t + (int64_t)d;
+	return true;
+}
+
+int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out)
+{
+	rd_t r;
+	int64_t base;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!rd_start(&r, blob, len))
+		return -EBADMSG;
+	out->reports = get_u32(&r);
+	out->thr_total = get_u32(&r);
+	out->thr_established = get_u32(&r);
+	out->thr_syn_recv = get_u32(&r);
+	base = unzigzag(get_var(&r));
+	n = get_count(&r, 10);  /* length byte, 4 address bytes, five varints */
+	if (r.bad || n > COL_ROLL_TOP_MAX || out->reports == 0)
+		goto bad;
+	if (n > 0 && (out->ips = calloc(n, sizeof(*out->ips))) == NULL) {
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
+	}
+	out->n = out->cap = n;
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		col_roll_ip_t *e = &out->ips[i];
+
+		get_ip(&r, &e->ip, false);
+		e->listed = get_u32(&r);
+		e->total = get_u32(&r);
+		get_states(&r, &e->st);
+		if (!add_ms(base, get_var(&r), &e->first_ms) ||
+		    !add_ms(e->first_ms, get_var(&r), &e->last_ms) ||
+		    e->listed == 0 || e->listed > out->reports)
+			r.bad = true;
+	}
+	if (r.bad || r.p != r.end)
+		goto bad;
+	return 0;
+bad:
+	col_roll_top_close(out);
+	return -EBADMSG;
+}
+
+/*
+ * Merges a report's top list (collected at at_ms) into its host's minute
+ * row, with the statements ST_TOP_GET and ST_TOP_PUT.  A row that does not
+ * decode starts over: it only indexes the raw reports, which stay the
+ * truth, and refusing every later report of that minute would be worse.
+ */
+static int top_minute_add(db_t *db, sqlite3_stmt *get, sqlite3_stmt *put, int64_t host,
+                          const wire_top_t *top, int64_t at_ms)
+{
+	col_roll_top_t r = {0};
+	int64_t t = db__floor(at_ms, 60000);
+	int rc;
+
+	sqlite3_bind_int64(get, 1, host);
+	sqlite3_bind_int64(get, 2, t);
+	if ((rc = sqlite3_step(get)) == SQLITE_ROW) {
+		rc = db_roll_top_unpack(sqlite3_column_blob(get, 0),
+		                        (size_t)sqlite3_column_bytes(get, 0), &r) == -ENOMEM
+		             ? SQLITE_NOMEM : SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(get);
+	if (rc == SQLITE_OK && col_roll_top_add(&r, top, at_ms) < 0)
+		rc = SQLITE_NOMEM;
+	if (rc == SQLITE_OK)
+		rc = pack_roll_top(&db->roll, &r);
+	col_roll_top_close(&r);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(put, 1, host);
+	sqlite3_bind_int64(put, 2, t);
+	bind_blob(put, 3, &db->roll);
+	return run(put);
+}
+
+/* The migration to SCHEMA_TOP_MINUTE: the minute rows of the reports already stored. */
+static int top_minute_backfill(db_t *db)
+{
+	sqlite3_stmt *all = NULL, *get = NULL, *put = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db->h, "SELECT host_id, collected_at_ms, top FROM reports",
+	                             -1, &all, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(db->h, TOP_GET_SQL, -1, &get, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(db->h, TOP_PUT_SQL, -1, &put, NULL)) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(all)) == SQLITE_ROW) {
+		wire_top_t top;
+		int err = db_top_unpack(sqlite3_column_blob(all, 2),
+		                        (size_t)sqlite3_column_bytes(all, 2), &top);
+
+		if (err == -ENOMEM) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (err < 0)
+			continue;   /* a malformed list is no evidence; the query skips it too */
+		rc = top_minute_add(db, get, put, sqlite3_column_int64(all, 0), &top,
+		                    sqlite3_column_int64(all, 1));
+		free(top.ips);
+		if (rc != SQLITE_OK)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+out:
+	if (rc != SQLITE_OK && db->msg[0] == '\0')
+		snprintf(db->msg, sizeof(db->msg), "building the top-list minutes: %s",
+		         sqlite3_errmsg(db->h));
+	sqlite3_finalize(all);
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return rc;
 }
 
 /* ---- the counter-name dictionary ------------------------------------ */
@@ -851,6 +1035,8 @@ static int migrate(db_t *db)
 				 db__schema_name[v], sqlite3_errmsg(db->h));
 			goto fail;
 		}
+		if (v + 1 == SCHEMA_TOP_MINUTE && (rc = top_minute_backfill(db)) != SQLITE_OK)
+			goto fail;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if ((rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL)) != SQLITE_OK ||
 		    (rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
@@ -1010,6 +1196,7 @@ void db_close(db_t *db)
 	buf_free(&db->lis);
 	buf_free(&db->cnt);
 	buf_free(&db->json);
+	buf_free(&db->roll);
 	free(db);
 }
 
@@ -1275,12 +1462,6 @@ static void roll_values(const wire_report_t *r, int64_t v[ROLL_NCOLS])
 	v[ROLL_NCOLS - 1] = wire_states_total(&r->states);
 }
 
-/* t floored to a multiple of res, for stamps before the epoch too. */
-static int64_t floor_to(int64_t t, int64_t res)
-{
-	return (t >= 0 ? t / res : -((-t + res - 1) / res)) * res;
-}
-
 /* Adds a stored report to its host's rollup row (ST_ROLL_MINUTE or _HOUR). */
 static int put_rollup(db_t *db, int which, int64_t host, const int64_t v[ROLL_NCOLS], int64_t t)
 {
@@ -1367,9 +1548,11 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		int64_t v[ROLL_NCOLS];
 
 		roll_values(r, v);
-		if ((rc = put_minute(db, host, v, floor_to(r->collected_at_ms, 60000))) != SQLITE_OK ||
+		if ((rc = put_minute(db, host, v, db__floor(r->collected_at_ms, 60000))) != SQLITE_OK ||
 		    (rc = put_rollup(db, ST_ROLL_HOUR, host, v,
-		                     floor_to(r->collected_at_ms, 3600000))) != SQLITE_OK)
+		                     db__floor(r->collected_at_ms, 3600000))) != SQLITE_OK ||
+		    (rc = top_minute_add(db, db->st[ST_TOP_GET], db->st[ST_TOP_PUT], host, &r->top,
+		                         r->collected_at_ms)) != SQLITE_OK)
 			goto out;
 	}
 out:
@@ -1401,16 +1584,16 @@ int db_prune_some(db_t *db, int64_t horizon_ms, uint64_t max_rows,
 	return to_errno(db, rc);
 }
 
-int db_prune_rollups(db_t *db, int64_t minute_horizon_ms, int64_t hour_horizon_ms,
-                     uint64_t *deleted)
+int db_prune_rollups(db_t *db, int64_t raw_horizon_ms, int64_t minute_horizon_ms,
+                     int64_t hour_horizon_ms, uint64_t *deleted)
 {
-	int64_t horizon[3] = {minute_horizon_ms, minute_horizon_ms, hour_horizon_ms};
-	int which[3] = {ST_PRUNE_MINUTE, ST_PRUNE_TIER, ST_PRUNE_HOUR};
+	int64_t horizon[] = {raw_horizon_ms, minute_horizon_ms, minute_horizon_ms, hour_horizon_ms};
+	int which[] = {ST_PRUNE_TOP, ST_PRUNE_MINUTE, ST_PRUNE_TIER, ST_PRUNE_HOUR};
 	int rc = SQLITE_OK;
 
 	db->msg[0] = '\0';
 	*deleted = 0;
-	for (int i = 0; i < 3 && rc == SQLITE_OK; i++) {
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]) && rc == SQLITE_OK; i++) {
 		sqlite3_stmt *st = db->st[which[i]];
 
 		sqlite3_bind_int64(st, 1, horizon[i]);

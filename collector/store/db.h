@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "report.h"
+#include "toproll.h"
 #include "wire.h"
 
 typedef struct db db_t;
@@ -87,11 +88,12 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 #define DB_MAX_NAMES 65536
 
 /*
- * Deletes minute rollups before minute_horizon_ms and hour rollups before
+ * Deletes the top-list minutes before raw_horizon_ms (they index the raw
+ * reports), minute rollups before minute_horizon_ms and hour rollups before
  * hour_horizon_ms; *deleted gets how many rows.
  */
-int db_prune_rollups(db_t *db, int64_t minute_horizon_ms, int64_t hour_horizon_ms,
-                     uint64_t *deleted);
+int db_prune_rollups(db_t *db, int64_t raw_horizon_ms, int64_t minute_horizon_ms,
+                     int64_t hour_horizon_ms, uint64_t *deleted);
 
 /* Deletes raw reports collected before horizon_ms; *deleted gets how many. */
 int db_prune(db_t *db, int64_t horizon_ms, uint64_t *deleted);
@@ -158,6 +160,14 @@ void db_sysctls_free(db_sysctl_t *s, size_t n);
 int db_top_unpack(const void *blob, size_t len, wire_top_t *out);
 int db_listeners_unpack(const void *blob, size_t len,
                         wire_listener_t **out, size_t *n);
+
+/*
+ * Decodes a row's top column of rollup_top_minute (schema/004_top_minute.sql)
+ * into *out (new, col_roll_top_close()).  0, -EBADMSG (malformed, empty,
+ * more than COL_ROLL_TOP_MAX IPs, an IP listed by more reports than the
+ * minute had) or -ENOMEM, with nothing allocated on error.
+ */
+int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out);
 
 /*
  * Picks counters out of a packed counters column: for each of the n_ids

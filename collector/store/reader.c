@@ -233,12 +233,68 @@ static const char tops_sql[] =
 	/* Any order merges right; host by host keeps each host's entries in cache. */
 	" ORDER BY host_id";
 
+static const char top_minutes_sql[] =
+	"SELECT host_id, top FROM rollup_top_minute WHERE t >= ?1 AND t < ?2";
+
+/* Feeds t the reports of [lo, hi] (ms, inclusive), or with minutes, the minute rows of [lo, hi). */
+static int top_feed(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, col_top_t *t,
+                    bool minutes, int64_t lo, int64_t hi)
+{
+	sqlite3_stmt *st;
+	int rc, err = 0, blob = minutes ? 1 : 2;
+
+	if (lo > hi || (minutes && lo == hi))
+		return 0;
+	if ((rc = sqlite3_prepare_v2(rd->h, minutes ? top_minutes_sql : tops_sql, -1, &st,
+	                             NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+		const void *p = sqlite3_column_blob(st, blob);
+		size_t len = (size_t)sqlite3_column_bytes(st, blob);
+		col_roll_top_t roll;
+		wire_top_t top;
+
+		if (!host_wanted(h, o, false))
+			continue;
+		if (minutes) {
+			if ((err = db_roll_top_unpack(p, len, &roll)) == 0)
+				err = col_top_add_roll(t, h, &roll);
+			col_roll_top_close(&roll);
+		} else {
+			if ((err = db_top_unpack(p, len, &top)) == 0)
+				err = col_top_add(t, h, sqlite3_column_int64(st, 1), &top);
+			free(top.ips);
+		}
+		if (err == -EBADMSG)
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list is malformed",
+			         h->hostname);
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = rd_fail(rd, rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* t rounded up to a minute. */
+static int64_t minute_ceil(int64_t t)
+{
+	int64_t f = db__floor(t, 60000);
+
+	return f == t ? t : f + 60000;
+}
+
+/*
+ * With --since: the window's whole minutes from rollup_top_minute, the
+ * partial minutes at its ends from the raw reports, which merges exactly
+ * as all the raw reports would.
+ */
 static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
 {
 	col_top_t *t;
-	sqlite3_stmt *st = NULL;
-	wire_top_t top;
-	int rc, err;
+	int err;
 
 	if ((err = col_top_new(o, &t)) < 0)
 		return err;
@@ -250,35 +306,18 @@ static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
 			if (host_wanted(h, o, false) && !col_host_stale(h, o->now_ms))
 				err = col_top_add(t, h, h->collected_at_ms, &h->top);
 		}
-		goto render;
-	}
-	if ((rc = sqlite3_prepare_v2(rd->h, tops_sql, -1, &st, NULL)) != SQLITE_OK) {
-		err = rd_fail(rd, rc);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, o->now_ms - o->since_ms);
-	sqlite3_bind_int64(st, 2, o->now_ms);
-	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+	} else {
+		int64_t lo = o->now_ms - o->since_ms, hi = o->now_ms;
+		int64_t m0 = minute_ceil(lo), m1 = db__floor(hi + 1, 60000);
 
-		if (!host_wanted(h, o, false))
-			continue;
-		if ((err = db_top_unpack(sqlite3_column_blob(st, 2),
-		                         (size_t)sqlite3_column_bytes(st, 2), &top)) < 0) {
-			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list is malformed",
-			         h->hostname);
-			break;
-		}
-		err = col_top_add(t, h, sqlite3_column_int64(st, 1), &top);
-		free(top.ips);
+		if (m0 >= m1)
+			err = top_feed(rd, hs, o, t, false, lo, hi);
+		else if ((err = top_feed(rd, hs, o, t, false, lo, m0 - 1)) == 0 &&
+		         (err = top_feed(rd, hs, o, t, true, m0, m1)) == 0)
+			err = top_feed(rd, hs, o, t, false, m1, hi);
 	}
-	if (err == 0 && rc != SQLITE_DONE)
-		err = rd_fail(rd, rc);
-render:
 	if (err == 0)
 		err = col_top_render(t, out);
-out:
-	sqlite3_finalize(st);
 	col_top_free(t);
 	return err;
 }

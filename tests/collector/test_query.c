@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "db.h"
 #include "query.h"
 #include "reader.h"
@@ -87,6 +89,26 @@ typedef struct {
 	uint32_t est, syn_recv, time_wait;
 } ipc_t;
 
+/* The top list of ips (at most 8) in rem, without thresholds. */
+static void top_list(const ipc_t *ips, size_t n_ips, wire_remote_t rem[8], wire_top_t *top)
+{
+	assert_true(n_ips <= 8);
+	memset(top, 0, sizeof(*top));
+	for (size_t i = 0; i < n_ips; i++) {
+		memset(&rem[i], 0, sizeof(rem[i]));
+		rem[i].ip.len = 4;
+		rem[i].ip.b[0] = 198;
+		rem[i].ip.b[1] = 51;
+		rem[i].ip.b[2] = 100;
+		rem[i].ip.b[3] = ips[i].ip;
+		rem[i].st.n[WIRE_ESTABLISHED] = ips[i].est;
+		rem[i].st.n[WIRE_SYN_RECV] = ips[i].syn_recv;
+		rem[i].st.n[WIRE_TIME_WAIT] = ips[i].time_wait;
+	}
+	top->ips = rem;
+	top->n_ips = n_ips;
+}
+
 /*
  * Stores report seq of host n at time t (10 s interval): est ESTABLISHED,
  * tw TIME_WAIT, cw CLOSE_WAIT, plus the listed IPs; everything else in rest
@@ -101,31 +123,20 @@ static void report(fx_t *f, int n, uint64_t seq, int64_t t, uint32_t est, uint32
 	uint8_t id[WIRE_AGENT_ID_LEN];
 	int stored = 0;
 
-	assert_true(n_ips <= 8);
 	r.seq = seq;
 	r.collected_at_ms = t;
 	r.interval_ms = report_interval;
 	r.states.n[WIRE_ESTABLISHED] = est;
 	r.states.n[WIRE_TIME_WAIT] = tw;
 	r.states.n[WIRE_CLOSE_WAIT] = cw;
+	top_list(ips, n_ips, rem, &r.top);
 	r.top.rest = r.states;
 	for (size_t i = 0; i < n_ips; i++) {
-		memset(&rem[i], 0, sizeof(rem[i]));
-		rem[i].ip.len = 4;
-		rem[i].ip.b[0] = 198;
-		rem[i].ip.b[1] = 51;
-		rem[i].ip.b[2] = 100;
-		rem[i].ip.b[3] = ips[i].ip;
-		rem[i].st.n[WIRE_ESTABLISHED] = ips[i].est;
-		rem[i].st.n[WIRE_SYN_RECV] = ips[i].syn_recv;
-		rem[i].st.n[WIRE_TIME_WAIT] = ips[i].time_wait;
 		r.states.n[WIRE_SYN_RECV] += ips[i].syn_recv;
 		/* est and tw given for the host include the listed IPs' */
 		r.top.rest.n[WIRE_ESTABLISHED] -= ips[i].est;
 		r.top.rest.n[WIRE_TIME_WAIT] -= ips[i].time_wait;
 	}
-	r.top.ips = rem;
-	r.top.n_ips = n_ips;
 	r.top.limit = 2;
 	r.top.threshold_total = thr_total;
 	r.top.threshold_established = thr_est;
@@ -138,6 +149,7 @@ static void report(fx_t *f, int n, uint64_t seq, int64_t t, uint32_t est, uint32
 }
 
 static char *query_text(fx_t *f, const char *cmd, const char *const *opts);
+static void qopts(const char *const *opts, col_qopts_t *o);
 
 /* Runs cmd with options "name=value" pairs, JSON, against the expected text. */
 static void expect_query(fx_t *f, const char *cmd, const char *const *opts, const char *want)
@@ -297,6 +309,163 @@ static void test_query_top_ips_since_peaks(void **state)
 		"\"first_seen\":1796212620000,\"last_seen\":1796212740000}]}\n");
 }
 
+/* A small deterministic generator (the tests must not depend on the run). */
+static uint32_t lcg(uint32_t *x)
+{
+	*x = *x * 1103515245u + 12345u;
+	return *x >> 16;
+}
+
+typedef struct {
+	int host;
+	int64_t t;
+	ipc_t ips[8];
+	size_t n;
+	uint32_t thr[3];
+} gen_t;
+
+/* Each case of top-ips against the merge of every raw report of its window. */
+static void expect_top_as_raw(fx_t *f, const gen_t *g, size_t k, const col_host_t *hosts)
+{
+	static const char *const cases[][4] = {
+		{"since=10m", NULL},
+		{"since=617s", "limit=50", NULL},
+		{"since=90s", "state=SYN_RECV", NULL},
+		{"since=45s", NULL},
+		{"since=1h", "tier=db", "state=ESTABLISHED", NULL},
+		{"since=5m", "state=TIME_WAIT", "limit=5", NULL},
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		col_qopts_t o;
+		col_top_t *t;
+		fs_buf_t want = FS_BUF_INIT;
+		char *got = query_text(f, "top-ips", cases[c]);
+
+		qopts(cases[c], &o);
+		assert_int_equal(col_top_new(&o, &t), 0);
+		for (size_t i = 0; i < k; i++) {
+			const col_host_t *h = &hosts[g[i].host - 1];
+			wire_remote_t rem[8];
+			wire_top_t top;
+
+			if (g[i].t < NOW - o.since_ms || g[i].t > NOW ||
+			    (o.tier != NULL && strcmp(o.tier, h->tier) != 0))
+				continue;
+			top_list(g[i].ips, g[i].n, rem, &top);
+			top.threshold_total = g[i].thr[0];
+			top.threshold_established = g[i].thr[1];
+			top.threshold_syn_recv = g[i].thr[2];
+			assert_int_equal(col_top_add(t, h, g[i].t, &top), 0);
+		}
+		assert_int_equal(col_top_render(t, &want), 0);
+		fs_buf_add(&want, "", 1);
+		if (strcmp(got, want.p) != 0)
+			fail_msg("case %zu:\n got: %s\nwant: %s", c, got, want.p);
+		free(got);
+		fs_buf_close(&want);
+		col_top_free(t);
+	}
+}
+
+/*
+ * top-ips --since over the minute rollups (whole minutes) and the raw
+ * reports (the window's partial minutes) answers exactly what merging every
+ * raw report of the window answers: 4 hosts in 2 tiers, 20 minutes of
+ * reports at 7 s with churning lists, for windows ending on and off a
+ * minute, by total and by one state, fleet-wide and per tier; and again
+ * after the migration that builds the minutes of reports stored before it.
+ */
+static void test_query_top_ips_minutes_equal_raw(void **state)
+{
+	fx_t *f = *state;
+	static const char *const names[] = {"web1", "web2", "db1", "db2"};
+	static const char *const tiers[] = {"web", "web", "db", "db"};
+	enum { N_REPORTS = 4 * 172 };
+	gen_t *g = calloc(N_REPORTS, sizeof(*g));
+	col_host_t hosts[4] = {{0}};
+	uint32_t x = 42;
+	size_t k = 0;
+
+	assert_non_null(g);
+	for (int h = 0; h < 4; h++) {
+		host(f, h + 1, names[h], tiers[h]);
+		hosts[h] = (col_host_t){.id = h + 1, .hostname = names[h], .tier = tiers[h]};
+	}
+	/* Each host from 20 minutes ago to 3 s before NOW, off the minute by its own phase. */
+	for (int h = 0; h < 4; h++)
+		for (int i = 0; i < 172; i++, k++) {
+			gen_t *r = &g[k];
+
+			r->host = h + 1;
+			r->t = NOW - 20 * MIN + 1000 * h + 7000 * i + 3;
+			r->n = lcg(&x) % 9;
+			for (size_t j = 0; j < r->n; j++) {
+				/* IPs 1..12, distinct in a list: a stride through them. */
+				r->ips[j] = (ipc_t){(uint8_t)(1 + (i + 5 * j) % 12), lcg(&x) % 40,
+				                    lcg(&x) % 3 ? 0 : lcg(&x) % 30, lcg(&x) % 20};
+			}
+			for (int j = 0; j < 3; j++)
+				r->thr[j] = lcg(&x) % 25;
+			report(f, r->host, (uint64_t)i + 1, r->t, 500, 400, 0, r->ips, r->n,
+			       r->thr[0], r->thr[1], r->thr[2]);
+		}
+	expect_top_as_raw(f, g, k, hosts);
+	/* A database from before schema 4: the migration builds the minutes from the reports. */
+	sqlite3 *h;
+
+	db_close(f->db);
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "DROP TABLE rollup_top_minute; PRAGMA user_version = 3",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(db_open(f->path, &f->db, NULL, 0), 0);
+	expect_top_as_raw(f, g, k, hosts);
+	free(g);
+}
+
+/*
+ * Past COL_ROLL_TOP_MAX IPs in a minute the smallest go, and the minute's
+ * thresholds rise to their peaks so that they still bound them.
+ */
+static void test_roll_top_cap(void **state)
+{
+	col_roll_top_t r = {0};
+	wire_remote_t rem[30];
+	wire_top_t top = {.ips = rem, .n_ips = 30, .threshold_total = 3};
+
+	(void)state;
+	/* 10 reports of 30 new IPs each; IP number v has v ESTABLISHED, v % 7 SYN_RECV. */
+	for (int k = 0; k < 10; k++) {
+		for (int i = 0; i < 30; i++) {
+			uint32_t v = (uint32_t)(k * 30 + i + 1);
+
+			memset(&rem[i], 0, sizeof(rem[i]));
+			rem[i].ip.len = 4;
+			rem[i].ip.b[0] = 10;
+			rem[i].ip.b[2] = (uint8_t)(v >> 8);
+			rem[i].ip.b[3] = (uint8_t)v;
+			rem[i].st.n[WIRE_ESTABLISHED] = v;
+			rem[i].st.n[WIRE_SYN_RECV] = v % 7;
+		}
+		assert_int_equal(col_roll_top_add(&r, &top, NOW + k), 0);
+	}
+	assert_int_equal(r.reports, 10);
+	assert_int_equal(r.n, COL_ROLL_TOP_MAX);
+	/*
+	 * 300 IPs, totals v + v % 7: the 44 smallest are v = 1..44 (at most 47,
+	 * v = 41), every v >= 45 has 48 or more.
+	 */
+	assert_int_equal(r.thr_total, 47);
+	assert_int_equal(r.thr_established, 44);
+	assert_int_equal(r.thr_syn_recv, 6);
+	for (size_t i = 0; i < r.n; i++) {
+		assert_true(r.ips[i].st.n[WIRE_ESTABLISHED] > 44);
+		assert_int_equal(r.ips[i].listed, 1);
+	}
+	col_roll_top_close(&r);
+}
+
 static void test_query_trend_buckets(void **state)
 {
 	fx_t *f = *state;
@@ -337,23 +506,32 @@ static void test_query_trend_buckets(void **state)
 }
 
 /* Runs cmd (JSON) with options "name=value" pairs and returns its text, new. */
+/* JSON at NOW with options "name=value". */
+static void qopts(const char *const *opts, col_qopts_t *o)
+{
+	const char *why;
+	char name[32];
+
+	col_qopts_init(o, NOW);
+	o->format = COL_FMT_JSON;
+	for (; *opts; opts++) {
+		const char *eq = strchr(*opts, '=');
+
+		assert_non_null(eq);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - *opts), *opts);
+		assert_int_equal(col_qopts_set(o, name, eq + 1, &why), 0);
+	}
+}
+
 static char *query_text(fx_t *f, const char *cmd, const char *const *opts)
 {
 	db_reader_t *rd;
 	fs_buf_t out = FS_BUF_INIT;
 	col_qopts_t o;
 	const char *why;
-	char err[256], name[32];
+	char err[256];
 
-	col_qopts_init(&o, NOW);
-	o.format = COL_FMT_JSON;
-	for (; *opts; opts++) {
-		const char *eq = strchr(*opts, '=');
-
-		assert_non_null(eq);
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - *opts), *opts);
-		assert_int_equal(col_qopts_set(&o, name, eq + 1, &why), 0);
-	}
+	qopts(opts, &o);
 	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
 	assert_int_equal(db_query(rd, cmd, &o, &out, &why), 0);
 	db_reader_close(rd);
@@ -409,7 +587,8 @@ static void test_query_trend_rollup_boundary(void **state)
 	expect_in(j, "{\"t\":1796209200000,\"hosts\":1,\"mean\":37.5,\"max\":70}");
 	free(j);
 	/* Pruning the rollups (the host's minute row, its tier's) takes them out of the trend too. */
-	assert_int_equal(db_prune_rollups(f->db, NOW - 5 * MIN, NOW - 2 * 3600000, &deleted), 0);
+	assert_int_equal(db_prune_rollups(f->db, INT64_MIN, NOW - 5 * MIN, NOW - 2 * 3600000,
+	                                  &deleted), 0);
 	assert_int_equal(deleted, 2);
 	j = query_text(f, "trend", m1);
 	expect_in(j, "{\"t\":1796212200000,\"hosts\":0,\"mean\":0.0,\"max\":0}");
@@ -632,6 +811,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_hosts_tier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_top_ips_now_upper_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_top_ips_since_peaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_top_ips_minutes_equal_raw, setup, teardown),
+		cmocka_unit_test(test_roll_top_cap),
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),

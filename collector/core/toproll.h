@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* toproll.h: one host's top lists over a period, merged (the minute rollups of top-ips). */
+#ifndef COL_TOPROLL_H
+#define COL_TOPROLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+
+/*
+ * At most this many IPs a period.  Past it the IPs of smallest total peak
+ * are dropped and the period's thresholds raised to their peaks, so that
+ * upper bounds stay bounds: a dropped IP reads as one the reports missed.
+ */
+#define COL_ROLL_TOP_MAX 256
+
+/* One IP over the period's reports. */
+typedef struct {
+	wire_ip_t ip;
+	uint32_t listed;         /* reports that listed it */
+	uint32_t total;          /* its largest total (every state but LISTEN) */
+	wire_states_t st;        /* its largest count per state */
+	int64_t first_ms, last_ms;
+} col_roll_ip_t;
+
+/*
+ * Zero-initialise; col_roll_top_close() frees.  thr_* are the largest
+ * thresholds of the period's reports (wire_top_t's), which bound every IP
+ * a report did not list.
+ */
+typedef struct {
+	uint32_t reports;
+	uint32_t thr_total, thr_established, thr_syn_recv;
+	col_roll_ip_t *ips;
+	size_t n, cap;
+} col_roll_top_t;
+
+/* Merges one report's top list, collected at at_ms.  0 or -ENOMEM (r unchanged then). */
+int col_roll_top_add(col_roll_top_t *r, const wire_top_t *top, int64_t at_ms);
+
+void col_roll_top_close(col_roll_top_t *r);
+
+#endif
