@@ -576,63 +576,158 @@ static int peak_cmp(const void *a, const void *b)
 	return strcmp(((const col_tier_peak_t *)a)->tier, ((const col_tier_peak_t *)b)->tier);
 }
 
+/* A tier's sums at one minute: open addressing on (tier, t). */
+typedef struct {
+	bool used;
+	uint32_t tier;
+	int64_t t;
+	uint64_t v[WIRE_NSTATES + 1];   /* as col_tier_peak_t's peak */
+} cell_t;
+
+typedef struct {
+	cell_t *c;
+	size_t cap, n;
+} cells_t;
+
+static size_t cell_slot(const cell_t *c, size_t cap, uint32_t tier, int64_t t)
+{
+	size_t i = (size_t)(((uint64_t)t / 60000 * 0x9E3779B97F4A7C15ull) ^ tier) & (cap - 1);
+
+	while (c[i].used && (c[i].tier != tier || c[i].t != t))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* Adds a host's minute maxima v to its tier's cell at t.  0 or -ENOMEM. */
+static int cell_add(cells_t *m, uint32_t tier, int64_t t, const uint64_t *v)
+{
+	cell_t *x;
+
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 1024;
+		cell_t *c = calloc(cap, sizeof(*c));
+
+		if (c == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->c[i].used)
+				c[cell_slot(c, cap, m->c[i].tier, m->c[i].t)] = m->c[i];
+		free(m->c);
+		m->c = c;
+		m->cap = cap;
+	}
+	x = &m->c[cell_slot(m->c, m->cap, tier, t)];
+	if (!x->used) {
+		*x = (cell_t){.used = true, .tier = tier, .t = t};
+		m->n++;
+	}
+	for (int s = 0; s <= WIRE_NSTATES; s++)
+		x->v[s] += v[s];
+	return 0;
+}
+
 /*
  * Each tier's peak, per state, of the sum over its hosts of their minute
- * maxima: sorted by tier, tiers with no rows in the window at 0.  *out new (free()).
+ * maxima, sorted by tier, tiers with no rows in the window at 0.  A host's
+ * value holds, as everywhere, until its report is 3 intervals old: a host
+ * that reports less often than once a minute carries its minute into the
+ * next ones, until its next row or that age.  *out new (free()).
  */
-static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from,
+static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_t now,
                       col_tier_peak_t **out, size_t *n)
 {
 	char sql[1024];
 	size_t len, np = 0;
 	col_tier_peak_t *p = calloc(hs->n ? hs->n : 1, sizeof(*p));
-	sqlite3_stmt *st;
+	uint32_t *tier_of = calloc(hs->n ? hs->n : 1, sizeof(*tier_of));
+	cells_t cells = {0};
+	int64_t carry_max = 60000, first = db__floor(from, 60000);
+	int64_t pend_host = -1, pend_t = 0, pend_span = 0;
+	uint64_t pend[WIRE_NSTATES + 1] = {0};
+	sqlite3_stmt *st = NULL;
 	int rc, err = 0;
 
-	if (p == NULL)
-		return -ENOMEM;
+	if (p == NULL || tier_of == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < hs->n; i++) {
 		size_t k;
+		int64_t carry = 3 * (int64_t)hs->v[i].interval_ms;
 
 		for (k = 0; k < np && strcmp(p[k].tier, hs->v[i].tier) != 0; k++)
 			;
 		if (k == np)
 			p[np++].tier = hs->v[i].tier;
+		tier_of[i] = (uint32_t)k;
+		if (carry > carry_max)
+			carry_max = carry;
 	}
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT h.tier");
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT host_id, t");
 	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 		if (s != WIRE_LISTEN)
-			len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", sum(r.%s_max)", state_col[s]);
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", %s_max", state_col[s]);
+	/* Host by host along the primary key, as the trends read it. */
 	snprintf(sql + len, sizeof(sql) - len,
-	         ", sum(r.total_max) FROM rollup_minute r JOIN hosts h ON h.id = r.host_id"
-	         " WHERE r.t >= ?1 GROUP BY h.tier, r.t");
+	         ", total_max FROM rollup_minute WHERE host_id IN (SELECT id FROM hosts)"
+	         " AND t >= ?1 AND t <= ?2 ORDER BY host_id, t");
 	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK) {
-		free(p);
-		return rd_fail(rd, rc);
-	}
-	sqlite3_bind_int64(st, 1, from / 60000 * 60000);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *tier = text(st, 0);
-		size_t k;
-		int col = 1;
-
-		for (k = 0; k < np && strcmp(p[k].tier, tier) != 0; k++)
-			;
-		if (k == np)
-			continue;
-		for (int s = WIRE_ESTABLISHED; s <= WIRE_NSTATES; s++) {
-			uint64_t v;
-
-			if (s == WIRE_LISTEN)
-				continue;
-			v = (uint64_t)sqlite3_column_int64(st, col++);
-			if (v > p[k].peak[s])
-				p[k].peak[s] = v;
-		}
-	}
-	if (rc != SQLITE_DONE)
 		err = rd_fail(rd, rc);
+		goto out;
+	}
+	/* Rows up to the longest carry before the window can reach into it. */
+	sqlite3_bind_int64(st, 1, first - db__floor(carry_max + 59999, 60000));
+	sqlite3_bind_int64(st, 2, now);
+	for (;;) {
+		int64_t host = -1, t = INT64_MAX;
+
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			host = sqlite3_column_int64(st, 0);
+			t = sqlite3_column_int64(st, 1);
+		} else if (rc != SQLITE_DONE) {
+			err = rd_fail(rd, rc);
+			break;
+		}
+		/* The pending row holds until this one, its carry's end, or now. */
+		if (pend_host >= 0) {
+			const col_host_t *h = host_by_id(hs, pend_host);
+			int64_t end = pend_t + pend_span;
+
+			if (host == pend_host && t < end)
+				end = t;
+			for (int64_t m = pend_t; m < end && m <= now && err == 0; m += 60000)
+				if (m >= first)
+					err = cell_add(&cells, tier_of[h - hs->v], m, pend);
+		}
+		if (rc == SQLITE_DONE || err < 0)
+			break;
+		const col_host_t *h = host_by_id(hs, host);
+
+		if (h == NULL) {
+			pend_host = -1;
+			continue;
+		}
+		pend_host = host;
+		pend_t = t;
+		/* A minute row's maxima hold for the minute and up to 3 intervals after its reports. */
+		pend_span = db__floor(3 * (int64_t)h->interval_ms + 59999, 60000);
+		if (pend_span < 60000)
+			pend_span = 60000;
+		for (int s = WIRE_ESTABLISHED, col = 2; s <= WIRE_NSTATES; s++)
+			if (s != WIRE_LISTEN)
+				pend[s] = (uint64_t)sqlite3_column_int64(st, col++);
+	}
+	for (size_t i = 0; i < cells.cap && err == 0; i++) {
+		const cell_t *c = &cells.c[i];
+
+		for (int s = 0; c->used && s <= WIRE_NSTATES; s++)
+			if (c->v[s] > p[c->tier].peak[s])
+				p[c->tier].peak[s] = c->v[s];
+	}
+out:
 	sqlite3_finalize(st);
+	free(cells.c);
+	free(tier_of);
 	if (err < 0) {
 		free(p);
 		return err;
@@ -753,7 +848,7 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th, fs_b
 		o->since_ms = 86400000;
 	if ((err = load_hosts(rd, false, &hs)) < 0)
 		return err;
-	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, &peaks, &np)) == 0 &&
+	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, o->now_ms, &peaks, &np)) == 0 &&
 	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0)
 		err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, th, o, out);
 	free(peaks);

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "summary.h"
 #include "query.h"
 #include "reader.h"
 
@@ -692,6 +693,39 @@ static void report_sysctls(fx_t *f, int n, uint64_t seq, const char *const *kv, 
 	assert_int_equal(db_put_report(f->db, id, &r, NOW - 2000, &stored), 0);
 }
 
+/*
+ * summary's tier peaks hold a host's value until its report is 3 intervals
+ * old: web1 reports every 10 s, 100 ESTABLISHED but 200 at 12:53; web2 every
+ * 5 minutes, 50, at 12:50 and 12:55.  At 12:53 the tier held 200 + 50.
+ */
+static void test_query_summary_slow_hosts(void **state)
+{
+	fx_t *f = *state;
+	col_thresholds_t th = {0};
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	col_qopts_t o;
+	char err[256];
+	uint64_t seq = 1;
+
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	for (int64_t t = NOW - 10 * MIN; t < NOW; t += 10000)
+		report(f, 1, seq++, t, t / MIN == (NOW - 7 * MIN) / MIN ? 200 : 100, 0, 0, NULL, 0, 0,
+		       0, 0);
+	report_interval = 300000;
+	report(f, 2, 1, NOW - 10 * MIN + 5000, 50, 0, 0, NULL, 0, 0, 0, 0);
+	report(f, 2, 2, NOW - 5 * MIN + 5000, 50, 0, 0, NULL, 0, 0, 0, 0);
+	qopts((const char *const[]){"since=10m", NULL}, &o);
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_true(db_summary(rd, &o, &th, &out) >= 0);
+	db_reader_close(rd);
+	fs_buf_add(&out, "", 1);
+	expect_in(out.p, "{\"tier\":\"web\",\"peaks\":{\"ESTABLISHED\":250,");
+	expect_in(out.p, "\"total\":250}}]");
+	fs_buf_close(&out);
+}
+
 static void test_query_sysctl_drift(void **state)
 {
 	fx_t *f = *state;
@@ -816,6 +850,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_summary_slow_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_tier_rollup_sums_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_slow_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_bad_options, setup, teardown),
