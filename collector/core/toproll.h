@@ -41,4 +41,34 @@ int col_roll_top_add(col_roll_top_t *r, const wire_top_t *top, int64_t at_ms);
 
 void col_roll_top_close(col_roll_top_t *r);
 
+/* ---- an hour of the fleet's IPs, per tier (the baselines of suspects) ---- */
+
+/*
+ * One IP in one tier over an hour, from its hosts' minutes: its level is,
+ * per minute, the sum over the tier's hosts of their peaks in that minute,
+ * and `peak_*` the hour's largest such level.
+ */
+typedef struct {
+	const char *tier;          /* owned by the col_iphour_t */
+	wire_ip_t ip;
+	uint32_t minutes;          /* minutes that some host listed it */
+	uint32_t hosts;            /* the most hosts listing it in one minute */
+	uint64_t peak_total, peak_established, peak_syn_recv;
+	uint64_t host_max;         /* the largest peak total on one host in one minute */
+} col_iphour_row_t;
+
+typedef struct col_iphour col_iphour_t;
+
+int col_iphour_new(col_iphour_t **out);
+void col_iphour_free(col_iphour_t *h);
+
+/*
+ * One host's minute row (its tier; minute, the minute's start).  Minutes in
+ * ascending order, a minute's hosts in any.  0 or -ENOMEM.
+ */
+int col_iphour_add(col_iphour_t *h, int64_t minute, const char *tier, const col_roll_top_t *r);
+
+/* Ends the hour: *rows (borrowed, valid until col_iphour_free()) in no order.  0 or -ENOMEM. */
+int col_iphour_rows(col_iphour_t *h, const col_iphour_row_t **rows, size_t *n);
+
 #endif

@@ -23,6 +23,8 @@
 /* Bytes waiting to be written to a client before we stop reading it, and resume. */
 #define WQ_HIWAT (1u << 20)
 #define WQ_LOWAT (256u << 10)
+/* How often the ended hours' IP rollups are built (more at once while they lag). */
+#define HOURS_EVERY_MS (30 * 1000)
 /* How often old reports are pruned. */
 #define PRUNE_EVERY_MS (10 * 60 * 1000)
 
@@ -57,6 +59,7 @@ struct col_srv {
 	uv_tcp_t listener;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t prune;
+	uv_timer_t hours;
 	const col_config_t *cfg;
 	col_writer_t *writer;
 	col_conn_t *conns;
@@ -461,12 +464,37 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_close(c);
 }
 
+static void push_hours(col_srv_t *s)
+{
+	col_job_t *j;
+
+	if (s->writer == NULL || s->stopping || (j = col_job_new(COL_JOB_HOURS)) == NULL)
+		return;
+	j->now_ms = now_ms();
+	col_writer_push(s->writer, j);
+}
+
+static void on_hours(uv_timer_t *t)
+{
+	push_hours(container_of(t, col_srv_t, hours));
+}
+
 /* A job came back from the writer, committed (or given up at shutdown). */
 static void on_job_done(void *ctx, col_job_t *j)
 {
 	col_srv_t *s = ctx;
 	col_conn_t *c = j->owner;
 
+	if (j->type == COL_JOB_HOURS) {
+		bool more = j->err == 0 && j->built == COL_HOURS_PER_JOB && !s->stopping;
+
+		if (j->err < 0)
+			log_warnx("col: building the hours of IP rollups failed: %s", strerror(-j->err));
+		col_job_free(j);
+		if (more)
+			push_hours(s);
+		return;
+	}
 	if (j->type == COL_JOB_PRUNE) {
 		if (j->err == 0 && (j->deleted || j->deleted_rollups))
 			log_info("col: pruned %" PRIu64 " reports and %" PRIu64 " rollup rows older than"
@@ -548,6 +576,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	while (s->conns)
 		conn_close(s->conns);
 	uv_close((uv_handle_t *)&s->prune, NULL);
+	uv_close((uv_handle_t *)&s->hours, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 }
@@ -659,6 +688,8 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
 	uv_timer_init(&loop, &s->prune);
 	uv_timer_start(&s->prune, on_prune, 1000, PRUNE_EVERY_MS);
+	uv_timer_init(&loop, &s->hours);
+	uv_timer_start(&s->hours, on_hours, 2000, HOURS_EVERY_MS);
 	log_info("col: listening on %s:%d%s", cfg->listen_host, cfg->listen_port,
 	         cfg->token_len ? ", agents must prove the token" : ", no token: any agent is taken");
 	uv_run(&loop, UV_RUN_DEFAULT);

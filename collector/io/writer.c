@@ -72,6 +72,8 @@ static int run_job(db_t *db, col_job_t *j)
 		return db_host_hello(db, j->agent_id, &j->hello, j->now_ms, &j->last_seq);
 	case COL_JOB_REPORT:
 		return db_put_report(db, j->agent_id, &j->report, j->now_ms, &j->stored);
+	case COL_JOB_HOURS:
+		return db_roll_hours(db, j->now_ms, COL_HOURS_PER_JOB, &j->built);
 	case COL_JOB_PRUNE: {
 		int err = db_prune(db, j->horizon_ms, &j->deleted);
 

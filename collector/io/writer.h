@@ -9,7 +9,7 @@
 #include "db.h"
 #include "wire.h"
 
-typedef enum { COL_JOB_HELLO, COL_JOB_REPORT, COL_JOB_PRUNE } col_job_type_t;
+typedef enum { COL_JOB_HELLO, COL_JOB_REPORT, COL_JOB_PRUNE, COL_JOB_HOURS } col_job_type_t;
 
 /*
  * One piece of work for the writer.  The pusher fills the request part;
@@ -33,7 +33,11 @@ typedef struct col_job {
 	int stored;                    /* REPORT: 0 if it was a duplicate */
 	uint64_t deleted;              /* PRUNE: reports */
 	uint64_t deleted_rollups;      /* PRUNE: rollup rows */
+	uint32_t built;                /* HOURS: hours of rollup_ip_hour built */
 } col_job_t;
+
+/* Hours of IP rollups one HOURS job builds at most (its share of a batch's time). */
+#define COL_HOURS_PER_JOB 8
 
 col_job_t *col_job_new(col_job_type_t type);
 void col_job_free(col_job_t *j);

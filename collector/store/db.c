@@ -38,7 +38,8 @@ enum {
 	ST_HOST_ID, ST_HELLO, ST_HOST_SEEN,
 	ST_REPORT, ST_SYSCTL_DEL, ST_SYSCTL_PUT, ST_NAME_PUT, ST_NAMES,
 	ST_PRUNE, ST_ROLL_MINUTE, ST_ROLL_HOUR, ST_ROLL_GET, ST_ROLL_TIER, ST_PRUNE_MINUTE,
-	ST_PRUNE_HOUR, ST_PRUNE_TIER, ST_TOP_GET, ST_TOP_PUT, ST_PRUNE_TOP, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
+	ST_PRUNE_HOUR, ST_PRUNE_TIER, ST_TOP_GET, ST_TOP_PUT, ST_PRUNE_TOP, ST_DIRTY_MARK, ST_DIRTY_DUE,
+	ST_DIRTY_DEL, ST_IPH_DEL, ST_IPH_MINUTES, ST_IPH_PUT, ST_PRUNE_IPH, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
 	ST_N
 };
 
@@ -104,6 +105,20 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_PRUNE_TOP] =
 		"DELETE FROM rollup_top_minute WHERE rowid IN (SELECT rowid"
 		" FROM rollup_top_minute WHERE t < ?1 ORDER BY t LIMIT ?2)",
+	[ST_DIRTY_MARK] = "INSERT OR IGNORE INTO rollup_dirty_hour (t) VALUES (?1)",
+	[ST_DIRTY_DUE] = "SELECT t FROM rollup_dirty_hour WHERE t <= ?1 ORDER BY t LIMIT ?2",
+	[ST_DIRTY_DEL] = "DELETE FROM rollup_dirty_hour WHERE t = ?1",
+	[ST_IPH_DEL] = "DELETE FROM rollup_ip_hour WHERE t = ?1",
+	[ST_IPH_MINUTES] =
+		"SELECT m.t, h.tier, m.top FROM rollup_top_minute m JOIN hosts h"
+		" ON h.id = m.host_id WHERE m.t >= ?1 AND m.t < ?2 ORDER BY m.t",
+	[ST_IPH_PUT] =
+		"INSERT INTO rollup_ip_hour (t, tier, ip, minutes, hosts, peak_total,"
+		" peak_established, peak_syn_recv, host_max)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_PRUNE_IPH] =
+		"DELETE FROM rollup_ip_hour WHERE t IN (SELECT DISTINCT t"
+		" FROM rollup_ip_hour WHERE t < ?1 ORDER BY t LIMIT ?2)",
 	[ST_GET_REPORT] =
 		"SELECT r.seq, r.collected_at_ms, r.interval_ms, r.established,"
 		" r.syn_sent, r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait,"
@@ -155,6 +170,7 @@ struct db {
 	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
 	buf_t top, lis, cnt, json, roll;
+	int64_t dirty_hour;      /* marked in this transaction (INT64_MIN: none yet) */
 	char msg[256];
 };
 
@@ -1139,6 +1155,7 @@ int db_open(const char *path, db_t **out, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	db->next_id = 1;
+	db->dirty_hour = INT64_MIN;
 	rc = sqlite3_open_v2(path, &db->h,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK)
@@ -1236,6 +1253,7 @@ static int tx_begin(db_t *db)
 
 	if (rc == SQLITE_OK)
 		db->names_at_begin = db->n_names;
+	db->dirty_hour = INT64_MIN;
 	return rc;
 }
 
@@ -1306,6 +1324,7 @@ int db_job_end(db_t *db, int ok)
 	int rc = SQLITE_OK;
 
 	if (!ok) {
+		db->dirty_hour = INT64_MIN;   /* the job's mark may be undone */
 		/* The transaction may be gone already (SQLite rolls back on some errors). */
 		if (sqlite3_get_autocommit(db->h))
 			return to_errno(db, db->n_names != db->names_at_job ? names_load(db) : SQLITE_OK);
@@ -1514,6 +1533,20 @@ static int put_minute(db_t *db, int64_t host, const int64_t v[ROLL_NCOLS], int64
 	return run(tier);
 }
 
+/* Marks the hour of a stored report for db_roll_hours(), once per hour and transaction. */
+static int mark_dirty(db_t *db, int64_t hour)
+{
+	sqlite3_stmt *st = db->st[ST_DIRTY_MARK];
+	int rc;
+
+	if (hour == db->dirty_hour)
+		return SQLITE_OK;
+	sqlite3_bind_int64(st, 1, hour);
+	if ((rc = run(st)) == SQLITE_OK)
+		db->dirty_hour = hour;
+	return rc;
+}
+
 int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		  const wire_report_t *r, int64_t received_ms, int *stored)
 {
@@ -1552,7 +1585,8 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		    (rc = put_rollup(db, ST_ROLL_HOUR, host, v,
 		                     db__floor(r->collected_at_ms, 3600000))) != SQLITE_OK ||
 		    (rc = top_minute_add(db, db->st[ST_TOP_GET], db->st[ST_TOP_PUT], host, &r->top,
-		                         r->collected_at_ms)) != SQLITE_OK)
+		                         r->collected_at_ms)) != SQLITE_OK ||
+		    (rc = mark_dirty(db, db__floor(r->collected_at_ms, 3600000))) != SQLITE_OK)
 			goto out;
 	}
 out:
@@ -1564,6 +1598,90 @@ out:
 	}
 	if (rc == SQLITE_OK && stored != NULL)
 		*stored = is_new;
+	return to_errno(db, rc);
+}
+
+/* Builds the rows of rollup_ip_hour for the hour starting at t. */
+static int build_hour(db_t *db, int64_t t)
+{
+	sqlite3_stmt *st = db->st[ST_IPH_MINUTES], *put = db->st[ST_IPH_PUT];
+	const col_iphour_row_t *rows;
+	col_iphour_t *h;
+	size_t n;
+	int rc;
+
+	if (col_iphour_new(&h) < 0)
+		return SQLITE_NOMEM;
+	sqlite3_bind_int64(db->st[ST_IPH_DEL], 1, t);
+	if ((rc = run(db->st[ST_IPH_DEL])) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, t);
+	sqlite3_bind_int64(st, 2, t + 3600000);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_roll_top_t r;
+		int err = db_roll_top_unpack(sqlite3_column_blob(st, 2),
+		                             (size_t)sqlite3_column_bytes(st, 2), &r);
+
+		if (err == 0)
+			err = col_iphour_add(h, sqlite3_column_int64(st, 0),
+			                     (const char *)sqlite3_column_text(st, 1), &r);
+		col_roll_top_close(&r);
+		if (err == -ENOMEM) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		/* A malformed minute (-EBADMSG) is no evidence: the queries skip it too. */
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto out;
+	rc = col_iphour_rows(h, &rows, &n) < 0 ? SQLITE_NOMEM : SQLITE_OK;
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		const col_iphour_row_t *x = &rows[i];
+
+		sqlite3_bind_int64(put, 1, t);
+		bind_text(put, 2, x->tier);
+		sqlite3_bind_blob(put, 3, x->ip.b, x->ip.len, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 4, x->minutes);
+		sqlite3_bind_int64(put, 5, x->hosts);
+		sqlite3_bind_int64(put, 6, (int64_t)x->peak_total);
+		sqlite3_bind_int64(put, 7, (int64_t)x->peak_established);
+		sqlite3_bind_int64(put, 8, (int64_t)x->peak_syn_recv);
+		sqlite3_bind_int64(put, 9, (int64_t)x->host_max);
+		rc = run(put);
+	}
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(db->st[ST_DIRTY_DEL], 1, t);
+		rc = run(db->st[ST_DIRTY_DEL]);
+	}
+out:
+	col_iphour_free(h);
+	return rc;
+}
+
+int db_roll_hours(db_t *db, int64_t now_ms, uint32_t max_hours, uint32_t *built)
+{
+	sqlite3_stmt *due = db->st[ST_DIRTY_DUE];
+	int64_t t[64];
+	uint32_t n = 0;
+	int rc;
+
+	db->msg[0] = '\0';
+	*built = 0;
+	db->dirty_hour = INT64_MIN;   /* a later report for a built hour marks it again */
+	if (max_hours > sizeof(t) / sizeof(t[0]))
+		max_hours = sizeof(t) / sizeof(t[0]);
+	sqlite3_bind_int64(due, 1, now_ms - 3600000 - DB_HOUR_GRACE_MS);
+	sqlite3_bind_int64(due, 2, max_hours);
+	while (n < max_hours && (rc = sqlite3_step(due)) == SQLITE_ROW)
+		t[n++] = sqlite3_column_int64(due, 0);
+	sqlite3_reset(due);
+	if (n < max_hours && rc != SQLITE_DONE)
+		return to_errno(db, rc);
+	rc = SQLITE_OK;
+	for (uint32_t i = 0; i < n && rc == SQLITE_OK; i++)
+		if ((rc = build_hour(db, t[i])) == SQLITE_OK)
+			(*built)++;
 	return to_errno(db, rc);
 }
 
@@ -1587,8 +1705,9 @@ int db_prune_some(db_t *db, int64_t horizon_ms, uint64_t max_rows,
 int db_prune_rollups(db_t *db, int64_t raw_horizon_ms, int64_t minute_horizon_ms,
                      int64_t hour_horizon_ms, uint64_t *deleted)
 {
-	int64_t horizon[] = {raw_horizon_ms, minute_horizon_ms, minute_horizon_ms, hour_horizon_ms};
-	int which[] = {ST_PRUNE_TOP, ST_PRUNE_MINUTE, ST_PRUNE_TIER, ST_PRUNE_HOUR};
+	int64_t horizon[] = {raw_horizon_ms, minute_horizon_ms, minute_horizon_ms, hour_horizon_ms,
+	                     hour_horizon_ms};
+	int which[] = {ST_PRUNE_TOP, ST_PRUNE_MINUTE, ST_PRUNE_TIER, ST_PRUNE_HOUR, ST_PRUNE_IPH};
 	int rc = SQLITE_OK;
 
 	db->msg[0] = '\0';

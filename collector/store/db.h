@@ -95,6 +95,15 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 int db_prune_rollups(db_t *db, int64_t raw_horizon_ms, int64_t minute_horizon_ms,
                      int64_t hour_horizon_ms, uint64_t *deleted);
 
+/*
+ * Builds rollup_ip_hour (schema/005_ip_hour.sql) for up to max_hours (at
+ * most 64) of the hours marked by stored reports, oldest first, that ended
+ * DB_HOUR_GRACE_MS or more before now_ms; *built gets how many.  A report
+ * stored later for a built hour marks it again.  0 or a negative errno.
+ */
+#define DB_HOUR_GRACE_MS 60000
+int db_roll_hours(db_t *db, int64_t now_ms, uint32_t max_hours, uint32_t *built);
+
 /* Deletes raw reports collected before horizon_ms; *deleted gets how many. */
 int db_prune(db_t *db, int64_t horizon_ms, uint64_t *deleted);
 

@@ -417,7 +417,8 @@ static void test_query_top_ips_minutes_equal_raw(void **state)
 
 	db_close(f->db);
 	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, "DROP TABLE rollup_top_minute; PRAGMA user_version = 3",
+	assert_int_equal(sqlite3_exec(h, "DROP TABLE rollup_top_minute; DROP TABLE rollup_ip_hour;"
+	                              " DROP TABLE rollup_dirty_hour; PRAGMA user_version = 3",
 	                              NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 	assert_int_equal(db_open(f->path, &f->db, NULL, 0), 0);
@@ -465,6 +466,75 @@ static void test_roll_top_cap(void **state)
 		assert_int_equal(r.ips[i].listed, 1);
 	}
 	col_roll_top_close(&r);
+}
+
+/* One row of rollup_ip_hour as text: "minutes hosts total established syn_recv host_max". */
+static void ip_hour(fx_t *f, int64_t t, const char *tier, uint8_t ip, char *out, size_t len)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	uint8_t b[4] = {198, 51, 100, ip};
+
+	assert_int_equal(sqlite3_open_v2(f->path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT minutes, hosts, peak_total, peak_established,"
+	                                    " peak_syn_recv, host_max FROM rollup_ip_hour"
+	                                    " WHERE t = ?1 AND tier = ?2 AND ip = ?3", -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, t);
+	sqlite3_bind_text(st, 2, tier, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, b, 4, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, len, "%lld %lld %lld %lld %lld %lld", sqlite3_column_int64(st, 0),
+		         sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+		         sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+		         sqlite3_column_int64(st, 5));
+	else
+		snprintf(out, len, "none");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/*
+ * The hours of IPs per tier: built once the hour is over, from the hosts'
+ * minutes, again when a late report arrives for it.  Hour 10:00:
+ *   10:10 web1 .7 30;  10:11 web1 .7 40 then 35, web2 .7 25 + 5 SYN_RECV;  10:12 db1 .7 300 TW.
+ * web's level: 30 at 10:10, 40 + 30 = 70 at 10:11 (ESTABLISHED 65, SYN_RECV 5, 2 hosts).
+ */
+static void test_db_roll_hours(void **state)
+{
+	fx_t *f = *state;
+	const int64_t H = NOW - 2 * 3600000;
+	ipc_t a[] = {{7, 30, 0, 0}}, b[] = {{7, 40, 0, 0}}, c[] = {{7, 35, 0, 0}},
+	      d[] = {{7, 25, 5, 0}}, e[] = {{7, 0, 0, 300}}, late[] = {{7, 90, 0, 0}};
+	uint32_t built;
+	char row[128];
+
+	host(f, 1, "web1", "web");
+	host(f, 2, "web2", "web");
+	host(f, 3, "db1", "db");
+	report(f, 1, 1, H + 10 * MIN, 100, 0, 0, a, 1, 0, 0, 0);
+	report(f, 1, 2, H + 11 * MIN, 100, 0, 0, b, 1, 0, 0, 0);
+	report(f, 1, 3, H + 11 * MIN + 30000, 100, 0, 0, c, 1, 0, 0, 0);
+	report(f, 2, 1, H + 11 * MIN + 5000, 100, 0, 0, d, 1, 0, 0, 0);
+	report(f, 3, 1, H + 12 * MIN, 0, 300, 0, e, 1, 0, 0, 0);
+	/* Not before the hour is over and its grace gone by. */
+	assert_int_equal(db_roll_hours(f->db, H + 3600000 + DB_HOUR_GRACE_MS - 1, 8, &built), 0);
+	assert_int_equal(built, 0);
+	assert_int_equal(db_roll_hours(f->db, H + 3600000 + DB_HOUR_GRACE_MS, 8, &built), 0);
+	assert_int_equal(built, 1);
+	ip_hour(f, H, "web", 7, row, sizeof(row));
+	assert_string_equal(row, "2 2 70 65 5 40");
+	ip_hour(f, H, "db", 7, row, sizeof(row));
+	assert_string_equal(row, "1 1 300 0 0 300");
+	/* Nothing left to build. */
+	assert_int_equal(db_roll_hours(f->db, NOW, 8, &built), 0);
+	assert_int_equal(built, 0);
+	/* A late report (a spool's) for 10:40 marks the hour again. */
+	report(f, 2, 2, H + 40 * MIN, 100, 0, 0, late, 1, 0, 0, 0);
+	assert_int_equal(db_roll_hours(f->db, NOW, 8, &built), 0);
+	assert_int_equal(built, 1);
+	ip_hour(f, H, "web", 7, row, sizeof(row));
+	assert_string_equal(row, "3 2 90 90 5 90");
 }
 
 static void test_query_trend_buckets(void **state)
@@ -847,6 +917,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_top_ips_since_peaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_top_ips_minutes_equal_raw, setup, teardown),
 		cmocka_unit_test(test_roll_top_cap),
+		cmocka_unit_test_setup_teardown(test_db_roll_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),
