@@ -17,7 +17,8 @@
 #include "auth.h"
 #include "token.h"
 
-static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips", "sysctl", "summary"};
+static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips", "suspects", "sysctl",
+                                        "summary"};
 
 static void usage(FILE *f)
 {
@@ -35,6 +36,12 @@ static void usage(FILE *f)
 	"  top-ips               remote IPs with the most connections across hosts, with\n"
 	"                        count and upper_bound (exact when equal); --since gives\n"
 	"                        each host's peak over the window\n"
+	"  suspects              each IP over suspect_min (default 100 on one host or a\n"
+	"                        tier) over --since (default 15m), with a verdict:\n"
+	"                        syn-flood, conn-flood, nat-egress or watch (allowed,\n"
+	"                        denied: the config's lists) and its reasons against its\n"
+	"                        own baseline week; --format ipset prints ipset commands\n"
+	"                        for the attack verdicts (nothing is blocked by fleetstat)\n"
 	"  sysctl                per tier, each tuning sysctl's values and their hosts, the\n"
 	"                        majority, and the hosts that differ from it (--name N)\n"
 	"  summary               for cron: per-tier peaks, stale agents, kernel counter\n"
@@ -45,8 +52,9 @@ static void usage(FILE *f)
 	"  --server URL          the collector's HTTP API (default http://127.0.0.1:7401)\n"
 	"  --token-file FILE     bearer token for --server (the collector's --http-token-file)\n"
 	"  --db FILE             read the collector's SQLite database instead (read-only)\n"
-	"  --config FILE         with --db: the collector's config, for summary's [thresholds]\n"
-	"  --format table|json|csv   (default: table on a terminal, json otherwise)\n"
+	"  --config FILE         with --db: the collector's config, for [thresholds] and\n"
+	"                        [suspects]\n"
+	"  --format table|json|csv|ipset   (default: table on a terminal, json otherwise)\n"
 	"  --tier T  --host H    only that tier, or host (hosts, trend)\n"
 	"  --state S             a TCP state (ESTABLISHED, SYN_RECV, ...) or total (default)\n"
 	"  --since DUR           15m, 24h, 7d: the window (top-ips: now if not given;\n"
@@ -94,7 +102,7 @@ static int via_server(const char *url, const char *token_file, const char *cmd,
                       const char *const *names, const char *const *values, int n,
                       const col_qopts_t *o)
 {
-	static const char *const fmts[] = {"table", "json", "csv"};
+	static const char *const fmts[] = {"table", "json", "csv", "ipset"};
 	char host[256], port[8], prefix[256];
 	fs_buf_t path = FS_BUF_INIT, resp = FS_BUF_INIT;
 	uint8_t token[WIRE_TOKEN_MAX + 1];
@@ -162,13 +170,22 @@ out:
 	return code;
 }
 
+/* The sections of the collector's config that queries read. */
+typedef struct {
+	col_thresholds_t th;
+	col_suspect_cfg_t sus;
+} qcfg_t;
+
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
-	const char *why;
+	qcfg_t *q = user;
+	const char *why = "not a key of [suspects]";
 
-	if (strcmp(section, "thresholds") != 0 || col_thresholds_set(user, name, value, &why) == 0)
+	if (strcmp(section, "thresholds") == 0 ? col_thresholds_set(&q->th, name, value, &why) == 0
+	    : strcmp(section, "suspects") == 0 ? col_suspect_cfg_set(&q->sus, name, value, &why) == 0
+	                                       : 1)
 		return 1;
-	fprintf(stderr, "fleetstat: config: [thresholds] %s = %s: %s\n", name, value, why);
+	fprintf(stderr, "fleetstat: config: [%s] %s = %s: %s\n", section, name, value, why);
 	return 0;
 }
 
@@ -176,15 +193,16 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *config)
 {
 	int summary = strcmp(cmd, "summary") == 0;
-	col_thresholds_t th = {.n = 0};
+	qcfg_t q = {.th = {.n = 0}};
 	fs_buf_t out = FS_BUF_INIT;
 	db_reader_t *rd;
 	const char *why;
 	char err[512];
 	int rc, code = 1;
 
+	col_suspect_cfg_init(&q.sus);
 	if (config) {
-		int line = ini_parse(config, on_ini, &th);
+		int line = ini_parse(config, on_ini, &q);
 
 		if (line != 0) {
 			fprintf(stderr, "fleetstat: config %s: %s\n", config,
@@ -197,7 +215,12 @@ static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *c
 		return summary ? COL_UNKNOWN : 1;
 	}
 	why = NULL;
-	rc = summary ? db_summary(rd, o, &th, &out) : db_query(rd, cmd, o, &out, &why);
+	if (summary)
+		rc = db_summary(rd, o, &q.th, &out);
+	else if (strcmp(cmd, "suspects") == 0)
+		rc = db_suspects(rd, o, &q.sus, &out);
+	else
+		rc = db_query(rd, cmd, o, &out, &why);
 	if (summary && rc >= 0) {
 		code = rc;
 		rc = 0;
@@ -269,7 +292,8 @@ int main(int argc, char **argv)
 		if (strcmp(cmd, commands[i]) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips, sysctl, summary "
+		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips, suspects, sysctl,"
+		        " summary "
 		        "(see --help)\n", cmd);
 		return 2;
 	}
@@ -279,6 +303,10 @@ int main(int argc, char **argv)
 	}
 	if (config && !db) {
 		fprintf(stderr, "fleetstat: --config goes with --db (the collector uses its own)\n");
+		return 2;
+	}
+	if (o.format == COL_FMT_IPSET && strcmp(cmd, "suspects") != 0) {
+		fprintf(stderr, "fleetstat: --format ipset is for suspects\n");
 		return 2;
 	}
 	/* A summary is text for mail, wherever stdout goes, unless --format says otherwise. */

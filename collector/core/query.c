@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* query.c: options, aggregation and rendering of the fleet queries; no I/O. */
 #include "query.h"
+#include "grid.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -91,8 +92,10 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 			o->format = COL_FMT_JSON;
 		else if (strcmp(value, "csv") == 0)
 			o->format = COL_FMT_CSV;
+		else if (strcmp(value, "ipset") == 0)
+			o->format = COL_FMT_IPSET;
 		else {
-			*why = "not table, json or csv";
+			*why = "not table, json, csv or ipset";
 			return -EINVAL;
 		}
 	} else {
@@ -148,36 +151,6 @@ static const int table_states[] = {
 	COL_STATE_TOTAL,
 };
 
-/* ---- grids: the table and CSV forms ------------------------------------- */
-
-/*
- * Cells appended row by row (NUL-terminated in one buffer), then printed as
- * an aligned table (numbers right-aligned) or as CSV (RFC 4180 quoting).
- */
-typedef struct {
-	fs_buf_t cells;
-	col_fmt_t fmt;
-	size_t ncols;
-	size_t ncells;
-	uint64_t left;  /* bit c: column c is text, aligned left */
-} grid_t;
-
-static void grid_init(grid_t *g, col_fmt_t fmt, uint64_t left)
-{
-	memset(g, 0, sizeof(*g));
-	g->fmt = fmt;
-	g->left = left;
-}
-
-/* Header cells; grid_head_done() fixes the number of columns. */
-static void grid_heads(grid_t *g, const char *const *head, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		fs_buf_add(&g->cells, head[i], strlen(head[i]) + 1);
-		g->ncells++;
-	}
-}
-
 /* The ten states of table_states, short in a table (as the agent prints them), full in CSV. */
 static void grid_state_heads(grid_t *g)
 {
@@ -191,85 +164,6 @@ static void grid_state_heads(grid_t *g)
 
 		grid_heads(g, &h, 1);
 	}
-}
-
-static void grid_head_done(grid_t *g)
-{
-	g->ncols = g->ncells;
-}
-
-static void grid_cell(grid_t *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void grid_cell(grid_t *g, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		tmp[0] = '\0';
-	fs_buf_add(&g->cells, tmp, strlen(tmp) + 1);
-	g->ncells++;
-}
-
-static void csv_cell(fs_buf_t *b, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fs_buf_puts(b, s);
-		return;
-	}
-	fs_buf_puts(b, "\"");
-	for (; *s; s++) {
-		if (*s == '"')
-			fs_buf_puts(b, "\"");
-		fs_buf_add(b, s, 1);
-	}
-	fs_buf_puts(b, "\"");
-}
-
-static int grid_render(grid_t *g, fs_buf_t *b)
-{
-	size_t width[64] = {0};
-	const char *p;
-	size_t i;
-
-	if (g->cells.err) {
-		fs_buf_close(&g->cells);
-		return -ENOMEM;
-	}
-	if (g->ncols == 0 || g->ncols > ARRAY_SIZE(width)) {
-		fs_buf_close(&g->cells);
-		return -EINVAL;
-	}
-	for (i = 0, p = g->cells.p; i < g->ncells; i++, p += strlen(p) + 1) {
-		size_t len = strlen(p);
-
-		if (len > width[i % g->ncols])
-			width[i % g->ncols] = len;
-	}
-	for (i = 0, p = g->cells.p; i < g->ncells; i++, p += strlen(p) + 1) {
-		size_t c = i % g->ncols, pad = width[c] - strlen(p);
-		int last = c == g->ncols - 1;
-
-		if (g->fmt == COL_FMT_CSV) {
-			csv_cell(b, p);
-			fs_buf_puts(b, last ? "\n" : ",");
-			continue;
-		}
-		if (g->left & (1ull << c)) {
-			fs_buf_puts(b, p);
-			if (!last)
-				fs_buf_printf(b, "%*s", (int)pad, "");
-		} else {
-			fs_buf_printf(b, "%*s%s", (int)pad, "", p);
-		}
-		fs_buf_puts(b, last ? "\n" : "  ");
-	}
-	fs_buf_close(&g->cells);
-	return b->err;
 }
 
 /* ---- JSON pieces ----------------------------------------------------------- */
@@ -557,6 +451,8 @@ typedef struct {
 	uint64_t thr_seen;         /* fleet: the thresholds of those hosts, summed */
 	uint64_t ub;               /* fleet: the upper bound, at render */
 	int64_t first, last;
+	uint64_t host_max;         /* fleet: the largest rank on one host */
+	uint64_t tier_max;         /* fleet: the largest rank summed over one tier's hosts */
 	const char **tiers;        /* fleet: distinct tier names (borrowed) */
 	size_t n_tiers;
 } ipent_t;
@@ -582,6 +478,10 @@ struct col_top {
 	uint32_t *by_id;            /* open addressing: host id -> slot + 1 */
 	uint32_t cap_by_id;
 	uint64_t thr_all;           /* the hosts' largest thresholds, summed */
+	ipmap_t by_tier;            /* by (tier number, IP): ranks summed over the tier's hosts */
+	const char **tier_names;    /* tier numbers: the hosts' tiers (borrowed) */
+	uint32_t n_tier_names;
+	col_top_ip_t *out;          /* col_top_ips()'s answer */
 	unsigned hosts;
 };
 
@@ -661,6 +561,9 @@ void col_top_free(col_top_t *t)
 		return;
 	ipmap_free(&t->fleet);
 	ipmap_free(&t->pairs);
+	ipmap_free(&t->by_tier);
+	free(t->tier_names);
+	free(t->out);
 	free(t->slots);
 	free(t->by_id);
 	free(t);
@@ -733,9 +636,34 @@ static int host_slot(col_top_t *t, const col_host_t *h, uint32_t *out)
 	return 0;
 }
 
+/* Adds a host's rank of an IP to its tier's sum. */
+static int tier_sum(col_top_t *t, const ipent_t *x, const char *tier)
+{
+	uint32_t k;
+	ipent_t *y;
+
+	for (k = 0; k < t->n_tier_names && strcmp(t->tier_names[k], tier) != 0; k++)
+		;
+	if (k == t->n_tier_names) {
+		const char **v = realloc(t->tier_names, (k + 1) * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		v[k] = tier;
+		t->tier_names = v;
+		t->n_tier_names++;
+	}
+	if ((y = ipmap_get(&t->by_tier, &x->ip, k)) == NULL)
+		return -ENOMEM;
+	y->rank += x->rank;
+	return 0;
+}
+
 /* Folds every host's peaks into the fleet map. */
 static int top_fold(col_top_t *t)
 {
+	int err;
+
 	for (size_t i = 0; i < t->pairs.cap; i++) {
 		const ipent_t *x = &t->pairs.e[i];
 		const hslot_t *hs;
@@ -760,6 +688,21 @@ static int top_fold(col_top_t *t)
 			f->last = x->last;
 		if (add_tier(f, hs->h->tier) < 0)
 			return -ENOMEM;
+		if (x->rank > f->host_max)
+			f->host_max = x->rank;
+		if ((err = tier_sum(t, x, hs->h->tier)) < 0)
+			return err;
+	}
+	for (size_t i = 0; i < t->by_tier.cap; i++) {
+		const ipent_t *x = &t->by_tier.e[i];
+		ipent_t *f;
+
+		if (!x->used)
+			continue;
+		if ((f = ipmap_get(&t->fleet, &x->ip, 0)) == NULL)
+			return -ENOMEM;
+		if (x->rank > f->tier_max)
+			f->tier_max = x->rank;
 	}
 	for (uint32_t k = 0; k < t->n_slots; k++)
 		t->thr_all += t->slots[k].thr;
@@ -854,14 +797,11 @@ static int ipent_cmp(const void *a, const void *b)
 	return memcmp(x->ip.b, y->ip.b, x->ip.len);
 }
 
-int col_top_render(col_top_t *t, fs_buf_t *b)
+/* Folds; *v (new) the first `limit` IPs that have a rank, ranked, their tiers sorted. */
+static int top_ranked(col_top_t *t, size_t limit, ipent_t ***out, size_t *n)
 {
-	static const char *const head[] = {"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS"};
-	static const char *const tail[] = {"FIRST_SEEN", "LAST_SEEN"};
-	const col_qopts_t *o = &t->o;
 	ipent_t **v;
 	size_t k = 0;
-	char ip[WIRE_IP_STRLEN], t1[24], t2[24];
 	int err;
 
 	if ((err = top_fold(t)) < 0)
@@ -878,10 +818,56 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 		v[k++] = f;
 	}
 	qsort(v, k, sizeof(*v), ipent_cmp);
-	if (k > o->limit)
-		k = o->limit;
+	if (k > limit)
+		k = limit;
 	for (size_t i = 0; i < k; i++)
 		qsort(v[i]->tiers, v[i]->n_tiers, sizeof(*v[i]->tiers), str_cmp);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+int col_top_ips(col_top_t *t, const col_top_ip_t **out, size_t *n)
+{
+	ipent_t **v;
+	size_t k;
+	int err;
+
+	if ((err = top_ranked(t, SIZE_MAX, &v, &k)) < 0)
+		return err;
+	free(t->out);
+	if ((t->out = calloc(k ? k : 1, sizeof(*t->out))) == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < k; i++) {
+		const ipent_t *f = v[i];
+		col_top_ip_t *x = &t->out[i];
+
+		*x = (col_top_ip_t){.ip = f->ip, .count = f->rank, .upper_bound = f->ub,
+		                    .host_max = f->host_max, .tier_max = f->tier_max,
+		                    .hosts = f->listed, .tiers = f->tiers, .n_tiers = f->n_tiers,
+		                    .first_ms = f->first, .last_ms = f->last};
+		memcpy(x->st, f->st, sizeof(x->st));
+	}
+	free(v);
+	*out = t->out;
+	*n = k;
+	return 0;
+}
+
+int col_top_render(col_top_t *t, fs_buf_t *b)
+{
+	static const char *const head[] = {"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS"};
+	static const char *const tail[] = {"FIRST_SEEN", "LAST_SEEN"};
+	const col_qopts_t *o = &t->o;
+	ipent_t **v;
+	size_t k;
+	char ip[WIRE_IP_STRLEN], t1[24], t2[24];
+	int err;
+
+	if ((err = top_ranked(t, o->limit, &v, &k)) < 0)
+		return err;
 
 	if (o->format == COL_FMT_JSON) {
 		json_head(b, o);

@@ -17,7 +17,8 @@
 /* The ranking state "total": every state but LISTEN. */
 #define COL_STATE_TOTAL 0
 
-typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV } col_fmt_t;
+/* COL_FMT_IPSET: suspects only (ipset commands for the attack verdicts). */
+typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV, COL_FMT_IPSET } col_fmt_t;
 
 /*
  * A query's options, as the CLI's flags and the HTTP API's parameters give
@@ -112,6 +113,25 @@ int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms,
 int col_top_add_roll(col_top_t *t, const col_host_t *h, const col_roll_top_t *r);
 
 int col_top_render(col_top_t *t, fs_buf_t *b);
+
+/* One IP of a merge, for the queries built on it (suspects); ranks by the options' state. */
+typedef struct {
+	wire_ip_t ip;
+	uint64_t count, upper_bound;     /* as top-ips */
+	uint64_t st[WIRE_NSTATES];       /* per state, the hosts' peaks summed */
+	uint64_t host_max;               /* the largest peak on one host */
+	uint64_t tier_max;               /* the largest count over one tier's hosts */
+	uint32_t hosts;
+	const char *const *tiers;        /* sorted */
+	size_t n_tiers;
+	int64_t first_ms, last_ms;
+} col_top_ip_t;
+
+/*
+ * Instead of col_top_render(): every IP, ranked as top-ips ranks them, in
+ * *out (valid until col_top_free()).  0 or -ENOMEM.
+ */
+int col_top_ips(col_top_t *t, const col_top_ip_t **out, size_t *n);
 
 /* ---- trend ---------------------------------------------------------------- */
 

@@ -139,7 +139,8 @@ static const char *content_type(col_fmt_t f)
 {
 	switch (f) {
 	case COL_FMT_CSV: return "text/csv; charset=utf-8";
-	case COL_FMT_TABLE: return "text/plain; charset=utf-8";
+	case COL_FMT_TABLE:
+	case COL_FMT_IPSET: return "text/plain; charset=utf-8";
 	default: return "application/json";
 	}
 }
@@ -162,7 +163,24 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 		log_warnx("http: %s", err);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
 	}
+	if (strcmp(cmd, "suspects") == 0) {
+		rc = db_suspects(rd, &p.o, h->cfg.suspects, &b);
+		if (rc < 0)
+			log_warnx("http: suspects: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
+			                                                      : strerror(-rc));
+		db_reader_close(rd);
+		if (rc < 0) {
+			fs_buf_close(&b);
+			return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
+		}
+		return reply(conn, MHD_HTTP_OK, content_type(p.o.format), &b);
+	}
 	if (strcmp(cmd, "summary") == 0) {
+		if (p.o.format == COL_FMT_IPSET) {
+			db_reader_close(rd);
+			return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter",
+			                   "format: ipset is for suspects");
+		}
 		rc = db_summary(rd, &p.o, h->cfg.thresholds, &b);
 		db_reader_close(rd);
 		if (rc < 0) {

@@ -8,6 +8,7 @@
 
 #include "metrics.h"
 #include "summary.h"
+#include "suspects.h"
 
 typedef struct col_http col_http_t;
 
@@ -21,6 +22,7 @@ typedef struct {
 	size_t token_len;
 	const char *db_path;       /* each request reads on a read-only connection of its own */
 	const col_thresholds_t *thresholds;  /* for /api/v1/summary */
+	const col_suspect_cfg_t *suspects;   /* for /api/v1/suspects */
 	col_selfstats_fn selfstats;
 	void *ctx;
 } col_http_config_t;

@@ -21,6 +21,7 @@ typedef struct {
 	int insecure;
 	int verbose;
 	col_thresholds_t th;  /* [thresholds] */
+	col_suspect_cfg_t sus; /* [suspects] */
 } opts_t;
 
 enum {
@@ -138,6 +139,15 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		log_warnx("config: [thresholds] %s = %s: %s", name, value, why);
 		return 0;
 	}
+	if (strcmp(section, "suspects") == 0) {
+		opts_t *o = user;
+		const char *why = "not a key of [suspects]";
+
+		if (col_suspect_cfg_set(&o->sus, name, value, &why) == 0)
+			return 1;
+		log_warnx("config: [suspects] %s = %s: %s", name, value, why);
+		return 0;
+	}
 	if (*section && strcmp(section, "collector") != 0)
 		return 1;
 	for (size_t i = 0; i < FS_ARRAY_SIZE(ini_keys); i++)
@@ -243,6 +253,8 @@ int main(int argc, char **argv)
 	db_t *db;
 	int c, err;
 
+	col_suspect_cfg_init(&o.sus);
+
 	log_init("fleetstat-collector", LOG_LVL_INFO);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -284,6 +296,7 @@ int main(int argc, char **argv)
 		log_init("fleetstat-collector", LOG_LVL_DEBUG);
 	configure(&o, &cfg);
 	cfg.thresholds = o.th;
+	cfg.suspects = o.sus;
 	cfg.db_path = o.db ? o.db : "fleetstat.db";
 	if ((err = db_open(o.db ? o.db : "fleetstat.db", &db, why, sizeof(why))) < 0)
 		fatalx("database %s: %s", o.db ? o.db : "fleetstat.db", why);

@@ -611,6 +611,7 @@ static int http_on(col_srv_t *s)
 		.token_len = cfg->http_token_len,
 		.db_path = cfg->db_path,
 		.thresholds = &cfg->thresholds,
+		.suspects = &cfg->suspects,
 		.selfstats = selfstats,
 		.ctx = s,
 	};

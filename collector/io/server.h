@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "db.h"
 #include "summary.h"
+#include "suspects.h"
 
 typedef struct {
 	char listen_host[64];
@@ -30,6 +31,7 @@ typedef struct {
 	size_t http_token_len;       /* 0: no bearer token (loopback only) */
 	const char *db_path;         /* for the HTTP API's read-only connections */
 	col_thresholds_t thresholds; /* [thresholds] of the config file, for summary */
+	col_suspect_cfg_t suspects;  /* [suspects] of the config file */
 } col_config_t;
 
 /*

@@ -291,13 +291,10 @@ static int64_t minute_ceil(int64_t t)
  * partial minutes at its ends from the raw reports, which merges exactly
  * as all the raw reports would.
  */
-static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
+static int top_window(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, col_top_t *t)
 {
-	col_top_t *t;
-	int err;
+	int err = 0;
 
-	if ((err = col_top_new(o, &t)) < 0)
-		return err;
 	if (o->since_ms == 0) {
 		/* Now: each fresh host's latest report. */
 		for (size_t i = 0; i < hs->n && err == 0; i++) {
@@ -316,9 +313,143 @@ static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
 		         (err = top_feed(rd, hs, o, t, true, m0, m1)) == 0)
 			err = top_feed(rd, hs, o, t, false, m1, hi);
 	}
-	if (err == 0)
+	return err;
+}
+
+static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
+{
+	col_top_t *t;
+	int err;
+
+	if ((err = col_top_new(o, &t)) < 0)
+		return err;
+	if ((err = top_window(rd, hs, o, t)) == 0)
 		err = col_top_render(t, out);
 	col_top_free(t);
+	return err;
+}
+
+/* ---- suspects ------------------------------------------------------------------- */
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One integer from a query with up to three bindings: ?1, ?2 times, ?3 the tier or NULL. */
+static int count_rows(db_reader_t *rd, const char *sql, int64_t a, int64_t b, const char *tier,
+                      uint32_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rd_fail(rd, rc);
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	if (tier != NULL)
+		sqlite3_bind_text(st, 3, tier, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = (uint32_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : rd_fail(rd, rc);
+}
+
+/* s's hours in [b0, b1): how many it was listed in, and its level's median over them. */
+static int baseline(db_reader_t *rd, sqlite3_stmt *st, int64_t b0, int64_t b1, const char *tier,
+                    col_suspect_t *s)
+{
+	uint64_t v[24 * 366];
+	size_t n = 0;
+	int rc;
+
+	sqlite3_bind_blob(st, 1, s->w.ip.b, s->w.ip.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, b0);
+	sqlite3_bind_int64(st, 3, b1);
+	if (tier != NULL)
+		sqlite3_bind_text(st, 4, tier, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < sizeof(v) / sizeof(v[0]))
+		v[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return rd_fail(rd, rc);
+	qsort(v, n, sizeof(v[0]), u64_cmp);
+	s->hours_present = (uint32_t)n;
+	s->baseline_median = n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return 0;
+}
+
+int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out)
+{
+	col_qopts_t wo = *o, no = *o;
+	col_top_t *win = NULL, *now = NULL;
+	const col_top_ip_t *wv, *nv;
+	size_t wn, nn, k = 0;
+	col_suspect_t *s = NULL;
+	sqlite3_stmt *st = NULL;
+	uint32_t hours = 0, pending = 0;
+	hostset_t hs;
+	int64_t b1, b0;
+	int rc, err;
+
+	rd->msg[0] = '\0';
+	if (o->since_ms == 0)
+		o->since_ms = 15 * 60000;
+	wo.since_ms = o->since_ms;
+	wo.state = no.state = COL_STATE_TOTAL;
+	no.since_ms = 0;
+	b1 = db__floor(o->now_ms - o->since_ms, 3600000);
+	b0 = b1 - cfg->baseline_ms;
+	if ((err = load_hosts(rd, true, &hs)) < 0)
+		return err;
+	if ((err = col_top_new(&wo, &win)) < 0 || (err = col_top_new(&no, &now)) < 0 ||
+	    (err = top_window(rd, &hs, &wo, win)) < 0 || (err = top_window(rd, &hs, &no, now)) < 0 ||
+	    (err = col_top_ips(win, &wv, &wn)) < 0 || (err = col_top_ips(now, &nv, &nn)) < 0)
+		goto out;
+	if ((s = calloc(wn ? wn : 1, sizeof(*s))) == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if ((err = count_rows(rd, o->tier ? "SELECT count(DISTINCT t) FROM rollup_ip_hour"
+	                                    " WHERE t >= ?1 AND t < ?2 AND tier = ?3"
+	                                  : "SELECT count(DISTINCT t) FROM rollup_ip_hour"
+	                                    " WHERE t >= ?1 AND t < ?2",
+	                      b0, b1, o->tier, &hours)) < 0 ||
+	    (err = count_rows(rd, "SELECT count(*) FROM rollup_dirty_hour WHERE t >= ?1 AND t < ?2",
+	                      b0, b1, NULL, &pending)) < 0)
+		goto out;
+	if ((rc = sqlite3_prepare_v2(rd->h,
+	                             "SELECT sum(peak_total) FROM rollup_ip_hour WHERE ip = ?1"
+	                             " AND t >= ?2 AND t < ?3 AND (?4 IS NULL OR tier = ?4)"
+	                             " GROUP BY t", -1, &st, NULL)) != SQLITE_OK) {
+		err = rd_fail(rd, rc);
+		goto out;
+	}
+	for (size_t i = 0; i < wn && err == 0; i++) {
+		if (!col_suspect_heavy(cfg, &wv[i]))
+			continue;
+		s[k].w = wv[i];
+		for (size_t j = 0; j < nn; j++)
+			if (nv[j].ip.len == wv[i].ip.len && memcmp(nv[j].ip.b, wv[i].ip.b, nv[j].ip.len) == 0)
+				s[k].now = nv[j].count;
+		s[k].hours_baseline = hours;
+		if ((err = baseline(rd, st, b0, b1, o->tier, &s[k])) == 0)
+			col_suspect_judge(cfg, &s[k++]);
+	}
+	if (err == 0)
+		err = col_suspects_render(s, k, cfg, o, pending, out);
+out:
+	sqlite3_finalize(st);
+	free(s);
+	col_top_free(win);
+	col_top_free(now);
+	hostset_free(&hs);
 	return err;
 }
 
@@ -870,6 +1001,10 @@ int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, co
 	if (!top && strcmp(cmd, "hosts") && strcmp(cmd, "tiers") && strcmp(cmd, "trend") &&
 	    strcmp(cmd, "sysctl"))
 		return -ENOENT;
+	if (o->format == COL_FMT_IPSET) {
+		*why = "format ipset is for suspects";
+		return -EINVAL;
+	}
 	if ((err = load_hosts(rd, top && o->since_ms == 0, &hs)) < 0)
 		return err;
 	if (strcmp(cmd, "hosts") == 0)

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "query.h"
 #include "summary.h"
+#include "suspects.h"
 
 typedef struct db_reader db_reader_t;
 
@@ -35,6 +36,15 @@ int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, co
  * negative errno.
  */
 int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th, fs_buf_t *out);
+
+/*
+ * suspects: every IP that crosses cfg->suspect_min over o->since_ms
+ * (default 15 min) on one host or over a tier, with its verdict, against
+ * its baseline (the rollup_ip_hour rows of cfg->baseline_ms before the
+ * window's hour); rendered in o->format (COL_FMT_IPSET too).  0 or a
+ * negative errno.
+ */
+int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out);
 
 /*
  * Every host with its latest report (no top lists), sorted by id: *out is

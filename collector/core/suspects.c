@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/* suspects.c: verdicts on heavy IPs, their reasons, and the [suspects] config. */
+#include "suspects.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "grid.h"
+
+#define QUERY_MAX_BASELINE_MS (366LL * 86400000)
+
+void col_suspect_cfg_init(col_suspect_cfg_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->suspect_min = 100;
+	c->syn_share = 0.5;
+	c->syn_min = 100;
+	c->nat_established = 0.8;
+	c->nat_hours = 0.2;
+	c->nat_growth = 3;
+	c->flood_growth = 10;
+	c->flood_hours = 0.1;
+	c->baseline_ms = 7 * 86400000LL;
+	strcpy(c->ipset, "fleetstat-block");
+}
+
+int col_cidr_parse(const char *s, size_t len, col_cidr_t *out)
+{
+	char buf[64], *slash;
+	unsigned long bits;
+	unsigned max;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	memset(out, 0, sizeof(*out));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, out->net.b) == 1)
+		out->net.len = 4;
+	else if (inet_pton(AF_INET6, buf, out->net.b) == 1)
+		out->net.len = 16;
+	else
+		return -EINVAL;
+	max = out->net.len * 8u;
+	bits = max;
+	if (slash != NULL) {
+		char *end;
+
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
+		bits = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || bits > max)
+			return -EINVAL;
+	}
+	out->bits = (uint8_t)bits;
+	for (unsigned i = 0; i < out->net.len; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
+
+		out->net.b[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	return 0;
+}
+
+bool col_cidr_match(const col_cidr_t *c, const wire_ip_t *ip)
+{
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (ip->len != c->net.len || memcmp(ip->b, c->net.b, full) != 0)
+		return false;
+	return rest == 0 || (ip->b[full] & (uint8_t)(0xff00u >> rest)) == c->net.b[full];
+}
+
+/* A whitespace- or comma-separated list of CIDRs, added to v. */
+static int cidrs_add(col_cidr_t *v, size_t *n, const char *s, const char **why)
+{
+	while (*s) {
+		size_t len;
+
+		s += strspn(s, " \t,");
+		if ((len = strcspn(s, " \t,")) == 0)
+			break;
+		if (*n == COL_MAX_CIDRS) {
+			*why = "too many CIDRs (at most 256 a list)";
+			return -EINVAL;
+		}
+		if (col_cidr_parse(s, len, &v[*n]) < 0) {
+			*why = "not an address or CIDR like 192.0.2.0/24 or 2001:db8::/32";
+			return -EINVAL;
+		}
+		(*n)++;
+		s += len;
+	}
+	return 0;
+}
+
+static int parse_share(const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	double d;
+
+	if (*v == '\0')
+		return -EINVAL;
+	d = strtod(v, &end);
+	if (*end != '\0' || !(d >= lo && d <= hi))
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+
+static int parse_count(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (*v < '0' || *v > '9')
+		return -EINVAL;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0' || n == 0 || n > UINT32_MAX)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *value,
+                        const char **why)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		double lo, hi;
+	} shares[] = {
+		{"syn_share", offsetof(col_suspect_cfg_t, syn_share), 0, 1},
+		{"nat_established", offsetof(col_suspect_cfg_t, nat_established), 0, 1},
+		{"nat_hours", offsetof(col_suspect_cfg_t, nat_hours), 0, 1},
+		{"flood_hours", offsetof(col_suspect_cfg_t, flood_hours), 0, 1},
+		{"nat_growth", offsetof(col_suspect_cfg_t, nat_growth), 1, 1e6},
+		{"flood_growth", offsetof(col_suspect_cfg_t, flood_growth), 1, 1e6},
+	};
+
+	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++)
+		if (strcmp(name, shares[i].name) == 0) {
+			if (parse_share(value, shares[i].lo, shares[i].hi,
+			                (double *)((char *)c + shares[i].off)) < 0) {
+				*why = shares[i].hi == 1 ? "not a share from 0 to 1, like 0.5"
+				                         : "not a factor from 1 to 1000000, like 3";
+				return -EINVAL;
+			}
+			return 0;
+		}
+	if (strcmp(name, "suspect_min") == 0 || strcmp(name, "syn_min") == 0) {
+		if (parse_count(value, name[1] == 'u' ? &c->suspect_min : &c->syn_min) < 0) {
+			*why = "not a count from 1 to 4294967295";
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(name, "baseline") == 0) {
+		int64_t ms;
+
+		if (col_parse_duration(value, &ms) < 0 || ms < 3600000 || ms > QUERY_MAX_BASELINE_MS) {
+			*why = "not a duration from 1h to 366d, like 7d";
+			return -EINVAL;
+		}
+		c->baseline_ms = ms;
+		return 0;
+	}
+	if (strcmp(name, "allow") == 0)
+		return cidrs_add(c->allow, &c->n_allow, value, why);
+	if (strcmp(name, "deny") == 0)
+		return cidrs_add(c->deny, &c->n_deny, value, why);
+	if (strcmp(name, "ipset") == 0) {
+		size_t len = strlen(value);
+
+		/* ipset's names: up to 31 bytes; a v6 set adds "6". */
+		if (len == 0 || len > 30 || strspn(value, "abcdefghijklmnopqrstuvwxyz"
+		                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != len) {
+			*why = "not a set name of up to 30 letters, digits, '_', '-' or '.'";
+			return -EINVAL;
+		}
+		memcpy(c->ipset, value, len + 1);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static const char *const verdict_names[] = {
+	[COL_V_SYN_FLOOD] = "syn-flood", [COL_V_CONN_FLOOD] = "conn-flood",
+	[COL_V_NAT_EGRESS] = "nat-egress", [COL_V_WATCH] = "watch",
+	[COL_V_ALLOWED] = "allowed", [COL_V_DENIED] = "denied",
+};
+
+const char *col_verdict_name(col_verdict_t v)
+{
+	return verdict_names[v];
+}
+
+bool col_verdict_blocks(col_verdict_t v)
+{
+	return v == COL_V_SYN_FLOOD || v == COL_V_CONN_FLOOD || v == COL_V_DENIED;
+}
+
+bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w)
+{
+	return w->host_max >= c->suspect_min || w->tier_max >= c->suspect_min;
+}
+
+static uint64_t total(const col_top_ip_t *w)
+{
+	uint64_t t = 0;
+
+	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
+		if (s != WIRE_LISTEN)
+			t += w->st[s];
+	return t;
+}
+
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole : 0;
+}
+
+/* The window's count against its baseline median; INFINITY without one. */
+static double growth(const col_suspect_t *s)
+{
+	return s->baseline_median ? (double)s->w.count / (double)s->baseline_median : INFINITY;
+}
+
+static bool in_list(const col_cidr_t *v, size_t n, const wire_ip_t *ip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (col_cidr_match(&v[i], ip))
+			return true;
+	return false;
+}
+
+/*
+ * Lists first, then SYN_RECV dominance (a flood of half-open connections
+ * is an attack whatever its history), then the history: steady and
+ * ESTABLISHED-dominated is an egress, sudden and new is a flood.
+ */
+void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
+{
+	uint64_t all = total(&s->w);
+	double present = share(s->hours_present, s->hours_baseline), g = growth(s);
+
+	if (in_list(c->allow, c->n_allow, &s->w.ip))
+		s->verdict = COL_V_ALLOWED;
+	else if (in_list(c->deny, c->n_deny, &s->w.ip))
+		s->verdict = COL_V_DENIED;
+	else if (s->w.st[WIRE_SYN_RECV] >= c->syn_min &&
+	         share(s->w.st[WIRE_SYN_RECV], all) >= c->syn_share)
+		s->verdict = COL_V_SYN_FLOOD;
+	else if (share(s->w.st[WIRE_ESTABLISHED], all) >= c->nat_established &&
+	         s->hours_baseline > 0 && present >= c->nat_hours && g <= c->nat_growth)
+		s->verdict = COL_V_NAT_EGRESS;
+	else if (g >= c->flood_growth && present <= c->flood_hours)
+		s->verdict = COL_V_CONN_FLOOD;
+	else
+		s->verdict = COL_V_WATCH;
+}
+
+/* The reasons, in words, for mail and terminals. */
+static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *out, size_t len)
+{
+	uint64_t all = total(&s->w);
+	double g = growth(s);
+	char gs[64];
+
+	if (isinf(g))
+		snprintf(gs, sizeof(gs), "no baseline");
+	else
+		snprintf(gs, sizeof(gs), "%.1fx its median %" PRIu64, g, s->baseline_median);
+	switch (s->verdict) {
+	case COL_V_ALLOWED: snprintf(out, len, "in the allow list"); break;
+	case COL_V_DENIED: snprintf(out, len, "in the deny list"); break;
+	case COL_V_SYN_FLOOD:
+		snprintf(out, len, "%" PRIu64 " SYN_RECV, %.0f%% of its connections",
+		         s->w.st[WIRE_SYN_RECV], 100 * share(s->w.st[WIRE_SYN_RECV], all));
+		break;
+	case COL_V_NAT_EGRESS:
+		snprintf(out, len, "%.0f%% ESTABLISHED, seen %" PRIu32 " of %" PRIu32 " hours, %s",
+		         100 * share(s->w.st[WIRE_ESTABLISHED], all), s->hours_present,
+		         s->hours_baseline, gs);
+		break;
+	case COL_V_CONN_FLOOD:
+		snprintf(out, len, "seen %" PRIu32 " of %" PRIu32 " hours before, %s", s->hours_present,
+		         s->hours_baseline, gs);
+		break;
+	case COL_V_WATCH:
+		snprintf(out, len, "over %" PRIu64 ": seen %" PRIu32 " of %" PRIu32 " hours, %s",
+		         c->suspect_min, s->hours_present, s->hours_baseline, gs);
+		break;
+	}
+}
+
+static void render_ipset(const col_suspect_t *s, size_t n, const col_suspect_cfg_t *c,
+                         const col_qopts_t *o, fs_buf_t *b)
+{
+	char ip[WIRE_IP_STRLEN], t[24];
+	bool made[2] = {false, false};
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += col_verdict_blocks(s[i].verdict);
+	fs_buf_printf(b, "# fleetstat suspects at %s: %zu attack verdicts (syn-flood, conn-flood,"
+	              " denied). Review before running; nothing is blocked by fleetstat.\n",
+	              col_time_str(o->now_ms, t), k);
+	for (size_t i = 0; i < n; i++) {
+		int v6 = s[i].w.ip.len == 16;
+
+		if (!col_verdict_blocks(s[i].verdict))
+			continue;
+		if (!made[v6])
+			fs_buf_printf(b, "ipset create %s%s hash:ip family %s -exist\n", c->ipset,
+			              v6 ? "6" : "", v6 ? "inet6" : "inet");
+		made[v6] = true;
+		fs_buf_printf(b, "ipset add %s%s %s -exist  # %s\n", c->ipset, v6 ? "6" : "",
+		              wire_ip_str(&s[i].w.ip, ip), col_verdict_name(s[i].verdict));
+	}
+}
+
+static void json_growth(fs_buf_t *b, const col_suspect_t *s)
+{
+	double g = growth(s);
+
+	if (isinf(g))
+		fs_buf_puts(b, "null");
+	else
+		fs_buf_printf(b, "%.2f", g);
+}
+
+int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_t *c,
+                        const col_qopts_t *o, uint32_t pending, fs_buf_t *b)
+{
+	static const char *const head[] = {
+		"REMOTE IP", "VERDICT", "NOW", "PEAK", "SYN_RECV%", "HOSTS", "TIERS", "HOURS", "MEDIAN",
+		"GROWTH", "WHY",
+	};
+	char ip[WIRE_IP_STRLEN], why[256];
+
+	if (o->format == COL_FMT_IPSET) {
+		render_ipset(s, n, c, o, b);
+		return b->err;
+	}
+	if (o->format == COL_FMT_JSON) {
+		fs_buf_printf(b, "{\"now_ms\":%" PRId64, o->now_ms);
+		if (o->tier) {
+			fs_buf_puts(b, ",\"tier\":");
+			fs_buf_json_str(b, o->tier);
+		}
+		fs_buf_printf(b, ",\"since_ms\":%" PRId64 ",\"baseline_ms\":%" PRId64
+		              ",\"baseline_pending_hours\":%" PRIu32 ",\"suspect_min\":%" PRIu64
+		              ",\"suspects\":[",
+		              o->since_ms, c->baseline_ms, pending, c->suspect_min);
+		for (size_t i = 0; i < n; i++) {
+			const col_suspect_t *x = &s[i];
+
+			why_text(c, x, why, sizeof(why));
+			fs_buf_printf(b, "%s{\"ip\":\"%s\",\"verdict\":\"%s\",\"now\":%" PRIu64
+			              ",\"peak\":%" PRIu64 ",\"upper_bound\":%" PRIu64
+			              ",\"established\":%" PRIu64 ",\"syn_recv\":%" PRIu64
+			              ",\"syn_recv_share\":%.3f,\"host_max\":%" PRIu64 ",\"tier_max\":%" PRIu64
+			              ",\"hosts\":%" PRIu32 ",\"tiers\":[",
+			              i ? "," : "", wire_ip_str(&x->w.ip, ip), col_verdict_name(x->verdict),
+			              x->now, x->w.count, x->w.upper_bound, x->w.st[WIRE_ESTABLISHED],
+			              x->w.st[WIRE_SYN_RECV], share(x->w.st[WIRE_SYN_RECV], total(&x->w)),
+			              x->w.host_max, x->w.tier_max, x->w.hosts);
+			for (size_t j = 0; j < x->w.n_tiers; j++) {
+				if (j)
+					fs_buf_puts(b, ",");
+				fs_buf_json_str(b, x->w.tiers[j]);
+			}
+			fs_buf_printf(b, "],\"hours_present\":%" PRIu32 ",\"baseline_hours\":%" PRIu32
+			              ",\"baseline_median\":%" PRIu64 ",\"growth\":",
+			              x->hours_present, x->hours_baseline, x->baseline_median);
+			json_growth(b, x);
+			fs_buf_puts(b, ",\"why\":");
+			fs_buf_json_str(b, why);
+			fs_buf_puts(b, "}");
+		}
+		fs_buf_puts(b, "]}\n");
+		return b->err;
+	}
+
+	grid_t g;
+
+	grid_init(&g, o->format, 0x443);
+	grid_heads(&g, head, sizeof(head) / sizeof(head[0]));
+	grid_head_done(&g);
+	for (size_t i = 0; i < n; i++) {
+		const col_suspect_t *x = &s[i];
+		char tiers[256] = "", gs[32];
+		size_t len = 0;
+		double gr = growth(x);
+
+		for (size_t j = 0; j < x->w.n_tiers && len < sizeof(tiers); j++)
+			len += (size_t)snprintf(tiers + len, sizeof(tiers) - len, "%s%s", j ? " " : "",
+			                        x->w.tiers[j]);
+		if (isinf(gr))
+			snprintf(gs, sizeof(gs), "new");
+		else
+			snprintf(gs, sizeof(gs), "%.1fx", gr);
+		why_text(c, x, why, sizeof(why));
+		grid_cell(&g, "%s", wire_ip_str(&x->w.ip, ip));
+		grid_cell(&g, "%s", col_verdict_name(x->verdict));
+		grid_cell(&g, "%" PRIu64, x->now);
+		grid_cell(&g, "%" PRIu64, x->w.count);
+		grid_cell(&g, "%.0f", 100 * share(x->w.st[WIRE_SYN_RECV], total(&x->w)));
+		grid_cell(&g, "%" PRIu32, x->w.hosts);
+		grid_cell(&g, "%s", tiers);
+		grid_cell(&g, "%" PRIu32 "/%" PRIu32, x->hours_present, x->hours_baseline);
+		grid_cell(&g, "%" PRIu64, x->baseline_median);
+		grid_cell(&g, "%s", gs);
+		grid_cell(&g, "%s", why);
+	}
+	return grid_render(&g, b);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* suspects.h: NAT egress or attacker: verdicts on heavy IPs, with their reasons (DESIGN 1, 6). */
+#ifndef COL_SUSPECTS_H
+#define COL_SUSPECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "query.h"
+
+#define COL_MAX_CIDRS 256
+
+typedef struct {
+	wire_ip_t net;       /* the address, host bits cleared */
+	uint8_t bits;
+} col_cidr_t;
+
+/*
+ * The [suspects] section of the collector's config (names as the keys):
+ * thresholds of the heuristics, and allow / deny lists, which win over them.
+ */
+typedef struct {
+	uint64_t suspect_min;     /* connections on one host, or over a tier: 100 */
+	double syn_share;         /* syn-flood: SYN_RECV's share at least 0.5 ... */
+	uint64_t syn_min;         /* ... and at least 100 SYN_RECV */
+	double nat_established;   /* nat-egress: ESTABLISHED's share at least 0.8, */
+	double nat_hours;         /* present in at least 0.2 of the baseline's hours, */
+	double nat_growth;        /* at most 3 times its baseline median */
+	double flood_growth;      /* conn-flood: at least 10 times its median (none: infinite) */
+	double flood_hours;       /* and present in at most 0.1 of the baseline's hours */
+	int64_t baseline_ms;      /* the baseline: 7 d before the window's hour */
+	col_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
+	size_t n_allow, n_deny;
+	char ipset[32];           /* --format ipset: the set's name, "fleetstat-block" (v6: +"6") */
+} col_suspect_cfg_t;
+
+void col_suspect_cfg_init(col_suspect_cfg_t *c);
+
+/*
+ * One key of [suspects]: suspect_min, syn_share, syn_min, nat_established,
+ * nat_hours, nat_growth, flood_growth, flood_hours, baseline (a duration),
+ * allow and deny (CIDRs or addresses, separated by spaces or commas; each
+ * key adds to its list), ipset.  0, -ENOENT (unknown key) or -EINVAL with a
+ * static reason in *why.
+ */
+int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *value,
+                        const char **why);
+
+/* "10.0.0.0/8", "2001:db8::/32", "192.0.2.7".  0 or -EINVAL. */
+int col_cidr_parse(const char *s, size_t len, col_cidr_t *out);
+bool col_cidr_match(const col_cidr_t *c, const wire_ip_t *ip);
+
+typedef enum {
+	COL_V_SYN_FLOOD, COL_V_CONN_FLOOD, COL_V_NAT_EGRESS, COL_V_WATCH, COL_V_ALLOWED, COL_V_DENIED,
+} col_verdict_t;
+
+const char *col_verdict_name(col_verdict_t v);
+
+/* An attack verdict: what --format ipset lists. */
+bool col_verdict_blocks(col_verdict_t v);
+
+/* One heavy IP: the window's figures and its baseline. */
+typedef struct {
+	col_top_ip_t w;              /* over the window (ranked by total) */
+	uint64_t now;                /* in the fresh hosts' latest reports */
+	uint32_t hours_present;      /* baseline hours it was listed in */
+	uint32_t hours_baseline;     /* baseline hours with any data */
+	uint64_t baseline_median;    /* its level's median over the hours present */
+	col_verdict_t verdict;       /* set by col_suspect_judge() */
+} col_suspect_t;
+
+/* Whether the window's figures make it a suspect at all. */
+bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w);
+
+/* Sets s->verdict from its figures and the config. */
+void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s);
+
+/*
+ * Renders suspects (ranked as given) in o->format (COL_FMT_IPSET: ipset
+ * commands for the attack verdicts).  pending: baseline hours still to be built (their IPs are missing
+ * from the baselines).  0 or -ENOMEM.
+ */
+int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_t *c,
+                        const col_qopts_t *o, uint32_t pending, fs_buf_t *b);
+
+#endif
