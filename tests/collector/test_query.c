@@ -151,6 +151,7 @@ static void report(fx_t *f, int n, uint64_t seq, int64_t t, uint32_t est, uint32
 
 static char *query_text(fx_t *f, const char *cmd, const char *const *opts);
 static void qopts(const char *const *opts, col_qopts_t *o);
+static void expect_in(const char *text, const char *part);
 
 /* Runs cmd with options "name=value" pairs, JSON, against the expected text. */
 static void expect_query(fx_t *f, const char *cmd, const char *const *opts, const char *want)
@@ -537,6 +538,102 @@ static void test_db_roll_hours(void **state)
 	assert_string_equal(row, "3 2 90 90 5 90");
 }
 
+/* suspects' JSON (or ipset form) at NOW over the last 15 minutes, with the config c. */
+static char *suspects_text(fx_t *f, const col_suspect_cfg_t *c, col_fmt_t fmt)
+{
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	col_qopts_t o;
+	char err[256];
+
+	qopts((const char *const[]){"since=15m", NULL}, &o);
+	o.format = fmt;
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_int_equal(db_suspects(rd, &o, c, &out), 0);
+	db_reader_close(rd);
+	fs_buf_add(&out, "", 1);
+	assert_int_equal(out.err, 0);
+	return out.p;
+}
+
+/*
+ * A week of a web tier through the writer, stamped in the past: .10 (A)
+ * every business hour (9:00-17:59) with 300-800 ESTABLISHED over 3 hosts,
+ * .99 a trickle every hour.  In the last 15 minutes A at 450, .20 (B) 170
+ * SYN_RECV on each host, .30 (C) 400 ESTABLISHED on web1, never seen before.
+ */
+static void test_query_suspects_week(void **state)
+{
+	fx_t *f = *state;
+	const int64_t HOUR = 3600000, b1 = NOW - HOUR;   /* the window's hour is 11:00 */
+	uint64_t seq[4] = {0, 0, 0, 0};
+	col_suspect_cfg_t c;
+	uint32_t built;
+	char *j;
+	int rounds = 0;
+
+	for (int h = 1; h <= 3; h++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "web%d", h);
+		host(f, h, name, "web");
+	}
+	for (int64_t t = b1 - 7 * 24 * HOUR; t < b1; t += HOUR) {
+		int hour = (int)(t / HOUR % 24);
+		ipc_t trickle[] = {{99, 5, 0, 0}};
+
+		report(f, 1, ++seq[1], t + 2 * MIN, 20, 0, 0, trickle, 1, 0, 0, 0);
+		if (hour < 9 || hour > 17)
+			continue;
+		for (int h = 1; h <= 3; h++) {
+			/* 100-266 a host: 300-800 over the three. */
+			ipc_t a[] = {{10, (uint32_t)(100 + (t / HOUR * 7 + h * 13) % 167), 0, 0}};
+
+			report(f, h, ++seq[h], t + 5 * MIN, a[0].est + 10, 0, 0, a, 1, 0, 0, 0);
+		}
+	}
+	report_interval = 300000;   /* the window's reports every 5 minutes: fresh at NOW */
+	for (int64_t t = NOW - 10 * MIN; t < NOW; t += 5 * MIN)
+		for (int h = 1; h <= 3; h++) {
+			ipc_t now[] = {{10, 150, 0, 0}, {20, 0, 170, 0}, {30, 400, 0, 0}};
+
+			report(f, h, ++seq[h], t + h * 1000, h == 1 ? 560 : 160, 0, 0, now,
+			       h == 1 ? 3 : 2, 0, 0, 0);
+		}
+	do
+		assert_int_equal(db_roll_hours(f->db, NOW, 64, &built), 0);
+	while (built > 0 && ++rounds < 10);
+	col_suspect_cfg_init(&c);
+	j = suspects_text(f, &c, COL_FMT_JSON);
+	expect_in(j, "\"baseline_pending_hours\":0,");
+	expect_in(j, "{\"ip\":\"198.51.100.10\",\"verdict\":\"nat-egress\",\"now\":450,\"peak\":450,");
+	expect_in(j, "\"hours_present\":63,\"baseline_hours\":168,");
+	expect_in(j, "{\"ip\":\"198.51.100.20\",\"verdict\":\"syn-flood\",\"now\":510,\"peak\":510,");
+	expect_in(j, "\"syn_recv\":510,\"syn_recv_share\":1.000,\"host_max\":170,\"tier_max\":510,"
+	             "\"hosts\":3,");
+	expect_in(j, "{\"ip\":\"198.51.100.30\",\"verdict\":\"conn-flood\",\"now\":400,\"peak\":400,");
+	expect_in(j, "\"hours_present\":0,\"baseline_hours\":168,\"baseline_median\":0,"
+	             "\"growth\":null,");
+	if (strstr(j, "198.51.100.99") != NULL)
+		fail_msg(".99 is not heavy: %s", j);
+	free(j);
+	j = suspects_text(f, &c, COL_FMT_IPSET);
+	expect_in(j, "ipset add fleetstat-block 198.51.100.20 -exist  # syn-flood\n");
+	expect_in(j, "ipset add fleetstat-block 198.51.100.30 -exist  # conn-flood\n");
+	if (strstr(j, "198.51.100.10") != NULL)
+		fail_msg("the NAT egress is in the ipset form: %s", j);
+	free(j);
+	/* An allow CIDR covering C turns its verdict off. */
+	assert_int_equal(col_suspect_cfg_set(&c, "allow", "198.51.100.28/30", &(const char *){0}), 0);
+	j = suspects_text(f, &c, COL_FMT_JSON);
+	expect_in(j, "{\"ip\":\"198.51.100.30\",\"verdict\":\"allowed\",");
+	free(j);
+	j = suspects_text(f, &c, COL_FMT_IPSET);
+	if (strstr(j, "198.51.100.30") != NULL)
+		fail_msg("an allowed IP is in the ipset form: %s", j);
+	free(j);
+}
+
 static void test_query_trend_buckets(void **state)
 {
 	fx_t *f = *state;
@@ -918,6 +1015,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_top_ips_minutes_equal_raw, setup, teardown),
 		cmocka_unit_test(test_roll_top_cap),
 		cmocka_unit_test_setup_teardown(test_db_roll_hours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_suspects_week, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* test_suspects.c: the verdicts' edges, the CIDR lists, the [suspects] keys, the ipset form. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "suspects.h"
+
+static wire_ip_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	return (wire_ip_t){.len = 4, .b = {a, b, c, d}};
+}
+
+static void test_cidr(void **state)
+{
+	col_cidr_t c;
+	wire_ip_t v6 = {.len = 16, .b = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+	static const char *const bad[] = {"10.0.0.0/33", "x", "10.0.0.0/", "/8", "10.0.0.0/8/8",
+	                                  "10.0.0.0/-1", "2001:db8::/129", ""};
+
+	(void)state;
+	assert_int_equal(col_cidr_parse("10.9.9.9/8", 10, &c), 0);   /* host bits cleared */
+	assert_true(col_cidr_match(&c, &(wire_ip_t){4, {10, 1, 2, 3}}));
+	assert_false(col_cidr_match(&c, &(wire_ip_t){4, {11, 0, 0, 1}}));
+	assert_false(col_cidr_match(&c, &v6));
+	assert_int_equal(col_cidr_parse("198.51.100.64/26", 16, &c), 0);
+	assert_true(col_cidr_match(&c, &(wire_ip_t){4, {198, 51, 100, 127}}));
+	assert_false(col_cidr_match(&c, &(wire_ip_t){4, {198, 51, 100, 128}}));
+	assert_false(col_cidr_match(&c, &(wire_ip_t){4, {198, 51, 100, 63}}));
+	assert_int_equal(col_cidr_parse("192.0.2.7", 9, &c), 0);
+	assert_int_equal(c.bits, 32);
+	assert_true(col_cidr_match(&c, &(wire_ip_t){4, {192, 0, 2, 7}}));
+	assert_false(col_cidr_match(&c, &(wire_ip_t){4, {192, 0, 2, 8}}));
+	assert_int_equal(col_cidr_parse("2001:db8::/32", 13, &c), 0);
+	assert_true(col_cidr_match(&c, &v6));
+	assert_int_equal(col_cidr_parse("0.0.0.0/0", 9, &c), 0);
+	assert_true(col_cidr_match(&c, &(wire_ip_t){4, {203, 0, 113, 9}}));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(col_cidr_parse(bad[i], strlen(bad[i]), &c), -EINVAL);
+}
+
+static void test_cfg_keys(void **state)
+{
+	col_suspect_cfg_t c;
+	const char *why;
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	assert_int_equal(col_suspect_cfg_set(&c, "suspect_min", "250", &why), 0);
+	assert_int_equal(c.suspect_min, 250);
+	assert_int_equal(col_suspect_cfg_set(&c, "syn_share", "0.7", &why), 0);
+	assert_true(c.syn_share > 0.69 && c.syn_share < 0.71);
+	assert_int_equal(col_suspect_cfg_set(&c, "baseline", "14d", &why), 0);
+	assert_int_equal(c.baseline_ms, 14 * 86400000LL);
+	assert_int_equal(col_suspect_cfg_set(&c, "allow", "10.0.0.0/8, 192.0.2.0/24", &why), 0);
+	assert_int_equal(col_suspect_cfg_set(&c, "allow", "2001:db8::/32", &why), 0);
+	assert_int_equal(c.n_allow, 3);
+	assert_int_equal(col_suspect_cfg_set(&c, "ipset", "edge_block", &why), 0);
+	assert_string_equal(c.ipset, "edge_block");
+	assert_int_equal(col_suspect_cfg_set(&c, "colour", "red", &why), -ENOENT);
+	assert_int_equal(col_suspect_cfg_set(&c, "syn_share", "1.5", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "syn_share", "", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "nat_growth", "0.5", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "suspect_min", "0", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "suspect_min", "12x", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "baseline", "10m", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "deny", "10.0.0.0/8 nonsense", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "ipset", "a b", &why), -EINVAL);
+	assert_non_null(why);
+}
+
+/* An IP with est ESTABLISHED and syn SYN_RECV in the window, on one host. */
+static col_suspect_t ip(uint32_t est, uint32_t syn, uint32_t present, uint32_t hours,
+                        uint64_t median)
+{
+	col_suspect_t s = {0};
+
+	s.w.ip = ip4(203, 0, 113, 9);
+	s.w.st[WIRE_ESTABLISHED] = est;
+	s.w.st[WIRE_SYN_RECV] = syn;
+	s.w.count = s.w.host_max = s.w.tier_max = (uint64_t)est + syn;
+	s.w.hosts = 1;
+	s.hours_present = present;
+	s.hours_baseline = hours;
+	s.baseline_median = median;
+	return s;
+}
+
+static col_verdict_t judge(const col_suspect_cfg_t *c, col_suspect_t s)
+{
+	col_suspect_judge(c, &s);
+	return s.verdict;
+}
+
+static void test_verdict_edges(void **state)
+{
+	col_suspect_cfg_t c;
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	/* syn-flood: 100 SYN_RECV and half the connections, both at their edges. */
+	assert_int_equal(judge(&c, ip(100, 100, 168, 168, 200)), COL_V_SYN_FLOOD);
+	assert_int_equal(judge(&c, ip(98, 99, 0, 168, 0)), COL_V_CONN_FLOOD);
+	assert_int_equal(judge(&c, ip(101, 99, 168, 168, 200)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(105, 100, 168, 168, 200)), COL_V_WATCH);
+	/* nat-egress: 80% ESTABLISHED, 34 of 168 hours (> 0.2), growth up to 3. */
+	assert_int_equal(judge(&c, ip(480, 0, 34, 168, 160)), COL_V_NAT_EGRESS);
+	assert_int_equal(judge(&c, ip(481, 0, 34, 168, 160)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(480, 0, 33, 168, 160)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(400, 101, 60, 168, 400)), COL_V_WATCH);  /* 79.8% */
+	assert_int_equal(judge(&c, ip(500, 0, 0, 0, 0)), COL_V_CONN_FLOOD);   /* no history at all */
+	/* conn-flood: at least 10 times its median and seen in at most 0.1 of the hours. */
+	assert_int_equal(judge(&c, ip(400, 0, 16, 168, 40)), COL_V_CONN_FLOOD);
+	assert_int_equal(judge(&c, ip(399, 0, 16, 168, 40)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(400, 0, 17, 168, 40)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(400, 0, 0, 168, 0)), COL_V_CONN_FLOOD);
+	/* The lists win, allow first. */
+	assert_int_equal(col_suspect_cfg_set(&c, "deny", "203.0.113.0/24", &(const char *){0}), 0);
+	assert_int_equal(judge(&c, ip(480, 0, 34, 168, 160)), COL_V_DENIED);
+	assert_int_equal(col_suspect_cfg_set(&c, "allow", "203.0.113.9", &(const char *){0}), 0);
+	assert_int_equal(judge(&c, ip(100, 100, 0, 168, 0)), COL_V_ALLOWED);
+	assert_true(col_verdict_blocks(COL_V_DENIED));
+	assert_false(col_verdict_blocks(COL_V_ALLOWED));
+	assert_false(col_verdict_blocks(COL_V_NAT_EGRESS));
+	assert_false(col_verdict_blocks(COL_V_WATCH));
+}
+
+static void test_heavy(void **state)
+{
+	col_suspect_cfg_t c;
+	col_top_ip_t w = {.host_max = 99, .tier_max = 99};
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	assert_false(col_suspect_heavy(&c, &w));
+	w.host_max = 100;
+	assert_true(col_suspect_heavy(&c, &w));
+	w.host_max = 60;
+	w.tier_max = 100;   /* 60 + 40 on two hosts of a tier */
+	assert_true(col_suspect_heavy(&c, &w));
+}
+
+static void test_render_ipset(void **state)
+{
+	col_suspect_cfg_t c;
+	col_qopts_t o;
+	col_suspect_t s[4] = {ip(480, 0, 34, 168, 160), ip(0, 500, 0, 168, 0), ip(400, 0, 0, 168, 0),
+	                      ip(200, 0, 0, 168, 0)};
+	fs_buf_t b = FS_BUF_INIT;
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	col_qopts_init(&o, 1796212800000LL);
+	o.format = COL_FMT_IPSET;
+	s[1].w.ip = ip4(198, 51, 100, 2);
+	s[2].w.ip = (wire_ip_t){.len = 16, .b = {0x20, 0x01, 0x0d, 0xb8, [15] = 3}};
+	s[3].w.ip = ip4(198, 51, 100, 4);
+	for (int i = 0; i < 4; i++)
+		col_suspect_judge(&c, &s[i]);
+	assert_int_equal(s[3].verdict, COL_V_CONN_FLOOD);
+	assert_int_equal(col_suspects_render(s, 3, &c, &o, 0, &b), 0);
+	fs_buf_add(&b, "", 1);
+	assert_string_equal(b.p,
+		"# fleetstat suspects at 2026-12-02T12:00:00Z: 2 attack verdicts (syn-flood, conn-flood,"
+		" denied). Review before running; nothing is blocked by fleetstat.\n"
+		"ipset create fleetstat-block hash:ip family inet -exist\n"
+		"ipset add fleetstat-block 198.51.100.2 -exist  # syn-flood\n"
+		"ipset create fleetstat-block6 hash:ip family inet6 -exist\n"
+		"ipset add fleetstat-block6 2001:db8::3 -exist  # conn-flood\n");
+	fs_buf_close(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_cfg_keys),
+		cmocka_unit_test(test_verdict_edges),
+		cmocka_unit_test(test_heavy),
+		cmocka_unit_test(test_render_ipset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
