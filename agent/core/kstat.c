@@ -16,6 +16,7 @@ const char *const ag_sysctl_names[] = {
 	"net.ipv4.tcp_syncookies",
 	"net.ipv4.ip_local_port_range",
 	"net.netfilter.nf_conntrack_max",
+	"net.netfilter.nf_conntrack_count", /* a gauge, not a setting: for the advice against _max */
 	"net.ipv4.tcp_keepalive_time",
 	"net.ipv4.tcp_keepalive_intvl",
 	"net.ipv4.tcp_keepalive_probes",

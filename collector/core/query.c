@@ -2,6 +2,7 @@
 /* query.c: options, aggregation and rendering of the fleet queries; no I/O. */
 #include "query.h"
 #include "grid.h"
+#include "advice.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1194,7 +1195,8 @@ static void sysctl_one(const col_host_t *hosts, size_t n_hosts, const col_sysctl
 }
 
 int col_sysctl_render(const col_host_t *hosts, size_t n_hosts, const col_sysctl_t *rows,
-                      size_t n_rows, const col_qopts_t *o, fs_buf_t *b)
+                      size_t n_rows, const col_advice_t *adv, size_t n_adv,
+                      const col_qopts_t *o, fs_buf_t *b)
 {
 	static const char *const head[] = {"TIER", "SYSCTL", "VALUE", "HOSTS", "DRIFT"};
 	const col_host_t **v;
@@ -1232,6 +1234,9 @@ int col_sysctl_render(const col_host_t *hosts, size_t n_hosts, const col_sysctl_
 		for (size_t lo = 0, hi; lo < n_rows; lo = hi) {
 			for (hi = lo + 1; hi < n_rows && strcmp(rows[hi].name, rows[lo].name) == 0; hi++)
 				;
+			/* A gauge the agent reads with the settings: the advice's, not a drift. */
+			if (strcmp(rows[lo].name, "net.netfilter.nf_conntrack_count") == 0)
+				continue;
 			if (o->name == NULL || strcmp(o->name, rows[lo].name) == 0)
 				sysctl_one(hosts, n_hosts, rows, lo, hi, tier, o, vc, &g, b, &first);
 		}
@@ -1241,8 +1246,14 @@ int col_sysctl_render(const col_host_t *hosts, size_t n_hosts, const col_sysctl_
 	free(vc);
 	free(v);
 	if (o->format == COL_FMT_JSON) {
-		fs_buf_puts(b, "]}\n");
+		fs_buf_puts(b, "],\"advice\":");
+		col_advice_render(adv, n_adv, o, b);
+		fs_buf_puts(b, "}\n");
 		return b->err;
 	}
-	return grid_render(&g, b);
+	if ((err = grid_render(&g, b)) < 0 || o->format != COL_FMT_TABLE || n_adv == 0)
+		return err;
+	fs_buf_puts(b, "\nAdvice (the settings against what the counters show):\n");
+	col_advice_render(adv, n_adv, o, b);
+	return b->err;
 }

@@ -169,13 +169,17 @@ typedef struct {
 	int64_t changed_at_ms;
 } col_sysctl_t;
 
+struct col_advice_s;
+
 /*
  * Renders the sysctl query: per tier (fresh hosts only) and sysctl, each
  * value with its hosts, the majority value, and the hosts that differ from
- * it (drift).  rows sorted by name; hosts sorted by id.  0 or -ENOMEM.
+ * it (drift); then the advice (advice.h; JSON and table).  rows sorted by
+ * name; hosts sorted by id.  0 or -ENOMEM.
  */
 int col_sysctl_render(const col_host_t *hosts, size_t n_hosts, const col_sysctl_t *rows,
-                      size_t n_rows, const col_qopts_t *o, fs_buf_t *b);
+                      size_t n_rows, const struct col_advice_s *adv, size_t n_adv,
+                      const col_qopts_t *o, fs_buf_t *b);
 
 /* ---- output helpers --------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "db_priv.h"
+#include "advice.h"
 
 #define BUSY_MS 5000
 
@@ -649,11 +650,95 @@ out:
 
 /* ---- sysctl ------------------------------------------------------------------------- */
 
+static int counter_rates(db_reader_t *rd, const hostset_t *hs, int64_t from,
+                         col_host_rates_t **out, size_t *n);
+
+static int by_host(const void *a, const void *b)
+{
+	int64_t x = ((const col_sysctl_t *)a)->host_id, y = ((const col_sysctl_t *)b)->host_id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_rule(const void *a, const void *b)
+{
+	const col_advice_t *x = a, *y = b;
+
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	return x->host->id < y->host->id ? -1 : x->host->id > y->host->id;
+}
+
+/*
+ * The advice of each fresh host (its sysctls, latest report, counter rates
+ * over --since or the last hour), then the sysctl query with it.
+ */
+static int sysctl_advice(db_reader_t *rd, const hostset_t *hs, const col_sysctl_t *rows,
+                         size_t n, const col_qopts_t *o, fs_buf_t *out)
+{
+	col_sysctl_t *mine = malloc((n ? n : 1) * sizeof(*mine));
+	col_advice_t *adv = NULL;
+	col_host_rates_t *rates = NULL;
+	size_t nr = 0, na = 0, cap = 0, lo = 0, ri = 0;
+	int err;
+
+	if (mine == NULL)
+		return -ENOMEM;
+	memcpy(mine, rows, n * sizeof(*mine));
+	qsort(mine, n, sizeof(*mine), by_host);
+	if ((err = counter_rates(rd, hs, o->now_ms - (o->since_ms ? o->since_ms : 3600000), &rates,
+	                         &nr)) < 0)
+		goto out;
+	/* hs, mine and rates all go by host id. */
+	for (size_t i = 0; i < hs->n && err == 0; i++) {
+		const col_host_t *h = &hs->v[i];
+		col_advice_in_t in = {.host = h};
+		size_t hi, need;
+
+		for (; lo < n && mine[lo].host_id < h->id; lo++)
+			;
+		for (hi = lo; hi < n && mine[hi].host_id == h->id; hi++)
+			;
+		for (; ri < nr && rates[ri].host->id < h->id; ri++)
+			;
+		if (!host_wanted(h, o, false) || col_host_stale(h, o->now_ms))
+			continue;
+		in.sysctls = mine + lo;
+		in.n_sysctls = hi - lo;
+		in.rates = ri < nr && rates[ri].host->id == h->id ? &rates[ri] : NULL;
+		for (;;) {
+			need = na;
+			col_advice_host(&in, adv + na, cap - na, &need);
+			if (need <= cap)
+				break;
+			col_advice_t *v = realloc(adv, (cap = 2 * need) * sizeof(*v));
+
+			if (v == NULL) {
+				err = -ENOMEM;
+				break;
+			}
+			adv = v;
+			need = na;
+		}
+		na = need;
+		lo = hi;
+	}
+	if (err == 0) {
+		qsort(adv, na, sizeof(*adv), by_rule);
+		err = col_sysctl_render(hs->v, hs->n, rows, n, adv, na, o, out);
+	}
+out:
+	free(adv);
+	free(rates);
+	free(mine);
+	return err;
+}
+
 static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
 {
 	static const char sql[] =
-		"SELECT host_id, name, value, changed_at_ms FROM host_sysctls"
-		" WHERE ?1 IS NULL OR name = ?1 ORDER BY name, host_id";
+		/* Every name: the advice reads them all, --name only narrows the table. */
+		"SELECT host_id, name, value, changed_at_ms FROM host_sysctls ORDER BY name, host_id";
 	col_sysctl_t *rows = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -661,8 +746,6 @@ static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t 
 
 	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
 		return rd_fail(rd, rc);
-	if (o->name)
-		sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 256;
@@ -691,7 +774,7 @@ static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t 
 		err = rd_fail(rd, rc);
 	sqlite3_finalize(st);
 	if (err == 0)
-		err = col_sysctl_render(hs->v, hs->n, rows, n, o, out);
+		err = sysctl_advice(rd, hs, rows, n, o, out);
 	for (size_t i = 0; i < n; i++) {
 		free((char *)rows[i].name);
 		free((char *)rows[i].value);
@@ -1005,7 +1088,8 @@ int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, co
 		*why = "format ipset is for suspects";
 		return -EINVAL;
 	}
-	if ((err = load_hosts(rd, top && o->since_ms == 0, &hs)) < 0)
+	/* top-ips now, and sysctl's advice, read the latest top lists. */
+	if ((err = load_hosts(rd, (top && o->since_ms == 0) || strcmp(cmd, "sysctl") == 0, &hs)) < 0)
 		return err;
 	if (strcmp(cmd, "hosts") == 0)
 		err = col_hosts_render(hs.v, hs.n, o, out);

@@ -916,7 +916,7 @@ static void test_query_sysctl_drift(void **state)
 		"{\"tier\":\"web\",\"sysctls\":[{\"name\":\"net.core.somaxconn\",\"hosts\":3,"
 		"\"majority\":\"4096\",\"values\":[{\"value\":\"4096\",\"hosts\":2},"
 		"{\"value\":\"128\",\"hosts\":1}],\"drift\":[{\"hostname\":\"web2\","
-		"\"value\":\"128\",\"changed_at_ms\":1796212798000}]}]}]}\n");
+		"\"value\":\"128\",\"changed_at_ms\":1796212798000}]}]}],\"advice\":[]}\n");
 	char *j = query_text(f, "sysctl", (const char *const[]){"tier=web", NULL});
 
 	expect_in(j, "{\"name\":\"net.ipv4.tcp_tw_reuse\",\"hosts\":3,\"majority\":\"2\","
