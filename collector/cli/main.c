@@ -216,7 +216,7 @@ static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *c
 	}
 	why = NULL;
 	if (summary)
-		rc = db_summary(rd, o, &q.th, &out);
+		rc = db_summary(rd, o, &q.th, &q.sus, &out);
 	else if (strcmp(cmd, "suspects") == 0)
 		rc = db_suspects(rd, o, &q.sus, &out);
 	else

@@ -822,7 +822,8 @@ static int top_ranked(col_top_t *t, size_t limit, ipent_t ***out, size_t *n)
 	if (k > limit)
 		k = limit;
 	for (size_t i = 0; i < k; i++)
-		qsort(v[i]->tiers, v[i]->n_tiers, sizeof(*v[i]->tiers), str_cmp);
+		if (v[i]->n_tiers > 1)
+			qsort(v[i]->tiers, v[i]->n_tiers, sizeof(*v[i]->tiers), str_cmp);
 	*out = v;
 	*n = k;
 	return 0;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advice.h"
+
 const char *const col_counter_names[COL_NCTRS] = {
 	"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.SyncookiesSent",
 	"TcpExt.TCPTimeWaitOverflow",
@@ -37,6 +39,10 @@ int col_thresholds_set(col_thresholds_t *th, const char *name, const char *value
 	*why = NULL;
 	if (strcmp(name, "stale") == 0) {
 		t.state = -1;
+	} else if (strcmp(name, "attacks") == 0) {
+		t.state = COL_TH_ATTACKS;
+	} else if (strcmp(name, "advice") == 0) {
+		t.state = COL_TH_ADVICE;
 	} else if (dot == NULL) {
 		int k;
 
@@ -44,8 +50,8 @@ int col_thresholds_set(col_thresholds_t *th, const char *name, const char *value
 			if (strcmp(name, strchr(col_counter_names[k], '.') + 1) == 0)
 				break;
 		if (k == COL_NCTRS) {
-			*why = "not TIER.STATE, stale, ListenOverflows, ListenDrops, SyncookiesSent or "
-			       "TCPTimeWaitOverflow";
+			*why = "not TIER.STATE, stale, attacks, advice, ListenOverflows, ListenDrops, "
+			       "SyncookiesSent or TCPTimeWaitOverflow";
 			return -EINVAL;
 		}
 		t.state = -2 - k;
@@ -119,22 +125,41 @@ static const int shown[] = {
 
 int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_peak_t *peaks,
                        size_t n_peaks, const col_host_rates_t *rates, size_t n_rates,
-                       const col_thresholds_t *th, const col_qopts_t *o, fs_buf_t *b)
+                       const col_summary_extra_t *x, const col_thresholds_t *th,
+                       const col_qopts_t *o, fs_buf_t *b)
 {
 	enum { CAP = 256 };
 	alert_t *al = calloc(CAP, sizeof(*al));
 	size_t na = 0, n_stale = 0;
 	int status = COL_OK;
-	char ts[24], num[32];
+	char ts[24], num[32], ip[WIRE_IP_STRLEN];
+	/* Unless the config says otherwise: an attack is CRITICAL, advice a WARNING. */
+	col_thresholds_t all = *th;
+	bool has_attacks = false, has_advice = false;
 
 	if (al == NULL)
 		return -ENOMEM;
+	for (size_t k = 0; k < th->n; k++) {
+		has_attacks |= th->t[k].state == COL_TH_ATTACKS;
+		has_advice |= th->t[k].state == COL_TH_ADVICE;
+	}
+	if (!has_attacks && all.n < COL_MAX_THRESHOLDS)
+		all.t[all.n++] = (col_threshold_t){.state = COL_TH_ATTACKS, .critical = 1};
+	if (!has_advice && all.n < COL_MAX_THRESHOLDS)
+		all.t[all.n++] = (col_threshold_t){.state = COL_TH_ADVICE, .warning = 1};
+	th = &all;
 	for (size_t i = 0; i < n_hosts; i++)
 		n_stale += col_host_stale(&hosts[i], o->now_ms);
 	for (size_t k = 0; k < th->n; k++) {
 		const col_threshold_t *t = &th->t[k];
 
-		if (t->state == -1) {
+		if (t->state == COL_TH_ATTACKS || t->state == COL_TH_ADVICE) {
+			size_t v = t->state == COL_TH_ATTACKS ? x->n_attacks : x->n_advice;
+
+			snprintf(num, sizeof(num), "%zu", v);
+			add_alert(al, &na, CAP, level_of(t, v), v, t, "%s %s", num,
+			          t->state == COL_TH_ATTACKS ? "attack verdicts" : "pieces of tuning advice");
+		} else if (t->state == -1) {
 			snprintf(num, sizeof(num), "%zu", n_stale);
 			add_alert(al, &na, CAP, level_of(t, n_stale), n_stale, t, "%s stale hosts%s", num,
 			          "");
@@ -216,7 +241,18 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			}
 			fs_buf_puts(b, "}}");
 		}
-		fs_buf_puts(b, "]}\n");
+		fs_buf_puts(b, "],\"attacks\":[");
+		for (size_t i = 0; i < x->n_attacks; i++) {
+			const col_suspect_t *s = &x->attacks[i];
+
+			fs_buf_printf(b, "%s{\"ip\":\"%s\",\"verdict\":\"%s\",\"peak\":%" PRIu64
+			              ",\"syn_recv\":%" PRIu64 ",\"hosts\":%" PRIu32 "}",
+			              i ? "," : "", wire_ip_str(&s->w.ip, ip), col_verdict_name(s->verdict),
+			              s->w.count, s->w.st[WIRE_SYN_RECV], s->w.hosts);
+		}
+		fs_buf_puts(b, "],\"advice\":");
+		col_advice_render(x->advice, x->n_advice, o, b);
+		fs_buf_puts(b, "}\n");
 	} else {
 		fs_buf_printf(b, "fleetstat summary: %s, the last %" PRId64 " minutes to %s\n\n",
 		              level_names[status], o->since_ms / 60000, col_time_str(o->now_ms, ts));
@@ -254,6 +290,18 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			else
 				fs_buf_printf(b, "  %-28s %.2f (%s)\n", col_counter_names[c], worst, who);
 		}
+		fs_buf_printf(b, "\nAttack verdicts over the window (fleetstat suspects): %zu\n",
+		              x->n_attacks);
+		for (size_t i = 0; i < x->n_attacks; i++) {
+			const col_suspect_t *s = &x->attacks[i];
+
+			fs_buf_printf(b, "  %-15s %-10s %" PRIu64 " connections (%" PRIu64 " SYN_RECV) on %"
+			              PRIu32 " hosts\n", wire_ip_str(&s->w.ip, ip),
+			              col_verdict_name(s->verdict), s->w.count, s->w.st[WIRE_SYN_RECV],
+			              s->w.hosts);
+		}
+		fs_buf_printf(b, "\nTuning advice (fleetstat sysctl): %zu\n", x->n_advice);
+		col_advice_render(x->advice, x->n_advice, o, b);
 	}
 	free(al);
 	return b->err < 0 ? b->err : status;

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "query.h"
+#include "suspects.h"
 
 /* Nagios-style status, which is also the exit code. */
 enum { COL_OK = 0, COL_WARNING = 1, COL_CRITICAL = 2, COL_UNKNOWN = 3 };
@@ -19,13 +20,18 @@ extern const char *const col_counter_names[COL_NCTRS];
 
 #define COL_MAX_THRESHOLDS 64
 
+/* Kinds of threshold on counts: attack verdicts, and advice (host and rule pairs). */
+#define COL_TH_ATTACKS (-100)
+#define COL_TH_ADVICE (-101)
+
 /*
  * warning/critical levels (0: none) for: a tier's peak of one state (tier
  * "*" for any), stale hosts, and a counter's rate per minute on any host.
  */
 typedef struct {
 	char tier[33];       /* "*" or a tier; "" for the non-state kinds */
-	int state;           /* COL_STATE_TOTAL or 1..11; -1 stale hosts; -2 - k counter k */
+	int state;           /* COL_STATE_TOTAL or 1..11; -1 stale hosts; -2 - k counter k;
+	                        COL_TH_ATTACKS, COL_TH_ADVICE */
 	uint64_t warning, critical;
 } col_threshold_t;
 
@@ -36,7 +42,8 @@ typedef struct {
 
 /*
  * One setting of the [thresholds] section: "web.CLOSE_WAIT = 300,1000",
- * "*.SYN_RECV = 1000", "stale = 1,3", "ListenOverflows = 1,100" (per minute);
+ * "*.SYN_RECV = 1000", "stale = 1,3", "ListenOverflows = 1,100" (per minute),
+ * "attacks = ,1" (attack verdicts: the default), "advice = 1" (the default);
  * "W,C", "W" or ",C".  0, or -EINVAL with a static reason in *why.
  */
 int col_thresholds_set(col_thresholds_t *th, const char *name, const char *value,
@@ -52,14 +59,25 @@ typedef struct {
 	double per_min[COL_NCTRS];         /* rates over the window; -1 when unknown */
 } col_host_rates_t;
 
+struct col_advice_s;
+
+/* What else the window holds: the suspects with attack verdicts, the advice. */
+typedef struct {
+	const col_suspect_t *attacks;
+	size_t n_attacks;
+	const struct col_advice_s *advice;
+	size_t n_advice;
+} col_summary_extra_t;
+
 /*
  * Renders the summary (o->format json, else text for mail) of hosts (their
  * latest reports), per-tier peaks and per-host counter rates over the
- * window o->since_ms, against th.  Returns the status (COL_OK ...) or a
- * negative errno.
+ * window o->since_ms, attacks and advice, against th.  Returns the status
+ * (COL_OK ...) or a negative errno.
  */
 int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_peak_t *peaks,
                        size_t n_peaks, const col_host_rates_t *rates, size_t n_rates,
-                       const col_thresholds_t *th, const col_qopts_t *o, fs_buf_t *b);
+                       const col_summary_extra_t *x, const col_thresholds_t *th,
+                       const col_qopts_t *o, fs_buf_t *b);
 
 #endif

@@ -181,7 +181,7 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 			return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter",
 			                   "format: ipset is for suspects");
 		}
-		rc = db_summary(rd, &p.o, h->cfg.thresholds, &b);
+		rc = db_summary(rd, &p.o, h->cfg.thresholds, h->cfg.suspects, &b);
 		db_reader_close(rd);
 		if (rc < 0) {
 			fs_buf_close(&b);

@@ -386,7 +386,13 @@ static int baseline(db_reader_t *rd, sqlite3_stmt *st, int64_t b0, int64_t b1, c
 	return 0;
 }
 
-int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out)
+/*
+ * The suspects of the window o->since_ms, judged: *out new (free()), *pending
+ * the baseline's hours still to be built; their tiers point into *keep (new: col_top_free()).
+ */
+static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
+                            const col_suspect_cfg_t *cfg, col_suspect_t **out, size_t *n_out,
+                            uint32_t *pending, col_top_t **keep)
 {
 	col_qopts_t wo = *o, no = *o;
 	col_top_t *win = NULL, *now = NULL;
@@ -394,23 +400,17 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 	size_t wn, nn, k = 0;
 	col_suspect_t *s = NULL;
 	sqlite3_stmt *st = NULL;
-	uint32_t hours = 0, pending = 0;
-	hostset_t hs;
+	uint32_t hours = 0;
 	int64_t b1, b0;
 	int rc, err;
 
-	rd->msg[0] = '\0';
-	if (o->since_ms == 0)
-		o->since_ms = 15 * 60000;
-	wo.since_ms = o->since_ms;
+	*pending = 0;
 	wo.state = no.state = COL_STATE_TOTAL;
 	no.since_ms = 0;
 	b1 = db__floor(o->now_ms - o->since_ms, 3600000);
 	b0 = b1 - cfg->baseline_ms;
-	if ((err = load_hosts(rd, true, &hs)) < 0)
-		return err;
 	if ((err = col_top_new(&wo, &win)) < 0 || (err = col_top_new(&no, &now)) < 0 ||
-	    (err = top_window(rd, &hs, &wo, win)) < 0 || (err = top_window(rd, &hs, &no, now)) < 0 ||
+	    (err = top_window(rd, hs, &wo, win)) < 0 || (err = top_window(rd, hs, &no, now)) < 0 ||
 	    (err = col_top_ips(win, &wv, &wn)) < 0 || (err = col_top_ips(now, &nv, &nn)) < 0)
 		goto out;
 	if ((s = calloc(wn ? wn : 1, sizeof(*s))) == NULL) {
@@ -423,7 +423,7 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 	                                    " WHERE t >= ?1 AND t < ?2",
 	                      b0, b1, o->tier, &hours)) < 0 ||
 	    (err = count_rows(rd, "SELECT count(*) FROM rollup_dirty_hour WHERE t >= ?1 AND t < ?2",
-	                      b0, b1, NULL, &pending)) < 0)
+	                      b0, b1, NULL, pending)) < 0)
 		goto out;
 	if ((rc = sqlite3_prepare_v2(rd->h,
 	                             "SELECT sum(peak_total) FROM rollup_ip_hour WHERE ip = ?1"
@@ -443,13 +443,38 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 		if ((err = baseline(rd, st, b0, b1, o->tier, &s[k])) == 0)
 			col_suspect_judge(cfg, &s[k++]);
 	}
-	if (err == 0)
-		err = col_suspects_render(s, k, cfg, o, pending, out);
 out:
 	sqlite3_finalize(st);
-	free(s);
-	col_top_free(win);
 	col_top_free(now);
+	if (err < 0) {
+		col_top_free(win);
+		free(s);
+		return err;
+	}
+	*out = s;
+	*n_out = k;
+	*keep = win;
+	return 0;
+}
+
+int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out)
+{
+	col_suspect_t *s = NULL;
+	col_top_t *win = NULL;
+	uint32_t pending;
+	hostset_t hs;
+	size_t n = 0;
+	int err;
+
+	rd->msg[0] = '\0';
+	if (o->since_ms == 0)
+		o->since_ms = 15 * 60000;
+	if ((err = load_hosts(rd, true, &hs)) < 0)
+		return err;
+	if ((err = suspects_compute(rd, &hs, o, cfg, &s, &n, &pending, &win)) == 0)
+		err = col_suspects_render(s, n, cfg, o, pending, out);
+	col_top_free(win);
+	free(s);
 	hostset_free(&hs);
 	return err;
 }
@@ -670,11 +695,12 @@ static int by_rule(const void *a, const void *b)
 }
 
 /*
- * The advice of each fresh host (its sysctls, latest report, counter rates
- * over --since or the last hour), then the sysctl query with it.
+ * The advice of each fresh host (its sysctls, latest report with its top
+ * list, counter rates over --since or the last hour), sorted by rule and
+ * host: *out new (free()).
  */
-static int sysctl_advice(db_reader_t *rd, const hostset_t *hs, const col_sysctl_t *rows,
-                         size_t n, const col_qopts_t *o, fs_buf_t *out)
+static int advice_compute(db_reader_t *rd, const hostset_t *hs, const col_sysctl_t *rows,
+                          size_t n, const col_qopts_t *o, col_advice_t **out, size_t *n_out)
 {
 	col_sysctl_t *mine = malloc((n ? n : 1) * sizeof(*mine));
 	col_advice_t *adv = NULL;
@@ -684,8 +710,10 @@ static int sysctl_advice(db_reader_t *rd, const hostset_t *hs, const col_sysctl_
 
 	if (mine == NULL)
 		return -ENOMEM;
-	memcpy(mine, rows, n * sizeof(*mine));
-	qsort(mine, n, sizeof(*mine), by_host);
+	if (n > 0) {
+		memcpy(mine, rows, n * sizeof(*mine));
+		qsort(mine, n, sizeof(*mine), by_host);
+	}
 	if ((err = counter_rates(rd, hs, o->now_ms - (o->since_ms ? o->since_ms : 3600000), &rates,
 	                         &nr)) < 0)
 		goto out;
@@ -723,18 +751,31 @@ static int sysctl_advice(db_reader_t *rd, const hostset_t *hs, const col_sysctl_
 		na = need;
 		lo = hi;
 	}
-	if (err == 0) {
+	if (err == 0 && na > 0)
 		qsort(adv, na, sizeof(*adv), by_rule);
-		err = col_sysctl_render(hs->v, hs->n, rows, n, adv, na, o, out);
-	}
 out:
-	free(adv);
 	free(rates);
 	free(mine);
-	return err;
+	if (err < 0) {
+		free(adv);
+		return err;
+	}
+	*out = adv;
+	*n_out = na;
+	return 0;
 }
 
-static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
+static void sysctls_free(col_sysctl_t *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)rows[i].name);
+		free((char *)rows[i].value);
+	}
+	free(rows);
+}
+
+/* Every host's current sysctls, sorted by name and host: *out new (sysctls_free()). */
+static int read_sysctls(db_reader_t *rd, col_sysctl_t **out, size_t *n_out)
 {
 	static const char sql[] =
 		/* Every name: the advice reads them all, --name only narrows the table. */
@@ -773,13 +814,27 @@ static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t 
 	if (err == 0 && rc != SQLITE_DONE)
 		err = rd_fail(rd, rc);
 	sqlite3_finalize(st);
-	if (err == 0)
-		err = sysctl_advice(rd, hs, rows, n, o, out);
-	for (size_t i = 0; i < n; i++) {
-		free((char *)rows[i].name);
-		free((char *)rows[i].value);
+	if (err < 0) {
+		sysctls_free(rows, n);
+		return err;
 	}
-	free(rows);
+	*out = rows;
+	*n_out = n;
+	return 0;
+}
+
+static int query_sysctl(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
+{
+	col_sysctl_t *rows = NULL;
+	col_advice_t *adv = NULL;
+	size_t n = 0, na = 0;
+	int err;
+
+	if ((err = read_sysctls(rd, &rows, &n)) == 0 &&
+	    (err = advice_compute(rd, hs, rows, n, o, &adv, &na)) == 0)
+		err = col_sysctl_render(hs->v, hs->n, rows, n, adv, na, o, out);
+	free(adv);
+	sysctls_free(rows, n);
 	return err;
 }
 
@@ -1049,24 +1104,44 @@ out:
 	return 0;
 }
 
-int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th, fs_buf_t *out)
+int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
+               const col_suspect_cfg_t *sus, fs_buf_t *out)
 {
 	col_tier_peak_t *peaks = NULL;
 	col_host_rates_t *rates = NULL;
-	size_t np = 0, nr = 0;
+	col_suspect_t *s = NULL;
+	col_top_t *win = NULL;
+	col_sysctl_t *rows = NULL;
+	col_advice_t *adv = NULL;
+	size_t np = 0, nr = 0, ns = 0, nrows = 0, na = 0, k = 0;
+	uint32_t pending;
 	hostset_t hs;
 	int err;
 
 	rd->msg[0] = '\0';
 	if (o->since_ms == 0)
 		o->since_ms = 86400000;
-	if ((err = load_hosts(rd, false, &hs)) < 0)
+	if ((err = load_hosts(rd, true, &hs)) < 0)
 		return err;
 	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, o->now_ms, &peaks, &np)) == 0 &&
-	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0)
-		err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, th, o, out);
+	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0 &&
+	    (err = suspects_compute(rd, &hs, o, sus, &s, &ns, &pending, &win)) == 0 &&
+	    (err = read_sysctls(rd, &rows, &nrows)) == 0 &&
+	    (err = advice_compute(rd, &hs, rows, nrows, o, &adv, &na)) == 0) {
+		/* The attack verdicts only. */
+		for (size_t i = 0; i < ns; i++)
+			if (col_verdict_blocks(s[i].verdict))
+				s[k++] = s[i];
+		col_summary_extra_t x = {s, k, adv, na};
+
+		err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, &x, th, o, out);
+	}
 	free(peaks);
 	free(rates);
+	free(s);
+	col_top_free(win);
+	free(adv);
+	sysctls_free(rows, nrows);
 	hostset_free(&hs);
 	return err;
 }

@@ -31,11 +31,13 @@ void db_reader_close(db_reader_t *rd);
 int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why);
 
 /*
- * The summary over o->since_ms (default 24 h) against th, rendered into
+ * The summary over o->since_ms (default 24 h) against th, with the attack
+ * verdicts of suspects (sus) and the tuning advice over it, rendered into
  * out: returns its status (COL_OK, COL_WARNING, COL_CRITICAL) or a
  * negative errno.
  */
-int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th, fs_buf_t *out);
+int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
+               const col_suspect_cfg_t *sus, fs_buf_t *out);
 
 /*
  * suspects: every IP that crosses cfg->suspect_min over o->since_ms

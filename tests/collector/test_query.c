@@ -632,6 +632,23 @@ static void test_query_suspects_week(void **state)
 	if (strstr(j, "198.51.100.30") != NULL)
 		fail_msg("an allowed IP is in the ipset form: %s", j);
 	free(j);
+	/* The summary lists the attack verdicts (B only, now) and goes CRITICAL. */
+	db_reader_t *rd;
+	col_thresholds_t th = {0};
+	col_qopts_t o;
+	fs_buf_t out = FS_BUF_INIT;
+	char err[256];
+
+	qopts((const char *const[]){"since=15m", NULL}, &o);
+	o.format = COL_FMT_JSON;
+	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
+	assert_int_equal(db_summary(rd, &o, &th, &c, &out), COL_CRITICAL);
+	db_reader_close(rd);
+	fs_buf_add(&out, "", 1);
+	expect_in(out.p, "\"what\":\"1 attack verdicts\",\"value\":1,\"threshold\":1}");
+	expect_in(out.p, "\"attacks\":[{\"ip\":\"198.51.100.20\",\"verdict\":\"syn-flood\","
+	                 "\"peak\":510,\"syn_recv\":510,\"hosts\":3}],");
+	fs_buf_close(&out);
 }
 
 static void test_query_trend_buckets(void **state)
@@ -869,6 +886,7 @@ static void test_query_summary_slow_hosts(void **state)
 {
 	fx_t *f = *state;
 	col_thresholds_t th = {0};
+	col_suspect_cfg_t sus;
 	db_reader_t *rd;
 	fs_buf_t out = FS_BUF_INIT;
 	col_qopts_t o;
@@ -885,7 +903,8 @@ static void test_query_summary_slow_hosts(void **state)
 	report(f, 2, 2, NOW - 5 * MIN + 5000, 50, 0, 0, NULL, 0, 0, 0, 0);
 	qopts((const char *const[]){"since=10m", NULL}, &o);
 	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
-	assert_true(db_summary(rd, &o, &th, &out) >= 0);
+	col_suspect_cfg_init(&sus);
+	assert_true(db_summary(rd, &o, &th, &sus, &out) >= 0);
 	db_reader_close(rd);
 	fs_buf_add(&out, "", 1);
 	expect_in(out.p, "{\"tier\":\"web\",\"peaks\":{\"ESTABLISHED\":250,");

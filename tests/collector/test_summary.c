@@ -9,7 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "advice.h"
 #include "summary.h"
+
+static const col_summary_extra_t none;
 
 #define NOW 1796212800000LL
 
@@ -81,7 +84,7 @@ static int status_of(const char *name, const char *value, uint64_t cw, double ov
 	o.since_ms = 3600000;
 	o.format = COL_FMT_JSON;
 	assert_int_equal(col_thresholds_set(&th, name, value, &why), 0);
-	rc = col_summary_render(hosts, 2, &peak, 1, &rates, 1, &th, &o, &b);
+	rc = col_summary_render(hosts, 2, &peak, 1, &rates, 1, &none, &th, &o, &b);
 	fs_buf_close(&b);
 	return rc;
 }
@@ -121,18 +124,85 @@ static void test_col_summary_render_json(void **state)
 	o.since_ms = 600000;
 	o.format = COL_FMT_JSON;
 	assert_int_equal(col_thresholds_set(&th, "web.CLOSE_WAIT", "300,600", &why), 0);
-	assert_int_equal(col_summary_render(&h, 1, &peak, 1, NULL, 0, &th, &o, &b), COL_CRITICAL);
+	assert_int_equal(col_summary_render(&h, 1, &peak, 1, NULL, 0, &none, &th, &o, &b), COL_CRITICAL);
 	fs_buf_add(&b, "", 1);
 	assert_non_null(strstr(b.p, "\"status\":\"CRITICAL\",\"exit_code\":2,\"alerts\":[{\"level\":"
 	                            "\"CRITICAL\",\"what\":\"web CLOSE_WAIT peak\",\"value\":700,"
 	                            "\"threshold\":600}]"));
 	assert_non_null(strstr(b.p, "\"CLOSE_WAIT\":700,\"LAST_ACK\":0,\"CLOSING\":0,\"total\":900"));
-	assert_non_null(strstr(b.p, "\"stale\":[],\"counters\":[]}"));
+	assert_non_null(strstr(b.p, "\"stale\":[],\"counters\":[],\"attacks\":[],\"advice\":[]}"));
 	fs_buf_close(&b);
 	/* An empty fleet is UNKNOWN, not OK. */
-	assert_int_equal(col_summary_render(NULL, 0, NULL, 0, NULL, 0, &th, &o, &b), COL_UNKNOWN);
+	assert_int_equal(col_summary_render(NULL, 0, NULL, 0, NULL, 0, &none, &th, &o, &b), COL_UNKNOWN);
 	fs_buf_add(&b, "", 1);
 	assert_non_null(strstr(b.p, "\"what\":\"no agent has reported yet\""));
+	fs_buf_close(&b);
+}
+
+/* Attack verdicts are CRITICAL and advice a WARNING, unless [thresholds] says otherwise. */
+static int status_with(size_t n_attacks, size_t n_advice, const char *name, const char *value,
+                       col_fmt_t fmt, fs_buf_t *b)
+{
+	col_host_t h = {.id = 1, .hostname = "web1", .tier = "web", .labels_json = "{}",
+	                .agent_version = "", .has_report = true,
+	                .collected_at_ms = NOW - 1000, .interval_ms = 10000};
+	col_tier_peak_t peak = {.tier = "web"};
+	col_suspect_t sus[2] = {
+		{.w = {.ip = {.len = 4, .b = {192, 0, 2, 7}}, .count = 500, .hosts = 3},
+		 .verdict = COL_V_SYN_FLOOD},
+		{.w = {.ip = {.len = 4, .b = {198, 51, 100, 9}}, .count = 400, .hosts = 1},
+		 .verdict = COL_V_CONN_FLOOD},
+	};
+	col_advice_t adv[2] = {
+		{.rule = COL_ADV_SYNCOOKIES, .host = &h, .figures = "tcp_syncookies=0"},
+		{.rule = COL_ADV_TW_RECYCLE, .host = &h, .figures = "tcp_tw_recycle=1"},
+	};
+	col_summary_extra_t x = {sus, n_attacks, adv, n_advice};
+	col_thresholds_t th = {.n = 0};
+	col_qopts_t o;
+	const char *why;
+
+	sus[0].w.st[WIRE_SYN_RECV] = 500;
+	col_qopts_init(&o, NOW);
+	o.since_ms = 900000;
+	o.format = fmt;
+	if (name != NULL)
+		assert_int_equal(col_thresholds_set(&th, name, value, &why), 0);
+	return col_summary_render(&h, 1, &peak, 1, NULL, 0, &x, &th, &o, b);
+}
+
+static void test_col_summary_render_attacks_advice(void **state)
+{
+	fs_buf_t b = FS_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(status_with(0, 0, NULL, NULL, COL_FMT_JSON, &b), COL_OK);
+	fs_buf_close(&b);
+	assert_int_equal(status_with(0, 1, NULL, NULL, COL_FMT_JSON, &b), COL_WARNING);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "\"what\":\"1 pieces of tuning advice\",\"value\":1"));
+	assert_non_null(strstr(b.p, "\"attacks\":[],\"advice\":[{"));
+	fs_buf_close(&b);
+	assert_int_equal(status_with(2, 1, NULL, NULL, COL_FMT_JSON, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "\"attacks\":[{\"ip\":\"192.0.2.7\",\"verdict\":\"syn-flood\","
+	                            "\"peak\":500,\"syn_recv\":500,\"hosts\":3},{\"ip\":"
+	                            "\"198.51.100.9\",\"verdict\":\"conn-flood\""));
+	fs_buf_close(&b);
+	/* The config moves the levels: attacks a warning from 1, critical from 3. */
+	assert_int_equal(status_with(2, 0, "attacks", "1,3", COL_FMT_JSON, &b), COL_WARNING);
+	fs_buf_close(&b);
+	assert_int_equal(status_with(0, 2, "advice", ",2", COL_FMT_JSON, &b), COL_CRITICAL);
+	fs_buf_close(&b);
+	assert_int_equal(status_with(0, 1, "advice", ",2", COL_FMT_JSON, &b), COL_OK);
+	fs_buf_close(&b);
+	/* Text for mail names each attack and each piece of advice. */
+	assert_int_equal(status_with(1, 1, NULL, NULL, COL_FMT_TABLE, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "Attack verdicts over the window (fleetstat suspects): 1\n"
+	                            "  192.0.2.7       syn-flood  500 connections (500 SYN_RECV) on 3 hosts\n"));
+	assert_non_null(strstr(b.p, "Tuning advice (fleetstat sysctl): 1\n"));
+	assert_non_null(strstr(b.p, "tcp_syncookies=0"));
 	fs_buf_close(&b);
 }
 
@@ -143,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_col_thresholds_set_bad),
 		cmocka_unit_test(test_col_summary_render_levels),
 		cmocka_unit_test(test_col_summary_render_json),
+		cmocka_unit_test(test_col_summary_render_attacks_advice),
 	};
 
 	return cmocka_run_group_tests_name("summary", tests, NULL, NULL);

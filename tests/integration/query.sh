@@ -61,10 +61,13 @@ web.CLOSE_WAIT = 300,600
 *.SYN_RECV = 5000,10000
 ListenOverflows = 10,100
 INI
+# Calm: the heavy peers are known (allowed), the CLOSE_WAIT level is high.
 cat >"$T/calm.ini" <<'INI'
 [thresholds]
 web.CLOSE_WAIT = 5000
 stale = 3,5
+[suspects]
+allow = 203.0.113.50, 198.51.100.66/32
 INI
 fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-token-file "$T/http.token" \
 	--config "$T/collector.ini"
@@ -176,7 +179,8 @@ assert db["states"]["total"]["sum"] == 0, db
 q tiers --format table | grep -Eq '^web +3 +0 +CLOSE_WAIT +603 ' || fail "tiers table"
 q top-ips --format csv | head -1 | grep -q '^REMOTE IP,COUNT,UPPER_BOUND,HOSTS,TIERS' || fail "csv"
 
-# summary: CRITICAL by the collector's thresholds, through the API and on the database with
+# summary: CRITICAL by the collector's thresholds and by two attack verdicts (the SYN_RECV-heavy
+# peer, and the NAT-like one, new with no history), through the API and on the database with
 # the same config; OK under calm thresholds; UNKNOWN with no answer.
 rc=0
 q summary --since 10m >"$T/summary.txt" || rc=$?
@@ -192,7 +196,9 @@ python3 - "$T/summary.json" <<'PY' || fail "summary json"
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["status"] == "CRITICAL" and s["exit_code"] == 2, s
-assert [a["what"] for a in s["alerts"]] == ["web CLOSE_WAIT peak"], s["alerts"]
+assert [a["what"] for a in s["alerts"]] == ["web CLOSE_WAIT peak", "2 attack verdicts"], s["alerts"]
+assert [(a["ip"], a["verdict"], a["hosts"]) for a in s["attacks"]] == [
+    ("198.51.100.66", "syn-flood", 1), ("203.0.113.50", "conn-flood", 3)], s["attacks"]
 web = [t for t in s["tiers"] if t["tier"] == "web"][0]
 assert web["peaks"]["CLOSE_WAIT"] == 603 and web["peaks"]["SYN_RECV"] == 250, web
 assert [x["hostname"] for x in s["stale"]] == ["db1"], s["stale"]
