@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: helpers for the collector/agent integration tests (source it).
 #   fs_tmpdir                 a temp dir removed at exit (sets $T)
+#   fs_fleet_env              fs_tmpdir, and a test fleet's names: DB, PORT, HTTP_PORT, FS (the
+#                             CLI), SERVER (its --server URL)
 #   fs_free_port              a free loopback TCP port
 #   fs_collector_start ARGS   start fleetstat-collector (sets $COL_PID; log in $T/collector.log;
 #                             HTTP on 127.0.0.1:$HTTP_PORT unless ARGS say --http)
@@ -47,6 +49,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 fs_tmpdir() { T=$(mktemp -d); chmod 700 "$T"; }
+
+fs_fleet_env() {
+	fs_tmpdir
+	DB=$T/fleetstat.db
+	PORT=$(fs_free_port)
+	HTTP_PORT=$(fs_free_port)
+	FS="$BUILD/fleetstat"
+	SERVER="http://127.0.0.1:$HTTP_PORT"
+}
 
 fs_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -16,12 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 command -v promtool >/dev/null || fail "promtool missing (deploy/install-deps.sh installs it)"
 command -v unshare >/dev/null || fail "unshare missing"
-fs_tmpdir
-DB=$T/fleetstat.db
-PORT=$(fs_free_port)
-HTTP_PORT=$(fs_free_port)
-FS="$BUILD/fleetstat"
-SERVER="http://127.0.0.1:$HTTP_PORT"
+fs_fleet_env
 printf 'q-%s\n' "$RANDOM$RANDOM" >"$T/http.token"
 chmod 600 "$T/http.token"
 

@@ -10,19 +10,9 @@ build=${1:?usage: states.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 total=${FS_STATES_TOTAL:-20000}
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "states.sh: SKIP: needs root for network namespaces"
-	exit 77
-fi
-
 # shellcheck source=../tools/netns.sh
 source "$here/../tools/netns.sh"
-prefix=fsst$$
-h=$prefix-h
-tmp=$(mktemp -d)
-fs_netns_trap "$prefix"
-fs_cleanup_add "rm -rf '$tmp'"
-fs_netns_up "$prefix"
+fs_netns_test states.sh fsst$$
 
 # sockgen holds the sockets until fs_sockgen_stop.
 fs_sockgen_start "$build/sockgen" "$prefix" "$tmp" --total "$total" --mix default \

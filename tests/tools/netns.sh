@@ -7,6 +7,8 @@
 #   fs_netns_down PREFIX    delete both namespaces; idempotent, never fails
 #   fs_netns_trap PREFIX    make sure fs_netns_down PREFIX runs when the calling shell exits
 #                           (EXIT, and INT/TERM/HUP turned into exit)
+#   fs_netns_test NAME PREFIX  a test's set-up: exit 77 (SKIP) unless root, then fs_netns_trap and
+#                           fs_netns_up PREFIX, sets h=PREFIX-h and tmp (a temp dir removed at exit)
 #   fs_cleanup_add CMD...   also run CMD at that exit, before the namespaces go (last added
 #                           runs first), e.g. fs_cleanup_add "kill $pid; wait $pid"
 #
@@ -189,6 +191,20 @@ fs_netns_trap() {
 #   holds open on fd 3, and wait (at most FS_SOCKGEN_WAIT seconds, default 300) for READY.
 #   Output goes to DIR/sockgen.out and DIR/sockgen.err; FS_SOCKGEN_PID is its PID, which the
 #   exit cleanup kills. fs_sockgen_stop closes fd 3 and waits for sockgen to let go.
+fs_netns_test() {
+	local name=${1:?usage: fs_netns_test NAME PREFIX}
+	prefix=${2:?usage: fs_netns_test NAME PREFIX}
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "$name: SKIP: needs root for network namespaces"
+		exit 77
+	fi
+	h=$prefix-h
+	tmp=$(mktemp -d)
+	fs_netns_trap "$prefix"
+	fs_cleanup_add "rm -rf '$tmp'"
+	fs_netns_up "$prefix"
+}
+
 fs_sockgen_start() {
 	local bin=$1 prefix=$2 dir=$3 i
 	shift 3
