@@ -156,9 +156,8 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 		if (t->state == COL_TH_ATTACKS || t->state == COL_TH_ADVICE) {
 			size_t v = t->state == COL_TH_ATTACKS ? x->n_attacks : x->n_advice;
 
-			snprintf(num, sizeof(num), "%zu", v);
-			add_alert(al, &na, CAP, level_of(t, v), v, t, "%s %s", num,
-			          t->state == COL_TH_ATTACKS ? "attack verdicts" : "pieces of tuning advice");
+			add_alert(al, &na, CAP, level_of(t, v), v, t, "%s%s",
+			          t->state == COL_TH_ATTACKS ? "attack verdicts" : "tuning advice", "");
 		} else if (t->state == -1) {
 			snprintf(num, sizeof(num), "%zu", n_stale);
 			add_alert(al, &na, CAP, level_of(t, n_stale), n_stale, t, "%s stale hosts%s", num,
@@ -296,9 +295,9 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			const col_suspect_t *s = &x->attacks[i];
 
 			fs_buf_printf(b, "  %-15s %-10s %" PRIu64 " connections (%" PRIu64 " SYN_RECV) on %"
-			              PRIu32 " hosts\n", wire_ip_str(&s->w.ip, ip),
+			              PRIu32 " host%s\n", wire_ip_str(&s->w.ip, ip),
 			              col_verdict_name(s->verdict), s->w.count, s->w.st[WIRE_SYN_RECV],
-			              s->w.hosts);
+			              s->w.hosts, s->w.hosts == 1 ? "" : "s");
 		}
 		fs_buf_printf(b, "\nTuning advice (fleetstat sysctl): %zu\n", x->n_advice);
 		col_advice_render(x->advice, x->n_advice, o, b);

@@ -645,7 +645,7 @@ static void test_query_suspects_week(void **state)
 	assert_int_equal(db_summary(rd, &o, &th, &c, &out), COL_CRITICAL);
 	db_reader_close(rd);
 	fs_buf_add(&out, "", 1);
-	expect_in(out.p, "\"what\":\"1 attack verdicts\",\"value\":1,\"threshold\":1}");
+	expect_in(out.p, "\"what\":\"attack verdicts\",\"value\":1,\"threshold\":1}");
 	expect_in(out.p, "\"attacks\":[{\"ip\":\"198.51.100.20\",\"verdict\":\"syn-flood\","
 	                 "\"peak\":510,\"syn_recv\":510,\"hosts\":3}],");
 	fs_buf_close(&out);
