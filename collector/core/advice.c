@@ -93,6 +93,29 @@ static void add(const col_advice_in_t *in, col_advice_rule_t rule, col_advice_t 
 	(*n)++;
 }
 
+/* The listener whose accept queue is fullest against its backlog (the smaller backlog on a tie). */
+static const wire_listener_t *fullest(const col_host_t *h)
+{
+	const wire_listener_t *best = NULL;
+
+	for (size_t i = 0; i < h->n_listeners; i++) {
+		const wire_listener_t *l = &h->listeners[i];
+		/* q/b > Q/B without division: q*B > Q*b (backlog 0 counts as 1). */
+		uint64_t b = l->backlog ? l->backlog : 1, bb, lhs, rhs;
+
+		if (best == NULL) {
+			best = l;
+			continue;
+		}
+		bb = best->backlog ? best->backlog : 1;
+		lhs = (uint64_t)l->accept_queue * bb;
+		rhs = (uint64_t)best->accept_queue * b;
+		if (lhs > rhs || (lhs == rhs && b < bb))
+			best = l;
+	}
+	return best;
+}
+
 int col_advice_host(const col_advice_in_t *in, col_advice_t *out, size_t max, size_t *n)
 {
 	const wire_states_t *st = &in->host->states;
@@ -113,15 +136,24 @@ int col_advice_host(const col_advice_in_t *in, col_advice_t *out, size_t max, si
 	r1 = rate(in, COL_CTR_LISTEN_OVERFLOWS);
 	r2 = rate(in, COL_CTR_LISTEN_DROPS);
 	if (r1 > 0 || r2 > 0) {
-		char sx[24] = "?", sy[24] = "?";
+		char sx[24] = "?", sy[24] = "?", ls[96] = "";
+		const wire_listener_t *full = fullest(in->host);
 
 		if (number(in, "net.core.somaxconn", &x))
 			snprintf(sx, sizeof(sx), "%" PRIu64, x);
 		if (number(in, "net.ipv4.tcp_max_syn_backlog", &y))
 			snprintf(sy, sizeof(sy), "%" PRIu64, y);
+		if (full != NULL) {
+			char ip[WIRE_IP_STRLEN];
+
+			snprintf(ls, sizeof(ls), "; fullest listener %s%s%s:%" PRIu32 " queue %" PRIu32
+			         " of backlog %" PRIu32, full->ip.len == 16 ? "[" : "",
+			         wire_ip_str(&full->ip, ip), full->ip.len == 16 ? "]" : "", full->port,
+			         full->accept_queue, full->backlog);
+		}
 		add(in, COL_ADV_LISTEN_OVERFLOW, out, max, n,
-		    "ListenOverflows %.1f/min, ListenDrops %.1f/min; somaxconn %s, tcp_max_syn_backlog %s",
-		    r1 > 0 ? r1 : 0, r2 > 0 ? r2 : 0, sx, sy);
+		    "ListenOverflows %.1f/min, ListenDrops %.1f/min; somaxconn %s, tcp_max_syn_backlog %s%s",
+		    r1 > 0 ? r1 : 0, r2 > 0 ? r2 : 0, sx, sy, ls);
 	}
 
 	if ((v = sysctl(in, "net.ipv4.tcp_syncookies")) != NULL && strcmp(v, "0") == 0) {

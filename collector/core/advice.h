@@ -28,7 +28,7 @@ typedef enum {
 typedef struct col_advice_s {
 	col_advice_rule_t rule;
 	const col_host_t *host;
-	char figures[160];
+	char figures[256];
 } col_advice_t;
 
 /* The rules that fire on one host, appended to out (at most max; *n counts them).  0. */

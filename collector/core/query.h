@@ -68,6 +68,8 @@ typedef struct {
 	uint32_t interval_ms;
 	wire_states_t states;
 	wire_top_t top;            /* filled only when the query needs it */
+	wire_listener_t *listeners;   /* with top: its listeners' queues */
+	size_t n_listeners;
 } col_host_t;
 
 /* The host of id in hosts (sorted by id), or NULL.  Borrowed. */

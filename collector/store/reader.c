@@ -114,6 +114,7 @@ static void hostset_free(hostset_t *hs)
 		free((char *)h->labels_json);
 		free((char *)h->agent_version);
 		free(h->top.ips);
+		free(h->listeners);
 	}
 	free(hs->v);
 	memset(hs, 0, sizeof(*hs));
@@ -130,12 +131,12 @@ static const char hosts_sql[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top"
+	" r.listen, r.closing, r.top, r.listeners"
 	" FROM hosts h LEFT JOIN reports r ON r.id ="
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
 
-/* Every host with its latest report; its top list decoded when with_top. */
+/* Every host with its latest report; its top list and listeners decoded when with_top. */
 static int load_hosts(db_reader_t *rd, bool with_top, hostset_t *hs)
 {
 	sqlite3_stmt *st;
@@ -179,11 +180,14 @@ static int load_hosts(db_reader_t *rd, bool with_top, hostset_t *hs)
 		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 8);
 		for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 			h->states.n[s] = (uint32_t)sqlite3_column_int64(st, 8 + s);
-		if (with_top && (err = db_top_unpack(sqlite3_column_blob(st, 20),
-		                                     (size_t)sqlite3_column_bytes(st, 20),
-		                                     &h->top)) < 0) {
-			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list is malformed",
-			         h->hostname);
+		if (with_top && ((err = db_top_unpack(sqlite3_column_blob(st, 20),
+		                                      (size_t)sqlite3_column_bytes(st, 20),
+		                                      &h->top)) < 0 ||
+		                 (err = db_listeners_unpack(sqlite3_column_blob(st, 21),
+		                                            (size_t)sqlite3_column_bytes(st, 21),
+		                                            &h->listeners, &h->n_listeners)) < 0)) {
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list or listener list"
+			         " is malformed", h->hostname);
 			break;
 		}
 	}

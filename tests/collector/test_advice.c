@@ -93,6 +93,19 @@ static void test_listen_overflow(void **state)
 	f.r.per_min[COL_CTR_LISTEN_DROPS] = 0.5;
 	assert_string_equal(run(&f, true), "listen_overflow: ListenOverflows 0.0/min, ListenDrops"
 	                                   " 0.5/min; somaxconn 128, tcp_max_syn_backlog ?\n");
+	/* The listener nearest its backlog is named: 100 of 128 beats 500 of 4096. */
+	wire_listener_t l[3] = {
+		{.ip = {.len = 4}, .port = 80, .accept_queue = 500, .backlog = 4096},
+		{.ip = {.len = 16, .b = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}}, .port = 8080,
+		 .accept_queue = 100, .backlog = 128},
+		{.ip = {.len = 4}, .port = 22, .accept_queue = 0, .backlog = 128},
+	};
+	f.h.listeners = l;
+	f.h.n_listeners = 3;
+	f.r.per_min[COL_CTR_LISTEN_OVERFLOWS] = 12;
+	assert_string_equal(run(&f, true), "listen_overflow: ListenOverflows 12.0/min, ListenDrops"
+	                                   " 0.5/min; somaxconn 128, tcp_max_syn_backlog ?; fullest"
+	                                   " listener [2001:db8::1]:8080 queue 100 of backlog 128\n");
 }
 
 static void test_syncookies(void **state)

@@ -115,6 +115,15 @@ for x in (a, b):
 sys.exit(0 if a == b else 1)
 PY
 
+# deploy/collector.ini.example spells out the defaults: the same verdicts.
+"$FS" --db "$DB" --config "$here/../../deploy/collector.ini.example" suspects --format json \
+	>"$T/example.json" || fail "the example config: $(cat "$T/example.json")"
+python3 - "$T/example.json" "$T/s.json" <<'PY' || fail "the example config changes the verdicts"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if a["suspects"] == b["suspects"] and a["suspect_min"] == b["suspect_min"] else 1)
+PY
+
 "$FS" --db "$DB" suspects --format ipset >"$T/ipset.txt"
 grep -q '^ipset add fleetstat-block 198.51.100.20 -exist  # syn-flood$' "$T/ipset.txt" ||
 	fail "ipset: B missing: $(cat "$T/ipset.txt")"
