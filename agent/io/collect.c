@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* collect.c: choose the source, time the collection, fill a report. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* setns */
+#endif
 #include "collect.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,8 +120,79 @@ static int want_split(const ag_collect_opts_t *o, const wire_report_t *r)
 	return n >= AG_SPLIT_MIN;
 }
 
+int ag_netns_open(const char *name, ag_collect_opts_t *o)
+{
+	char path[PATH_MAX];
+	int fd, home;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", strchr(name, '/') ? "" : "/run/netns/",
+	                     name) >= sizeof(path) || *name == '\0') {
+		log_warnx("agent: --netns: '%s' is not a namespace name or path", name);
+		return -EINVAL;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("agent: --netns %s", path);
+		return -errno;
+	}
+	if ((home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("agent: --netns: its own namespace, /proc/thread-self/ns/net");
+		close(fd);
+		return -errno;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		int e = errno;
+
+		if (e == EINVAL)
+			log_warnx("agent: --netns %s: not a network namespace", path);
+		else if (e == EPERM)
+			log_warnx("agent: --netns %s: entering a network namespace needs CAP_SYS_ADMIN", path);
+		else
+			log_warn("agent: --netns %s", path);
+		close(fd);
+		close(home);
+		return -e;
+	}
+	if (setns(home, CLONE_NEWNET) < 0)
+		fatal("agent: --netns: cannot return to its own network namespace");
+	o->in_netns = true;
+	o->netns_fd = fd;
+	o->home_fd = home;
+	return 0;
+}
+
+void ag_netns_close(ag_collect_opts_t *o)
+{
+	if (o->in_netns) {
+		close(o->netns_fd);
+		close(o->home_fd);
+		o->in_netns = false;
+	}
+}
+
+static int collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux, wire_report_t *r);
+
+/*
+ * With --netns, the calling thread (the main one: /proc/net is its view, and
+ * the dump's second thread starts from it) goes in for the collection and
+ * back out; the uplink's sockets stay where they were made.
+ */
 int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux,
                wire_report_t *r)
+{
+	int err;
+
+	if (o->in_netns && setns(o->netns_fd, CLONE_NEWNET) < 0) {
+		err = -errno;
+		log_warn("agent: --netns: entering the namespace");
+		return err;
+	}
+	err = collect(o, agg, aux, r);
+	if (o->in_netns && setns(o->home_fd, CLONE_NEWNET) < 0)
+		fatal("agent: --netns: cannot return to its own network namespace");
+	return err;
+}
+
+static int collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux, wire_report_t *r)
 {
 	static int fallback_said;
 	const char *source;

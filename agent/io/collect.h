@@ -3,6 +3,7 @@
 #ifndef AG_COLLECT_H
 #define AG_COLLECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agg.h"
@@ -15,7 +16,19 @@ typedef struct {
 	const char *input;   /* saved netstat/ss//proc text instead of the kernel */
 	int kernel_stats;    /* also read counters and sysctls */
 	int threads;         /* sock_diag dump: 0 auto, 1 one dump, 2 split in two */
+	bool in_netns;       /* collect inside the network namespace netns_fd (ag_netns_open()) */
+	int netns_fd, home_fd;
 } ag_collect_opts_t;
+
+/*
+ * --netns: name (one of `ip netns`'s, under /run/netns) or path (such as
+ * /proc/PID/ns/net) of the network namespace to collect from; the reports
+ * still leave from the agent's own.  Opens both namespaces, tries the way
+ * in and back (it needs CAP_SYS_ADMIN), and sets o's netns fields.  0, or a
+ * negative errno with the reason logged.
+ */
+int ag_netns_open(const char *name, ag_collect_opts_t *o);
+void ag_netns_close(ag_collect_opts_t *o);
 
 /*
  * Below this many sockets a split dump costs more than it saves: the second

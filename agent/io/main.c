@@ -48,6 +48,8 @@ typedef struct {
 	ag_source_t source;
 	int threads;
 	char *input;
+	char *netns;
+	char *hostname;
 	char *print; /* NULL: not printing */
 	uint64_t spool_max;
 	long timeout;
@@ -60,7 +62,7 @@ enum {
 	OPT_CONFIG = 256, OPT_COLLECTOR, OPT_TIER, OPT_LABEL, OPT_INTERVAL, OPT_TOP,
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
 	OPT_PRINT, OPT_ONCE, OPT_VERSION, OPT_HELP, OPT_VERBOSE, OPT_THREADS,
-	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL,
+	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
 };
 
 static const struct option longopts[] = {
@@ -76,6 +78,8 @@ static const struct option longopts[] = {
 	{"source", required_argument, NULL, OPT_SOURCE},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"input", required_argument, NULL, OPT_INPUT},
+	{"netns", required_argument, NULL, OPT_NETNS},
+	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"print", optional_argument, NULL, OPT_PRINT},
 	{"once", no_argument, NULL, OPT_ONCE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -120,6 +124,10 @@ static void usage(FILE *f)
 	"                            " FS_STR(AG_SPLIT_MIN) " sockets up, with two CPUs)\n"
 	"  --input FILE              read saved `netstat -n`, `netstat -an`, `ss -tan` or\n"
 	"                            /proc/net/tcp text instead of the kernel\n"
+	"  --netns NAME|PATH         collect from this network namespace (a name of `ip netns`,\n"
+	"                            or a path like /proc/PID/ns/net); reports still leave\n"
+	"                            from the agent's own (needs CAP_SYS_ADMIN)\n"
+	"  --hostname NAME           the host's name in reports (default: the kernel's)\n"
 	"  --verbose                 debug logging\n"
 	"  --version, --help\n", f);
 }
@@ -180,6 +188,8 @@ static int apply(opts_t *o, int opt, const char *v, int from_flags)
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
 	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
 	case OPT_STATE_DIR: set_str(&o->state_dir, v); break;
+	case OPT_NETNS: set_str(&o->netns, v); break;
+	case OPT_HOSTNAME: set_str(&o->hostname, v); break;
 	case OPT_SPOOL_MAX:
 		if (ag_parse_size(v, &o->spool_max) < 0)
 			fatalx("spool-max: '%s' is not a size in bytes (4096, 512K, 64M, 1G)", v);
@@ -203,6 +213,7 @@ static const struct {
 	{"token_file", OPT_TOKEN_FILE}, {"state_dir", OPT_STATE_DIR},
 	{"source", OPT_SOURCE}, {"threads", OPT_THREADS},
 	{"spool_max", OPT_SPOOL_MAX}, {"timeout", OPT_TIMEOUT},
+	{"netns", OPT_NETNS}, {"hostname", OPT_HOSTNAME},
 };
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
@@ -247,6 +258,11 @@ static void check(const opts_t *o, ag_cidr_t *cidrs)
 		fatalx("--print: '%s' is not awk, table or json", o->print);
 	if (o->input && o->source != AG_SRC_AUTO)
 		fatalx("--input and --source exclude each other");
+	if (o->input && o->netns)
+		fatalx("--input and --netns exclude each other");
+	if (o->hostname && (strlen(o->hostname) > 255 || !wire_text_valid(o->hostname, strlen(o->hostname)) ||
+	                    o->hostname[0] == '\0'))
+		fatalx("--hostname: '%s' is not 1 to 255 printable bytes", o->hostname);
 }
 
 static void opts_close(opts_t *o)
@@ -257,6 +273,8 @@ static void opts_close(opts_t *o)
 	free(o->token_file);
 	free(o->state_dir);
 	free(o->input);
+	free(o->netns);
+	free(o->hostname);
 	free(o->print);
 	for (int i = 0; i < o->labels.n; i++)
 		free(o->labels.items[i]);
@@ -284,12 +302,16 @@ static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
 	int err;
 
 	memset(&r, 0, sizeof(r));
+	if (o->netns && ag_netns_open(o->netns, &co) < 0)
+		return -EINVAL;
 	if ((agg = ag_agg_new(&ao)) == NULL || (aux = ag_agg_new(&ao)) == NULL)
 		fatalx("out of memory");
 	r.interval_ms = (uint32_t)o->interval * 1000u;
 	if ((err = ag_collect(&co, agg, aux, &r)) < 0)
 		goto out;
-	if (uname(&u) < 0)
+	if (o->hostname)
+		snprintf(u.nodename, sizeof(u.nodename), "%s", o->hostname);
+	else if (uname(&u) < 0)
 		strcpy(u.nodename, "?");
 	if (strcmp(o->print, "awk") == 0)
 		err = ag_print_awk(&r, &out);
@@ -306,6 +328,7 @@ out:
 	wire_report_close(&r);
 	ag_agg_free(aux);
 	ag_agg_free(agg);
+	ag_netns_close(&co);
 	return err;
 }
 
@@ -319,6 +342,7 @@ static int ship(const opts_t *o, const ag_cidr_t *cidrs)
 		.collector = o->collector ? o->collector : DEFAULT_COLLECTOR,
 		.state_dir = o->state_dir ? o->state_dir : DEFAULT_STATE_DIR,
 		.tier = o->tier ? o->tier : DEFAULT_TIER,
+		.hostname = o->hostname,
 		.labels = labels,
 		.n_labels = (size_t)o->labels.n,
 		.interval_s = (uint32_t)o->interval,
@@ -339,6 +363,8 @@ static int ship(const opts_t *o, const ag_cidr_t *cidrs)
 	};
 	int err, code;
 
+	if (o->netns && ag_netns_open(o->netns, &ro.collect) < 0)
+		return 1;
 	if (o->token_file) {
 		if ((err = fs_token_load(o->token_file, token, sizeof(token), &token_len)) < 0)
 			fatalx("--token-file %s: %s", o->token_file, fs_token_strerror(err));
@@ -355,6 +381,7 @@ static int ship(const opts_t *o, const ag_cidr_t *cidrs)
 			fatalx("out of memory");
 	}
 	code = ag_run(&ro);
+	ag_netns_close(&ro.collect);
 	for (int i = 0; i < o->labels.n; i++) {
 		free(labels[i].name);
 		free(labels[i].value);

@@ -803,7 +803,9 @@ int ag_run(const ag_run_opts_t *o)
 	a->sysctls_due = 1;
 	if (split_hostport(o->collector, &a->host, &a->port) < 0)
 		fatalx("--collector: '%s' is not HOST:PORT", o->collector);
-	if (uname(&u) < 0 || u.nodename[0] == '\0')
+	if (o->hostname)
+		snprintf(a->hostname, sizeof(a->hostname), "%s", o->hostname);
+	else if (uname(&u) < 0 || u.nodename[0] == '\0')
 		strcpy(a->hostname, "localhost");
 	else
 		snprintf(a->hostname, sizeof(a->hostname), "%s", u.nodename);

@@ -14,6 +14,7 @@ typedef struct {
 	const char *collector;      /* HOST:PORT or [V6]:PORT */
 	const char *state_dir;
 	const char *tier;           /* validated */
+	const char *hostname;       /* validated; NULL: the kernel's nodename */
 	const wire_kv_t *labels;    /* validated */
 	size_t n_labels;
 	const uint8_t *token;       /* NULL: no token, empty auth */

@@ -139,6 +139,25 @@ expect_error 1 "exclude each other" "$agent" --print --input "$tmp/garbage" --so
 expect_error 1 "exclude each other" "$agent" --print --once
 expect_error 1 "not HOST:PORT" "$agent" --once --collector 127.0.0.1
 
+# --netns from the root namespace: the namespace's sockets and sysctls, under --hostname.
+in_ns sysctl -qw net.core.somaxconn=1234
+json --source netlink >"$tmp/in.json"
+"$agent" --print=json --netns "$ns" --hostname box-1 >"$tmp/nsflag.json"
+"$agent" --print=json --netns "/run/netns/$ns" --source proc >"$tmp/nspath.json"
+py '
+import json, sys
+d = sys.argv[1].rsplit("/", 1)[0]
+a, b, c = (json.load(open(f"{d}/{n}.json")) for n in ("in", "nsflag", "nspath"))
+assert a["states"] == b["states"] == c["states"], (a["states"], b["states"], c["states"])
+assert b["top"] == a["top"], "top lists differ"
+assert b["host"] == "box-1", b["host"]
+assert b["sysctls"]["net.core.somaxconn"] == "1234", b["sysctls"]
+' in.json || fail "--netns"
+expect_error 1 "No such file" "$agent" --print --netns "no-such-ns-$$"
+expect_error 1 "not a network namespace" "$agent" --print --netns /proc/self/ns/mnt
+expect_error 1 "exclude each other" "$agent" --print --netns "$ns" --input "$tmp/garbage"
+expect_error 1 "not 1 to 255 printable bytes" "$agent" --print --hostname "$(printf 'a\tb')"
+
 "$agent" --help | grep -q -- "--collector HOST:PORT" || fail "--help"
 "$agent" --version | grep -Eq '^fleetstat-agent [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
 echo "agent_cli: ok"
