@@ -26,6 +26,7 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c)
 	c->nat_growth = 3;
 	c->flood_growth = 10;
 	c->flood_hours = 0.1;
+	c->flood_min_hours = 24;
 	c->baseline_ms = 7 * 86400000LL;
 	strcpy(c->ipset, "fleetstat-block");
 }
@@ -162,6 +163,16 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 		}
 		return 0;
 	}
+	if (strcmp(name, "flood_min_hours") == 0) {
+		uint64_t h;
+
+		if (parse_count(value, &h) < 0 || h > 24 * 366) {
+			*why = "not a number of hours from 1 to 8784";
+			return -EINVAL;
+		}
+		c->flood_min_hours = (uint32_t)h;
+		return 0;
+	}
 	if (strcmp(name, "baseline") == 0) {
 		int64_t ms;
 
@@ -261,7 +272,8 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 	else if (share(s->w.st[WIRE_ESTABLISHED], all) >= c->nat_established &&
 	         s->hours_baseline > 0 && present >= c->nat_hours && g <= c->nat_growth)
 		s->verdict = COL_V_NAT_EGRESS;
-	else if (g >= c->flood_growth && present <= c->flood_hours)
+	else if (g >= c->flood_growth && present <= c->flood_hours &&
+	         s->hours_baseline >= c->flood_min_hours)
 		s->verdict = COL_V_CONN_FLOOD;
 	else
 		s->verdict = COL_V_WATCH;
@@ -295,8 +307,13 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 		         s->hours_baseline, gs);
 		break;
 	case COL_V_WATCH:
-		snprintf(out, len, "over %" PRIu64 ": seen %" PRIu32 " of %" PRIu32 " hours, %s",
-		         c->suspect_min, s->hours_present, s->hours_baseline, gs);
+		if (s->hours_baseline < c->flood_min_hours && isinf(g))
+			snprintf(out, len, "over %" PRIu64 ", new, but the baseline holds %" PRIu32
+			         " hours: too little history to call it a flood (%" PRIu32 ")",
+			         c->suspect_min, s->hours_baseline, c->flood_min_hours);
+		else
+			snprintf(out, len, "over %" PRIu64 ": seen %" PRIu32 " of %" PRIu32 " hours, %s",
+			         c->suspect_min, s->hours_present, s->hours_baseline, gs);
 		break;
 	}
 }

@@ -29,7 +29,8 @@ typedef struct {
 	double nat_hours;         /* present in at least 0.2 of the baseline's hours, */
 	double nat_growth;        /* at most 3 times its baseline median */
 	double flood_growth;      /* conn-flood: at least 10 times its median (none: infinite) */
-	double flood_hours;       /* and present in at most 0.1 of the baseline's hours */
+	double flood_hours;       /* and present in at most 0.1 of the baseline's hours, */
+	uint32_t flood_min_hours; /* of a baseline with at least 24 hours of data (less: watch) */
 	int64_t baseline_ms;      /* the baseline: 7 d before the window's hour */
 	col_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
 	size_t n_allow, n_deny;
@@ -40,7 +41,7 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c);
 
 /*
  * One key of [suspects]: suspect_min, syn_share, syn_min, nat_established,
- * nat_hours, nat_growth, flood_growth, flood_hours, baseline (a duration),
+ * nat_hours, nat_growth, flood_growth, flood_hours, flood_min_hours, baseline (a duration),
  * allow and deny (CIDRs or addresses, separated by spaces or commas; each
  * key adds to its list), ipset.  0, -ENOENT (unknown key) or -EINVAL with a
  * static reason in *why.

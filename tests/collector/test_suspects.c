@@ -70,6 +70,8 @@ static void test_cfg_keys(void **state)
 	assert_int_equal(col_suspect_cfg_set(&c, "suspect_min", "0", &why), -EINVAL);
 	assert_int_equal(col_suspect_cfg_set(&c, "suspect_min", "12x", &why), -EINVAL);
 	assert_int_equal(col_suspect_cfg_set(&c, "baseline", "10m", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_min_hours", "0", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_min_hours", "9000", &why), -EINVAL);
 	assert_int_equal(col_suspect_cfg_set(&c, "deny", "10.0.0.0/8 nonsense", &why), -EINVAL);
 	assert_int_equal(col_suspect_cfg_set(&c, "ipset", "a b", &why), -EINVAL);
 	assert_non_null(why);
@@ -114,7 +116,13 @@ static void test_verdict_edges(void **state)
 	assert_int_equal(judge(&c, ip(481, 0, 34, 168, 160)), COL_V_WATCH);
 	assert_int_equal(judge(&c, ip(480, 0, 33, 168, 160)), COL_V_WATCH);
 	assert_int_equal(judge(&c, ip(400, 101, 60, 168, 400)), COL_V_WATCH);  /* 79.8% */
-	assert_int_equal(judge(&c, ip(500, 0, 0, 0, 0)), COL_V_CONN_FLOOD);   /* no history at all */
+	/* New, but too little history to tell sudden from usual: watch, below 24 hours of it. */
+	assert_int_equal(judge(&c, ip(500, 0, 0, 0, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(500, 0, 0, 23, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, ip(500, 0, 0, 24, 0)), COL_V_CONN_FLOOD);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_min_hours", "1", &(const char *){0}), 0);
+	assert_int_equal(judge(&c, ip(500, 0, 0, 1, 0)), COL_V_CONN_FLOOD);
+	c.flood_min_hours = 24;
 	/* conn-flood: at least 10 times its median and seen in at most 0.1 of the hours. */
 	assert_int_equal(judge(&c, ip(400, 0, 16, 168, 40)), COL_V_CONN_FLOOD);
 	assert_int_equal(judge(&c, ip(399, 0, 16, 168, 40)), COL_V_WATCH);
