@@ -12,7 +12,7 @@
 #            the root namespace on SQLite, both on 127.0.0.1
 #
 # All of it is joined by a bridge in a namespace of its own; nothing is routed anywhere else.
-# After a few intervals it prints `fleetstat tiers`, `top-ips`, `suspects` and `summary`, then
+# After a few intervals it prints `fleetstat summary`, `top-ips`, `suspects` and `tiers`, then
 # removes every namespace and process it made; also on Ctrl-C and on error.
 #
 # usage: deploy/demo-fleet.sh [--build DIR] [--hold] [--env FILE]
@@ -211,14 +211,14 @@ sleep $((4 * INTERVAL))
 [ -z "$envfile" ] || mv "$envfile.tmp" "$envfile"
 
 show() { echo; echo "\$ fleetstat $*"; FS "$@" --format table || true; }
-show tiers
-show top-ips --limit 8
-show suspects
 echo
 echo "\$ fleetstat summary --since 5m"
 rc=0
 FS summary --since 5m --format table || rc=$?
 echo "(exit $rc: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
+show top-ips --limit 8
+show suspects
+show tiers
 
 if [ "$hold" -eq 1 ]; then
 	say "holding: fleetstat --server $URL <query> | Ctrl-C ends it and removes everything"

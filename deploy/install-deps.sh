@@ -12,6 +12,7 @@ pkgs=(
 	clang libclang-rt-14-dev                  # libFuzzer targets
 	iproute2 nftables net-tools procps python3  # integration tests: netns, rules, ss, netstat
 	curl prometheus                           # the HTTP API; promtool checks /metrics
+	systemd                                   # systemd-analyze verify checks the units
 	hyperfine time                            # benchmarks
 )
 
