@@ -39,30 +39,13 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 	suite "ASan+UBSan build and test" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DFLEETSTAT_SANITIZE=ON
 
 echo "== fuzz targets, briefly =="
-# Seed corpora: the unit tests' fixtures.
-seeds() {
-	case $1 in
-	diag) echo "$root/tests/fixtures/netlink" ;;
-	text) echo "$root/tests/fixtures/text" ;;
-	kstat) echo "$root/tests/fixtures/kstat" ;;
-	frame) [ -d "$root/tests/fixtures/frames" ] && echo "$root/tests/fixtures/frames" ;;
-	esac
-	return 0
-}
-CC=clang cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=Debug -DFLEETSTAT_FUZZ=ON >/dev/null
-cmake --build "$root/build-fuzz" -j"$jobs" --target fuzz_frame fuzz_diag fuzz_text fuzz_kstat
-for t in "$root"/build-fuzz/fuzz_*; do
-	name=$(basename "$t")
-	corpus="$root/build-fuzz/corpus-$name"
-	mkdir -p "$corpus"
-	if "$t" -max_total_time="${FUZZ_SECONDS:-15}" -max_len=65536 -print_final_stats=1 \
-		"$corpus" $(seeds "${name#fuzz_}") \
-		>"$root/build-fuzz/$name.log" 2>&1; then
-		echo "$name: ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$root/build-fuzz/$name.log" | grep -o '[0-9]*$') runs)"
+# shellcheck source=fuzz/lib.sh
+source "$root/tests/fuzz/lib.sh"
+fs_fuzz_build "$root" "$root/build-fuzz"
+for t in $(fs_fuzz_targets); do
+	if fs_fuzz_run "$root" "$root/build-fuzz" "$t" -max_total_time="${FUZZ_SECONDS:-15}"; then
 		passed=$((passed + 1))
 	else
-		echo "$name: FAILED, see $root/build-fuzz/$name.log"
-		tail -30 "$root/build-fuzz/$name.log"
 		failed=$((failed + 1))
 	fi
 done

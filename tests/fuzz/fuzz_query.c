@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* fuzz_query.c: libFuzzer target for what the HTTP side reads from others: query parameters
+ * (as the API takes them, name=value pairs split on '&'), --server URLs, and the responses
+ * the CLI parses. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+#include "url.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NOW 1796212800000LL
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1), *save = NULL, host[256], port[8], path[256], v[64];
+	col_qopts_t o;
+	const char *why;
+	int status;
+	size_t body;
+
+	if (s == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	/* The response parser sees the bytes as they are, NULs included. */
+	if (col_http_response_parse((const char *)data, size, &status, &body) == 0) {
+		if (body > size || status < 100 || status > 999)
+			abort();
+		(void)col_http_header((const char *)data, body, "Content-Type", v, sizeof(v));
+	}
+	if (col_url_split(s, host, sizeof(host), port, path, sizeof(path)) == 0 &&
+	    (strlen(host) >= sizeof(host) || strlen(port) >= sizeof(port)))
+		abort();
+	col_qopts_init(&o, NOW);
+	for (char *kv = strtok_r(s, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '=');
+		int rc;
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		why = NULL;
+		rc = col_qopts_set(&o, kv, eq + 1, &why);
+		if (rc == -EINVAL && why == NULL)
+			abort();   /* a refusal always says why */
+		if (rc != 0 && rc != -EINVAL && rc != -ENOENT)
+			abort();
+	}
+	if (o.limit < 1 || o.limit > 10000 || o.since_ms < 0 || o.step_ms < 0)
+		abort();
+	free(s);
+	return 0;
+}

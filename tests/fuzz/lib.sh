@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: MIT
+# lib.sh: build and run the libFuzzer targets (a bash library: source it).
+#   fs_fuzz_targets          the targets' names (frame diag text kstat query config)
+#   fs_fuzz_build ROOT DIR   configure DIR with clang and FLEETSTAT_FUZZ, build every target
+#   fs_fuzz_run ROOT DIR NAME ARGS...
+#                            run fuzz_NAME on its corpus (DIR/corpus-fuzz_NAME, kept between
+#                            runs) and its seeds (the unit tests' fixtures) with libFuzzer ARGS
+#                            (-max_total_time=S, -runs=N); log in DIR/fuzz_NAME.log; prints
+#                            "fuzz_NAME: ok (N runs, E/s)" or the failure; returns nonzero on
+#                            a crash, leak or UB report
+# Line-based and message-based inputs need no more than 16 KiB to reach every branch; the
+# netlink replies and frames get 64 KiB.
+FS_FUZZ_TARGETS="frame diag text kstat query config"
+
+fs_fuzz_targets() { echo "$FS_FUZZ_TARGETS"; }
+
+fs_fuzz_build() {
+	local root=$1 dir=$2 t targets=()
+	for t in $FS_FUZZ_TARGETS; do targets+=("fuzz_$t"); done
+	CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFLEETSTAT_FUZZ=ON >/dev/null &&
+		cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}"
+}
+
+_fs_fuzz_seeds() {
+	case $2 in
+	diag) echo "$1/tests/fixtures/netlink" ;;
+	text) echo "$1/tests/fixtures/text" ;;
+	kstat) echo "$1/tests/fixtures/kstat" ;;
+	frame) [ -d "$1/tests/fixtures/frames" ] && echo "$1/tests/fixtures/frames" ;;
+	query) echo "$1/tests/fixtures/query" ;;
+	config) echo "$1/tests/fixtures/config" ;;
+	esac
+	return 0
+}
+
+fs_fuzz_run() {
+	local root=$1 dir=$2 name=$3 max=16384 log runs secs
+	shift 3
+	case $name in diag | frame) max=65536 ;; esac
+	log=$dir/fuzz_$name.log
+	mkdir -p "$dir/corpus-fuzz_$name"
+	# shellcheck disable=SC2046
+	if "$dir/fuzz_$name" "$@" -max_len=$max -print_final_stats=1 "$dir/corpus-fuzz_$name" \
+		$(_fs_fuzz_seeds "$root" "$name") >"$log" 2>&1; then
+		runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+		secs=$(grep -m1 -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
+		echo "fuzz_$name: ok (${runs:-?} runs, ${secs:-?}/s)"
+		return 0
+	fi
+	echo "fuzz_$name: FAILED, see $log"
+	tail -30 "$log"
+	return 1
+}
