@@ -18,6 +18,7 @@
 typedef struct {
 	char *listen, *http, *http_token_file, *db, *token_file, *retention, *max_frame, *max_conns;
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
+	char *max_conns_per_ip, *max_write_queue;
 	int insecure;
 	int verbose;
 	col_thresholds_t th;  /* [thresholds] */
@@ -28,7 +29,7 @@ enum {
 	OPT_CONFIG = 256, OPT_LISTEN, OPT_HTTP, OPT_DB, OPT_TOKEN_FILE, OPT_RETENTION,
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_HTTP_TOKEN_FILE,
-	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION,
+	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
 };
 
 static const struct option longopts[] = {
@@ -43,6 +44,8 @@ static const struct option longopts[] = {
 	{"rollup-retention", required_argument, NULL, OPT_ROLLUP_RETENTION},
 	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
 	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	{"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
+	{"max-write-queue", required_argument, NULL, OPT_MAX_WRITE_QUEUE},
 	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	{"insecure", no_argument, NULL, OPT_INSECURE},
@@ -71,6 +74,9 @@ static void usage(FILE *f)
 	"  --rollup-retention DUR    keep per-hour rollups this long (default 400d)\n"
 	"  --max-frame BYTES         largest frame taken (default 1M)\n"
 	"  --max-conns N             connections at once (default 10000)\n"
+	"  --max-conns-per-ip N      connections at once from one address (default 256)\n"
+	"  --max-write-queue BYTES   unsent bytes to a client (acks it does not read) before\n"
+	"                            reading from it pauses (default 1M)\n"
 	"  --handshake-timeout DUR   time for a client to send its Hello (default 10s)\n"
 	"  --idle-timeout DUR        close a connection silent this long (default 5m)\n"
 	"  --http ADDR:PORT|off      the read-only query API and /metrics (default\n"
@@ -102,6 +108,8 @@ static int apply(opts_t *o, int opt, const char *v)
 	case OPT_ROLLUP_RETENTION: set_str(&o->rollup_retention, v); break;
 	case OPT_MAX_FRAME: set_str(&o->max_frame, v); break;
 	case OPT_MAX_CONNS: set_str(&o->max_conns, v); break;
+	case OPT_MAX_CONNS_PER_IP: set_str(&o->max_conns_per_ip, v); break;
+	case OPT_MAX_WRITE_QUEUE: set_str(&o->max_write_queue, v); break;
 	case OPT_HANDSHAKE_TIMEOUT: set_str(&o->handshake_timeout, v); break;
 	case OPT_IDLE_TIMEOUT: set_str(&o->idle_timeout, v); break;
 	case OPT_INSECURE:
@@ -124,6 +132,7 @@ static const struct {
 	{"token_file", OPT_TOKEN_FILE}, {"retention", OPT_RETENTION},
 	{"minute_retention", OPT_MINUTE_RETENTION}, {"rollup_retention", OPT_ROLLUP_RETENTION},
 	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
+	{"max_conns_per_ip", OPT_MAX_CONNS_PER_IP}, {"max_write_queue", OPT_MAX_WRITE_QUEUE},
 	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
 	{"insecure", OPT_INSECURE},
 };
@@ -223,6 +232,19 @@ static void configure(const opts_t *o, col_config_t *cfg)
 			fatalx("--max-conns: '%s' is not a number from 1 to 1000000", o->max_conns);
 		cfg->max_conns = (unsigned)n;
 	}
+	cfg->max_conns_per_ip = 256;
+	if (o->max_conns_per_ip) {
+		if (col_parse_size(o->max_conns_per_ip, &n) < 0 || n > 1000000)
+			fatalx("--max-conns-per-ip: '%s' is not a number from 1 to 1000000",
+			       o->max_conns_per_ip);
+		cfg->max_conns_per_ip = (unsigned)n;
+	}
+	cfg->max_write_queue = 1u << 20;
+	if (o->max_write_queue) {
+		if (col_parse_size(o->max_write_queue, &n) < 0 || n < 4096 || n > (1u << 30))
+			fatalx("--max-write-queue: '%s' is not a size from 4K to 1G", o->max_write_queue);
+		cfg->max_write_queue = (size_t)n;
+	}
 	if (o->token_file) {
 		int err = fs_token_load(o->token_file, cfg->token, sizeof(cfg->token), &cfg->token_len);
 
@@ -238,7 +260,8 @@ static void opts_close(opts_t *o)
 {
 	char **all[] = {&o->listen, &o->http, &o->http_token_file, &o->db, &o->token_file,
 	                &o->retention, &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout,
-	                &o->minute_retention, &o->rollup_retention};
+	                &o->minute_retention, &o->rollup_retention, &o->max_conns_per_ip,
+	                &o->max_write_queue};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);

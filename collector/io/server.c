@@ -20,9 +20,6 @@
 
 /* Reports a connection may have queued for storage before we stop reading it. */
 #define CONN_INFLIGHT_MAX 256
-/* Bytes waiting to be written to a client before we stop reading it, and resume. */
-#define WQ_HIWAT (1u << 20)
-#define WQ_LOWAT (256u << 10)
 /* How often the ended hours' IP rollups are built (more at once while they lag). */
 #define HOURS_EVERY_MS (30 * 1000)
 /* How often old reports are pruned. */
@@ -32,6 +29,13 @@ enum { ST_HELLO, ST_WELCOMING, ST_READY, ST_CLOSING };
 enum { PAUSE_INFLIGHT = 1, PAUSE_WRITEQ = 2 };
 
 typedef struct col_srv col_srv_t;
+
+/* Connections from one source address: an open-addressing table, zero counts kept till it grows. */
+typedef struct {
+	uint8_t len;
+	uint8_t b[16];
+	unsigned n;
+} ipcount_t;
 
 typedef struct col_conn {
 	uv_tcp_t tcp;
@@ -47,6 +51,7 @@ typedef struct col_conn {
 	uint8_t nonce[WIRE_NONCE_LEN];
 	uint8_t agent_id[WIRE_AGENT_ID_LEN];
 	char peer[64];          /* "addr:port" */
+	uint8_t alen, addr[16]; /* the source address (IPv4-mapped as IPv4); alen 0: unknown */
 	char name[160];         /* peer, then "peer agent HEX (hostname)": for the log */
 	wire_dec_t dec;
 	uint64_t last_seq;      /* the agent's highest stored seq at Welcome */
@@ -64,6 +69,10 @@ struct col_srv {
 	col_writer_t *writer;
 	col_conn_t *conns;
 	unsigned nconns;
+	struct {
+		ipcount_t *v;
+		size_t cap, used;
+	} ips;
 	int stopping;
 	uint8_t rbuf[64 * 1024];
 	/* Counted on the loop's thread, read by the HTTP threads for /metrics. */
@@ -108,6 +117,67 @@ static void on_conn_closed(uv_handle_t *h)
 	conn_free_if_done(c);
 }
 
+static size_t ip_hash(const uint8_t *b, uint8_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (uint8_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The entry of address (b, len), or the empty slot where it would go. */
+static ipcount_t *ip_slot(ipcount_t *v, size_t cap, const uint8_t *b, uint8_t len)
+{
+	for (size_t i = ip_hash(b, len) & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (v[i].len == 0 || (v[i].len == len && memcmp(v[i].b, b, len) == 0))
+			return &v[i];
+}
+
+/* Counts one more connection from the address: its count now, 0 when out of memory. */
+static unsigned ip_up(col_srv_t *s, const uint8_t *b, uint8_t len)
+{
+	ipcount_t *e;
+
+	if (2 * (s->ips.used + 1) > s->ips.cap) {
+		size_t live = 0, cap = 64;
+		ipcount_t *v;
+
+		for (size_t i = 0; i < s->ips.cap; i++)
+			live += s->ips.v[i].len && s->ips.v[i].n;
+		while (cap < 4 * (live + 1))
+			cap *= 2;
+		if ((v = calloc(cap, sizeof(*v))) == NULL)
+			return 0;
+		for (size_t i = 0; i < s->ips.cap; i++)
+			if (s->ips.v[i].len && s->ips.v[i].n)
+				*ip_slot(v, cap, s->ips.v[i].b, s->ips.v[i].len) = s->ips.v[i];
+		free(s->ips.v);
+		s->ips.v = v;
+		s->ips.cap = cap;
+		s->ips.used = live;
+	}
+	e = ip_slot(s->ips.v, s->ips.cap, b, len);
+	if (e->len == 0) {
+		e->len = len;
+		memcpy(e->b, b, len);
+		e->n = 0;
+		s->ips.used++;
+	}
+	return ++e->n;
+}
+
+static void ip_down(col_srv_t *s, const uint8_t *b, uint8_t len)
+{
+	ipcount_t *e;
+
+	if (len == 0 || s->ips.cap == 0)
+		return;
+	e = ip_slot(s->ips.v, s->ips.cap, b, len);
+	if (e->len && e->n)
+		e->n--;
+}
+
 static void conn_unlink(col_conn_t *c)
 {
 	col_srv_t *s = c->srv;
@@ -121,6 +191,7 @@ static void conn_unlink(col_conn_t *c)
 	c->prev = c->next = NULL;
 	s->nconns--;
 	s->st.open--;
+	ip_down(s, c->addr, c->alen);
 }
 
 static void close_handles(col_conn_t *c)
@@ -162,8 +233,9 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	/* Reading resumes once the client has taken three quarters of its backlog. */
 	if ((c->paused & PAUSE_WRITEQ) &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WQ_LOWAT)
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < c->srv->cfg->max_write_queue / 4)
 		conn_resume(c, PAUSE_WRITEQ);
 }
 
@@ -203,7 +275,7 @@ static int conn_send(col_conn_t *c, const wire_frame_t *f)
 		free(w);
 		return err;
 	}
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > WQ_HIWAT)
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->cfg->max_write_queue)
 		conn_pause(c, PAUSE_WRITEQ);
 	return 0;
 }
@@ -405,6 +477,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?";
+	uint8_t alen = 0;
 	col_conn_t *c;
 
 	if (status < 0) {
@@ -437,11 +510,19 @@ static void on_connection(uv_stream_t *server, int status)
 		int port;
 
 		if (ss.ss_family == AF_INET6) {
-			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
-			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+			uv_ip6_name(a, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+			alen = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) ? 4 : 16;
+			memcpy(c->addr, a->sin6_addr.s6_addr + (alen == 4 ? 12 : 0), alen);
 		} else {
-			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
-			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+			uv_ip4_name(a, host, sizeof(host));
+			port = ntohs(a->sin_port);
+			alen = 4;
+			memcpy(c->addr, &a->sin_addr, 4);
 		}
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	}
@@ -450,6 +531,19 @@ static void on_connection(uv_stream_t *server, int status)
 	if (s->nconns > s->cfg->max_conns) {
 		conn_reject(c, WIRE_ERR_OVERLOADED, "too many connections");
 		return;
+	}
+	if (alen) {
+		unsigned n = ip_up(s, c->addr, alen);
+
+		if (n == 0) {
+			conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
+			return;
+		}
+		c->alen = alen;   /* counted: conn_unlink() takes it back */
+		if (n > s->cfg->max_conns_per_ip) {
+			conn_reject(c, WIRE_ERR_OVERLOADED, "too many connections from this address");
+			return;
+		}
 	}
 	ch.challenge.protocol = WIRE_PROTOCOL;
 	if (uv_random(NULL, NULL, c->nonce, sizeof(c->nonce), 0, NULL) < 0) {
@@ -703,6 +797,7 @@ out:
 		log_warnx("col: loop still had handles at exit");
 		err = err ? err : -EBUSY;
 	}
+	free(s->ips.v);
 	free(s);
 	return err;
 }

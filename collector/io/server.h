@@ -22,6 +22,8 @@ typedef struct {
 	int64_t rollup_retention_ms;  /* hour rollups */
 	size_t max_frame;
 	unsigned max_conns;
+	unsigned max_conns_per_ip;    /* from one source address */
+	size_t max_write_queue;       /* bytes unsent to a client before its reading pauses */
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
 	/* The HTTP API: off when http_port is 0. */

@@ -87,5 +87,31 @@ fs_wait_for 20 stored || fail "the agent's reports were not stored"
 fs_collector_kill INT || fail "collector did not exit 0 on SIGINT with an agent connected"
 grep -q "stopped:" "$T/collector.log" || fail "no stop line in the log"
 fs_agent_kill a TERM
+# --max-conns-per-ip: the fourth connection from 127.0.0.1 gets Error{OVERLOADED} and a close;
+# the first three keep their Challenge and stay open, and another address is still taken.
+expect_error 1 "is not a number" "$col" --max-conns-per-ip 0x3 --db "$DB"
+expect_error 1 "not a size from 4K" "$col" --max-write-queue 100 --db "$DB"
+PORT=$(fs_free_port)
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http off --max-conns-per-ip 3 \
+	--max-write-queue 64K
+python3 - "$PORT" <<'PY' || fail "--max-conns-per-ip"
+import socket, sys, time
+port = int(sys.argv[1])
+cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+time.sleep(0.3)
+def fate(s):
+    s.settimeout(1)
+    first = s.recv(4096)
+    try:
+        return "closed" if s.recv(4096) == b"" else "more"
+    except socket.timeout:
+        return "open" if first else "silent"
+got = [fate(s) for s in cs]
+assert got == ["open", "open", "open", "closed"], got
+o = socket.socket(); o.bind(("127.0.0.2", 0)); o.connect(("127.0.0.1", port))
+assert fate(o) == "open", "another address refused"
+PY
+grep -q "too many connections from this address" "$T/collector.log" || fail "no log line for the limit"
+fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
 if grep -q -- "$secret" "$T"/*.log; then fail "the token is in a log"; fi
 echo "collector_cli.sh: PASS"
