@@ -92,6 +92,15 @@ struct agent {
 	uint64_t backoff;           /* ag_backoff_next() state */
 	int outage_said;            /* a failed connect was logged this outage */
 	int drop_said;              /* dropping from a full spool was logged */
+	/* Reports the spool directory could not take (a full or failing disk): held here, in
+	 * seq order, under the same bound, sent and acked like the others. */
+	struct {
+		uint64_t seq;
+		uint8_t *buf;
+		size_t len;
+	} *mem;
+	size_t n_mem, cap_mem;
+	int disk_said;              /* writing to the state dir fails: logged */
 	int stopping;
 	int exit_code;
 	uint64_t once_seq;          /* --once: the report that must be acked */
@@ -144,9 +153,69 @@ static void agent_stop(agent_t *a, int code)
 
 /* ---- spool ---------------------------------------------------------------- */
 
+/* The index of seq among the reports held in memory, or n_mem. */
+static size_t mem_find(const agent_t *a, uint64_t seq)
+{
+	size_t lo = 0, hi = a->n_mem;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->mem[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < a->n_mem && a->mem[lo].seq == seq ? lo : a->n_mem;
+}
+
+/* Holds report seq (buf taken over) in memory; seqs only grow, so it goes last. */
+static void mem_add(agent_t *a, uint64_t seq, uint8_t *buf, size_t len)
+{
+	if (a->n_mem == a->cap_mem) {
+		size_t cap = a->cap_mem ? 2 * a->cap_mem : 64;
+		void *v = realloc(a->mem, cap * sizeof(*a->mem));
+
+		if (v == NULL)
+			fatalx("agent: out of memory");
+		a->mem = v;
+		a->cap_mem = cap;
+	}
+	a->mem[a->n_mem].seq = seq;
+	a->mem[a->n_mem].buf = buf;
+	a->mem[a->n_mem].len = len;
+	a->n_mem++;
+}
+
+/* The state dir failed (what): said once until it works again. */
+static void disk_failed(agent_t *a, const char *what, int err)
+{
+	if (!a->disk_said++)
+		log_warnx("agent: %s: %s; keeping new reports in memory (bound %" PRIu64
+		          " bytes with the spool) until the disk takes them again", what,
+		          strerror(-err), a->sp.max_bytes);
+}
+
+static void disk_works(agent_t *a)
+{
+	if (a->disk_said) {
+		log_info("agent: the state dir takes reports again (%zu held in memory)", a->n_mem);
+		a->disk_said = 0;
+	}
+}
+
+/* A report leaves the spool (acked, dropped): its file, or its copy in memory. */
 static void drop_file(agent_t *a, uint64_t seq)
 {
-	ag_spool_unlink(&a->st, seq);
+	size_t i = mem_find(a, seq);
+
+	if (i == a->n_mem) {
+		ag_spool_unlink(&a->st, seq);
+		return;
+	}
+	free(a->mem[i].buf);
+	memmove(&a->mem[i], &a->mem[i + 1], (a->n_mem - i - 1) * sizeof(*a->mem));
+	a->n_mem--;
 }
 
 /* Deletes the oldest reports while the spool is above its bound, counting them. */
@@ -171,9 +240,9 @@ static void enforce_bound(agent_t *a)
 }
 
 /*
- * Encodes a->cur as the next report, persists the seq, then spools it.
- * 0 or a negative errno (logged); the report is lost only if it could not
- * be written at all.
+ * Encodes a->cur as the next report, persists the seq, then spools it (in
+ * memory when the disk fails).  0 or a negative errno (logged): only a
+ * report that cannot be encoded is lost.
  */
 static int spool_report(agent_t *a, int with_sysctls)
 {
@@ -198,15 +267,24 @@ static int spool_report(agent_t *a, int with_sysctls)
 		          err == -EMSGSIZE ? "above the max frame" : strerror(-err));
 		return err;
 	}
-	/* The seq is durable before the report exists, so it never repeats. */
+	/*
+	 * The seq is durable before the report exists, so it never repeats.  When
+	 * the disk cannot take it, the seq and the report live in memory: should
+	 * the agent restart before the disk recovers, the collector's Welcome
+	 * (its last seq) moves it past them.
+	 */
 	a->st.last_seq = seq;
-	if ((err = ag_state_save(&a->st)) < 0) {
-		a->st.last_seq = seq - 1;
-		goto out;
+	if ((err = ag_state_save(&a->st)) < 0 ||
+	    (err = ag_spool_write(&a->st, seq, buf, len)) < 0) {
+		disk_failed(a, err == -ENOSPC ? "the state dir's disk is full" : "the state dir fails",
+		            err);
+		mem_add(a, seq, buf, len);
+		buf = NULL;
+		err = 0;
+	} else {
+		disk_works(a);
 	}
-	if ((err = ag_spool_write(&a->st, seq, buf, len)) < 0)
-		goto out;
-	if ((err = ag_spool_add(&a->sp, seq, len)) < 0)
+	if (ag_spool_add(&a->sp, seq, len) < 0)
 		fatalx("agent: out of memory");
 	if (with_sysctls)
 		a->sysctls_due = 0;
@@ -215,7 +293,6 @@ static int spool_report(agent_t *a, int with_sysctls)
 	log_debug("agent: spooled report %" PRIu64 " (%zu bytes%s)", seq, len,
 	          with_sysctls ? ", with sysctls" : "");
 	enforce_bound(a);
-out:
 	free(buf);
 	return err;
 }
@@ -419,8 +496,15 @@ static void pump(conn_t *c)
 			err = -EPROTO;
 			w = NULL;
 		} else {
+			size_t m = mem_find(a, e.seq);
+
 			w = wreq_new((size_t)e.size);
-			err = ag_spool_read(&a->st, e.seq, w->buf, (size_t)e.size);
+			if (m < a->n_mem) {
+				memcpy(w->buf, a->mem[m].buf, a->mem[m].len);
+				err = 0;
+			} else {
+				err = ag_spool_read(&a->st, e.seq, w->buf, (size_t)e.size);
+			}
 		}
 		if (err < 0) {
 			/* Unreadable: it can never be delivered, so it counts as dropped. */
@@ -858,6 +942,12 @@ int ag_run(const ag_run_opts_t *o)
 		code = 1;
 	}
 out_state:
+	if (a->n_mem > 0)
+		log_warnx("agent: %zu report(s) held in memory (the disk would not take them) are"
+		          " lost at exit", a->n_mem);
+	for (size_t i = 0; i < a->n_mem; i++)
+		free(a->mem[i].buf);
+	free(a->mem);
 	ag_spool_close(&a->sp);
 	ag_state_close(&a->st);
 	ag_kv_free(a->prev_sysctls, a->n_prev_sysctls);

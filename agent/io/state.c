@@ -261,6 +261,24 @@ void ag_state_close(ag_state_t *st)
 	st->dirfd = st->spoolfd = st->lockfd = -1;
 }
 
+/*
+ * A failing disk fails every write: the first failure of a run is a
+ * warning, the rest debug lines until a write succeeds again.
+ */
+static int write_failures;
+
+static void write_failed(int err, const char *fmt, uint64_t arg)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	errno = -err;
+	if (write_failures++ == 0)
+		log_warn("agent: %s", what);
+	else
+		log_debug("agent: %s: %s (again)", what, strerror(-err));
+}
+
 int ag_state_save(ag_state_t *st)
 {
 	char buf[96];
@@ -268,10 +286,10 @@ int ag_state_save(ag_state_t *st)
 	                 st->last_seq, st->dropped);
 	int err = write_durable(st->dirfd, "state", "state.tmp", buf, (size_t)n);
 
-	if (err < 0) {
-		errno = -err;
-		log_warn("agent: saving state (seq %" PRIu64 ")", st->last_seq);
-	}
+	if (err < 0)
+		write_failed(err, "saving state (seq %" PRIu64 ")", st->last_seq);
+	else
+		write_failures = 0;
 	return err;
 }
 
@@ -331,10 +349,10 @@ int ag_spool_write(ag_state_t *st, uint64_t seq, const uint8_t *buf, size_t len)
 
 	ag_spool_name(seq, 0, name);
 	ag_spool_name(seq, 1, tmp);
-	if ((err = write_durable(st->spoolfd, name, tmp, buf, len)) < 0) {
-		errno = -err;
-		log_warn("agent: spool/%s", name);
-	}
+	if ((err = write_durable(st->spoolfd, name, tmp, buf, len)) < 0)
+		write_failed(err, "spool/%020" PRIu64, seq);
+	else
+		write_failures = 0;
 	return err;
 }
 

@@ -40,7 +40,8 @@ typedef struct {
 int ag_state_open(ag_state_t *st, const char *dir);
 void ag_state_close(ag_state_t *st);
 
-/* Persists last_seq and dropped durably.  0 or a negative errno (logged). */
+/* Persists last_seq and dropped durably.  0 or a negative errno (logged: of a run of
+ * failures, the first as a warning). */
 int ag_state_save(ag_state_t *st);
 
 /*

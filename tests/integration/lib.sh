@@ -11,6 +11,8 @@
 #   fs_agent_kill NAME [SIG]  (after TERM the agent must exit 0)
 #   fs_sql QUERY              run a query on $DB with the sqlite3 shell
 #   fs_wait_for SECONDS CMD   run CMD every 0.2 s until it succeeds, at most SECONDS
+#   fs_on_exit CMD            also run CMD at exit, after the processes are killed and before
+#                             the temp dir goes (e.g. umount)
 #   fail MSG
 # FS_KEEP=DIR copies the temp dir there at exit.  FS_VERBOSE=1 runs the collector and agents with --verbose.
 # Every process started here is killed by PID at exit.
@@ -18,6 +20,9 @@
 declare -A AGENT_PID=()
 COL_PID=""
 T=""
+_FS_ON_EXIT=()
+
+fs_on_exit() { _FS_ON_EXIT+=("$*"); }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -40,6 +45,7 @@ _fs_lib_cleanup() {
 		kill -KILL "$COL_PID" 2>/dev/null
 		wait "$COL_PID" 2>/dev/null
 	fi
+	for f in "${_FS_ON_EXIT[@]}"; do eval "$f"; done
 	# FS_KEEP=DIR keeps the temp dir (logs, database) there.
 	[ -n "$T" ] && [ -n "${FS_KEEP:-}" ] && cp -a "$T" "$FS_KEEP"
 	[ -n "$T" ] && rm -rf "$T"
