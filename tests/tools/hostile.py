@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""hostile.py: hostile clients against a fleetstat collector on loopback, all at once.
+
+Frames are built by hand (protobuf wire format, 4-byte big-endian length), so that they can
+be as wrong as wanted.  Each kind of client records what the collector did to it; the summary
+(JSON on stdout) says, per kind, how many connections ended how:
+  garbage      random bytes
+  zero         a frame length of 0
+  huge         a frame length of 0xFFFFFFFF
+  truncated    a frame cut short, then the socket closed
+  slow         a Hello at one byte a second
+  idle         --idle connections (from 127.0.0.10 up) that never say a word
+  wrong_token  --hellos Hellos with a wrong HMAC
+  bad_ip, bad_tier, backwards, ahead, many_ips
+               reports (or a Hello) with one invalid field each, after a good handshake
+  no_reader    a client that sends up to 100,000 reports as fast as it can and never reads
+               its acks
+usage: hostile.py --port P --token-file F [--idle N] [--hellos N] [--seconds S]
+Traffic goes to 127.0.0.1 only.
+"""
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import resource
+import socket
+import struct
+import sys
+import threading
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--token-file", required=True)
+ap.add_argument("--idle", type=int, default=5000)
+ap.add_argument("--hellos", type=int, default=500)
+ap.add_argument("--seconds", type=float, default=15)
+args = ap.parse_args()
+TOKEN = open(args.token_file, "rb").read().split(b"\n")[0]
+ADDR = ("127.0.0.1", args.port)
+results = {}
+lock = threading.Lock()
+
+
+def note(kind, outcome):
+    with lock:
+        results.setdefault(kind, {}).setdefault(outcome, 0)
+        results[kind][outcome] += 1
+
+
+# ---- protobuf, by hand --------------------------------------------------------------------
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def f_varint(field, n):
+    return varint(field << 3) + varint(n)
+
+
+def f_bytes(field, b):
+    return varint(field << 3 | 2) + varint(len(b)) + b
+
+
+def frame(field, body):
+    msg = f_bytes(field, body)
+    return struct.pack(">I", len(msg)) + msg
+
+
+def hello(agent_id, auth, tier="hostile", hostname="hostile"):
+    h = (f_varint(1, 1) + f_bytes(2, agent_id) + f_bytes(3, hostname.encode()) +
+         f_bytes(4, tier.encode()) + f_bytes(6, b"0.0.0-hostile") + (f_bytes(7, auth) if auth else b""))
+    return frame(2, h)
+
+
+def report(seq, at_ms, ips=(), ip_len=4):
+    """A report whose ESTABLISHED count is the sum of its top entries' (so it adds up)."""
+    est = sum(n for _, n in ips)
+    top = b"".join(f_bytes(1, f_bytes(1, ip) + f_bytes(2, f_varint(1, n) if n else b""))
+                   for ip, n in ips)
+    top += f_varint(2, 20) + f_varint(8, len(ips))
+    st = f_varint(1, est) if est else b""
+    r = (f_varint(1, seq) + f_varint(2, at_ms) + f_varint(3, 1000) + f_bytes(4, st) +
+         f_bytes(6, top) + f_bytes(11, b"netlink"))
+    return frame(4, r)
+
+
+def read_frame(s, timeout):
+    """(field of the Frame's body, body bytes), or None on EOF, or 'timeout'."""
+    s.settimeout(timeout)
+    buf = b""
+    try:
+        while len(buf) < 4:
+            d = s.recv(4 - len(buf))
+            if not d:
+                return None
+            buf += d
+        n = struct.unpack(">I", buf)[0]
+        body = b""
+        while len(body) < n:
+            d = s.recv(n - len(body))
+            if not d:
+                return None
+            body += d
+    except socket.timeout:
+        return "timeout"
+    except OSError:
+        return None
+    field = body[0] >> 3
+    # Skip the key and the length varint of the oneof's message.
+    i = 1
+    while body[i] & 0x80:
+        i += 1
+    return field, body[i + 1:]
+
+
+def field_bytes(msg, want):
+    i = 0
+    while i < len(msg):
+        k = 0
+        shift = 0
+        while True:
+            b = msg[i]
+            i += 1
+            k |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        f, wt = k >> 3, k & 7
+        if wt == 0:
+            while msg[i] & 0x80:
+                i += 1
+            i += 1
+        elif wt == 2:
+            n = 0
+            shift = 0
+            while True:
+                b = msg[i]
+                i += 1
+                n |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            if f == want:
+                return msg[i:i + n]
+            i += n
+        else:
+            return None
+    return None
+
+
+def fate(s, timeout=5):
+    """How the collector ended it: 'error+close', 'close', 'open' (nothing within timeout)."""
+    saw_error = False
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        f = read_frame(s, max(0.05, deadline - time.time()))
+        if f is None:
+            return "error+close" if saw_error else "close"
+        if f == "timeout":
+            break
+        if f[0] == 6:
+            saw_error = True
+    return "error+open" if saw_error else "open"
+
+
+def connect(src="127.0.0.1"):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(ADDR)
+    return s
+
+
+def handshake(tier="hostile", token=TOKEN):
+    """A connection past its Welcome, or (socket, why) when refused."""
+    s = connect()
+    ch = read_frame(s, 5)
+    if not isinstance(ch, tuple) or ch[0] != 1:
+        return s, "no challenge"
+    nonce = field_bytes(ch[1], 2)
+    agent_id = os.urandom(16)
+    auth = hmac.new(token, nonce + agent_id, hashlib.sha256).digest()
+    s.sendall(hello(agent_id, auth, tier=tier))
+    w = read_frame(s, 5)
+    if not isinstance(w, tuple) or w[0] != 3:
+        return s, "refused"
+    return s, None
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# ---- the clients -------------------------------------------------------------------------
+def garbage():
+    for _ in range(50):
+        s = connect()
+        read_frame(s, 2)
+        try:
+            s.sendall(os.urandom(4096))
+        except OSError:
+            pass
+        note("garbage", fate(s))
+        s.close()
+
+
+def lengths():
+    for kind, hdr in (("zero", b"\0\0\0\0"), ("huge", b"\xff\xff\xff\xff")):
+        for _ in range(10):
+            s = connect()
+            read_frame(s, 2)
+            s.sendall(hdr)
+            note(kind, fate(s))
+            s.close()
+    for _ in range(10):
+        s = connect()
+        read_frame(s, 2)
+        s.sendall(struct.pack(">I", 100) + b"x" * 50)
+        s.close()
+        note("truncated", "sent and closed")
+
+
+def slow():
+    s = connect()
+    ch = read_frame(s, 5)
+    data = hello(os.urandom(16), b"\0" * 32)
+    start = time.time()
+    try:
+        for b in data:
+            s.sendall(bytes([b]))
+            time.sleep(1)
+            if time.time() - start > 60:
+                break
+    except OSError:
+        pass
+    note("slow", fate(s, 2) + " after %d s" % round(time.time() - start))
+    s.close()
+
+
+def idle():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (args.idle + 2048, args.idle + 2048))
+    socks = []
+    for i in range(args.idle):
+        try:
+            socks.append(connect("127.0.0.%d" % (10 + i // 200)))
+        except OSError as e:
+            note("idle", "connect failed: " + e.strerror)
+    with lock:
+        results["idle_open"] = len(socks)
+    time.sleep(min(args.seconds, 8))
+    challenged = 0
+    for s in socks:
+        f = read_frame(s, 0.01)
+        challenged += isinstance(f, tuple) and f[0] == 1
+        s.close()
+    with lock:
+        results["idle_challenged"] = challenged
+
+
+def wrong_tokens():
+    for _ in range(args.hellos):
+        s, why = handshake(token=b"not-the-token")
+        note("wrong_token", why or "welcomed")
+        s.close()
+
+
+def invalid():
+    t = now_ms()
+    cases = [
+        ("bad_ip", "hostile", [report(1, t, [(b"\x0a\0\0\1\2\3\4", 5)])]),
+        ("bad_tier", "web tier", []),
+        ("backwards", "hostile", [report(5, t, [(b"\x0a\0\0\1", 5)]), report(3, t)]),
+        ("ahead", "hostile", [report(1, t + 86400000)]),
+        ("many_ips", "hostile",
+         [report(1, t, [(struct.pack(">I", 0x0A000000 + i), 1) for i in range(100000)])]),
+    ]
+    for kind, tier, frames in cases:
+        for _ in range(5):
+            s, why = handshake(tier=tier)
+            if why:
+                note(kind, "hello " + why)
+                s.close()
+                continue
+            try:
+                for f in frames:
+                    s.sendall(f)
+            except OSError:
+                pass
+            note(kind, fate(s))
+            s.close()
+
+
+def no_reader():
+    s, why = handshake()
+    if why:
+        note("no_reader", "hello " + why)
+        return
+    s.setblocking(False)
+    sent = 0
+    t = now_ms()
+    end = time.time() + args.seconds
+    pending = b""
+    seq = 1
+    while time.time() < end and seq <= 100000:
+        if not pending:
+            pending = report(seq, t, [(b"\x0a\0\0\1", 1)])
+            seq += 1
+        try:
+            n = s.send(pending)
+            pending = pending[n:]
+            if not pending:
+                sent += 1
+        except BlockingIOError:
+            time.sleep(0.05)
+        except OSError:
+            break
+    with lock:
+        results["no_reader_sent"] = sent
+    s.close()
+
+
+threads = [threading.Thread(target=f) for f in (idle, slow, no_reader, garbage, lengths,
+                                                 wrong_tokens, invalid)]
+for th in threads:
+    th.start()
+for th in threads:
+    th.join()
+json.dump(results, sys.stdout, indent=1, sort_keys=True)
+print()
