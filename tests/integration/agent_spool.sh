@@ -6,6 +6,7 @@
 set -euo pipefail
 
 build=${1:?usage: agent_spool.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
 agent="$build/fleetstat-agent"
 tmp=$(mktemp -d)
 pids=()
@@ -131,45 +132,13 @@ grep -q "not delivered to 127.0.0.1:$closed: connect: connection refused" "$tmp/
 # The fake collector: speaks the framing and just enough protobuf by hand.
 cat >"$tmp/fake.py" <<'PY'
 import hashlib, hmac, os, socket, struct, sys
+sys.path.insert(0, os.environ["FS_TOOLS"])
 
 port_file, mode, token_file, welcome_last, log = sys.argv[1:6]
 welcome_last = int(welcome_last)
 token = open(token_file, "rb").read().split(b"\n")[0] if token_file != "-" else None
 
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-def fld_varint(num, v): return varint(num << 3) + varint(v)
-def fld_bytes(num, b): return varint(num << 3 | 2) + varint(len(b)) + b
-
-def parse(buf):
-    """field number -> list of values (int for varints, bytes for length-delimited)."""
-    out, i = {}, 0
-    def rd():
-        nonlocal i
-        v = s = 0
-        while True:
-            b = buf[i]; i += 1
-            v |= (b & 0x7F) << s; s += 7
-            if not b & 0x80:
-                return v
-    while i < len(buf):
-        key = rd(); num, wt = key >> 3, key & 7
-        if wt == 0: v = rd()
-        elif wt == 2:
-            n = rd(); v = buf[i:i + n]; i += n
-        elif wt == 1: v = buf[i:i + 8]; i += 8
-        elif wt == 5: v = buf[i:i + 4]; i += 4
-        else: raise ValueError("wire type %d" % wt)
-        out.setdefault(num, []).append(v)
-    return out
+from pbwire import fld_bytes, fld_varint, parse
 
 def recv_exact(c, n):
     b = b""
@@ -231,7 +200,7 @@ PY
 fake() {
 	flog="$tmp/fake-$1.log"; : >"$flog"
 	rm -f "$tmp/port"
-	python3 "$tmp/fake.py" "$tmp/port" "$1" "$2" "$3" "$flog" &
+	FS_TOOLS="$here/../tools" python3 "$tmp/fake.py" "$tmp/port" "$1" "$2" "$3" "$flog" &
 	fpid=$!; pids+=("$fpid")
 	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	fport=$(cat "$tmp/port")

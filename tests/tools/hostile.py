@@ -50,29 +50,9 @@ def note(kind, outcome):
         results[kind][outcome] += 1
 
 
-# ---- protobuf, by hand --------------------------------------------------------------------
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def f_varint(field, n):
-    return varint(field << 3) + varint(n)
-
-
-def f_bytes(field, b):
-    return varint(field << 3 | 2) + varint(len(b)) + b
-
-
-def frame(field, body):
-    msg = f_bytes(field, body)
-    return struct.pack(">I", len(msg)) + msg
+# ---- frames -------------------------------------------------------------------------------
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pbwire import fld_bytes as f_bytes, fld_varint as f_varint, frame, parse  # noqa: E402
 
 
 def hello(agent_id, auth, tier="hostile", hostname="hostile"):
@@ -123,38 +103,8 @@ def read_frame(s, timeout):
 
 
 def field_bytes(msg, want):
-    i = 0
-    while i < len(msg):
-        k = 0
-        shift = 0
-        while True:
-            b = msg[i]
-            i += 1
-            k |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        f, wt = k >> 3, k & 7
-        if wt == 0:
-            while msg[i] & 0x80:
-                i += 1
-            i += 1
-        elif wt == 2:
-            n = 0
-            shift = 0
-            while True:
-                b = msg[i]
-                i += 1
-                n |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
-            if f == want:
-                return msg[i:i + n]
-            i += n
-        else:
-            return None
-    return None
+    v = parse(msg).get(want)
+    return v[0] if v else None
 
 
 def fate(s, timeout=5):
