@@ -46,9 +46,13 @@ typedef struct {
 	uint8_t a[16];
 } ep_t;
 
+/* Blanks between fields (not '\n'): a table, one load a byte. */
+static const bool blank[256] = {[' '] = true, ['\t'] = true, ['\r'] = true, ['\v'] = true,
+                                ['\f'] = true};
+
 static bool is_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+	return blank[(unsigned char)c];
 }
 
 static size_t tokenize(const char *l, size_t n, tok_t *t)

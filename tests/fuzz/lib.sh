@@ -8,8 +8,10 @@
 #                            (-max_total_time=S, -runs=N); log in DIR/fuzz_NAME.log; prints
 #                            "fuzz_NAME: ok (N runs, E/s)" or the failure; returns nonzero on
 #                            a crash, leak or UB report
-# Line-based and message-based inputs need no more than 16 KiB to reach every branch; the
-# netlink replies and frames get 64 KiB.
+# Inputs are bounded by what reaches every branch: 64 KiB for netlink replies and frames (many
+# messages, large reports), 8 KiB for /proc counter files, 4 KiB for query strings and config
+# files, 1 KiB for saved socket text (its parsers go line by line; a header and a dozen lines
+# reach every branch, and each input is parsed five times).
 FS_FUZZ_TARGETS="frame diag text kstat query config"
 
 fs_fuzz_targets() { echo "$FS_FUZZ_TARGETS"; }
@@ -34,9 +36,9 @@ _fs_fuzz_seeds() {
 }
 
 fs_fuzz_run() {
-	local root=$1 dir=$2 name=$3 max=16384 log runs secs
+	local root=$1 dir=$2 name=$3 max=4096 log runs secs
 	shift 3
-	case $name in diag | frame) max=65536 ;; esac
+	case $name in diag | frame) max=65536 ;; kstat) max=8192 ;; text) max=1024 ;; esac
 	log=$dir/fuzz_$name.log
 	mkdir -p "$dir/corpus-fuzz_$name"
 	# shellcheck disable=SC2046
