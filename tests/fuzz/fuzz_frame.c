@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_frame.c: libFuzzer target for the frame reader and wire_frame_decode(). */
+/* fuzz_frame.c: libFuzzer target for the frame reader, wire_frame_decode() and the collector's
+ * checks of a report (col_report_check()). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "wire.h"
+
+#define NOW_MS 1796212800000LL
+#define RETENTION_MS (7 * 86400000LL)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +39,12 @@ static void check_frame(const uint8_t *body, size_t len)
 	}
 	if (wire_frame_validate(&f) != 0)
 		abort();
+	if (f.type == WIRE_REPORT) {
+		const char *why = NULL;
+
+		if (col_report_check(&f.report, NOW_MS, RETENTION_MS, &why) < 0 && why == NULL)
+			abort();   /* a refusal always says why */
+	}
 	if (wire_frame_encode(&f, UINT32_MAX, &out, &outlen) != 0)
 		abort();
 	if (wire_frame_decode(out + WIRE_HDR_LEN, outlen - WIRE_HDR_LEN, &g) != 0)
