@@ -322,7 +322,7 @@ int main(int argc, char **argv)
 	cfg.suspects = o.sus;
 	cfg.db_path = o.db ? o.db : "fleetstat.db";
 	if ((err = db_open(o.db ? o.db : "fleetstat.db", &db, why, sizeof(why))) < 0)
-		fatalx("database %s: %s", o.db ? o.db : "fleetstat.db", why);
+		fatalx("database %s", why);   /* why names the file */
 	err = col_server_run(&cfg, db);
 	db_close(db);
 	explicit_bzero(cfg.token, sizeof(cfg.token));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <sqlite3.h>
 
@@ -1191,9 +1192,22 @@ fail:
 	ret = to_errno(db, rc);
 	if (ret == 0)
 		ret = -EIO;
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: %s", path,
-			 db->msg[0] ? db->msg : sqlite3_errstr(rc));
+	if (err != NULL && errlen > 0) {
+		/* SQLite's words, and the system's when it has them (a read-only disk, no space). */
+		int sys = db->h ? sqlite3_system_errno(db->h) : 0;
+		const char *why = sys > 0 && sys != ENOENT ? strerror(sys) : NULL;
+		struct statvfs sv;
+		char dir[4096];
+		const char *slash = strrchr(path, '/');
+
+		/* ENOENT is SQLite's last probe (a journal), not the cause. */
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1,
+			 slash ? path : ".");
+		if (statvfs(dir, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+			why = "its file system is read-only";
+		snprintf(err, errlen, "%s: %s%s%s", path, db->msg[0] ? db->msg : sqlite3_errstr(rc),
+			 why ? ": " : "", why ? why : "");
+	}
 	db_close(db);
 	return ret;
 }

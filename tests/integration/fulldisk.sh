@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# fulldisk.sh: full disks on both sides, each a small tmpfs made here.
+# fulldisk.sh: full disks on both sides, each a small tmpfs made here, and a read-only database.
 #   - the collector's database disk fills up: it stops acking what it cannot store, says so
 #     once, keeps the agent's connection; the agent's spool holds the reports; when space
 #     returns the collector stores again by itself and every report arrives, seqs 1..k;
 #   - the agent's state dir fills up: it keeps the new reports in memory (said once), sends and
-#     has them acked all the same, and goes back to the disk when space returns.
+#     has them acked all the same, and goes back to the disk when space returns;
+#   - the database's file system read-only: the collector refuses to start, and says why.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: fulldisk.sh BUILD_DIR}" && pwd)
@@ -70,4 +71,17 @@ fs_agent_kill b TERM
 fs_seqs_ok db || fail "the second agent's seqs are not 1..k once each"
 echo "full agent disk: $(db_count) reports, in memory while it lasted, all stored, seqs 1..k"
 fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+
+# A read-only database (its file system remounted read-only while no collector has it open):
+# a clear refusal at start, and the data is untouched.
+n3=$(stored)
+mount -o remount,ro "$T/dbdisk"
+rc=0
+timeout 10 "$BUILD/fleetstat-collector" --listen "127.0.0.1:$PORT" --http off --db "$DB" \
+	>"$T/ro.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "a collector on a read-only database exited $rc: $(cat "$T/ro.log")"
+grep -q "its file system is read-only" "$T/ro.log" || fail "unclear: $(cat "$T/ro.log")"
+mount -o remount,rw "$T/dbdisk"
+[ "$(stored)" -eq "$n3" ] || fail "the read-only start changed the database"
+echo "read-only database: refused at start: $(cat "$T/ro.log")"
 echo "fulldisk.sh: PASS"
