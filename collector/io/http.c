@@ -20,8 +20,6 @@
 #include "reader.h"
 
 #define HTTP_THREADS 2
-#define HTTP_MAX_CONNS 64
-#define HTTP_TIMEOUT_S 10
 #define API_PREFIX "/api/v1/"
 
 struct col_http {
@@ -301,8 +299,8 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
 	                        MHD_OPTION_SOCK_ADDR, sa,
 	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNS,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+	                        MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
 	                        MHD_OPTION_END);
 	if (h->d == NULL) {
 		int err = errno ? -errno : -EADDRINUSE;

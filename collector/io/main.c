@@ -18,7 +18,7 @@
 typedef struct {
 	char *listen, *http, *http_token_file, *db, *token_file, *retention, *max_frame, *max_conns;
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
-	char *max_conns_per_ip, *max_write_queue;
+	char *max_conns_per_ip, *max_write_queue, *http_max_conns, *http_timeout;
 	int insecure;
 	int verbose;
 	col_thresholds_t th;  /* [thresholds] */
@@ -30,6 +30,7 @@ enum {
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
+	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -46,6 +47,8 @@ static const struct option longopts[] = {
 	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
 	{"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
 	{"max-write-queue", required_argument, NULL, OPT_MAX_WRITE_QUEUE},
+	{"http-max-conns", required_argument, NULL, OPT_HTTP_MAX_CONNS},
+	{"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
 	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	{"insecure", no_argument, NULL, OPT_INSECURE},
@@ -83,6 +86,8 @@ static void usage(FILE *f)
 	"                            127.0.0.1:7401)\n"
 	"  --http-token-file FILE    bearer token HTTP clients must send (mode 0600);\n"
 	"                            required for --http off loopback\n"
+	"  --http-max-conns N        HTTP clients at once (default 64)\n"
+	"  --http-timeout DUR        drop an HTTP client silent this long (default 10s)\n"
 	"  --config FILE             INI file, section [collector], keys as the flags\n"
 	"                            with _ for - (token_file, max_frame, ...); flags win\n"
 	"  --verbose, --version, --help\n", f);
@@ -110,6 +115,8 @@ static int apply(opts_t *o, int opt, const char *v)
 	case OPT_MAX_CONNS: set_str(&o->max_conns, v); break;
 	case OPT_MAX_CONNS_PER_IP: set_str(&o->max_conns_per_ip, v); break;
 	case OPT_MAX_WRITE_QUEUE: set_str(&o->max_write_queue, v); break;
+	case OPT_HTTP_MAX_CONNS: set_str(&o->http_max_conns, v); break;
+	case OPT_HTTP_TIMEOUT: set_str(&o->http_timeout, v); break;
 	case OPT_HANDSHAKE_TIMEOUT: set_str(&o->handshake_timeout, v); break;
 	case OPT_IDLE_TIMEOUT: set_str(&o->idle_timeout, v); break;
 	case OPT_INSECURE:
@@ -133,6 +140,7 @@ static const struct {
 	{"minute_retention", OPT_MINUTE_RETENTION}, {"rollup_retention", OPT_ROLLUP_RETENTION},
 	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
 	{"max_conns_per_ip", OPT_MAX_CONNS_PER_IP}, {"max_write_queue", OPT_MAX_WRITE_QUEUE},
+	{"http_max_conns", OPT_HTTP_MAX_CONNS}, {"http_timeout", OPT_HTTP_TIMEOUT},
 	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
 	{"insecure", OPT_INSECURE},
 };
@@ -239,6 +247,15 @@ static void configure(const opts_t *o, col_config_t *cfg)
 			       o->max_conns_per_ip);
 		cfg->max_conns_per_ip = (unsigned)n;
 	}
+	cfg->http_max_conns = 64;
+	if (o->http_max_conns) {
+		if (col_parse_size(o->http_max_conns, &n) < 0 || n > 10000)
+			fatalx("--http-max-conns: '%s' is not a number from 1 to 10000", o->http_max_conns);
+		cfg->http_max_conns = (unsigned)n;
+	}
+	cfg->http_timeout_s = (unsigned)(duration("http-timeout", o->http_timeout, 10000) / 1000);
+	if (cfg->http_timeout_s == 0 || cfg->http_timeout_s > 86400)
+		fatalx("--http-timeout: '%s' is not from 1s to 1d", o->http_timeout);
 	cfg->max_write_queue = 1u << 20;
 	if (o->max_write_queue) {
 		if (col_parse_size(o->max_write_queue, &n) < 0 || n < 4096 || n > (1u << 30))
@@ -261,7 +278,7 @@ static void opts_close(opts_t *o)
 	char **all[] = {&o->listen, &o->http, &o->http_token_file, &o->db, &o->token_file,
 	                &o->retention, &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout,
 	                &o->minute_retention, &o->rollup_retention, &o->max_conns_per_ip,
-	                &o->max_write_queue};
+	                &o->max_write_queue, &o->http_max_conns, &o->http_timeout};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);

@@ -704,6 +704,8 @@ static int http_on(col_srv_t *s)
 		.token = cfg->http_token_len ? cfg->http_token : NULL,
 		.token_len = cfg->http_token_len,
 		.db_path = cfg->db_path,
+		.max_conns = cfg->http_max_conns,
+		.timeout_s = cfg->http_timeout_s,
 		.thresholds = &cfg->thresholds,
 		.suspects = &cfg->suspects,
 		.selfstats = selfstats,

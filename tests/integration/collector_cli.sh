@@ -113,5 +113,32 @@ assert fate(o) == "open", "another address refused"
 PY
 grep -q "too many connections from this address" "$T/collector.log" || fail "no log line for the limit"
 fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+
+# The HTTP API's limits: --http-max-conns 2 turns a third client away; --http-timeout 1s drops
+# a silent one.
+expect_error 1 "not a number from 1 to 10000" "$col" --http-max-conns 0 --db "$DB"
+expect_error 1 "not from 1s to 1d" "$col" --http-timeout 2d --db "$DB"
+PORT=$(fs_free_port)
+HTTP_PORT=$(fs_free_port)
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-max-conns 2 --http-timeout 1s
+python3 - "$HTTP_PORT" <<'PY' || fail "--http-max-conns / --http-timeout"
+import socket, sys, time
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+time.sleep(0.2)
+t = time.time()
+c = socket.create_connection(("127.0.0.1", port))
+c.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+c.settimeout(5)
+reply = c.recv(100)
+waited = time.time() - t
+# Served only once the two silent clients were dropped, about a second later.
+assert reply.startswith(b"HTTP/1.") and 0.3 < waited < 4, (reply, waited)
+for s in idle:
+    s.settimeout(1)
+    assert s.recv(100) == b"", "a silent HTTP client was kept"
+print(f"http: the third client served after {waited:.1f} s, when the two silent ones were dropped")
+PY
+fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
 if grep -q -- "$secret" "$T"/*.log; then fail "the token is in a log"; fi
 echo "collector_cli.sh: PASS"
