@@ -20,6 +20,8 @@ void ag_spool_close(ag_spool_t *sp)
 {
 	if (sp == NULL)
 		return;
+	for (size_t i = 0; i < sp->n; i++)
+		free(sp->ents[i].mem);
 	free(sp->ents);
 	memset(sp, 0, sizeof(*sp));
 }
@@ -40,7 +42,7 @@ static size_t lower_bound(const ag_spool_t *sp, uint64_t key)
 	return lo;
 }
 
-int ag_spool_add(ag_spool_t *sp, uint64_t seq, uint64_t size)
+static int add(ag_spool_t *sp, uint64_t seq, uint64_t size, uint8_t *mem)
 {
 	size_t i;
 
@@ -63,15 +65,37 @@ int ag_spool_add(ag_spool_t *sp, uint64_t seq, uint64_t size)
 	memmove(&sp->ents[i + 1], &sp->ents[i], (sp->n - i) * sizeof(sp->ents[0]));
 	sp->ents[i].seq = seq;
 	sp->ents[i].size = size;
+	sp->ents[i].mem = mem;
 	sp->n++;
 	sp->bytes += size;
 	return 0;
+}
+
+int ag_spool_add(ag_spool_t *sp, uint64_t seq, uint64_t size)
+{
+	return add(sp, seq, size, NULL);
+}
+
+int ag_spool_add_mem(ag_spool_t *sp, uint64_t seq, uint8_t *frame, uint64_t size)
+{
+	return frame == NULL ? -EINVAL : add(sp, seq, size, frame);
+}
+
+size_t ag_spool_in_memory(const ag_spool_t *sp)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < sp->n; i++)
+		k += sp->ents[i].mem != NULL;
+	return k;
 }
 
 static void remove_at(ag_spool_t *sp, size_t i, ag_spool_ent_t *out)
 {
 	if (out)
 		*out = sp->ents[i];
+	else
+		free(sp->ents[i].mem);
 	sp->bytes -= sp->ents[i].size;
 	memmove(&sp->ents[i], &sp->ents[i + 1], (sp->n - i - 1) * sizeof(sp->ents[0]));
 	sp->n--;

@@ -30,6 +30,8 @@
 typedef struct {
 	uint64_t seq;
 	uint64_t size;  /* bytes of the spool file */
+	uint8_t *mem;   /* the frame itself when the disk would not take it, else NULL: the
+	                   index owns it, and a popped entry's is the caller's to free() */
 } ag_spool_ent_t;
 
 typedef struct {
@@ -49,7 +51,7 @@ typedef struct {
  */
 int ag_spool_init(ag_spool_t *sp, uint64_t max_bytes, size_t window);
 
-/* Frees the index; NULL is a no-op. */
+/* Frees the index and the frames it holds in memory; NULL is a no-op. */
 void ag_spool_close(ag_spool_t *sp);
 
 /*
@@ -58,6 +60,15 @@ void ag_spool_close(ag_spool_t *sp);
  * not enforce the bound: call ag_spool_pop_excess() after.
  */
 int ag_spool_add(ag_spool_t *sp, uint64_t seq, uint64_t size);
+
+/*
+ * The same for a report whose frame (size bytes, taken over on success)
+ * the disk would not take: it is held here, under the same bound.
+ */
+int ag_spool_add_mem(ag_spool_t *sp, uint64_t seq, uint8_t *frame, uint64_t size);
+
+/* Entries held in memory. */
+size_t ag_spool_in_memory(const ag_spool_t *sp);
 
 /*
  * Removes one entry by seq (a file that turned out unreadable).  1 if it

@@ -92,14 +92,6 @@ struct agent {
 	uint64_t backoff;           /* ag_backoff_next() state */
 	int outage_said;            /* a failed connect was logged this outage */
 	int drop_said;              /* dropping from a full spool was logged */
-	/* Reports the spool directory could not take (a full or failing disk): held here, in
-	 * seq order, under the same bound, sent and acked like the others. */
-	struct {
-		uint64_t seq;
-		uint8_t *buf;
-		size_t len;
-	} *mem;
-	size_t n_mem, cap_mem;
 	int disk_said;              /* writing to the state dir fails: logged */
 	int stopping;
 	int exit_code;
@@ -153,40 +145,6 @@ static void agent_stop(agent_t *a, int code)
 
 /* ---- spool ---------------------------------------------------------------- */
 
-/* The index of seq among the reports held in memory, or n_mem. */
-static size_t mem_find(const agent_t *a, uint64_t seq)
-{
-	size_t lo = 0, hi = a->n_mem;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a->mem[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < a->n_mem && a->mem[lo].seq == seq ? lo : a->n_mem;
-}
-
-/* Holds report seq (buf taken over) in memory; seqs only grow, so it goes last. */
-static void mem_add(agent_t *a, uint64_t seq, uint8_t *buf, size_t len)
-{
-	if (a->n_mem == a->cap_mem) {
-		size_t cap = a->cap_mem ? 2 * a->cap_mem : 64;
-		void *v = realloc(a->mem, cap * sizeof(*a->mem));
-
-		if (v == NULL)
-			fatalx("agent: out of memory");
-		a->mem = v;
-		a->cap_mem = cap;
-	}
-	a->mem[a->n_mem].seq = seq;
-	a->mem[a->n_mem].buf = buf;
-	a->mem[a->n_mem].len = len;
-	a->n_mem++;
-}
-
 /* The state dir failed (what): said once until it works again. */
 static void disk_failed(agent_t *a, const char *what, int err)
 {
@@ -199,23 +157,19 @@ static void disk_failed(agent_t *a, const char *what, int err)
 static void disk_works(agent_t *a)
 {
 	if (a->disk_said) {
-		log_info("agent: the state dir takes reports again (%zu held in memory)", a->n_mem);
+		log_info("agent: the state dir takes reports again (%zu held in memory)",
+		         ag_spool_in_memory(&a->sp));
 		a->disk_said = 0;
 	}
 }
 
-/* A report leaves the spool (acked, dropped): its file, or its copy in memory. */
-static void drop_file(agent_t *a, uint64_t seq)
+/* A popped report leaves the spool (acked, dropped): its file, or its frame in memory. */
+static void drop(agent_t *a, const ag_spool_ent_t *e)
 {
-	size_t i = mem_find(a, seq);
-
-	if (i == a->n_mem) {
-		ag_spool_unlink(&a->st, seq);
-		return;
-	}
-	free(a->mem[i].buf);
-	memmove(&a->mem[i], &a->mem[i + 1], (a->n_mem - i - 1) * sizeof(*a->mem));
-	a->n_mem--;
+	if (e->mem)
+		free(e->mem);
+	else
+		ag_spool_unlink(&a->st, e->seq);
 }
 
 /* Deletes the oldest reports while the spool is above its bound, counting them. */
@@ -225,7 +179,7 @@ static void enforce_bound(agent_t *a)
 	uint64_t before = a->st.dropped;
 
 	while (ag_spool_pop_excess(&a->sp, &e)) {
-		drop_file(a, e.seq);
+		drop(a, &e);
 		a->st.dropped++;
 		if (!a->drop_said) {
 			log_warnx("agent: spool full (%" PRIu64 " bytes): dropping the oldest reports,"
@@ -278,14 +232,15 @@ static int spool_report(agent_t *a, int with_sysctls)
 	    (err = ag_spool_write(&a->st, seq, buf, len)) < 0) {
 		disk_failed(a, err == -ENOSPC ? "the state dir's disk is full" : "the state dir fails",
 		            err);
-		mem_add(a, seq, buf, len);
+		if (ag_spool_add_mem(&a->sp, seq, buf, len) < 0)
+			fatalx("agent: out of memory");
 		buf = NULL;
 		err = 0;
 	} else {
 		disk_works(a);
+		if (ag_spool_add(&a->sp, seq, len) < 0)
+			fatalx("agent: out of memory");
 	}
-	if (ag_spool_add(&a->sp, seq, len) < 0)
-		fatalx("agent: out of memory");
 	if (with_sysctls)
 		a->sysctls_due = 0;
 	if (a->o->once)
@@ -496,11 +451,9 @@ static void pump(conn_t *c)
 			err = -EPROTO;
 			w = NULL;
 		} else {
-			size_t m = mem_find(a, e.seq);
-
 			w = wreq_new((size_t)e.size);
-			if (m < a->n_mem) {
-				memcpy(w->buf, a->mem[m].buf, a->mem[m].len);
+			if (e.mem) {
+				memcpy(w->buf, e.mem, (size_t)e.size);
 				err = 0;
 			} else {
 				err = ag_spool_read(&a->st, e.seq, w->buf, (size_t)e.size);
@@ -512,7 +465,7 @@ static void pump(conn_t *c)
 			          e.seq, strerror(-err));
 			free(w);
 			ag_spool_remove(&a->sp, e.seq);
-			drop_file(a, e.seq);
+			ag_spool_unlink(&a->st, e.seq);
 			a->st.dropped++;
 			ag_state_save(&a->st);
 			continue;
@@ -575,7 +528,7 @@ static void on_welcome(conn_t *c, uint64_t last)
 
 	/* The collector has everything up to last: those files can go. */
 	while (ag_spool_pop_acked(&a->sp, last, &e)) {
-		drop_file(a, e.seq);
+		drop(a, &e);
 		popped++;
 	}
 	if (next != own) {
@@ -621,7 +574,7 @@ static void on_ack(conn_t *c, uint64_t seq)
 		return;
 	}
 	while (ag_spool_pop_acked(&a->sp, seq, &e))
-		drop_file(a, e.seq);
+		drop(a, &e);
 	if (ag_spool_in_flight(&a->sp) == 0)
 		uv_timer_stop(&c->timer);
 	else
@@ -942,12 +895,9 @@ int ag_run(const ag_run_opts_t *o)
 		code = 1;
 	}
 out_state:
-	if (a->n_mem > 0)
+	if (ag_spool_in_memory(&a->sp) > 0)
 		log_warnx("agent: %zu report(s) held in memory (the disk would not take them) are"
-		          " lost at exit", a->n_mem);
-	for (size_t i = 0; i < a->n_mem; i++)
-		free(a->mem[i].buf);
-	free(a->mem);
+		          " lost at exit", ag_spool_in_memory(&a->sp));
 	ag_spool_close(&a->sp);
 	ag_state_close(&a->st);
 	ag_kv_free(a->prev_sysctls, a->n_prev_sysctls);
