@@ -185,10 +185,22 @@ static int64_t duration(const char *what, const char *v, int64_t dflt)
 	return ms;
 }
 
+/* A count or size flag (K, M, G allowed) within [lo, hi]; dflt when not given. */
+static uint64_t bounded(const char *what, const char *v, uint64_t dflt, uint64_t lo, uint64_t hi,
+                        const char *range)
+{
+	uint64_t n;
+
+	if (v == NULL)
+		return dflt;
+	if (col_parse_size(v, &n) < 0 || n < lo || n > hi)
+		fatalx("--%s: '%s' is not %s", what, v, range);
+	return n;
+}
+
 static void configure(const opts_t *o, col_config_t *cfg)
 {
 	bool loopback;
-	uint64_t n;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (col_parse_listen(o->listen ? o->listen : "0.0.0.0:7400", cfg->listen_host,
@@ -228,40 +240,19 @@ static void configure(const opts_t *o, col_config_t *cfg)
 		       "show");
 	cfg->handshake_timeout_ms = duration("handshake-timeout", o->handshake_timeout, 10000);
 	cfg->idle_timeout_ms = duration("idle-timeout", o->idle_timeout, 300000);
-	cfg->max_frame = WIRE_MAX_FRAME;
-	if (o->max_frame) {
-		if (col_parse_size(o->max_frame, &n) < 0 || n < 1024 || n > (64u << 20))
-			fatalx("--max-frame: '%s' is not a size from 1K to 64M", o->max_frame);
-		cfg->max_frame = (size_t)n;
-	}
-	cfg->max_conns = 10000;
-	if (o->max_conns) {
-		if (col_parse_size(o->max_conns, &n) < 0 || n > 1000000)
-			fatalx("--max-conns: '%s' is not a number from 1 to 1000000", o->max_conns);
-		cfg->max_conns = (unsigned)n;
-	}
-	cfg->max_conns_per_ip = 256;
-	if (o->max_conns_per_ip) {
-		if (col_parse_size(o->max_conns_per_ip, &n) < 0 || n > 1000000)
-			fatalx("--max-conns-per-ip: '%s' is not a number from 1 to 1000000",
-			       o->max_conns_per_ip);
-		cfg->max_conns_per_ip = (unsigned)n;
-	}
-	cfg->http_max_conns = 64;
-	if (o->http_max_conns) {
-		if (col_parse_size(o->http_max_conns, &n) < 0 || n > 10000)
-			fatalx("--http-max-conns: '%s' is not a number from 1 to 10000", o->http_max_conns);
-		cfg->http_max_conns = (unsigned)n;
-	}
+	cfg->max_frame = (size_t)bounded("max-frame", o->max_frame, WIRE_MAX_FRAME, 1024, 64u << 20,
+	                                 "a size from 1K to 64M");
+	cfg->max_conns = (unsigned)bounded("max-conns", o->max_conns, 10000, 1, 1000000,
+	                                   "a number from 1 to 1000000");
+	cfg->max_conns_per_ip = (unsigned)bounded("max-conns-per-ip", o->max_conns_per_ip, 256, 1,
+	                                          1000000, "a number from 1 to 1000000");
+	cfg->http_max_conns = (unsigned)bounded("http-max-conns", o->http_max_conns, 64, 1, 10000,
+	                                        "a number from 1 to 10000");
 	cfg->http_timeout_s = (unsigned)(duration("http-timeout", o->http_timeout, 10000) / 1000);
 	if (cfg->http_timeout_s == 0 || cfg->http_timeout_s > 86400)
 		fatalx("--http-timeout: '%s' is not from 1s to 1d", o->http_timeout);
-	cfg->max_write_queue = 1u << 20;
-	if (o->max_write_queue) {
-		if (col_parse_size(o->max_write_queue, &n) < 0 || n < 4096 || n > (1u << 30))
-			fatalx("--max-write-queue: '%s' is not a size from 4K to 1G", o->max_write_queue);
-		cfg->max_write_queue = (size_t)n;
-	}
+	cfg->max_write_queue = (size_t)bounded("max-write-queue", o->max_write_queue, 1u << 20, 4096,
+	                                       1u << 30, "a size from 4K to 1G");
 	if (o->token_file) {
 		int err = fs_token_load(o->token_file, cfg->token, sizeof(cfg->token), &cfg->token_len);
 
