@@ -138,16 +138,7 @@ port_file, mode, token_file, welcome_last, log = sys.argv[1:6]
 welcome_last = int(welcome_last)
 token = open(token_file, "rb").read().split(b"\n")[0] if token_file != "-" else None
 
-from pbwire import fld_bytes, fld_varint, parse
-
-def recv_exact(c, n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            raise EOFError
-        b += x
-    return b
+from pbwire import fld_bytes, fld_varint, parse, recv_exact
 
 def send(c, body): c.sendall(struct.pack(">I", len(body)) + body)
 

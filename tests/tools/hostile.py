@@ -52,7 +52,7 @@ def note(kind, outcome):
 
 # ---- frames -------------------------------------------------------------------------------
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pbwire import fld_bytes as f_bytes, fld_varint as f_varint, frame, parse  # noqa: E402
+from pbwire import fld_bytes as f_bytes, fld_varint as f_varint, frame, parse, recv_exact  # noqa: E402
 
 
 def hello(agent_id, auth, tier="hostile", hostname="hostile"):
@@ -74,32 +74,17 @@ def report(seq, at_ms, ips=(), ip_len=4):
 
 
 def read_frame(s, timeout):
-    """(field of the Frame's body, body bytes), or None on EOF, or 'timeout'."""
+    """(field of the Frame's body, the body's message), or None on EOF, or 'timeout'."""
     s.settimeout(timeout)
-    buf = b""
     try:
-        while len(buf) < 4:
-            d = s.recv(4 - len(buf))
-            if not d:
-                return None
-            buf += d
-        n = struct.unpack(">I", buf)[0]
-        body = b""
-        while len(body) < n:
-            d = s.recv(n - len(body))
-            if not d:
-                return None
-            body += d
+        n = struct.unpack(">I", recv_exact(s, 4))[0]
+        body = recv_exact(s, n)
     except socket.timeout:
         return "timeout"
-    except OSError:
+    except (EOFError, OSError):
         return None
-    field = body[0] >> 3
-    # Skip the key and the length varint of the oneof's message.
-    i = 1
-    while body[i] & 0x80:
-        i += 1
-    return field, body[i + 1:]
+    field, msg = next(iter(parse(body).items()))
+    return field, msg[0]
 
 
 def field_bytes(msg, want):

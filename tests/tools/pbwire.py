@@ -62,3 +62,14 @@ def parse(buf):
             raise ValueError("wire type %d" % wt)
         out.setdefault(num, []).append(v)
     return out
+
+
+def recv_exact(sock, n):
+    """n bytes from sock; EOFError when it closes first."""
+    b = b""
+    while len(b) < n:
+        x = sock.recv(n - len(b))
+        if not x:
+            raise EOFError
+        b += x
+    return b
