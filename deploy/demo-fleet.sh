@@ -136,7 +136,7 @@ table inet fsdemo {
 NFT
 
 # ---- the collector and the agents -------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$root/deploy/free-port"; }
 PORT=$(free_port)
 HTTP=$(free_port)
 URL=http://127.0.0.1:$HTTP

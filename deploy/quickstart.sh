@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$root/deploy/free-port"; }
 port=$(free_port)
 http=$(free_port)
 "$build/fleetstat-collector" --listen "127.0.0.1:$port" --http "127.0.0.1:$http" \

@@ -44,9 +44,7 @@ trap 'exit 130' INT TERM
 token="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 (umask 077 && printf '%s\n' "$token" >"$tmp/token")
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { "$(dirname "$0")/../../deploy/free-port"; }
 
 # utime + stime of a process, in seconds.
 proc_cpu() {

@@ -31,9 +31,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { "$(dirname "$0")/../../deploy/free-port"; }
 port=$(free_port)
 http=$(free_port)
 db=$tmp/fleetstat.db

@@ -25,7 +25,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "-- $*"; }
 
 # A loopback port with nothing listening: bound, then released.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$here/../../deploy/free-port"; }
 
 # spool_seqs DIR: the seqs of the report files in DIR/spool, ascending, one a line.
 spool_seqs() { ls "$1/spool" | grep -E '^[0-9]{20}$' | sed 's/^0*//' | sort -n; }

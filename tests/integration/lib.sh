@@ -17,6 +17,7 @@
 # FS_KEEP=DIR copies the temp dir there at exit.  FS_VERBOSE=1 runs the collector and agents with --verbose.
 # Every process started here is killed by PID at exit.
 
+_FS_LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 declare -A AGENT_PID=()
 COL_PID=""
 T=""
@@ -65,9 +66,7 @@ fs_fleet_env() {
 	SERVER="http://127.0.0.1:$HTTP_PORT"
 }
 
-fs_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+fs_free_port() { "$_FS_LIB_ROOT/deploy/free-port"; }
 
 fs_collector_start() {
 	# Its HTTP API on a port of the test's own ($HTTP_PORT, picked once), unless given.
