@@ -858,6 +858,16 @@ int col_top_ips(col_top_t *t, const col_top_ip_t **out, size_t *n)
 	return 0;
 }
 
+uint64_t col_top_count(const col_top_t *t, const wire_ip_t *ip)
+{
+	const ipent_t *f;
+
+	if (t->fleet.cap == 0)
+		return 0;
+	f = ipmap_slot(t->fleet.e, t->fleet.cap, ip, 0);
+	return f->used ? f->rank : 0;
+}
+
 int col_top_render(col_top_t *t, fs_buf_t *b)
 {
 	static const char *const head[] = {"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS"};

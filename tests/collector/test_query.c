@@ -364,6 +364,15 @@ static void expect_top_as_raw(fx_t *f, const gen_t *g, size_t k, const col_host_
 		fs_buf_add(&want, "", 1);
 		if (strcmp(got, want.p) != 0)
 			fail_msg("case %zu:\n got: %s\nwant: %s", c, got, want.p);
+		/* col_top_count() finds each IP's count; one never listed counts 0. */
+		const col_top_ip_t *v;
+		size_t n;
+		const wire_ip_t absent = {.len = 4, .b = {203, 0, 113, 250}};
+
+		assert_int_equal(col_top_ips(t, &v, &n), 0);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(col_top_count(t, &v[i].ip), v[i].count);
+		assert_int_equal(col_top_count(t, &absent), 0);
 		free(got);
 		fs_buf_close(&want);
 		col_top_free(t);
