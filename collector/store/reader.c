@@ -136,8 +136,11 @@ static const char hosts_sql[] =
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
 
-/* Every host with its latest report; its top list and listeners decoded when with_top. */
-static int load_hosts(db_reader_t *rd, bool with_top, hostset_t *hs)
+/* What load_hosts() decodes of each host's latest report beside its counts. */
+enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2 };
+
+/* Every host with its latest report; its top list and listeners decoded as `what` says. */
+static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
@@ -180,12 +183,13 @@ static int load_hosts(db_reader_t *rd, bool with_top, hostset_t *hs)
 		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 8);
 		for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 			h->states.n[s] = (uint32_t)sqlite3_column_int64(st, 8 + s);
-		if (with_top && ((err = db_top_unpack(sqlite3_column_blob(st, 20),
-		                                      (size_t)sqlite3_column_bytes(st, 20),
-		                                      &h->top)) < 0 ||
-		                 (err = db_listeners_unpack(sqlite3_column_blob(st, 21),
-		                                            (size_t)sqlite3_column_bytes(st, 21),
-		                                            &h->listeners, &h->n_listeners)) < 0)) {
+		if (((what & HOSTS_TOP) &&
+		     (err = db_top_unpack(sqlite3_column_blob(st, 20),
+		                          (size_t)sqlite3_column_bytes(st, 20), &h->top)) < 0) ||
+		    ((what & HOSTS_LISTENERS) &&
+		     (err = db_listeners_unpack(sqlite3_column_blob(st, 21),
+		                                (size_t)sqlite3_column_bytes(st, 21), &h->listeners,
+		                                &h->n_listeners)) < 0)) {
 			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list or listener list"
 			         " is malformed", h->hostname);
 			break;
@@ -216,7 +220,7 @@ int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n)
 	int err;
 
 	rd->msg[0] = '\0';
-	if ((err = load_hosts(rd, false, &hs)) < 0)
+	if ((err = load_hosts(rd, 0, &hs)) < 0)
 		return err;
 	*out = hs.v;
 	*n = hs.n;
@@ -440,9 +444,7 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 		if (!col_suspect_heavy(cfg, &wv[i]))
 			continue;
 		s[k].w = wv[i];
-		for (size_t j = 0; j < nn; j++)
-			if (nv[j].ip.len == wv[i].ip.len && memcmp(nv[j].ip.b, wv[i].ip.b, nv[j].ip.len) == 0)
-				s[k].now = nv[j].count;
+		s[k].now = col_top_count(now, &wv[i].ip);
 		s[k].hours_baseline = hours;
 		if ((err = baseline(rd, st, b0, b1, o->tier, &s[k])) == 0)
 			col_suspect_judge(cfg, &s[k++]);
@@ -473,7 +475,7 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 	rd->msg[0] = '\0';
 	if (o->since_ms == 0)
 		o->since_ms = 15 * 60000;
-	if ((err = load_hosts(rd, true, &hs)) < 0)
+	if ((err = load_hosts(rd, HOSTS_TOP, &hs)) < 0)
 		return err;
 	if ((err = suspects_compute(rd, &hs, o, cfg, &s, &n, &pending, &win)) == 0)
 		err = col_suspects_render(s, n, cfg, o, pending, out);
@@ -1125,7 +1127,7 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 	rd->msg[0] = '\0';
 	if (o->since_ms == 0)
 		o->since_ms = 86400000;
-	if ((err = load_hosts(rd, true, &hs)) < 0)
+	if ((err = load_hosts(rd, HOSTS_TOP | HOSTS_LISTENERS, &hs)) < 0)
 		return err;
 	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, o->now_ms, &peaks, &np)) == 0 &&
 	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0 &&
@@ -1155,6 +1157,7 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why)
 {
 	bool top = strcmp(cmd, "top-ips") == 0;
+	unsigned what = 0;
 	hostset_t hs;
 	int err;
 
@@ -1167,8 +1170,12 @@ int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, co
 		*why = "format ipset is for suspects";
 		return -EINVAL;
 	}
-	/* top-ips now, and sysctl's advice, read the latest top lists. */
-	if ((err = load_hosts(rd, (top && o->since_ms == 0) || strcmp(cmd, "sysctl") == 0, &hs)) < 0)
+	/* top-ips now reads the latest top lists; sysctl's advice those and the listeners. */
+	if (strcmp(cmd, "sysctl") == 0)
+		what = HOSTS_TOP | HOSTS_LISTENERS;
+	else if (top && o->since_ms == 0)
+		what = HOSTS_TOP;
+	if ((err = load_hosts(rd, what, &hs)) < 0)
 		return err;
 	if (strcmp(cmd, "hosts") == 0)
 		err = col_hosts_render(hs.v, hs.n, o, out);
