@@ -19,7 +19,6 @@
 #include "query.h"
 #include "reader.h"
 
-#define HTTP_THREADS 2
 #define API_PREFIX "/api/v1/"
 
 struct col_http {
@@ -298,7 +297,7 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	h->cfg = *cfg;
 	h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
 	                        MHD_OPTION_SOCK_ADDR, sa,
-	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+	                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1,
 	                        MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
 	                        MHD_OPTION_END);

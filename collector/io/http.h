@@ -23,6 +23,7 @@ typedef struct {
 	const char *db_path;       /* each request reads on a read-only connection of its own */
 	unsigned max_conns;        /* clients at once (more are refused) */
 	unsigned timeout_s;        /* a client silent this long is dropped */
+	unsigned threads;          /* libmicrohttpd's pool: queries answered at once */
 	const col_thresholds_t *thresholds;  /* for /api/v1/summary */
 	const col_suspect_cfg_t *suspects;   /* for /api/v1/suspects */
 	col_selfstats_fn selfstats;

@@ -19,6 +19,7 @@ typedef struct {
 	char *listen, *http, *http_token_file, *db, *token_file, *retention, *max_frame, *max_conns;
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
 	char *max_conns_per_ip, *max_write_queue, *http_max_conns, *http_timeout;
+	char *http_threads;
 	int insecure;
 	int verbose;
 	col_thresholds_t th;  /* [thresholds] */
@@ -30,7 +31,7 @@ enum {
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
-	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
+	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS,
 };
 
 static const struct option longopts[] = {
@@ -49,6 +50,7 @@ static const struct option longopts[] = {
 	{"max-write-queue", required_argument, NULL, OPT_MAX_WRITE_QUEUE},
 	{"http-max-conns", required_argument, NULL, OPT_HTTP_MAX_CONNS},
 	{"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+	{"http-threads", required_argument, NULL, OPT_HTTP_THREADS},
 	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	{"insecure", no_argument, NULL, OPT_INSECURE},
@@ -88,6 +90,8 @@ static void usage(FILE *f)
 	"                            required for --http off loopback\n"
 	"  --http-max-conns N        HTTP clients at once (default 64)\n"
 	"  --http-timeout DUR        drop an HTTP client silent this long (default 10s)\n"
+	"  --http-threads N          queries answered at once (default 2); never more than\n"
+	"                            --http-max-conns\n"
 	"  --config FILE             INI file, section [collector], keys as the flags\n"
 	"                            with _ for - (token_file, max_frame, ...); flags win\n"
 	"  --verbose, --version, --help\n", f);
@@ -117,6 +121,7 @@ static int apply(opts_t *o, int opt, const char *v)
 	case OPT_MAX_WRITE_QUEUE: set_str(&o->max_write_queue, v); break;
 	case OPT_HTTP_MAX_CONNS: set_str(&o->http_max_conns, v); break;
 	case OPT_HTTP_TIMEOUT: set_str(&o->http_timeout, v); break;
+	case OPT_HTTP_THREADS: set_str(&o->http_threads, v); break;
 	case OPT_HANDSHAKE_TIMEOUT: set_str(&o->handshake_timeout, v); break;
 	case OPT_IDLE_TIMEOUT: set_str(&o->idle_timeout, v); break;
 	case OPT_INSECURE:
@@ -141,6 +146,7 @@ static const struct {
 	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
 	{"max_conns_per_ip", OPT_MAX_CONNS_PER_IP}, {"max_write_queue", OPT_MAX_WRITE_QUEUE},
 	{"http_max_conns", OPT_HTTP_MAX_CONNS}, {"http_timeout", OPT_HTTP_TIMEOUT},
+	{"http_threads", OPT_HTTP_THREADS},
 	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
 	{"insecure", OPT_INSECURE},
 };
@@ -248,6 +254,11 @@ static void configure(const opts_t *o, col_config_t *cfg)
 	                                          1000000, "a number from 1 to 1000000");
 	cfg->http_max_conns = (unsigned)bounded("http-max-conns", o->http_max_conns, 64, 1, 10000,
 	                                        "a number from 1 to 10000");
+	cfg->http_threads = (unsigned)bounded("http-threads", o->http_threads, 2, 1, 64,
+	                                      "a number from 1 to 64");
+	if (cfg->http_threads > cfg->http_max_conns)
+		fatalx("--http-threads %u is more than --http-max-conns %u: each thread needs a client",
+		       cfg->http_threads, cfg->http_max_conns);
 	cfg->http_timeout_s = (unsigned)(duration("http-timeout", o->http_timeout, 10000) / 1000);
 	if (cfg->http_timeout_s == 0 || cfg->http_timeout_s > 86400)
 		fatalx("--http-timeout: '%s' is not from 1s to 1d", o->http_timeout);
@@ -269,7 +280,8 @@ static void opts_close(opts_t *o)
 	char **all[] = {&o->listen, &o->http, &o->http_token_file, &o->db, &o->token_file,
 	                &o->retention, &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout,
 	                &o->minute_retention, &o->rollup_retention, &o->max_conns_per_ip,
-	                &o->max_write_queue, &o->http_max_conns, &o->http_timeout};
+	                &o->max_write_queue, &o->http_max_conns, &o->http_timeout,
+	                &o->http_threads};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);

@@ -706,6 +706,7 @@ static int http_on(col_srv_t *s)
 		.db_path = cfg->db_path,
 		.max_conns = cfg->http_max_conns,
 		.timeout_s = cfg->http_timeout_s,
+		.threads = cfg->http_threads,
 		.thresholds = &cfg->thresholds,
 		.suspects = &cfg->suspects,
 		.selfstats = selfstats,

@@ -31,6 +31,7 @@ typedef struct {
 	int http_port;
 	unsigned http_max_conns;     /* HTTP clients at once */
 	unsigned http_timeout_s;     /* an HTTP client silent this long is dropped */
+	unsigned http_threads;       /* queries answered at once */
 	uint8_t http_token[WIRE_TOKEN_MAX];
 	size_t http_token_len;       /* 0: no bearer token (loopback only) */
 	const char *db_path;         /* for the HTTP API's read-only connections */

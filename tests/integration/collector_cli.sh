@@ -140,5 +140,17 @@ for s in idle:
 print(f"http: the third client served after {waited:.1f} s, when the two silent ones were dropped")
 PY
 fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+
+# --http-threads: the API's thread pool, as many workers as asked; never more than its clients.
+expect_error 1 "not a number from 1 to 64" "$col" --http-threads 0 --db "$DB"
+expect_error 1 "more than --http-max-conns 4" "$col" --http-threads 8 --http-max-conns 4 --db "$DB"
+workers() { cat /proc/"$COL_PID"/task/*/comm | grep -c "^MHD-"; }
+for n in 1 5; do
+	PORT=$(fs_free_port)
+	fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-threads "$n"
+	curl -fsS "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || fail "--http-threads $n: no /healthz"
+	[ "$(workers)" -eq "$n" ] || fail "--http-threads $n: $(workers) HTTP workers"
+	fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+done
 if grep -q -- "$secret" "$T"/*.log; then fail "the token is in a log"; fi
 echo "collector_cli.sh: PASS"
