@@ -13,6 +13,7 @@ pkgs=(
 	iproute2 nftables net-tools procps python3  # integration tests: netns, rules, ss, netstat
 	curl prometheus                           # the HTTP API; promtool checks /metrics
 	systemd                                   # systemd-analyze verify checks the units
+	e2fsprogs util-linux                      # an ext4 loop device whose journal aborts
 	hyperfine time                            # benchmarks
 )
 

@@ -157,8 +157,8 @@ static void *writer_main(void *arg)
 			stopping = w->stopping;
 			pthread_mutex_unlock(&w->mu);
 			if (!w->failing++)
-				log_warnx("col: writer: cannot store reports (%s): not acking them, "
-				          "retrying every %d ms", db_errmsg(w->db), RETRY_MS);
+				log_warnx("col: writer: cannot store reports (%s: %s): not acking them, "
+				          "retrying every %d ms", db_errmsg(w->db), strerror(-err), RETRY_MS);
 			if (stopping && ++tries >= STOP_TRIES) {
 				log_warnx("col: writer: giving up on %zu jobs at shutdown; their "
 				          "agents will send them again", n);
