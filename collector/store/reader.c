@@ -740,9 +740,10 @@ static int advice_compute(db_reader_t *rd, const hostset_t *hs, const col_sysctl
 		in.sysctls = mine + lo;
 		in.n_sysctls = hi - lo;
 		in.rates = ri < nr && rates[ri].host->id == h->id ? &rates[ri] : NULL;
+		/* col_advice_host() appends at adv[need], counting on from na; grown, it goes again. */
 		for (;;) {
 			need = na;
-			col_advice_host(&in, adv + na, cap - na, &need);
+			col_advice_host(&in, adv, cap, &need);
 			if (need <= cap)
 				break;
 			col_advice_t *v = realloc(adv, (cap = 2 * need) * sizeof(*v));
@@ -752,9 +753,9 @@ static int advice_compute(db_reader_t *rd, const hostset_t *hs, const col_sysctl
 				break;
 			}
 			adv = v;
-			need = na;
 		}
-		na = need;
+		if (err == 0)
+			na = need;
 		lo = hi;
 	}
 	if (err == 0 && na > 0)

@@ -952,6 +952,30 @@ static void test_query_sysctl_drift(void **state)
 	free(j);
 }
 
+/* Advice firing on several hosts lists each of them once (the advice array grows as it goes). */
+static void test_query_sysctl_advice_hosts(void **state)
+{
+	fx_t *f = *state;
+	const char *const recycle[] = {"net.ipv4.tcp_tw_recycle", "1", "net.core.somaxconn", "4096"};
+	static const char *const names[] = {"web1", "web2", "web3", "web4", "web5"};
+
+	for (int i = 0; i < 5; i++) {
+		host(f, i + 1, names[i], "web");
+		report_sysctls(f, i + 1, 1, recycle, 2);
+	}
+	char *j = query_text(f, "sysctl", (const char *const[]){"name=net.ipv4.tcp_tw_recycle", NULL});
+
+	expect_in(j, "\"advice\":[{\"rule\":\"tw_recycle\",\"setting\":\"net.ipv4.tcp_tw_recycle\"");
+	for (int i = 0; i < 5; i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "{\"hostname\":\"%s\",\"tier\":\"web\","
+		         "\"figures\":\"net.ipv4.tcp_tw_recycle = 1\"}", names[i]);
+		expect_in(j, want);
+	}
+	free(j);
+}
+
 static void test_query_bad_options(void **state)
 {
 	fx_t *f = *state;
@@ -1047,6 +1071,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_rollup_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_sysctl_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_sysctl_advice_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_summary_slow_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_tier_rollup_sums_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_slow_hosts, setup, teardown),
