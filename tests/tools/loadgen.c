@@ -11,7 +11,8 @@
  * Exit status: 0 when every report sent was acked and nothing went wrong,
  * 1 when a check failed, 2 on bad usage or setup.
  *
- * Traffic goes to loopback only: other addresses are refused.
+ * Traffic goes to loopback only: other addresses are refused.  Over IPv4
+ * each agent connects from an address of its own in 127.64.0.0/10.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -773,6 +774,18 @@ static void agent_start(lg_t *lg, agent_t *a)
 	a->handles++;
 	lg->started++;
 	uv_tcp_nodelay(&a->tcp, 1);
+	/* Over IPv4 each agent has an address of its own, 127.64.0.1 on, as hosts of a fleet do
+	 * (the collector's --max-conns-per-ip stays at its default). */
+	if (lg->addr.ss_family == AF_INET && a->idx < (1u << 22)) {
+		struct sockaddr_in src = {.sin_family = AF_INET};
+
+		src.sin_addr.s_addr = htonl(0x7f400000u + (uint32_t)a->idx + 1);
+		if ((err = uv_tcp_bind(&a->tcp, (const struct sockaddr *)&src, 0)) < 0) {
+			problem(lg, K_CONNECT, a, "bind: %s", uv_strerror(err));
+			agent_close(a);
+			return;
+		}
+	}
 	if ((err = uv_tcp_connect(&a->creq, &a->tcp, (const struct sockaddr *)&lg->addr,
 	                          on_connect)) < 0) {
 		problem(lg, K_CONNECT, a, "connect: %s", uv_strerror(err));
