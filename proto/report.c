@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* report.c: lifetime of wire_report_t, netstat's names for TCP states, addresses as text. */
+/*
+ * report.c: lifetime of wire_report_t, netstat's names for TCP states,
+ * addresses as text, networks (CIDRs).
+ */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -80,4 +84,59 @@ const char *wire_ip_str(const wire_ip_t *ip, char *dst)
 	    inet_ntop(ip->len == 4 ? AF_INET : AF_INET6, ip->b, dst, WIRE_IP_STRLEN) == NULL)
 		strcpy(dst, "?");
 	return dst;
+}
+
+int wire_cidr_parse(const char *s, size_t len, wire_cidr_t *out)
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	char buf[64], *slash;
+	unsigned long bits;
+	unsigned max;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len) != NULL)
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, out->net.b) == 1)
+		out->net.len = 4;
+	else if (inet_pton(AF_INET6, buf, out->net.b) == 1)
+		out->net.len = 16;
+	else
+		return -EINVAL;
+	max = out->net.len * 8u;
+	bits = max;
+	if (slash != NULL) {
+		char *end;
+
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
+		bits = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || bits > max)
+			return -EINVAL;
+	}
+	if (out->net.len == 16 && bits >= 96 && memcmp(out->net.b, v4mapped, 12) == 0) {
+		memmove(out->net.b, out->net.b + 12, 4);
+		memset(out->net.b + 4, 0, 12);
+		out->net.len = 4;
+		bits -= 96;
+	}
+	out->bits = (uint8_t)bits;
+	for (unsigned i = 0; i < out->net.len; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
+
+		out->net.b[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	return 0;
+}
+
+bool wire_cidr_match(const wire_cidr_t *c, const uint8_t *b, size_t len)
+{
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (len != c->net.len || memcmp(c->net.b, b, full) != 0)
+		return false;
+	return rest == 0 || ((b[full] ^ c->net.b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
 }

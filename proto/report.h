@@ -3,6 +3,7 @@
 #ifndef FLEETSTAT_REPORT_H
 #define FLEETSTAT_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,22 @@ int wire_state_parse(const char *s, size_t len);
 
 /* The sockets of every state but LISTEN: what the state table counts. */
 uint32_t wire_states_total(const wire_states_t *s);
+
+/* A network of either family: its address with the host bits zeroed, and its prefix length. */
+typedef struct {
+	wire_ip_t net;
+	uint8_t bits;     /* 0..32 or 0..128 */
+} wire_cidr_t;
+
+/*
+ * Parses the len bytes at s: "a.b.c.d[/n]" or "v6[/n]".  An IPv4-mapped
+ * network (::ffff:a.b.c.d/96 and longer) becomes IPv4, as agents fold the
+ * mapped peers of tcp6 sockets.  0 or -EINVAL.
+ */
+int wire_cidr_parse(const char *s, size_t len, wire_cidr_t *out);
+
+/* Whether the address of len (4 or 16) bytes at b lies in c; the families never cross. */
+bool wire_cidr_match(const wire_cidr_t *c, const uint8_t *b, size_t len);
 
 /* Room for an address as text (INET6_ADDRSTRLEN). */
 #define WIRE_IP_STRLEN 46

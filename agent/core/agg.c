@@ -22,7 +22,7 @@ typedef struct {
 
 struct ag_agg {
 	uint32_t top_n;
-	ag_cidr_t *exclude;
+	wire_cidr_t *exclude;
 	size_t n_exclude;
 	int err;
 
@@ -40,63 +40,6 @@ struct ag_agg {
 };
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-int ag_cidr_parse(const char *s, ag_cidr_t *out)
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long prefix;
-	unsigned max;
-	char *end;
-
-	memset(out, 0, sizeof(*out));
-	if (n == 0 || n >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	if (inet_pton(AF_INET, ip, out->addr) == 1) {
-		out->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, ip, out->addr) == 1) {
-		out->family = AF_INET6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	prefix = max;
-	if (slash) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || prefix > max)
-			return -EINVAL;
-	}
-	if (out->family == AF_INET6 && memcmp(out->addr, v4mapped, 12) == 0 &&
-	    prefix >= 96) {
-		memmove(out->addr, out->addr + 12, 4);
-		memset(out->addr + 4, 0, 12);
-		out->family = AF_INET;
-		prefix -= 96;
-		max = 32;
-	}
-	out->prefix = (uint8_t)prefix;
-	for (unsigned bit = (unsigned)prefix; bit < max; bit++)
-		out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
-	return 0;
-}
-
-static int cidr_match(const ag_cidr_t *c, const uint8_t *a, size_t alen)
-{
-	unsigned full = c->prefix / 8, rem = c->prefix % 8;
-
-	if ((c->family == AF_INET) != (alen == 4))
-		return 0;
-	if (memcmp(c->addr, a, full) != 0)
-		return 0;
-	return rem == 0 ||
-	       ((a[full] ^ c->addr[full]) & (uint8_t)(0xff00u >> rem)) == 0;
-}
 
 ag_agg_t *ag_agg_new(const ag_agg_opts_t *o)
 {
@@ -227,7 +170,7 @@ static void add_listener(ag_agg_t *a, const ag_sock_t *s)
 static int in_excludes(const ag_agg_t *a, const uint8_t *ip, size_t alen)
 {
 	for (size_t i = 0; i < a->n_exclude; i++)
-		if (cidr_match(&a->exclude[i], ip, alen))
+		if (wire_cidr_match(&a->exclude[i], ip, alen))
 			return 1;
 	return 0;
 }

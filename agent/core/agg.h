@@ -15,17 +15,8 @@
 #define AG_TOP_MAX (WIRE_MAX_TOP_IPS / 3)
 
 typedef struct {
-	uint8_t family;   /* AF_INET or AF_INET6 */
-	uint8_t prefix;   /* 0..32 or 0..128 */
-	uint8_t addr[16]; /* network order, host bits zeroed */
-} ag_cidr_t;
-
-/* Parses "a.b.c.d[/n]" or "v6[/n]"; an IPv4-mapped v6 CIDR becomes IPv4.  0 or -EINVAL. */
-int ag_cidr_parse(const char *s, ag_cidr_t *out);
-
-typedef struct {
 	uint32_t top_n;            /* entries per ranking (default AG_TOP_DEFAULT) */
-	const ag_cidr_t *exclude;  /* borrowed; copied by ag_agg_new() */
+	const wire_cidr_t *exclude; /* borrowed; copied by ag_agg_new() (wire_cidr_parse()) */
 	size_t n_exclude;
 } ag_agg_opts_t;
 

@@ -227,7 +227,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 0;
 }
 
-static void check(const opts_t *o, ag_cidr_t *cidrs)
+static void check(const opts_t *o, wire_cidr_t *cidrs)
 {
 	const char *t = o->tier;
 
@@ -244,7 +244,7 @@ static void check(const opts_t *o, ag_cidr_t *cidrs)
 			fatalx("--label: '%s' is not K=V", o->labels.items[i]);
 	}
 	for (int i = 0; i < o->excludes.n; i++)
-		if (ag_cidr_parse(o->excludes.items[i], &cidrs[i]) < 0)
+		if (wire_cidr_parse(o->excludes.items[i], strlen(o->excludes.items[i]), &cidrs[i]) < 0)
 			fatalx("--exclude: '%s' is not an address or CIDR", o->excludes.items[i]);
 	if (o->collector) {
 		const char *colon = strrchr(o->collector, ':');
@@ -282,7 +282,7 @@ static void opts_close(opts_t *o)
 		free(o->excludes.items[i]);
 }
 
-static int print_once(const opts_t *o, const ag_cidr_t *cidrs)
+static int print_once(const opts_t *o, const wire_cidr_t *cidrs)
 {
 	ag_agg_opts_t ao = {
 		.top_n = (uint32_t)o->top,
@@ -333,7 +333,7 @@ out:
 }
 
 /* Daemon or --once: reports go to the collector through the spool.  Exit status. */
-static int ship(const opts_t *o, const ag_cidr_t *cidrs)
+static int ship(const opts_t *o, const wire_cidr_t *cidrs)
 {
 	uint8_t token[WIRE_TOKEN_MAX];
 	size_t token_len = 0;
@@ -394,7 +394,7 @@ int main(int argc, char **argv)
 {
 	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO,
 	            .spool_max = AG_SPOOL_MAX_DEFAULT, .timeout = 30};
-	ag_cidr_t cidrs[MAX_LIST];
+	wire_cidr_t cidrs[MAX_LIST];
 	int c, err;
 
 	log_init("fleetstat-agent", LOG_LVL_INFO);

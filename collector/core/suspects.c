@@ -31,56 +31,8 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c)
 	strcpy(c->ipset, "fleetstat-block");
 }
 
-int col_cidr_parse(const char *s, size_t len, col_cidr_t *out)
-{
-	char buf[64], *slash;
-	unsigned long bits;
-	unsigned max;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	memset(out, 0, sizeof(*out));
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash = '\0';
-	if (inet_pton(AF_INET, buf, out->net.b) == 1)
-		out->net.len = 4;
-	else if (inet_pton(AF_INET6, buf, out->net.b) == 1)
-		out->net.len = 16;
-	else
-		return -EINVAL;
-	max = out->net.len * 8u;
-	bits = max;
-	if (slash != NULL) {
-		char *end;
-
-		if (slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		bits = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || bits > max)
-			return -EINVAL;
-	}
-	out->bits = (uint8_t)bits;
-	for (unsigned i = 0; i < out->net.len; i++) {
-		unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
-
-		out->net.b[i] &= (uint8_t)(0xff00u >> keep);
-	}
-	return 0;
-}
-
-bool col_cidr_match(const col_cidr_t *c, const wire_ip_t *ip)
-{
-	unsigned full = c->bits / 8, rest = c->bits % 8;
-
-	if (ip->len != c->net.len || memcmp(ip->b, c->net.b, full) != 0)
-		return false;
-	return rest == 0 || (ip->b[full] & (uint8_t)(0xff00u >> rest)) == c->net.b[full];
-}
-
 /* A whitespace- or comma-separated list of CIDRs, added to v. */
-static int cidrs_add(col_cidr_t *v, size_t *n, const char *s, const char **why)
+static int cidrs_add(wire_cidr_t *v, size_t *n, const char *s, const char **why)
 {
 	while (*s) {
 		size_t len;
@@ -92,7 +44,7 @@ static int cidrs_add(col_cidr_t *v, size_t *n, const char *s, const char **why)
 			*why = "too many CIDRs (at most 256 a list)";
 			return -EINVAL;
 		}
-		if (col_cidr_parse(s, len, &v[*n]) < 0) {
+		if (wire_cidr_parse(s, len, &v[*n]) < 0) {
 			*why = "not an address or CIDR like 192.0.2.0/24 or 2001:db8::/32";
 			return -EINVAL;
 		}
@@ -244,10 +196,10 @@ static double growth(const col_suspect_t *s)
 	return s->baseline_median ? (double)s->w.count / (double)s->baseline_median : INFINITY;
 }
 
-static bool in_list(const col_cidr_t *v, size_t n, const wire_ip_t *ip)
+static bool in_list(const wire_cidr_t *v, size_t n, const wire_ip_t *ip)
 {
 	for (size_t i = 0; i < n; i++)
-		if (col_cidr_match(&v[i], ip))
+		if (wire_cidr_match(&v[i], ip->b, ip->len))
 			return true;
 	return false;
 }

@@ -12,11 +12,6 @@
 
 #define COL_MAX_CIDRS 256
 
-typedef struct {
-	wire_ip_t net;       /* the address, host bits cleared */
-	uint8_t bits;
-} col_cidr_t;
-
 /*
  * The [suspects] section of the collector's config (names as the keys):
  * thresholds of the heuristics, and allow / deny lists, which win over them.
@@ -32,7 +27,7 @@ typedef struct {
 	double flood_hours;       /* and present in at most 0.1 of the baseline's hours, */
 	uint32_t flood_min_hours; /* of a baseline with at least 24 hours of data (less: watch) */
 	int64_t baseline_ms;      /* the baseline: 7 d before the window's hour */
-	col_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
+	wire_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
 	size_t n_allow, n_deny;
 	char ipset[32];           /* --format ipset: the set's name, "fleetstat-block" (v6: +"6") */
 } col_suspect_cfg_t;
@@ -48,10 +43,6 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c);
  */
 int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *value,
                         const char **why);
-
-/* "10.0.0.0/8", "2001:db8::/32", "192.0.2.7".  0 or -EINVAL. */
-int col_cidr_parse(const char *s, size_t len, col_cidr_t *out);
-bool col_cidr_match(const col_cidr_t *c, const wire_ip_t *ip);
 
 typedef enum {
 	COL_V_SYN_FLOOD, COL_V_CONN_FLOOD, COL_V_NAT_EGRESS, COL_V_WATCH, COL_V_ALLOWED, COL_V_DENIED,

@@ -1185,6 +1185,58 @@ static void test_wire_state_name_all(void **state)
 	assert_int_equal(wire_state_parse(NULL, 0), 0);
 }
 
+/* Networks of both families: host bits cleared, edges of a prefix, mapped IPv4 folded, refusals. */
+static void test_wire_cidr(void **state)
+{
+	wire_cidr_t c;
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	static const char *const bad[] = {"10.0.0.0/33", "x", "10.0.0.0/", "/8", "10.0.0.0/8/8",
+	                                  "10.0.0.0/-1", "10.0.0.0/8x", "300.0.0.0/8",
+	                                  "2001:db8::/129", "", " 10.0.0.0/8"};
+#define IN(a, b, c_, d) wire_cidr_match(&c, (const uint8_t[]){a, b, c_, d}, 4)
+
+	(void)state;
+	assert_int_equal(wire_cidr_parse("10.9.9.9/8", 10, &c), 0);
+	assert_int_equal(c.net.len, 4);
+	assert_int_equal(c.bits, 8);
+	assert_int_equal(c.net.b[1], 0); /* host bits cleared */
+	assert_true(IN(10, 1, 2, 3));
+	assert_false(IN(11, 0, 0, 1));
+	assert_false(wire_cidr_match(&c, v6, 16));
+	assert_int_equal(wire_cidr_parse("198.51.100.64/26", 16, &c), 0);
+	assert_true(IN(198, 51, 100, 127));
+	assert_false(IN(198, 51, 100, 128));
+	assert_false(IN(198, 51, 100, 63));
+	assert_int_equal(wire_cidr_parse("192.0.2.7", 9, &c), 0);
+	assert_int_equal(c.bits, 32);
+	assert_true(IN(192, 0, 2, 7));
+	assert_false(IN(192, 0, 2, 8));
+	/* Only len bytes are read: "192.0.2.7/24" cut at 9 is the address alone. */
+	assert_int_equal(wire_cidr_parse("192.0.2.7/24", 9, &c), 0);
+	assert_int_equal(c.bits, 32);
+	assert_int_equal(wire_cidr_parse("2001:db8::/32", 13, &c), 0);
+	assert_int_equal(c.net.len, 16);
+	assert_true(wire_cidr_match(&c, v6, 16));
+	assert_false(IN(32, 1, 13, 184));
+	assert_int_equal(wire_cidr_parse("0.0.0.0/0", 9, &c), 0);
+	assert_true(IN(203, 0, 113, 9));
+	/* IPv4-mapped networks are IPv4 ones, as the agents fold mapped peers. */
+	assert_int_equal(wire_cidr_parse("::ffff:198.18.0.0/111", 21, &c), 0);
+	assert_int_equal(c.net.len, 4);
+	assert_int_equal(c.bits, 15);
+	assert_true(IN(198, 19, 77, 7));
+	assert_false(IN(198, 20, 0, 1));
+	assert_int_equal(wire_cidr_parse("::ffff:198.51.100.10", 20, &c), 0);
+	assert_true(IN(198, 51, 100, 10));
+	/* Shorter than /96 it is not IPv4 any more. */
+	assert_int_equal(wire_cidr_parse("::ffff:0:0/80", 13, &c), 0);
+	assert_int_equal(c.net.len, 16);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(wire_cidr_parse(bad[i], strlen(bad[i]), &c), -EINVAL);
+	assert_int_equal(wire_cidr_parse("10.0.0.0/8\0", 11, &c), -EINVAL);
+#undef IN
+}
+
 static void test_wire_report_close_zeroes(void **state)
 {
 	wire_frame_t f, got;
@@ -1232,6 +1284,7 @@ int main(void)
 		cmocka_unit_test(test_wire_frame_decode_caps),
 		cmocka_unit_test(test_wire_frame_encode_invalid),
 		cmocka_unit_test(test_wire_state_name_all),
+		cmocka_unit_test(test_wire_cidr),
 		cmocka_unit_test(test_wire_report_close_zeroes),
 	};
 
