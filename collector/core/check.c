@@ -22,6 +22,7 @@ int col_report_check(const wire_report_t *r, int64_t now_ms, int64_t retention_m
                      const char **why)
 {
 	const wire_top_t *t = &r->top;
+	uint64_t total = 0;
 
 	if (r->collected_at_ms > now_ms + COL_MAX_SKEW_MS) {
 		*why = "collected_at_ms is ahead of the collector's clock";
@@ -33,6 +34,13 @@ int col_report_check(const wire_report_t *r, int64_t now_ms, int64_t retention_m
 	}
 	if (r->interval_ms < 1 || r->interval_ms > 86400000u) {
 		*why = "interval_ms is not from 1 ms to a day";
+		return -EINVAL;
+	}
+	/* Counts kept as 32 bits (wire_states_total()) must not wrap: no host holds 2^32 sockets. */
+	for (int s = 1; s < WIRE_NSTATES; s++)
+		total += s == WIRE_LISTEN ? 0 : r->states.n[s];
+	if (total > UINT32_MAX) {
+		*why = "the state table adds up to more than 2^32 - 1 connections";
 		return -EINVAL;
 	}
 	if (t->n_ips > 3 * (size_t)t->limit) {

@@ -93,6 +93,17 @@ static void test_col_report_check_bad(void **state)
 	make(&r, ips);
 	r.top.limit = 0;
 	assert_int_equal(col_report_check(&r, NOW, 7 * DAY, &why), -EINVAL);
+
+	/* 2^32 - 1 connections in all is the most; LISTEN is not counted. */
+	make(&r, ips);
+	r.states.n[WIRE_ESTABLISHED] = UINT32_MAX - 4;
+	r.top.rest.n[WIRE_ESTABLISHED] = UINT32_MAX - 4 - 7;
+	r.states.n[WIRE_LISTEN] = UINT32_MAX;
+	assert_int_equal(col_report_check(&r, NOW, 7 * DAY, &why), 0);
+	r.states.n[WIRE_ESTABLISHED]++;
+	r.top.rest.n[WIRE_ESTABLISHED]++;
+	assert_int_equal(col_report_check(&r, NOW, 7 * DAY, &why), -EINVAL);
+	assert_non_null(strstr(why, "2^32"));
 }
 
 static void test_col_parse_duration_cases(void **state)
