@@ -44,7 +44,8 @@ int col_url_split(const char *url, char *host, size_t hostlen, char *port, char 
 			snprintf(port, 8, "%.*s", (int)(end - colon - 1), colon + 1);
 		}
 	}
-	if (hl == 0 || hl >= hostlen || strspn(port, "0123456789") != strlen(port))
+	if (hl == 0 || hl >= hostlen || strspn(port, "0123456789") != strlen(port) ||
+	    atoi(port) < 1 || atoi(port) > 65535)
 		return -EINVAL;
 	memcpy(host, p, hl);
 	host[hl] = '\0';

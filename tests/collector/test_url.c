@@ -35,7 +35,7 @@ static void test_col_url_split_bad(void **state)
 	static const char *const bad[] = {
 		"https://127.0.0.1", "127.0.0.1:7401", "http://", "http://:80", "http://h:",
 		"http://h:123456", "http://h:8x", "http://[::1", "http://[::1]x", "http://h/a?b=c",
-		"http://h/a b",
+		"http://h/a b", "http://h:0", "http://h:65536", "http://h:99999", "http://[::1]:0",
 	};
 	char h[64], p[8], pa[64], tiny[4];
 
