@@ -101,10 +101,11 @@ typedef struct {
 	uint64_t value, threshold;
 } alert_t;
 
-static void add_alert(alert_t *a, size_t *n, size_t cap, int level, uint64_t value,
+/* a holds one alert per threshold and tier, and one more: there is always room. */
+static void add_alert(alert_t *a, size_t *n, int level, uint64_t value,
                       const col_threshold_t *t, const char *fmt, const char *arg1, const char *arg2)
 {
-	if (level == COL_OK || *n == cap)
+	if (level == COL_OK)
 		return;
 	a[*n].level = level;
 	a[*n].value = value;
@@ -128,17 +129,14 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
                        const col_summary_extra_t *x, const col_thresholds_t *th,
                        const col_qopts_t *o, fs_buf_t *b)
 {
-	enum { CAP = 256 };
-	alert_t *al = calloc(CAP, sizeof(*al));
-	size_t na = 0, n_stale = 0;
+	alert_t *al;
+	size_t na = 0, n_stale = 0, n_reported = 0;
 	int status = COL_OK;
 	char ts[24], num[32], ip[WIRE_IP_STRLEN];
 	/* Unless the config says otherwise: an attack is CRITICAL, advice a WARNING. */
 	col_thresholds_t all = *th;
 	bool has_attacks = false, has_advice = false;
 
-	if (al == NULL)
-		return -ENOMEM;
 	for (size_t k = 0; k < th->n; k++) {
 		has_attacks |= th->t[k].state == COL_TH_ATTACKS;
 		has_advice |= th->t[k].state == COL_TH_ADVICE;
@@ -148,19 +146,23 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 	if (!has_advice && all.n < COL_MAX_THRESHOLDS)
 		all.t[all.n++] = (col_threshold_t){.state = COL_TH_ADVICE, .warning = 1};
 	th = &all;
-	for (size_t i = 0; i < n_hosts; i++)
+	if ((al = calloc(all.n * (n_peaks + 1) + 1, sizeof(*al))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_hosts; i++) {
 		n_stale += col_host_stale(&hosts[i], o->now_ms);
+		n_reported += hosts[i].has_report;
+	}
 	for (size_t k = 0; k < th->n; k++) {
 		const col_threshold_t *t = &th->t[k];
 
 		if (t->state == COL_TH_ATTACKS || t->state == COL_TH_ADVICE) {
 			size_t v = t->state == COL_TH_ATTACKS ? x->n_attacks : x->n_advice;
 
-			add_alert(al, &na, CAP, level_of(t, v), v, t, "%s%s",
+			add_alert(al, &na, level_of(t, v), v, t, "%s%s",
 			          t->state == COL_TH_ATTACKS ? "attack verdicts" : "tuning advice", "");
 		} else if (t->state == -1) {
 			snprintf(num, sizeof(num), "%zu", n_stale);
-			add_alert(al, &na, CAP, level_of(t, n_stale), n_stale, t, "%s stale hosts%s", num,
+			add_alert(al, &na, level_of(t, n_stale), n_stale, t, "%s stale hosts%s", num,
 			          "");
 		} else if (t->state <= -2) {
 			int c = -2 - t->state;
@@ -173,14 +175,14 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 					who = rates[i].host->hostname;
 				}
 			if (who)
-				add_alert(al, &na, CAP, level_of(t, (uint64_t)worst), (uint64_t)worst, t,
+				add_alert(al, &na, level_of(t, (uint64_t)worst), (uint64_t)worst, t,
 				          "%s per minute on %s", col_counter_names[c], who);
 		} else {
 			for (size_t i = 0; i < n_peaks; i++)
 				if (strcmp(t->tier, "*") == 0 || strcmp(t->tier, peaks[i].tier) == 0) {
 					uint64_t v = peaks[i].peak[slot(t->state)];
 
-					add_alert(al, &na, CAP, level_of(t, v), v, t, "%s %s peak", peaks[i].tier,
+					add_alert(al, &na, level_of(t, v), v, t, "%s %s peak", peaks[i].tier,
 					          col_state_label(t->state));
 				}
 		}
@@ -188,17 +190,21 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 	for (size_t i = 0; i < na; i++)
 		if (al[i].level > status)
 			status = al[i].level;
-	/* No agent has ever reported: nothing can be said to be fine. */
-	if (n_hosts == 0 && na < CAP) {
+	/* No agent has a report here (none came, or none was taken): nothing can be said to be fine. */
+	if (n_reported == 0) {
 		status = COL_UNKNOWN;
 		al[na].level = COL_UNKNOWN;
 		snprintf(al[na++].what, sizeof(al[0].what), "no agent has reported yet");
 	}
 
 	if (o->format == COL_FMT_JSON) {
-		fs_buf_printf(b, "{\"now_ms\":%" PRId64 ",\"since_ms\":%" PRId64 ",\"status\":\"%s\","
-		              "\"exit_code\":%d,\"alerts\":[", o->now_ms, o->since_ms,
-		              level_names[status], status);
+		fs_buf_printf(b, "{\"now_ms\":%" PRId64, o->now_ms);
+		if (o->tier) {
+			fs_buf_puts(b, ",\"tier\":");
+			fs_buf_json_str(b, o->tier);
+		}
+		fs_buf_printf(b, ",\"since_ms\":%" PRId64 ",\"status\":\"%s\",\"exit_code\":%d,"
+		              "\"alerts\":[", o->since_ms, level_names[status], status);
 		for (size_t i = 0; i < na; i++) {
 			fs_buf_printf(b, "%s{\"level\":\"%s\",\"what\":", i ? "," : "",
 			              level_names[al[i].level]);
@@ -253,8 +259,9 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 		col_advice_render(x->advice, x->n_advice, o, b);
 		fs_buf_puts(b, "}\n");
 	} else {
-		fs_buf_printf(b, "fleetstat summary: %s, the last %" PRId64 " minutes to %s\n\n",
-		              level_names[status], o->since_ms / 60000, col_time_str(o->now_ms, ts));
+		fs_buf_printf(b, "fleetstat summary: %s, %s%s%sthe last %" PRId64 " minutes to %s\n\n",
+		              level_names[status], o->tier ? "tier " : "", o->tier ? o->tier : "",
+		              o->tier ? ", " : "", o->since_ms / 60000, col_time_str(o->now_ms, ts));
 		for (size_t i = 0; i < na; i++)
 			fs_buf_printf(b, "%-8s %s: %" PRIu64 " (threshold %" PRIu64 ")\n",
 			              level_names[al[i].level], al[i].what, al[i].value, al[i].threshold);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "query.h"
 #include "reader.h"
+#include "util.h"
 
 #define API_PREFIX "/api/v1/"
 
@@ -108,8 +109,13 @@ static int authorized(const col_http_t *h, struct MHD_Connection *conn)
 
 typedef struct {
 	col_qopts_t o;
+	unsigned seen;   /* bit i: param_names[i] was given */
 	char bad[300];   /* the first bad parameter, said back to the client */
 } params_t;
+
+static const char *const param_names[] = {
+	"tier", "host", "name", "state", "since", "step", "limit", "format",
+};
 
 static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value)
@@ -124,6 +130,15 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
 	if (value == NULL) {
 		snprintf(p->bad, sizeof(p->bad), "%.64s: needs a value", key);
 		return MHD_NO;
+	}
+	for (size_t i = 0; i < FS_ARRAY_SIZE(param_names); i++) {
+		if (strcmp(key, param_names[i]) != 0)
+			continue;
+		if (p->seen & (1u << i)) {
+			snprintf(p->bad, sizeof(p->bad), "%s: given twice", key);
+			return MHD_NO;
+		}
+		p->seen |= 1u << i;
 	}
 	if ((err = col_qopts_set(&p->o, key, value, &why)) < 0)
 		snprintf(p->bad, sizeof(p->bad), "%.64s: %s", key,

@@ -104,20 +104,36 @@ typedef struct {
 	size_t n;
 } hostset_t;
 
+static void host_free(col_host_t *h)
+{
+	free((char *)h->hostname);
+	free((char *)h->tier);
+	free((char *)h->labels_json);
+	free((char *)h->agent_version);
+	free(h->top.ips);
+	free(h->listeners);
+}
+
 static void hostset_free(hostset_t *hs)
 {
-	for (size_t i = 0; i < hs->n; i++) {
-		col_host_t *h = &hs->v[i];
-
-		free((char *)h->hostname);
-		free((char *)h->tier);
-		free((char *)h->labels_json);
-		free((char *)h->agent_version);
-		free(h->top.ips);
-		free(h->listeners);
-	}
+	for (size_t i = 0; i < hs->n; i++)
+		host_free(&hs->v[i]);
 	free(hs->v);
 	memset(hs, 0, sizeof(*hs));
+}
+
+/* Keeps the hosts of one tier only, in their order (still sorted by id). */
+static void hostset_keep_tier(hostset_t *hs, const char *tier)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < hs->n; i++) {
+		if (strcmp(hs->v[i].tier, tier) == 0)
+			hs->v[k++] = hs->v[i];
+		else
+			host_free(&hs->v[i]);
+	}
+	hs->n = k;
 }
 
 static const char *text(sqlite3_stmt *st, int i)
@@ -1018,18 +1034,22 @@ out:
 static int counter_ids(db_reader_t *rd, uint32_t ids[COL_NCTRS])
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = SQLITE_DONE, err;
 
 	if ((rc = sqlite3_prepare_v2(rd->h, "SELECT id FROM names WHERE name = ?1", -1, &st,
 	                             NULL)) != SQLITE_OK)
 		return rd_fail(rd, rc);
 	for (int c = 0; c < COL_NCTRS; c++) {
 		sqlite3_bind_text(st, 1, col_counter_names[c], -1, SQLITE_STATIC);
-		ids[c] = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+		rc = sqlite3_step(st);
+		ids[c] = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
 		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
 	}
+	err = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rd_fail(rd, rc);
 	sqlite3_finalize(st);
-	return 0;
+	return err;
 }
 
 /*
@@ -1071,21 +1091,24 @@ static int counter_rates(db_reader_t *rd, const hostset_t *hs, int64_t from,
 		if (h == NULL || sqlite3_column_int64(span, 1) == sqlite3_column_int64(span, 2))
 			continue;
 		for (int e = 0; e < 2 && err == 0; e++) {
+			int rrc;
+
 			sqlite3_bind_int64(row, 1, h->id);
 			sqlite3_bind_int64(row, 2, sqlite3_column_int64(span, 1 + e));
-			if (sqlite3_step(row) == SQLITE_ROW) {
+			if ((rrc = sqlite3_step(row)) == SQLITE_ROW) {
 				t[e] = sqlite3_column_int64(row, 0);
-				err = db_counters_pick(sqlite3_column_blob(row, 1),
-				                       (size_t)sqlite3_column_bytes(row, 1), ids, COL_NCTRS,
-				                       v[e], &found[e]);
+				if ((err = db_counters_pick(sqlite3_column_blob(row, 1),
+				                            (size_t)sqlite3_column_bytes(row, 1), ids,
+				                            COL_NCTRS, v[e], &found[e])) < 0)
+					snprintf(rd->msg, sizeof(rd->msg),
+					         "host %s: a stored counters column is malformed", h->hostname);
+			} else if (rrc != SQLITE_DONE) {
+				err = rd_fail(rd, rrc);
 			}
 			sqlite3_reset(row);
 		}
-		if (err < 0) {
-			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored counters column is malformed",
-			         h->hostname);
+		if (err < 0)
 			break;
-		}
 		if (t[1] <= t[0])
 			continue;
 		r[nr].host = h;
@@ -1130,6 +1153,9 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 		o->since_ms = 86400000;
 	if ((err = load_hosts(rd, HOSTS_TOP | HOSTS_LISTENERS, &hs)) < 0)
 		return err;
+	/* --tier: the tier's peaks, counters and stale agents as well as its attacks and advice. */
+	if (o->tier)
+		hostset_keep_tier(&hs, o->tier);
 	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, o->now_ms, &peaks, &np)) == 0 &&
 	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0 &&
 	    (err = suspects_compute(rd, &hs, o, sus, &s, &ns, &pending, &win)) == 0 &&

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -137,6 +138,50 @@ static void test_col_summary_render_json(void **state)
 	fs_buf_add(&b, "", 1);
 	assert_non_null(strstr(b.p, "\"what\":\"no agent has reported yet\""));
 	fs_buf_close(&b);
+	/* So is one whose agents said Hello but have no report stored. */
+	h.has_report = false;
+	assert_int_equal(col_summary_render(&h, 1, NULL, 0, NULL, 0, &none, &th, &o, &b), COL_UNKNOWN);
+	fs_buf_close(&b);
+}
+
+/* However many alerts there are, each is listed and the worst one sets the status. */
+static void test_col_summary_render_many_alerts(void **state)
+{
+	enum { N = 300 };
+	col_host_t h = {.id = 1, .hostname = "web1", .tier = "t0", .labels_json = "{}",
+	                .agent_version = "", .has_report = true, .collected_at_ms = NOW - 1000,
+	                .interval_ms = 10000};
+	col_tier_peak_t *peaks = calloc(N, sizeof(*peaks));
+	char (*names)[8] = calloc(N, sizeof(*names));
+	col_thresholds_t th = {.n = 0};
+	col_suspect_t attack = {.verdict = COL_V_SYN_FLOOD};
+	col_summary_extra_t one = {&attack, 1, NULL, 0};
+	fs_buf_t b = FS_BUF_INIT;
+	col_qopts_t o;
+	const char *why;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(peaks);
+	assert_non_null(names);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "t%d", i);
+		peaks[i].tier = names[i];
+		peaks[i].peak[WIRE_CLOSE_WAIT] = 10;
+	}
+	col_qopts_init(&o, NOW);
+	o.since_ms = 3600000;
+	o.format = COL_FMT_JSON;
+	assert_int_equal(col_thresholds_set(&th, "*.CLOSE_WAIT", "5", &why), 0);
+	/* 300 tiers over a warning, then the attack's default CRITICAL. */
+	assert_int_equal(col_summary_render(&h, 1, peaks, N, NULL, 0, &one, &th, &o, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	for (const char *p = b.p; (p = strstr(p, "{\"level\":")) != NULL; p++)
+		n++;
+	assert_int_equal(n, N + 1);
+	fs_buf_close(&b);
+	free(names);
+	free(peaks);
 }
 
 /* Attack verdicts are CRITICAL and advice a WARNING, unless [thresholds] says otherwise. */
@@ -213,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_col_thresholds_set_bad),
 		cmocka_unit_test(test_col_summary_render_levels),
 		cmocka_unit_test(test_col_summary_render_json),
+		cmocka_unit_test(test_col_summary_render_many_alerts),
 		cmocka_unit_test(test_col_summary_render_attacks_advice),
 	};
 

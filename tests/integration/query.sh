@@ -229,7 +229,20 @@ auth=(-H "Authorization: Bearer $(cat "$T/http.token")")
 [ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?colour=red")" = 400 ] || fail "unknown param"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/trend?step=9223372036854775s")" = 400 ] ||
 	fail "a step that would overflow: not 400"
+curl -s "${auth[@]}" "$SERVER/api/v1/tiers?tier=web&tier=db" >"$T/twice.txt"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?tier=web&tier=db")" = 400 ] &&
+	grep -q "tier: given twice" "$T/twice.txt" || fail "a parameter given twice: $(cat "$T/twice.txt")"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/healthz")" = 404 ] || fail "unknown query under api"
+# summary?tier=: that tier's peaks and stale agents, not only its attacks and advice.
+curl -sf "${auth[@]}" "$SERVER/api/v1/summary?tier=web&format=json" >"$T/summary-web.json" ||
+	fail "summary?tier=web"
+python3 - "$T/summary-web.json" <<'PY' || fail "summary?tier=web: $(cat "$T/summary-web.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["tier"] == "web", s
+assert [t["tier"] for t in s["tiers"]] == ["web"], s["tiers"]
+assert s["stale"] == [], s["stale"]    # db1 is stale, but not of the web tier
+PY
 [ "$(code "${auth[@]}" "$SERVER/api/v1/drop-table")" = 404 ] || fail "unknown query"
 [ "$(code "${auth[@]}" -X POST "$SERVER/api/v1/tiers")" = 405 ] || fail "POST"
 rc=0
