@@ -29,7 +29,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	const char *why = NULL;
 	int64_t ms;
 	uint64_t bytes;
-	ag_cidr_t cidr;
+	wire_cidr_t cidr;
 	int rc;
 
 	if (strcmp(section, "thresholds") == 0) {
@@ -60,7 +60,11 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		abort();
 	(void)col_parse_size(value, &bytes);
 	(void)ag_parse_size(value, &bytes);
-	(void)ag_cidr_parse(value, &cidr);
+	/* A network parsed holds its own address, host bits zeroed, within its family's length. */
+	if (wire_cidr_parse(value, strlen(value), &cidr) == 0 &&
+	    ((cidr.net.len != 4 && cidr.net.len != 16) || cidr.bits > 8 * cidr.net.len ||
+	     !wire_cidr_match(&cidr, cidr.net.b, cidr.net.len)))
+		abort();
 	return 1;
 }
 
