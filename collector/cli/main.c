@@ -309,6 +309,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleetstat: --format ipset is for suspects\n");
 		return 2;
 	}
+	if (o.format == COL_FMT_CSV && strcmp(cmd, "summary") == 0) {
+		fprintf(stderr, "fleetstat: a summary is table (text) or json\n");
+		return 2;
+	}
 	/* A summary is text for mail, wherever stdout goes, unless --format says otherwise. */
 	if (strcmp(cmd, "summary") == 0 && !format_given)
 		o.format = COL_FMT_TABLE;

@@ -188,10 +188,10 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 		return reply(conn, MHD_HTTP_OK, content_type(p.o.format), &b);
 	}
 	if (strcmp(cmd, "summary") == 0) {
-		if (p.o.format == COL_FMT_IPSET) {
+		if (p.o.format == COL_FMT_IPSET || p.o.format == COL_FMT_CSV) {
 			db_reader_close(rd);
 			return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter",
-			                   "format: ipset is for suspects");
+			                   "format: a summary is table (text) or json");
 		}
 		rc = db_summary(rd, &p.o, h->cfg.thresholds, h->cfg.suspects, &b);
 		db_reader_close(rd);

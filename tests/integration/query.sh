@@ -232,6 +232,10 @@ auth=(-H "Authorization: Bearer $(cat "$T/http.token")")
 curl -s "${auth[@]}" "$SERVER/api/v1/tiers?tier=web&tier=db" >"$T/twice.txt"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?tier=web&tier=db")" = 400 ] &&
 	grep -q "tier: given twice" "$T/twice.txt" || fail "a parameter given twice: $(cat "$T/twice.txt")"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/summary?format=csv")" = 400 ] || fail "summary as csv: not 400"
+rc=0
+"$FS" --db "$DB" summary --format csv >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "table (text) or json" "$T/err" || fail "summary --format csv: rc $rc"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/healthz")" = 404 ] || fail "unknown query under api"
 # summary?tier=: that tier's peaks and stale agents, not only its attacks and advice.
 curl -sf "${auth[@]}" "$SERVER/api/v1/summary?tier=web&format=json" >"$T/summary-web.json" ||
