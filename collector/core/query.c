@@ -484,6 +484,7 @@ struct col_top {
 	uint32_t n_tier_names;
 	col_top_ip_t *out;          /* col_top_ips()'s answer */
 	unsigned hosts;
+	bool folded;                /* the fleet map is made (top_fold(), once) */
 };
 
 static uint64_t ip_hash(const wire_ip_t *ip, uint32_t slot)
@@ -665,6 +666,9 @@ static int top_fold(col_top_t *t)
 {
 	int err;
 
+	if (t->folded)
+		return 0;
+
 	for (size_t i = 0; i < t->pairs.cap; i++) {
 		const ipent_t *x = &t->pairs.e[i];
 		const hslot_t *hs;
@@ -708,6 +712,7 @@ static int top_fold(col_top_t *t)
 	for (uint32_t k = 0; k < t->n_slots; k++)
 		t->thr_all += t->slots[k].thr;
 	t->hosts = t->n_slots;
+	t->folded = true;
 	return 0;
 }
 

@@ -135,7 +135,7 @@ typedef struct {
  */
 int col_top_ips(col_top_t *t, const col_top_ip_t **out, size_t *n);
 
-/* After col_top_ips(): ip's count in t, as there; 0 when no host listed it. */
+/* After col_top_ips() or col_top_render(): ip's count in t, as there; 0 when no host listed it. */
 uint64_t col_top_count(const col_top_t *t, const wire_ip_t *ip);
 
 /* ---- trend ---------------------------------------------------------------- */
