@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential cmake pkg-config          # toolchain
+	build-essential dpkg-dev cmake pkg-config # toolchain; dpkg-buildflags
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev  # libraries
 	libssl-dev libsqlite3-dev sqlite3 libmicrohttpd-dev
 	libcmocka-dev                             # unit tests

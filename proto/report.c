@@ -11,19 +11,24 @@
 
 #include "report.h"
 
-/* Indexed by the kernel's state number; the spelling is netstat's. */
-static const char *const state_names[WIRE_NSTATES] = {
-	[WIRE_ESTABLISHED] = "ESTABLISHED",
-	[WIRE_SYN_SENT] = "SYN_SENT",
-	[WIRE_SYN_RECV] = "SYN_RECV",
-	[WIRE_FIN_WAIT1] = "FIN_WAIT1",
-	[WIRE_FIN_WAIT2] = "FIN_WAIT2",
-	[WIRE_TIME_WAIT] = "TIME_WAIT",
-	[WIRE_CLOSE] = "CLOSE",
-	[WIRE_CLOSE_WAIT] = "CLOSE_WAIT",
-	[WIRE_LAST_ACK] = "LAST_ACK",
-	[WIRE_LISTEN] = "LISTEN",
-	[WIRE_CLOSING] = "CLOSING",
+/*
+ * Indexed by the kernel's state number: netstat's spelling, and the same in
+ * lower case (storage's column names, the metrics' state label).
+ */
+static const struct {
+	const char *name, *key;
+} states[WIRE_NSTATES] = {
+	[WIRE_ESTABLISHED] = {"ESTABLISHED", "established"},
+	[WIRE_SYN_SENT] = {"SYN_SENT", "syn_sent"},
+	[WIRE_SYN_RECV] = {"SYN_RECV", "syn_recv"},
+	[WIRE_FIN_WAIT1] = {"FIN_WAIT1", "fin_wait1"},
+	[WIRE_FIN_WAIT2] = {"FIN_WAIT2", "fin_wait2"},
+	[WIRE_TIME_WAIT] = {"TIME_WAIT", "time_wait"},
+	[WIRE_CLOSE] = {"CLOSE", "close"},
+	[WIRE_CLOSE_WAIT] = {"CLOSE_WAIT", "close_wait"},
+	[WIRE_LAST_ACK] = {"LAST_ACK", "last_ack"},
+	[WIRE_LISTEN] = {"LISTEN", "listen"},
+	[WIRE_CLOSING] = {"CLOSING", "closing"},
 };
 
 void wire_report_close(wire_report_t *r)
@@ -50,7 +55,14 @@ const char *wire_state_name(int state)
 {
 	if (state < WIRE_ESTABLISHED || state >= WIRE_NSTATES)
 		return NULL;
-	return state_names[state];
+	return states[state].name;
+}
+
+const char *wire_state_key(int state)
+{
+	if (state < WIRE_ESTABLISHED || state >= WIRE_NSTATES)
+		return NULL;
+	return states[state].key;
 }
 
 int wire_state_parse(const char *s, size_t len)
@@ -61,8 +73,8 @@ int wire_state_parse(const char *s, size_t len)
 		return 0;
 	for (st = WIRE_ESTABLISHED; st < WIRE_NSTATES; st++) {
 		/* Compare lengths first: "CLOSE" is a prefix of "CLOSE_WAIT". */
-		if (strlen(state_names[st]) == len &&
-		    memcmp(state_names[st], s, len) == 0)
+		if (strlen(states[st].name) == len &&
+		    memcmp(states[st].name, s, len) == 0)
 			return st;
 	}
 	return 0;

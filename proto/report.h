@@ -86,6 +86,8 @@ void wire_report_close(wire_report_t *r);
 
 /* netstat's name of a state (1..11), or NULL. */
 const char *wire_state_name(int state);
+/* The state's name in lower case ("close_wait"): column names, metric labels; NULL if none. */
+const char *wire_state_key(int state);
 
 /* The state whose netstat name is s (case-sensitive), or 0. */
 int wire_state_parse(const char *s, size_t len);

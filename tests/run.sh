@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# run.sh: install what is missing, build, and run every test: unit and integration in a
-# normal build, then all of it again built with ASan+UBSan, then each fuzz target briefly.
+# run.sh: install what is missing, build, and run every test: the builds a user or packager
+# runs (gcc and clang Release, Debian's flags) compiled warning-free, unit and integration
+# tests in a normal build, then all of it again built with ASan+UBSan, then each fuzz target
+# briefly. Every build here treats warnings as errors (FLEETSTAT_WERROR; off for users).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +20,7 @@ passed=0 failed=0
 suite() {
 	local name=$1 dir=$2; shift 2
 	echo "== $name =="
-	cmake -S "$root" -B "$dir" "$@" >/dev/null
+	cmake -S "$root" -B "$dir" -DFLEETSTAT_WERROR=ON "$@" >/dev/null
 	cmake --build "$dir" -j"$jobs"
 	local log="$dir/ctest.log"
 	if (cd "$dir" && ctest --output-on-failure 2>&1 | tee "$log"); then :; fi
@@ -32,6 +34,26 @@ suite() {
 	passed=$((passed + total - fail))
 	failed=$((failed + fail))
 }
+
+# A build that fails is one failed test, and the next goes on.
+compiles() {
+	local name=$1 dir=$2; shift 2
+	echo "== compile: $name =="
+	if cmake -S "$root" -B "$dir" -DFLEETSTAT_WERROR=ON "$@" >/dev/null &&
+		cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		tail -40 "$dir.log" >&2
+		echo "run.sh: $name does not compile warning-free" >&2
+		failed=$((failed + 1))
+	fi
+}
+
+CC=gcc compiles "gcc Release" "$root/build-gcc-release" -DCMAKE_BUILD_TYPE=Release
+CC=clang compiles "clang Release" "$root/build-clang-release" -DCMAKE_BUILD_TYPE=Release
+CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
+	compiles "Debian's dpkg-buildflags" "$root/build-dpkg" -DCMAKE_BUILD_TYPE=None
 
 suite "build and test" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # detect_leaks: LeakSanitizer makes any leak a failure.

@@ -64,7 +64,7 @@ static void usage(FILE *f)
 	"  --name N              sysctl: only this one (net.core.somaxconn)\n"
 	"  --help, --version\n"
 	"\n"
-	"A host's value is its latest report no older than 3 intervals; older hosts\n"
+	"A host's value is its latest report no older than " COL_STALE_INTERVALS_TEXT " intervals; older hosts\n"
 	"are stale: listed, and left out of sums.\n", f);
 }
 

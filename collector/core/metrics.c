@@ -44,17 +44,6 @@ static void help(fs_buf_t *b, const char *name, const char *type, const char *te
 	fs_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-/* Lower-case state names for the state label. */
-static void state_lc(int s, char *dst)
-{
-	const char *n = wire_state_name(s);
-	size_t i;
-
-	for (i = 0; n[i]; i++)
-		dst[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] + 32 : n[i]);
-	dst[i] = '\0';
-}
-
 static int tier_cmp(const void *a, const void *b)
 {
 	const col_host_t *x = *(const col_host_t *const *)a, *y = *(const col_host_t *const *)b;
@@ -78,8 +67,6 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
                        const col_selfstats_t *self, fs_buf_t *b)
 {
 	const col_host_t **v = malloc((n ? n : 1) * sizeof(*v));
-	char st[16];
-
 	if (v == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
@@ -112,7 +99,8 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		fs_buf_printf(b, "} %zu\n", t[i].fresh);
 	}
 	help(b, "fleetstat_tier_stale_hosts", "gauge",
-	     "Hosts of the tier whose latest report is older than 3 intervals.");
+	     "Hosts of the tier whose latest report is older than "
+	     COL_STALE_INTERVALS_TEXT " intervals.");
 	for (size_t i = 0; i < nt; i++) {
 		fs_buf_puts(b, "fleetstat_tier_stale_hosts{");
 		label(b, "tier", t[i].name);
@@ -122,10 +110,9 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 	     "TCP sockets by state, summed over the tier's fresh hosts.");
 	for (size_t i = 0; i < nt; i++) {
 		for (int s = 1; s < WIRE_NSTATES; s++) {
-			state_lc(s, st);
 			fs_buf_puts(b, "fleetstat_tier_sockets{");
 			label(b, "tier", t[i].name);
-			fs_buf_printf(b, ",state=\"%s\"} %" PRIu64 "\n", st, t[i].sum[s]);
+			fs_buf_printf(b, ",state=\"%s\"} %" PRIu64 "\n", wire_state_key(s), t[i].sum[s]);
 		}
 	}
 	free(t);
@@ -134,10 +121,9 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		if (!v[i]->has_report)
 			continue;
 		for (int s = 1; s < WIRE_NSTATES; s++) {
-			state_lc(s, st);
 			fs_buf_puts(b, "fleetstat_host_sockets{");
 			host_labels(b, v[i]);
-			fs_buf_printf(b, ",state=\"%s\"} %" PRIu32 "\n", st, v[i]->states.n[s]);
+			fs_buf_printf(b, ",state=\"%s\"} %" PRIu32 "\n", wire_state_key(s), v[i]->states.n[s]);
 		}
 	}
 	help(b, "fleetstat_host_stale", "gauge", "1 when the host's latest report is stale.");

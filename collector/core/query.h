@@ -13,6 +13,10 @@
 
 /* A host is stale when its latest report is older than this many intervals. */
 #define COL_STALE_INTERVALS 3
+/* The same as text, for help and messages: "3". */
+#define COL_STR_(x) #x
+#define COL_STR(x) COL_STR_(x)
+#define COL_STALE_INTERVALS_TEXT COL_STR(COL_STALE_INTERVALS)
 
 /* The ranking state "total": every state but LISTEN. */
 #define COL_STATE_TOTAL 0

@@ -276,7 +276,7 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			              peaks[i].peak[WIRE_NSTATES], peaks[i].peak[WIRE_ESTABLISHED],
 			              peaks[i].peak[WIRE_SYN_RECV], peaks[i].peak[WIRE_TIME_WAIT],
 			              peaks[i].peak[WIRE_CLOSE_WAIT], peaks[i].peak[WIRE_FIN_WAIT1]);
-		fs_buf_printf(b, "\nStale agents (no report for 3 intervals): %zu\n", n_stale);
+		fs_buf_printf(b, "\nStale agents (no report for " COL_STALE_INTERVALS_TEXT " intervals): %zu\n", n_stale);
 		for (size_t i = 0; i < n_hosts; i++)
 			if (col_host_stale(&hosts[i], o->now_ms))
 				fs_buf_printf(b, "  %s (%s), last seen %s\n", hosts[i].hostname,

@@ -1029,7 +1029,7 @@ static int user_version(sqlite3 *h, int *v)
 static int migrate(db_t *db)
 {
 	char sql[64];
-	int rc, v;
+	int rc, v = 0;
 
 	for (;;) {
 		if ((rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
@@ -1087,17 +1087,27 @@ static int set_wal(db_t *db)
 	return rc;
 }
 
-/* The rollups' columns: each state but LISTEN, then the total (schema/003_rollups.sql). */
-static const char *const roll_cols[] = {
-	"established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait", "close",
-	"close_wait", "last_ack", "closing", "total",
-};
-#define ROLL_NCOLS (sizeof(roll_cols) / sizeof(roll_cols[0]))
+/*
+ * The rollups' columns (schema/003_rollups.sql): each state but LISTEN, under
+ * its wire_state_key() name, in state order, then "total".
+ */
+#define ROLL_NCOLS ((size_t)WIRE_NSTATES - 1)
+
+/* The state of rollup column i, or 0 for the total. */
+static int roll_state(size_t i)
+{
+	return i + 1 == ROLL_NCOLS ? 0 : (int)(i + 1 < WIRE_LISTEN ? i + 1 : i + 2);
+}
+
+static const char *roll_col(size_t i)
+{
+	return i + 1 == ROLL_NCOLS ? "total" : wire_state_key(roll_state(i));
+}
 
 /*
  * The statements that keep the rollups (schema/003_rollups.sql), by kind:
  * ST_ROLL_MINUTE / _HOUR add one report to its host's row of that table
- * (?1 host, ?2 the row's start, ?3.. the state values in roll_cols order);
+ * (?1 host, ?2 the row's start, ?3.. the state values in column order);
  * ST_ROLL_GET reads a host's minute row (n, then each column's sum and max);
  * ST_ROLL_TIER adds to the host's tier's minute row the difference the
  * report made to the host's (?3 hosts, then per column the mean's and the
@@ -1112,14 +1122,14 @@ static void rollup_sql(char *sql, size_t len, int which)
 	if (which == ST_ROLL_GET) {
 		ADD("SELECT n");
 		for (size_t i = 0; i < ROLL_NCOLS; i++)
-			ADD(", %s_sum, %s_max", roll_cols[i], roll_cols[i]);
+			ADD(", %s_sum, %s_max", roll_col(i), roll_col(i));
 		ADD(" FROM rollup_minute WHERE host_id = ?1 AND t = ?2");
 		return;
 	}
 	if (which == ST_ROLL_TIER) {
 		ADD("INSERT INTO rollup_tier_minute (tier, t, hosts");
 		for (size_t i = 0; i < ROLL_NCOLS; i++)
-			ADD(", %s_mean, %s_max", roll_cols[i], roll_cols[i]);
+			ADD(", %s_mean, %s_max", roll_col(i), roll_col(i));
 		ADD(") SELECT tier, ?2, ?3");
 		for (size_t i = 0; i < ROLL_NCOLS; i++)
 			ADD(", ?%zu, ?%zu", 2 * i + 4, 2 * i + 5);
@@ -1127,20 +1137,20 @@ static void rollup_sql(char *sql, size_t len, int which)
 		    " hosts = hosts + excluded.hosts");
 		for (size_t i = 0; i < ROLL_NCOLS; i++)
 			ADD(", %s_mean = %s_mean + excluded.%s_mean, %s_max = %s_max + excluded.%s_max",
-			    roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i],
-			    roll_cols[i]);
+			    roll_col(i), roll_col(i), roll_col(i), roll_col(i), roll_col(i),
+			    roll_col(i));
 		return;
 	}
 	ADD("INSERT INTO %s (host_id, t, n", table);
 	for (size_t i = 0; i < ROLL_NCOLS; i++)
-		ADD(", %s_sum, %s_max", roll_cols[i], roll_cols[i]);
+		ADD(", %s_sum, %s_max", roll_col(i), roll_col(i));
 	ADD(") VALUES (?1, ?2, 1");
 	for (size_t i = 0; i < ROLL_NCOLS; i++)
 		ADD(", ?%zu, ?%zu", i + 3, i + 3);
 	ADD(") ON CONFLICT (host_id, t) DO UPDATE SET n = n + 1");
 	for (size_t i = 0; i < ROLL_NCOLS; i++)
 		ADD(", %s_sum = %s_sum + excluded.%s_sum, %s_max = max(%s_max, excluded.%s_max)",
-		    roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i], roll_cols[i]);
+		    roll_col(i), roll_col(i), roll_col(i), roll_col(i), roll_col(i), roll_col(i));
 #undef ADD
 }
 
@@ -1487,11 +1497,11 @@ static int put_row(db_t *db, int64_t host, const wire_report_t *r,
 	return SQLITE_OK;
 }
 
-/* A report's values in roll_cols order: each state but LISTEN, then the total. */
+/* A report's values in column order: each state but LISTEN, then the total. */
 static void roll_values(const wire_report_t *r, int64_t v[ROLL_NCOLS])
 {
 	for (size_t i = 0; i + 1 < ROLL_NCOLS; i++)
-		v[i] = r->states.n[i + 1 < WIRE_LISTEN ? i + 1 : i + 2];
+		v[i] = r->states.n[roll_state(i)];
 	v[ROLL_NCOLS - 1] = wire_states_total(&r->states);
 }
 
@@ -1566,7 +1576,7 @@ int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 {
 	sqlite3_stmt *st;
 	bool own = false;
-	int64_t host;
+	int64_t host = 0;
 	int rc, is_new = 0;
 
 	db->msg[0] = '\0';

@@ -14,22 +14,31 @@
 #include "advice.h"
 
 #define BUSY_MS 5000
+#define RAW_COL_LEN 160
 
 struct db_reader {
 	sqlite3 *h;
 	char msg[256];
 };
 
-/* The reports column of each state, and the total's sum of them. */
-static const char *const state_col[WIRE_NSTATES] = {
-	[COL_STATE_TOTAL] = "(established + syn_sent + syn_recv + fin_wait1 + fin_wait2 +"
-	                    " time_wait + close + close_wait + last_ack + closing)",
-	[WIRE_ESTABLISHED] = "established", [WIRE_SYN_SENT] = "syn_sent",
-	[WIRE_SYN_RECV] = "syn_recv", [WIRE_FIN_WAIT1] = "fin_wait1",
-	[WIRE_FIN_WAIT2] = "fin_wait2", [WIRE_TIME_WAIT] = "time_wait", [WIRE_CLOSE] = "close",
-	[WIRE_CLOSE_WAIT] = "close_wait", [WIRE_LAST_ACK] = "last_ack", [WIRE_LISTEN] = "listen",
-	[WIRE_CLOSING] = "closing",
-};
+/*
+ * The reports table's column of a state (wire_state_key()), or for the total
+ * the sum of every state's but LISTEN; buf holds the latter.
+ */
+static const char *raw_col(int state, char buf[RAW_COL_LEN])
+{
+	size_t n = 0;
+
+	if (state != COL_STATE_TOTAL)
+		return wire_state_key(state);
+	buf[n++] = '(';
+	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
+		if (s != WIRE_LISTEN)
+			n += (size_t)snprintf(buf + n, RAW_COL_LEN - n, "%s%s",
+			                      n > 1 ? " + " : "", wire_state_key(s));
+	snprintf(buf + n, RAW_COL_LEN - n, ")");
+	return buf;
+}
 
 static int rd_fail(db_reader_t *rd, int rc)
 {
@@ -519,7 +528,7 @@ static const struct {
 /* The rollups' column prefix of a state (schema/003_rollups.sql). */
 static const char *roll_col(int state)
 {
-	return state == COL_STATE_TOTAL ? "total" : state_col[state];
+	return state == COL_STATE_TOTAL ? "total" : wire_state_key(state);
 }
 
 /*
@@ -532,7 +541,7 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
                       col_trend_t *t, source_t src, int64_t from, int64_t to, int64_t base)
 {
 	const char *c = roll_col(o->state);
-	char sql[640];
+	char sql[640], raw[RAW_COL_LEN];
 	sqlite3_stmt *st;
 	int64_t series = 0;
 	char last_tier[64] = "";
@@ -543,7 +552,7 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 		snprintf(sql, sizeof(sql),
 		         "SELECT host_id, (collected_at_ms - ?4) / ?3, count(*), sum(%s), max(%s), 1"
 		         " FROM reports WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2"
-		         " GROUP BY 1, 2 ORDER BY 1", state_col[o->state], state_col[o->state]);
+		         " GROUP BY 1, 2 ORDER BY 1", raw_col(o->state, raw), raw_col(o->state, raw));
 		break;
 	case SRC_HOST_MINUTE:
 	case SRC_HOST_HOUR:
@@ -958,7 +967,7 @@ static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_
 	len = (size_t)snprintf(sql, sizeof(sql), "SELECT host_id, t");
 	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 		if (s != WIRE_LISTEN)
-			len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", %s_max", state_col[s]);
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", %s_max", wire_state_key(s));
 	/* Host by host along the primary key, as the trends read it. */
 	snprintf(sql + len, sizeof(sql) - len,
 	         ", total_max FROM rollup_minute WHERE host_id IN (SELECT id FROM hosts)"

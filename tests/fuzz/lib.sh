@@ -19,7 +19,7 @@ fs_fuzz_targets() { echo "$FS_FUZZ_TARGETS"; }
 fs_fuzz_build() {
 	local root=$1 dir=$2 t targets=()
 	for t in $FS_FUZZ_TARGETS; do targets+=("fuzz_$t"); done
-	CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFLEETSTAT_FUZZ=ON >/dev/null &&
+	CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFLEETSTAT_FUZZ=ON -DFLEETSTAT_WERROR=ON >/dev/null &&
 		cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}"
 }
 
