@@ -54,6 +54,7 @@ typedef struct {
 	uint64_t spool_max;
 	long timeout;
 	int print_spool;
+	int collector_flag; /* --collector on the command line */
 	int once;
 	int verbose;
 } opts_t;
@@ -123,7 +124,9 @@ static void usage(FILE *f)
 	"                            socket table more CPU (default auto: split from\n"
 	"                            " FS_STR(AG_SPLIT_MIN) " sockets up, with two CPUs)\n"
 	"  --input FILE              read saved `netstat -n`, `netstat -an`, `ss -tan` or\n"
-	"                            /proc/net/tcp text instead of the kernel\n"
+	"                            /proc/net/tcp text instead of the kernel, and print it\n"
+	"                            as --print does (table unless --print says otherwise);\n"
+	"                            with --once or --collector on the command line, send it\n"
 	"  --netns NAME|PATH         collect from this network namespace (a name of `ip netns`,\n"
 	"                            or a path like /proc/PID/ns/net); reports still leave\n"
 	"                            from the agent's own (needs CAP_SYS_ADMIN)\n"
@@ -180,7 +183,10 @@ static ag_source_t parse_source(const char *v)
 static int apply(opts_t *o, int opt, const char *v, int from_flags)
 {
 	switch (opt) {
-	case OPT_COLLECTOR: set_str(&o->collector, v); break;
+	case OPT_COLLECTOR:
+		set_str(&o->collector, v);
+		o->collector_flag |= from_flags;
+		break;
 	case OPT_TIER: set_str(&o->tier, v); break;
 	case OPT_LABEL: list_add(&o->labels, v, from_flags, "label"); break;
 	case OPT_INTERVAL: o->interval = parse_long("interval", v, 1, 86400); break;
@@ -444,6 +450,9 @@ int main(int argc, char **argv)
 
 	if (o.print && o.once)
 		fatalx("--print and --once exclude each other");
+	/* A saved file is the awk one-liner's offline job: count, print, exit. */
+	if (o.input && !o.print && !o.once && !o.collector_flag)
+		set_str(&o.print, "table");
 	if (o.print_spool) {
 		err = ag_print_spool(o.state_dir ? o.state_dir : DEFAULT_STATE_DIR);
 		opts_close(&o);

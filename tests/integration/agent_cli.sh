@@ -118,6 +118,25 @@ assert a["top"]["excluded"].get("ESTABLISHED") == 4 and len(a["top"]["ips"]) == 
 assert b["tier"] == "db" and b["top"]["limit"] == 2 and len(b["top"]["ips"]) == 2, b["top"]
 ' c1.json
 
+# --input alone is the one-liner's offline job: the table of the saved file, exit 0, no
+# network, no state dir (an unwritable one, and a collector that does not listen, prove it).
+fixtures="$(cd "$(dirname "$0")/../fixtures/text" && pwd)"
+rc=0
+timeout 10 "$agent" --input "$fixtures/ss-tan.txt" --state-dir /proc/no-such >"$tmp/in.txt" 2>"$tmp/in.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "--input alone exited $rc: $(cat "$tmp/in.err")"
+grep -Eq '^ESTABLISHED +21 ' "$tmp/in.txt" && grep -Eq '^total +30$' "$tmp/in.txt" ||
+	fail "--input alone: not the table of ss-tan.txt: $(head -20 "$tmp/in.txt")"
+[ ! -s "$tmp/in.err" ] || fail "--input alone said: $(cat "$tmp/in.err")"
+timeout 10 "$agent" --input "$fixtures/ss-tan.txt" --print=awk | head -1 | grep -qx 'ESTABLISHED 21' ||
+	fail "--input --print=awk"
+# A config file's collector does not turn it into a daemon; --collector on the line does.
+printf '[agent]\ncollector = 127.0.0.1:1\n' >"$tmp/col.ini"
+timeout 10 "$agent" --config "$tmp/col.ini" --input "$fixtures/ss-tan.txt" | grep -Eq '^total +30$' ||
+	fail "--input with a config file's collector did not print"
+expect_error 1 "not delivered" timeout 10 "$agent" --input "$fixtures/ss-tan.txt" \
+	--once --timeout 2 --collector 127.0.0.1:1 --state-dir "$tmp/state-once"
+"$agent" --help | grep -q -- "and print it" || fail "--help does not say --input prints"
+
 # Clear errors, and no output on stdout for them.
 expect_error 1 "must match" "$agent" --print --tier "Web Tier"
 expect_error 1 "not awk, table or json" "$agent" --print=xml
