@@ -650,16 +650,14 @@ static void on_prune(uv_timer_t *t)
 	push_prune(container_of(t, col_srv_t, prune));
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
+/*
+ * Stops serving: the HTTP API first (its /metrics reads the writer's figures),
+ * then the listener; the writer commits what is queued and its acks are sent
+ * before the connections close.
+ */
+static void srv_stop(col_srv_t *s)
 {
-	col_srv_t *s = sig->data;
-
-	if (s->stopping)
-		return;
 	s->stopping = 1;
-	log_info("col: %s: stopping: committing and acking what is queued",
-	         signum == SIGTERM ? "SIGTERM" : "SIGINT");
-	/* First: its /metrics reads the writer's figures. */
 	col_http_stop(s->http);
 	s->http = NULL;
 	uv_close((uv_handle_t *)&s->listener, NULL);
@@ -669,10 +667,30 @@ static void on_signal(uv_signal_t *sig, int signum)
 	s->writer = NULL;
 	while (s->conns)
 		conn_close(s->conns);
-	uv_close((uv_handle_t *)&s->prune, NULL);
-	uv_close((uv_handle_t *)&s->hours, NULL);
-	uv_close((uv_handle_t *)&s->sigterm, NULL);
-	uv_close((uv_handle_t *)&s->sigint, NULL);
+	/* Inactive, the loop runs dry; the close-all walk then closes them. */
+	uv_timer_stop(&s->prune);
+	uv_timer_stop(&s->hours);
+	uv_signal_stop(&s->sigterm);
+	uv_signal_stop(&s->sigint);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	col_srv_t *s = sig->data;
+
+	if (s->stopping)
+		return;
+	log_info("col: %s: stopping: committing and acking what is queued",
+	         signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	srv_stop(s);
+}
+
+/* Close-all: what srv_stop() left open (timers, signals, anything else). */
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
 }
 
 static void selfstats(void *ctx, col_selfstats_t *o)
@@ -753,7 +771,7 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 {
 	col_srv_t *s = calloc(1, sizeof(*s));
 	uv_loop_t loop;
-	int err;
+	int err, rc;
 
 	if (s == NULL)
 		return -ENOMEM;
@@ -791,14 +809,19 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 	log_info("col: listening on %s:%d%s", cfg->listen_host, cfg->listen_port,
 	         cfg->token_len ? ", agents must prove the token" : ", no token: any agent is taken");
 	uv_run(&loop, UV_RUN_DEFAULT);
+	if (!s->stopping) { /* the loop ran dry: cannot happen with the timers running */
+		srv_stop(s);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
 	log_info("col: stopped: %" PRIu64 " connections, %" PRIu64 " frames, %" PRIu64
 	         " reports, %" PRIu64 " refused", (uint64_t)s->st.accepted, (uint64_t)s->st.frames,
 	         (uint64_t)s->st.reports, (uint64_t)s->st.rejected);
 out:
-	uv_run(&loop, UV_RUN_DEFAULT); /* let pending closes finish */
-	if (uv_loop_close(&loop) != 0) {
-		log_warnx("col: loop still had handles at exit");
-		err = err ? err : -EBUSY;
+	uv_walk(&loop, close_walk_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if ((rc = uv_loop_close(&loop)) != 0) {
+		log_warnx("col: uv_loop_close: %s", uv_strerror(rc));
+		err = err ? err : rc;
 	}
 	free(s->ips.v);
 	free(s);
