@@ -32,6 +32,14 @@ void fs_buf_close(fs_buf_t *b)
 	*b = (fs_buf_t)FS_BUF_INIT;
 }
 
+void fs_buf_reset(fs_buf_t *b)
+{
+	b->len = 0;
+	b->err = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
 void fs_buf_add(fs_buf_t *b, const char *s, size_t n)
 {
 	if (reserve(b, n) < 0)

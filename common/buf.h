@@ -21,6 +21,8 @@ typedef struct {
 #define FS_BUF_INIT {NULL, 0, 0, 0}
 
 void fs_buf_close(fs_buf_t *b);
+/* Empties b for reuse, keeping its memory; clears err. */
+void fs_buf_reset(fs_buf_t *b);
 void fs_buf_add(fs_buf_t *b, const char *s, size_t n);
 void fs_buf_puts(fs_buf_t *b, const char *s);
 void fs_buf_printf(fs_buf_t *b, const char *fmt, ...)

@@ -28,13 +28,6 @@ uint64_t ag_backoff_next(uint64_t *base, uint32_t rnd);
 uint64_t ag_seq_after_welcome(uint64_t own_last, uint64_t welcome_last);
 
 /*
- * Parses a byte count: digits with an optional K, M or G suffix (binary:
- * 1024, 1024^2, 1024^3; "B" or a trailing "iB" allowed, any case).
- * s is borrowed.  0 and *out, or -EINVAL (not a count, zero) / -ERANGE.
- */
-int ag_parse_size(const char *s, uint64_t *out);
-
-/*
  * Whether two sysctl lists hold the same names with the same values, in any
  * order (both borrowed; names are unique within a list).
  */

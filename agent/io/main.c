@@ -16,6 +16,7 @@
 #include "log.h"
 #include "print.h"
 #include "report.h"
+#include "size.h"
 #include "run.h"
 #include "token.h"
 #include "spool.h"
@@ -197,7 +198,7 @@ static int apply(opts_t *o, int opt, const char *v, int from_flags)
 	case OPT_NETNS: set_str(&o->netns, v); break;
 	case OPT_HOSTNAME: set_str(&o->hostname, v); break;
 	case OPT_SPOOL_MAX:
-		if (ag_parse_size(v, &o->spool_max) < 0)
+		if (fs_parse_size(v, &o->spool_max) < 0)
 			fatalx("spool-max: '%s' is not a size in bytes (4096, 512K, 64M, 1G)", v);
 		break;
 	case OPT_TIMEOUT: o->timeout = parse_long("timeout", v, 1, 86400); break;

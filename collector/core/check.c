@@ -112,33 +112,6 @@ int col_parse_duration(const char *s, int64_t *ms)
 	return 0;
 }
 
-int col_parse_size(const char *s, uint64_t *bytes)
-{
-	unsigned long long n;
-	uint64_t mul = 1;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno || n == 0)
-		return -EINVAL;
-	switch (*end) {
-	case '\0': break;
-	case 'K': case 'k': mul = 1ull << 10; break;
-	case 'M': case 'm': mul = 1ull << 20; break;
-	case 'G': case 'g': mul = 1ull << 30; break;
-	default: return -EINVAL;
-	}
-	if (*end && end[1] != '\0')
-		return -EINVAL;
-	if (n > UINT64_MAX / mul)
-		return -EINVAL;
-	*bytes = n * mul;
-	return 0;
-}
-
 int col_parse_listen(const char *s, char *host, size_t hostlen, int *port,
                      bool *loopback)
 {

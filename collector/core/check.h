@@ -26,8 +26,6 @@ int col_report_check(const wire_report_t *r, int64_t now_ms, int64_t retention_m
 /* "90", "90s", "15m", "24h", "7d" into milliseconds; 0 or -EINVAL. */
 int col_parse_duration(const char *s, int64_t *ms);
 
-/* "1048576", "64K", "1M", "2G" (powers of 1024) into bytes; 0 or -EINVAL. */
-int col_parse_size(const char *s, uint64_t *bytes);
 
 /*
  * Parses "HOST:PORT" where HOST is an IPv4 address, "[IPv6]" or "*"

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "log.h"
 #include "server.h"
+#include "size.h"
 #include "token.h"
 #include "util.h"
 
@@ -199,7 +200,7 @@ static uint64_t bounded(const char *what, const char *v, uint64_t dflt, uint64_t
 
 	if (v == NULL)
 		return dflt;
-	if (col_parse_size(v, &n) < 0 || n < lo || n > hi)
+	if (fs_parse_size(v, &n) < 0 || n < lo || n > hi)
 		fatalx("--%s: '%s' is not %s", what, v, range);
 	return n;
 }

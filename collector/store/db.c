@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "db_priv.h"
 
@@ -170,7 +171,8 @@ struct db {
 	uint32_t names_at_begin; /* n_names when the transaction began */
 	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
-	buf_t top, lis, cnt, json, roll;
+	buf_t top, lis, cnt, roll;
+	fs_buf_t json;
 	int64_t dirty_hour;      /* marked in this transaction (INT64_MIN: none yet) */
 	char msg[256];
 };
@@ -943,28 +945,6 @@ static int unpack_counters(const db_t *db, const void *blob, size_t len,
 
 /* ---- JSON text for labels and for the sysctl name list -------------- */
 
-static void put_json_str(buf_t *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	put_u8(b, '"');
-	for (; s != NULL && *s != '\0'; s++) {
-		uint8_t c = (uint8_t)*s;
-
-		if (c == '"' || c == '\\') {
-			put_u8(b, '\\');
-			put_u8(b, c);
-		} else if (c < 0x20) {
-			uint8_t esc[6] = {'\\', 'u', '0', '0', (uint8_t)hex[c >> 4],
-					  (uint8_t)hex[c & 15]};
-			put_mem(b, esc, sizeof(esc));
-		} else {
-			put_u8(b, c);
-		}
-	}
-	put_u8(b, '"');
-}
-
 static int kv_cmp(const void *a, const void *b)
 {
 	const wire_kv_t *x = *(const wire_kv_t *const *)a;
@@ -977,28 +957,27 @@ static int kv_cmp(const void *a, const void *b)
 static int labels_json(db_t *db, const wire_kv_t *kv, size_t n)
 {
 	const wire_kv_t **sorted = NULL;
-	buf_t *b = &db->json;
+	fs_buf_t *b = &db->json;
 	size_t i;
 
-	buf_reset(b);
+	fs_buf_reset(b);
 	if (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)
 		return SQLITE_NOMEM;
 	for (i = 0; i < n; i++)
 		sorted[i] = &kv[i];
 	if (n > 1)
 		qsort(sorted, n, sizeof(*sorted), kv_cmp);
-	put_u8(b, '{');
+	fs_buf_puts(b, "{");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			put_u8(b, ',');
-		put_json_str(b, sorted[i]->name);
-		put_u8(b, ':');
-		put_json_str(b, sorted[i]->value);
+			fs_buf_puts(b, ",");
+		fs_buf_json_str(b, sorted[i]->name ? sorted[i]->name : "");
+		fs_buf_puts(b, ":");
+		fs_buf_json_str(b, sorted[i]->value ? sorted[i]->value : "");
 	}
-	put_u8(b, '}');
-	put_u8(b, '\0');
+	fs_buf_puts(b, "}");
 	free(sorted);
-	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+	return b->err ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 /* ---- open, migrate, close ------------------------------------------- */
@@ -1236,7 +1215,7 @@ void db_close(db_t *db)
 	buf_free(&db->top);
 	buf_free(&db->lis);
 	buf_free(&db->cnt);
-	buf_free(&db->json);
+	fs_buf_close(&db->json);
 	buf_free(&db->roll);
 	free(db);
 }
@@ -1435,19 +1414,19 @@ int db_host_hello(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 static int put_sysctls(db_t *db, int64_t host, const wire_report_t *r)
 {
 	sqlite3_stmt *st;
-	buf_t *b = &db->json;
+	fs_buf_t *b = &db->json;
 	size_t i;
 	int rc;
 
-	buf_reset(b);
-	put_u8(b, '[');
+	fs_buf_reset(b);
+	fs_buf_puts(b, "[");
 	for (i = 0; i < r->n_sysctls; i++) {
 		if (i > 0)
-			put_u8(b, ',');
-		put_json_str(b, r->sysctls[i].name);
+			fs_buf_puts(b, ",");
+		fs_buf_json_str(b, r->sysctls[i].name ? r->sysctls[i].name : "");
 	}
-	put_u8(b, ']');
-	if (b->oom)
+	fs_buf_puts(b, "]");
+	if (b->err)
 		return SQLITE_NOMEM;
 	st = db->st[ST_SYSCTL_DEL];
 	sqlite3_bind_int64(st, 1, host);

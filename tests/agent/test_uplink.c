@@ -51,44 +51,6 @@ static void test_ag_seq_after_welcome_cases(void **state)
 	assert_int_equal(ag_seq_after_welcome(500, 500), 500);
 }
 
-static void test_ag_parse_size_suffixes(void **state)
-{
-	uint64_t v = 0;
-
-	(void)state;
-	assert_int_equal(ag_parse_size("4096", &v), 0);
-	assert_int_equal(v, 4096);
-	assert_int_equal(ag_parse_size("8K", &v), 0);
-	assert_int_equal(v, 8192);
-	assert_int_equal(ag_parse_size("64M", &v), 0);
-	assert_int_equal(v, 64ull << 20);
-	assert_int_equal(ag_parse_size("2g", &v), 0);
-	assert_int_equal(v, 2ull << 30);
-	assert_int_equal(ag_parse_size("3MiB", &v), 0);
-	assert_int_equal(v, 3ull << 20);
-	assert_int_equal(ag_parse_size("5kb", &v), 0);
-	assert_int_equal(v, 5ull << 10);
-	assert_int_equal(ag_parse_size("100B", &v), 0);
-	assert_int_equal(v, 100);
-}
-
-static void test_ag_parse_size_bad(void **state)
-{
-	uint64_t v = 77;
-
-	(void)state;
-	assert_int_equal(ag_parse_size("", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("0", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("-1", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("M", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("10T", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("10 M", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("10MM", &v), -EINVAL);
-	assert_int_equal(ag_parse_size("18446744073709551616", &v), -ERANGE);
-	assert_int_equal(ag_parse_size("17179869184G", &v), -ERANGE);
-	assert_int_equal(v, 77);
-}
-
 static void test_ag_kv_equal_cases(void **state)
 {
 	wire_kv_t a[] = {{"net.core.somaxconn", "4096"}, {"net.ipv4.tcp_fin_timeout", "60"}};
@@ -126,8 +88,6 @@ int main(void)
 		cmocka_unit_test(test_ag_backoff_next_doubles_to_cap),
 		cmocka_unit_test(test_ag_backoff_next_jitter_in_range),
 		cmocka_unit_test(test_ag_seq_after_welcome_cases),
-		cmocka_unit_test(test_ag_parse_size_suffixes),
-		cmocka_unit_test(test_ag_parse_size_bad),
 		cmocka_unit_test(test_ag_kv_equal_cases),
 		cmocka_unit_test(test_ag_kv_dup_copies),
 	};

@@ -127,25 +127,6 @@ static void test_col_parse_duration_cases(void **state)
 	assert_int_equal(col_parse_duration("99999999999999999999d", &ms), -EINVAL);
 }
 
-static void test_col_parse_size_cases(void **state)
-{
-	uint64_t n;
-
-	(void)state;
-	assert_int_equal(col_parse_size("1048576", &n), 0);
-	assert_int_equal(n, 1048576);
-	assert_int_equal(col_parse_size("64K", &n), 0);
-	assert_int_equal(n, 65536);
-	assert_int_equal(col_parse_size("1M", &n), 0);
-	assert_int_equal(n, 1048576);
-	assert_int_equal(col_parse_size("2G", &n), 0);
-	assert_int_equal(n, 2ull << 30);
-	assert_int_equal(col_parse_size("0", &n), -EINVAL);
-	assert_int_equal(col_parse_size("1MB", &n), -EINVAL);
-	assert_int_equal(col_parse_size("M", &n), -EINVAL);
-	assert_int_equal(col_parse_size("99999999999G", &n), -EINVAL);
-}
-
 static void test_col_parse_listen_cases(void **state)
 {
 	char host[64];
@@ -180,7 +161,6 @@ int main(void)
 		cmocka_unit_test(test_col_report_check_good),
 		cmocka_unit_test(test_col_report_check_bad),
 		cmocka_unit_test(test_col_parse_duration_cases),
-		cmocka_unit_test(test_col_parse_size_cases),
 		cmocka_unit_test(test_col_parse_listen_cases),
 	};
 

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "suspects.h"
 #include "summary.h"
+#include "size.h"
 #include "uplink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,8 +59,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	/* [collector] and [agent] values: durations, sizes, CIDRs. */
 	if (col_parse_duration(value, &ms) == 0 && ms <= 0)
 		abort();
-	(void)col_parse_size(value, &bytes);
-	(void)ag_parse_size(value, &bytes);
+	if (fs_parse_size(value, &bytes) == 0 && bytes == 0)
+		abort();
 	/* A network parsed holds its own address, host bits zeroed, within its family's length. */
 	if (wire_cidr_parse(value, strlen(value), &cidr) == 0 &&
 	    ((cidr.net.len != 4 && cidr.net.len != 16) || cidr.bits > 8 * cidr.net.len ||
