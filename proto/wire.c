@@ -1022,3 +1022,31 @@ ssize_t wire_dec_feed(wire_dec_t *d, const uint8_t *data, size_t len,
 	d->ready = true;
 	return (ssize_t)used;
 }
+
+int wire_dec_read(wire_dec_t *d, const uint8_t *data, size_t len, wire_frame_cb on_frame,
+                  void *ctx)
+{
+	while (len > 0) {
+		const uint8_t *body;
+		size_t blen;
+		ssize_t n = wire_dec_feed(d, data, len, &body, &blen);
+
+		if (n <= 0)
+			return (int)n;
+		data += n;
+		len -= (size_t)n;
+		if (on_frame(ctx, body, blen) != 0)
+			break;
+	}
+	return 0;
+}
+
+const char *wire_dec_strerror(int err)
+{
+	switch (err) {
+	case -EPROTO: return "zero-length frame";
+	case -EMSGSIZE: return "frame length above the maximum";
+	case -ENOMEM: return "out of memory";
+	default: return "unreadable stream";
+	}
+}

@@ -219,4 +219,23 @@ ssize_t wire_dec_feed(wire_dec_t *d, const uint8_t *data, size_t len,
  */
 size_t wire_dec_pending(const wire_dec_t *d);
 
+/*
+ * Called with each complete frame body (borrowed, valid during the call);
+ * nonzero stops the reading (the connection is closing).
+ */
+typedef int (*wire_frame_cb)(void *ctx, const uint8_t *body, size_t len);
+
+/*
+ * The read loop of a stream: feeds data[0..len) (borrowed) to d and calls
+ * on_frame(ctx, ...) for every frame the bytes complete, in order, until the
+ * bytes run out or on_frame returns nonzero.  0 when all was taken (a partial
+ * frame stays in d) or on_frame stopped it; else wire_dec_feed()'s error,
+ * after the frames before the bad one were handed out.
+ */
+int wire_dec_read(wire_dec_t *d, const uint8_t *data, size_t len, wire_frame_cb on_frame,
+                  void *ctx);
+
+/* What a wire_dec_feed() error means, for messages: "zero-length frame", ... */
+const char *wire_dec_strerror(int err);
+
 #endif

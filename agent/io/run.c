@@ -620,6 +620,14 @@ static void on_frame(conn_t *c, const uint8_t *body, size_t len)
 	wire_frame_close(&f);
 }
 
+static int frame_cb(void *ctx, const uint8_t *body, size_t len)
+{
+	conn_t *c = ctx;
+
+	on_frame(c, body, len);
+	return c->dead;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	conn_t *c = container_of((uv_tcp_t *)h, conn_t, tcp);
@@ -632,7 +640,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	conn_t *c = container_of((uv_tcp_t *)s, conn_t, tcp);
 	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t left;
+	int err;
 
 	if (nread == UV_EOF) {
 		conn_lost(c, "the collector closed the connection%s",
@@ -643,23 +651,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_lost(c, "read: %s", uv_strerror((int)nread));
 		return;
 	}
-	left = (size_t)nread;
-	while (left > 0 && !c->dead) {
-		const uint8_t *body;
-		size_t blen;
-		ssize_t r = wire_dec_feed(&c->dec, p, left, &body, &blen);
-
-		if (r < 0) {
-			conn_lost(c, "bad frame from the collector: %s",
-			          r == -EMSGSIZE ? "length above the max frame" : strerror((int)-r));
-			return;
-		}
-		if (r == 0)
-			break;
-		p += r;
-		left -= (size_t)r;
-		on_frame(c, body, blen);
-	}
+	if (!c->dead && (err = wire_dec_read(&c->dec, p, (size_t)nread, frame_cb, c)) < 0)
+		conn_lost(c, "bad frame from the collector: %s", wire_dec_strerror(err));
 }
 
 static void on_connect(uv_connect_t *req, int status)

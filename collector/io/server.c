@@ -428,6 +428,14 @@ static void handle_frame(col_conn_t *c, const uint8_t *body, size_t len)
 	wire_frame_close(&f);
 }
 
+static int frame_cb(void *ctx, const uint8_t *body, size_t len)
+{
+	col_conn_t *c = ctx;
+
+	handle_frame(c, body, len);
+	return c->state == ST_CLOSING;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	col_conn_t *c = h->data;
@@ -440,7 +448,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	col_conn_t *c = stream->data;
 	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t len;
+	int err;
 
 	if (nread < 0) {
 		if (nread != UV_EOF)
@@ -450,24 +458,9 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
-	len = (size_t)nread;
-	while (len > 0 && c->state != ST_CLOSING) {
-		const uint8_t *body;
-		size_t blen;
-		ssize_t n = wire_dec_feed(&c->dec, p, len, &body, &blen);
-
-		if (n < 0) {
-			conn_reject(c, WIRE_ERR_BAD_FRAME, n == -EMSGSIZE ?
-			            "frame length above the maximum" :
-			            n == -ENOMEM ? "out of memory" : "zero-length frame");
-			return;
-		}
-		if (n == 0)
-			break;
-		p += n;
-		len -= (size_t)n;
-		handle_frame(c, body, blen);
-	}
+	if (c->state != ST_CLOSING &&
+	    (err = wire_dec_read(&c->dec, p, (size_t)nread, frame_cb, c)) < 0)
+		conn_reject(c, WIRE_ERR_BAD_FRAME, wire_dec_strerror(err));
 }
 
 static void on_connection(uv_stream_t *server, int status)

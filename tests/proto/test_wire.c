@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_wire.c: frames round-trip, the incremental reader at every split, and validation of network input. */
+#include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -531,6 +532,72 @@ static void test_wire_dec_feed_split_every_offset(void **state)
 		assert_int_equal(nframes, 3);
 		assert_int_equal(wire_dec_pending(&d), 0);
 		wire_dec_close(&d);
+	}
+	free(s.buf);
+}
+
+/* wire_dec_read's callback: checks each frame against the stream's, stops after `stop_after`. */
+typedef struct {
+	stream_t *s;
+	size_t n, stop_after;
+} reader_t;
+
+static int on_read_frame(void *ctx, const uint8_t *body, size_t len)
+{
+	reader_t *r = ctx;
+	wire_frame_t got;
+
+	assert_true(r->n < 3);
+	assert_int_equal(wire_frame_decode(body, len, &got), 0);
+	assert_frame_equal(&r->s->want[r->n], &got);
+	wire_frame_close(&got);
+	return ++r->n == r->stop_after;
+}
+
+static void test_wire_dec_read_split_every_offset(void **state)
+{
+	static const uint8_t zero_len[4] = {0, 0, 0, 0};
+	stream_t s;
+	wire_dec_t d;
+
+	(void)state;
+	stream_build(&s);
+	for (size_t k = 0; k <= s.len; k++) {
+		reader_t r = {.s = &s};
+
+		assert_int_equal(wire_dec_init(&d, 0), 0);
+		assert_int_equal(wire_dec_read(&d, s.buf, k, on_read_frame, &r), 0);
+		assert_int_equal(wire_dec_read(&d, s.buf + k, s.len - k, on_read_frame, &r), 0);
+		assert_int_equal(r.n, 3);
+		assert_int_equal(wire_dec_pending(&d), 0);
+		wire_dec_close(&d);
+	}
+	/* A callback that stops: no frame after it is handed out. */
+	for (size_t stop = 1; stop <= 3; stop++) {
+		reader_t r = {.s = &s, .stop_after = stop};
+
+		assert_int_equal(wire_dec_init(&d, 0), 0);
+		assert_int_equal(wire_dec_read(&d, s.buf, s.len, on_read_frame, &r), 0);
+		assert_int_equal(r.n, stop);
+		wire_dec_close(&d);
+	}
+	/* A bad length after two good frames: both are handed out, then the error, sticky. */
+	{
+		reader_t r = {.s = &s};
+		uint8_t *bad = malloc(s.ends[1] + sizeof(zero_len));
+
+		assert_non_null(bad);
+		memcpy(bad, s.buf, s.ends[1]);
+		memcpy(bad + s.ends[1], zero_len, sizeof(zero_len));
+		assert_int_equal(wire_dec_init(&d, 0), 0);
+		assert_int_equal(wire_dec_read(&d, bad, s.ends[1] + 4, on_read_frame, &r), -EPROTO);
+		assert_int_equal(r.n, 2);
+		assert_int_equal(wire_dec_read(&d, s.buf, s.len, on_read_frame, &r), -EPROTO);
+		assert_int_equal(r.n, 2);
+		assert_string_equal(wire_dec_strerror(-EPROTO), "zero-length frame");
+		assert_string_equal(wire_dec_strerror(-EMSGSIZE), "frame length above the maximum");
+		wire_dec_close(&d);
+		free(bad);
 	}
 	free(s.buf);
 }
@@ -1173,7 +1240,12 @@ static void test_wire_state_name_all(void **state)
 	for (s = 1; s < WIRE_NSTATES; s++) {
 		assert_string_equal(wire_state_name(s), names[s]);
 		assert_int_equal(wire_state_parse(names[s], strlen(names[s])), s);
+		for (size_t i = 0; names[s][i]; i++) /* the key: the name in lower case */
+			assert_int_equal(wire_state_key(s)[i], tolower((unsigned char)names[s][i]));
+		assert_int_equal(strlen(wire_state_key(s)), strlen(names[s]));
 	}
+	assert_null(wire_state_key(0));
+	assert_null(wire_state_key(WIRE_NSTATES));
 	assert_null(wire_state_name(0));
 	assert_null(wire_state_name(12));
 	assert_null(wire_state_name(-1));
@@ -1269,6 +1341,7 @@ int main(void)
 		cmocka_unit_test(test_wire_dec_feed_whole),
 		cmocka_unit_test(test_wire_dec_feed_split_every_offset),
 		cmocka_unit_test(test_wire_dec_feed_byte_at_a_time),
+		cmocka_unit_test(test_wire_dec_read_split_every_offset),
 		cmocka_unit_test(test_wire_dec_feed_truncated),
 		cmocka_unit_test(test_wire_dec_feed_zero_length),
 		cmocka_unit_test(test_wire_dec_feed_too_long),

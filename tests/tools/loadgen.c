@@ -695,11 +695,27 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)a->lg->rbuf, sizeof(a->lg->rbuf));
 }
 
+static int frame_cb(void *ctx, const uint8_t *body, size_t len)
+{
+	agent_t *a = ctx;
+	wire_frame_t f;
+	int err;
+
+	if ((err = wire_frame_decode(body, len, &f)) < 0) {
+		problem(a->lg, K_PROTO, a, "undecodable frame from the collector: %s", strerror(-err));
+		agent_close(a);
+		return 1;
+	}
+	agent_on_frame(a, &f);
+	wire_frame_close(&f);
+	return a->state == AG_CLOSED;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	agent_t *a = container_of((uv_tcp_t *)s, agent_t, tcp);
 	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t left;
+	int err;
 
 	if (nread < 0) {
 		if (a->state != AG_CLOSED) {
@@ -712,31 +728,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 		return;
 	}
-	left = (size_t)nread;
-	while (left > 0 && a->state != AG_CLOSED) {
-		const uint8_t *body;
-		size_t blen;
-		wire_frame_t f;
-		ssize_t r = wire_dec_feed(&a->dec, p, left, &body, &blen);
-		int err;
-
-		if (r < 0) {
-			problem(a->lg, K_PROTO, a, "bad frame from the collector: %s", strerror((int)-r));
-			agent_close(a);
-			return;
-		}
-		if (r == 0)
-			break;
-		if ((err = wire_frame_decode(body, blen, &f)) < 0) {
-			problem(a->lg, K_PROTO, a, "undecodable frame from the collector: %s",
-			        strerror(-err));
-			agent_close(a);
-			return;
-		}
-		p += r;
-		left -= (size_t)r;
-		agent_on_frame(a, &f);
-		wire_frame_close(&f);
+	if (a->state != AG_CLOSED && (err = wire_dec_read(&a->dec, p, (size_t)nread, frame_cb, a)) < 0) {
+		problem(a->lg, K_PROTO, a, "bad frame from the collector: %s", wire_dec_strerror(err));
+		agent_close(a);
 	}
 }
 
