@@ -39,8 +39,23 @@ for round in 1 2 3 4 5; do
 	fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB"
 done
 
-# Let the spools drain: every agent's newest spooled report reaches the database.
-sleep 6
+# Let the spools drain: every agent's newest spooled report reaches the database, which the
+# spools all empty at once tell (a report leaves the spool when its ack comes, after its commit;
+# agent/io/state.h: spool/ holds one file per unacked report, named by its 20-digit seq).
+spooled() { ls -A "$T/state-$1/spool" | grep -x '[0-9]\{20\}' | sed 's/^0*//' | tr '\n' ' '; }
+drained() {
+	local i
+	for i in 1 2 3 4 5; do [ -z "$(spooled "$i")" ] || return 1; done
+}
+# What the spools hold (seqs) and the database's last seq of each agent.
+spools() {
+	local i
+	for i in 1 2 3 4 5; do
+		printf 'a%s spool [%s] stored up to %s; ' "$i" "$(spooled "$i")" "$(fs_sql "SELECT max(seq)
+			FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.tier = 'crash$i'")"
+	done
+}
+fs_wait_for 30 drained || fail "the spools did not drain in 30 s: $(spools)"
 for i in 1 2 3 4 5; do
 	fs_agent_kill "a$i" TERM
 done

@@ -27,7 +27,9 @@ fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --token-file "$T/token"
 fs_agent_start good --collector "127.0.0.1:$PORT" --tier web --interval 1 --token-file "$T/token" \
 	--state-dir "$T/state"
 good_count() { fs_sql "SELECT count(*) FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.tier = 'web'"; }
-fs_wait_for 10 test -n "$(good_count | grep -v '^0$')" || true
+# The agent's first report is stored before the clients start (asked again at every try).
+good_stored() { [ "$(good_count)" -gt 0 ] 2>/dev/null; }
+fs_wait_for 10 good_stored || fail "no report of the agent stored within 10 s (stored: '$(good_count)')"
 start_ms=$(date +%s%3N)
 
 # The collector's RSS, every 200 ms while the clients do their worst.
