@@ -56,9 +56,22 @@ static void check_frame(const uint8_t *body, size_t len)
 	free(out);
 }
 
+/* wire_dec_read()'s callback: every frame it hands out is checked; it stops after three, as a closing connection does. */
+static int on_frame(void *ctx, const uint8_t *body, size_t len)
+{
+	size_t *n = ctx;
+
+	if (len == 0)
+		abort();
+	check_frame(body, len);
+	return ++*n == 3;
+}
+
 /*
  * The first byte seeds the chunk sizes and picks the max frame (small, so
- * that the limit is reached, or the default); the rest is the stream.
+ * that the limit is reached, or the default) and the reader: the daemons'
+ * read loop (wire_dec_read) or the decoder's calls one by one, checked
+ * against the stream; the rest is the stream.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,6 +87,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	p = data + 1;
 	end = data + size;
+	if (data[0] & 2) {
+		size_t frames = 0;
+
+		while (p < end && frames < 3) {
+			uint32_t r = next_rand(&seed);
+			size_t chunk = 1 + (r >> 8) % ((r & 1) ? 8 : 4096);
+
+			if (chunk > (size_t)(end - p))
+				chunk = (size_t)(end - p);
+			if (wire_dec_read(&d, p, chunk, on_frame, &frames) < 0)
+				break;
+			p += chunk;
+		}
+		goto out;
+	}
 	while (p < end) {
 		uint32_t r = next_rand(&seed);
 		size_t chunk = 1 + (r >> 8) % ((r & 1) ? 8 : 4096);
