@@ -246,7 +246,8 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			}
 			fs_buf_puts(b, "}}");
 		}
-		fs_buf_puts(b, "],\"attacks\":[");
+		fs_buf_printf(b, "],\"pending_hours\":%" PRIu32 ",\"pending_verdicts\":%zu"
+		              ",\"attacks\":[", x->pending_hours, x->n_waiting);
 		for (size_t i = 0; i < x->n_attacks; i++) {
 			const col_suspect_t *s = &x->attacks[i];
 
@@ -306,6 +307,11 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			              col_verdict_name(s->verdict), s->w.count, s->w.st[WIRE_SYN_RECV],
 			              s->w.hosts, s->w.hosts == 1 ? "" : "s");
 		}
+		if (x->pending_hours > 0)
+			fs_buf_printf(b, "  baseline being built: %" PRIu32 " hours pending; %zu heavy"
+			              " IP%s wait%s for it (watch until then)\n", x->pending_hours,
+			              x->n_waiting, x->n_waiting == 1 ? "" : "s",
+			              x->n_waiting == 1 ? "s" : "");
 		fs_buf_printf(b, "\nTuning advice (fleetstat sysctl): %zu\n", x->n_advice);
 		col_advice_render(x->advice, x->n_advice, o, b);
 	}

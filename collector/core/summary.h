@@ -61,12 +61,18 @@ typedef struct {
 
 struct col_advice_s;
 
-/* What else the window holds: the suspects with attack verdicts, the advice. */
+/*
+ * What else the window holds: the suspects with attack verdicts, the advice,
+ * and the suspects' baseline hours still to be built with how many verdicts
+ * wait for them (col_suspect_waits()).
+ */
 typedef struct {
 	const col_suspect_t *attacks;
 	size_t n_attacks;
 	const struct col_advice_s *advice;
 	size_t n_advice;
+	uint32_t pending_hours;
+	size_t n_waiting;
 } col_summary_extra_t;
 
 /*

@@ -207,7 +207,9 @@ static bool in_list(const wire_cidr_t *v, size_t n, const wire_ip_t *ip)
 /*
  * Lists first, then SYN_RECV dominance (a flood of half-open connections
  * is an attack whatever its history), then the history: steady and
- * ESTABLISHED-dominated is an egress, sudden and new is a flood.
+ * ESTABLISHED-dominated is an egress, sudden and new is a flood.  A history
+ * with hours still to be built is not judged: their IPs are missing from it,
+ * so a steady egress whose hours are pending would look new (a conn-flood).
  */
 void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 {
@@ -221,6 +223,8 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 	else if (s->w.st[WIRE_SYN_RECV] >= c->syn_min &&
 	         share(s->w.st[WIRE_SYN_RECV], all) >= c->syn_share)
 		s->verdict = COL_V_SYN_FLOOD;
+	else if (s->hours_pending > 0)
+		s->verdict = COL_V_WATCH;
 	else if (share(s->w.st[WIRE_ESTABLISHED], all) >= c->nat_established &&
 	         s->hours_baseline > 0 && present >= c->nat_hours && g <= c->nat_growth)
 		s->verdict = COL_V_NAT_EGRESS;
@@ -229,6 +233,11 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 		s->verdict = COL_V_CONN_FLOOD;
 	else
 		s->verdict = COL_V_WATCH;
+}
+
+bool col_suspect_waits(const col_suspect_t *s)
+{
+	return s->hours_pending > 0 && s->verdict == COL_V_WATCH;
 }
 
 /* The reasons, in words, for mail and terminals. */
@@ -259,7 +268,11 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 		         s->hours_baseline, gs);
 		break;
 	case COL_V_WATCH:
-		if (s->hours_baseline < c->flood_min_hours && isinf(g))
+		if (s->hours_pending > 0)
+			snprintf(out, len, "over %" PRIu64 ", baseline being built: %" PRIu32
+			         " hours pending (its verdict waits for them)", c->suspect_min,
+			         s->hours_pending);
+		else if (s->hours_baseline < c->flood_min_hours && isinf(g))
 			snprintf(out, len, "over %" PRIu64 ", new, but the baseline holds %" PRIu32
 			         " hours: too little history to call it a flood (%" PRIu32 ")",
 			         c->suspect_min, s->hours_baseline, c->flood_min_hours);
@@ -351,7 +364,7 @@ int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_
 			              ",\"baseline_median\":%" PRIu64 ",\"growth\":",
 			              x->hours_present, x->hours_baseline, x->baseline_median);
 			json_growth(b, x);
-			fs_buf_puts(b, ",\"why\":");
+			fs_buf_printf(b, ",\"pending_hours\":%" PRIu32 ",\"why\":", x->hours_pending);
 			fs_buf_json_str(b, why);
 			fs_buf_puts(b, "}");
 		}

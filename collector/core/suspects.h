@@ -60,19 +60,28 @@ typedef struct {
 	uint32_t hours_present;      /* baseline hours it was listed in */
 	uint32_t hours_baseline;     /* baseline hours with any data */
 	uint64_t baseline_median;    /* its level's median over the hours present */
+	uint32_t hours_pending;      /* baseline hours stored but not yet built: the figures above
+	                                lack them, and a verdict that rests on them waits */
 	col_verdict_t verdict;       /* set by col_suspect_judge() */
 } col_suspect_t;
 
 /* Whether the window's figures make it a suspect at all. */
 bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w);
 
-/* Sets s->verdict from its figures and the config. */
+/*
+ * Sets s->verdict from its figures and the config.  While s->hours_pending,
+ * only the lists and syn-flood (which need no history) are judged; the rest
+ * is watch until the baseline is built.
+ */
 void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s);
+
+/* Whether its verdict waits for baseline hours still to be built (watch meanwhile). */
+bool col_suspect_waits(const col_suspect_t *s);
 
 /*
  * Renders suspects (ranked as given) in o->format (COL_FMT_IPSET: ipset
  * commands for the attack verdicts).  pending: baseline hours still to be built (their IPs are missing
- * from the baselines).  0 or -ENOMEM.
+ * from the baselines; each suspect's hours_pending says which verdicts wait).  0 or -ENOMEM.
  */
 int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_t *c,
                         const col_qopts_t *o, uint32_t pending, fs_buf_t *b);

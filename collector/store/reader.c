@@ -450,13 +450,19 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 		err = -ENOMEM;
 		goto out;
 	}
-	if ((err = count_rows(rd, o->tier ? "SELECT count(DISTINCT t) FROM rollup_ip_hour"
+	/*
+	 * The hours still to be built first: an hour the writer builds between
+	 * these reads then counts as pending (its verdicts wait one query more);
+	 * counted the other way round, it could be neither pending nor among
+	 * the baseline's hours, and a verdict made on a baseline short of it.
+	 */
+	if ((err = count_rows(rd, "SELECT count(*) FROM rollup_dirty_hour WHERE t >= ?1 AND t < ?2",
+	                      b0, b1, NULL, pending)) < 0 ||
+	    (err = count_rows(rd, o->tier ? "SELECT count(DISTINCT t) FROM rollup_ip_hour"
 	                                    " WHERE t >= ?1 AND t < ?2 AND tier = ?3"
 	                                  : "SELECT count(DISTINCT t) FROM rollup_ip_hour"
 	                                    " WHERE t >= ?1 AND t < ?2",
-	                      b0, b1, o->tier, &hours)) < 0 ||
-	    (err = count_rows(rd, "SELECT count(*) FROM rollup_dirty_hour WHERE t >= ?1 AND t < ?2",
-	                      b0, b1, NULL, pending)) < 0)
+	                      b0, b1, o->tier, &hours)) < 0)
 		goto out;
 	if ((rc = sqlite3_prepare_v2(rd->h,
 	                             "SELECT sum(peak_total) FROM rollup_ip_hour WHERE ip = ?1"
@@ -471,6 +477,7 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 		s[k].w = wv[i];
 		s[k].now = col_top_count(now, &wv[i].ip);
 		s[k].hours_baseline = hours;
+		s[k].hours_pending = *pending;
 		if ((err = baseline(rd, st, b0, b1, o->tier, &s[k])) == 0)
 			col_suspect_judge(cfg, &s[k++]);
 	}
@@ -1170,11 +1177,15 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 	    (err = suspects_compute(rd, &hs, o, sus, &s, &ns, &pending, &win)) == 0 &&
 	    (err = read_sysctls(rd, &rows, &nrows)) == 0 &&
 	    (err = advice_compute(rd, &hs, rows, nrows, o, &adv, &na)) == 0) {
-		/* The attack verdicts only. */
-		for (size_t i = 0; i < ns; i++)
+		size_t waiting = 0;
+
+		/* The attack verdicts only, and how many verdicts wait for the baseline. */
+		for (size_t i = 0; i < ns; i++) {
+			waiting += col_suspect_waits(&s[i]);
 			if (col_verdict_blocks(s[i].verdict))
 				s[k++] = s[i];
-		col_summary_extra_t x = {s, k, adv, na};
+		}
+		col_summary_extra_t x = {s, k, adv, na, pending, waiting};
 
 		err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, &x, th, o, out);
 	}

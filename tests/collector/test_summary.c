@@ -131,7 +131,8 @@ static void test_col_summary_render_json(void **state)
 	                            "\"CRITICAL\",\"what\":\"web CLOSE_WAIT peak\",\"value\":700,"
 	                            "\"threshold\":600}]"));
 	assert_non_null(strstr(b.p, "\"CLOSE_WAIT\":700,\"LAST_ACK\":0,\"CLOSING\":0,\"total\":900"));
-	assert_non_null(strstr(b.p, "\"stale\":[],\"counters\":[],\"attacks\":[],\"advice\":[]}"));
+	assert_non_null(strstr(b.p, "\"stale\":[],\"counters\":[],\"pending_hours\":0,"
+	                            "\"pending_verdicts\":0,\"attacks\":[],\"advice\":[]}"));
 	fs_buf_close(&b);
 	/* An empty fleet is UNKNOWN, not OK. */
 	assert_int_equal(col_summary_render(NULL, 0, NULL, 0, NULL, 0, &none, &th, &o, &b), COL_UNKNOWN);
@@ -155,7 +156,7 @@ static void test_col_summary_render_many_alerts(void **state)
 	char (*names)[8] = calloc(N, sizeof(*names));
 	col_thresholds_t th = {.n = 0};
 	col_suspect_t attack = {.verdict = COL_V_SYN_FLOOD};
-	col_summary_extra_t one = {&attack, 1, NULL, 0};
+	col_summary_extra_t one = {.attacks = &attack, .n_attacks = 1};
 	fs_buf_t b = FS_BUF_INIT;
 	col_qopts_t o;
 	const char *why;
@@ -202,7 +203,8 @@ static int status_with(size_t n_attacks, size_t n_advice, const char *name, cons
 		{.rule = COL_ADV_SYNCOOKIES, .host = &h, .figures = "tcp_syncookies=0"},
 		{.rule = COL_ADV_TW_RECYCLE, .host = &h, .figures = "tcp_tw_recycle=1"},
 	};
-	col_summary_extra_t x = {sus, n_attacks, adv, n_advice};
+	col_summary_extra_t x = {.attacks = sus, .n_attacks = n_attacks, .advice = adv,
+	                         .n_advice = n_advice};
 	col_thresholds_t th = {.n = 0};
 	col_qopts_t o;
 	const char *why;
@@ -251,6 +253,45 @@ static void test_col_summary_render_attacks_advice(void **state)
 	fs_buf_close(&b);
 }
 
+/* While baseline hours are still to be built, the summary says so and how many verdicts wait. */
+static void test_col_summary_render_pending(void **state)
+{
+	col_host_t h = {.id = 1, .hostname = "web1", .tier = "web", .labels_json = "{}",
+	                .agent_version = "", .has_report = true,
+	                .collected_at_ms = NOW - 1000, .interval_ms = 10000};
+	col_suspect_t attack = {.w = {.ip = {.len = 4, .b = {192, 0, 2, 7}}, .count = 500, .hosts = 3},
+	                        .hours_pending = 63, .verdict = COL_V_SYN_FLOOD};
+	col_summary_extra_t x = {.attacks = &attack, .n_attacks = 1, .pending_hours = 63,
+	                         .n_waiting = 2};
+	col_thresholds_t th = {.n = 0};
+	fs_buf_t b = FS_BUF_INIT;
+	col_qopts_t o;
+
+	(void)state;
+	attack.w.st[WIRE_SYN_RECV] = 500;
+	col_qopts_init(&o, NOW);
+	o.since_ms = 900000;
+	assert_int_equal(col_summary_render(&h, 1, NULL, 0, NULL, 0, &x, &th, &o, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "on 3 hosts\n  baseline being built: 63 hours pending; 2 heavy"
+	                            " IPs wait for it (watch until then)\n"));
+	fs_buf_close(&b);
+	o.format = COL_FMT_JSON;
+	x.n_waiting = 1;
+	assert_int_equal(col_summary_render(&h, 1, NULL, 0, NULL, 0, &x, &th, &o, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	assert_non_null(strstr(b.p, "\"pending_hours\":63,\"pending_verdicts\":1,\"attacks\":[{"));
+	fs_buf_close(&b);
+	/* Built: no note. */
+	o.format = COL_FMT_TABLE;
+	x.pending_hours = 0;
+	x.n_waiting = 0;
+	assert_int_equal(col_summary_render(&h, 1, NULL, 0, NULL, 0, &x, &th, &o, &b), COL_CRITICAL);
+	fs_buf_add(&b, "", 1);
+	assert_null(strstr(b.p, "baseline being built"));
+	fs_buf_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_col_summary_render_json),
 		cmocka_unit_test(test_col_summary_render_many_alerts),
 		cmocka_unit_test(test_col_summary_render_attacks_advice),
+		cmocka_unit_test(test_col_summary_render_pending),
 	};
 
 	return cmocka_run_group_tests_name("summary", tests, NULL, NULL);

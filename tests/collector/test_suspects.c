@@ -157,6 +157,85 @@ static void test_render_ipset(void **state)
 	fs_buf_close(&b);
 }
 
+/* The text and JSON of suspects, judged. */
+static char *render(const col_suspect_cfg_t *c, col_suspect_t *s, size_t n, uint32_t pending,
+                    col_fmt_t fmt)
+{
+	col_qopts_t o;
+	fs_buf_t b = FS_BUF_INIT;
+
+	col_qopts_init(&o, 1796212800000LL);
+	o.format = fmt;
+	for (size_t i = 0; i < n; i++)
+		col_suspect_judge(c, &s[i]);
+	assert_int_equal(col_suspects_render(s, n, c, &o, pending, &b), 0);
+	fs_buf_add(&b, "", 1);
+	return b.p;
+}
+
+static void expect_in(const char *text, const char *part)
+{
+	if (strstr(text, part) == NULL)
+		fail_msg("no \"%s\" in:\n%s", part, text);
+}
+
+/*
+ * Baseline hours stored but not built yet: a verdict that rests on the
+ * history waits (watch, saying so), never "too little history"; the lists and
+ * syn-flood need no history.  Built, the same figures give the verdicts.
+ */
+static void test_pending_hours(void **state)
+{
+	col_suspect_cfg_t c;
+	/* A steady egress, and a newcomer, each judged on 8 of 168 hours built; a SYN flood. */
+	col_suspect_t s[3] = {ip(450, 0, 3, 8, 500), ip(400, 0, 0, 8, 0), ip(0, 500, 0, 8, 0)};
+	char *t;
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	s[1].w.ip = ip4(198, 51, 100, 30);
+	s[2].w.ip = ip4(198, 51, 100, 20);
+	for (int i = 0; i < 3; i++)
+		s[i].hours_pending = 160;
+	t = render(&c, s, 3, 160, COL_FMT_TABLE);
+	assert_int_equal(s[0].verdict, COL_V_WATCH);
+	assert_int_equal(s[1].verdict, COL_V_WATCH);
+	assert_int_equal(s[2].verdict, COL_V_SYN_FLOOD);
+	assert_true(col_suspect_waits(&s[0]) && col_suspect_waits(&s[1]));
+	assert_false(col_suspect_waits(&s[2]));
+	expect_in(t, "over 100, baseline being built: 160 hours pending (its verdict waits for them)");
+	if (strstr(t, "too little history") != NULL)
+		fail_msg("too little history with 160 hours pending:\n%s", t);
+	free(t);
+	t = render(&c, s, 3, 160, COL_FMT_JSON);
+	expect_in(t, "\"baseline_pending_hours\":160,");
+	expect_in(t, "\"ip\":\"198.51.100.30\",\"verdict\":\"watch\",");
+	expect_in(t, "\"growth\":null,\"pending_hours\":160,\"why\":\"over 100, baseline being built:");
+	free(t);
+	/* The lists win as ever. */
+	assert_int_equal(col_suspect_cfg_set(&c, "deny", "198.51.100.30", &(const char *){0}), 0);
+	col_suspect_judge(&c, &s[1]);
+	assert_int_equal(s[1].verdict, COL_V_DENIED);
+	assert_false(col_suspect_waits(&s[1]));
+	/* Built: the whole week's figures, and final verdicts. */
+	col_suspect_cfg_init(&c);
+	s[0] = ip(450, 0, 63, 168, 500);
+	s[1] = ip(400, 0, 0, 168, 0);
+	s[1].w.ip = ip4(198, 51, 100, 30);
+	t = render(&c, s, 2, 0, COL_FMT_JSON);
+	assert_int_equal(s[0].verdict, COL_V_NAT_EGRESS);
+	assert_int_equal(s[1].verdict, COL_V_CONN_FLOOD);
+	expect_in(t, "\"growth\":null,\"pending_hours\":0,\"why\":\"seen 0 of 168 hours before");
+	free(t);
+	/* Nothing pending and little stored: that is too little history. */
+	s[1] = ip(400, 0, 0, 8, 0);
+	t = render(&c, &s[1], 1, 0, COL_FMT_TABLE);
+	assert_int_equal(s[1].verdict, COL_V_WATCH);
+	assert_false(col_suspect_waits(&s[1]));
+	expect_in(t, "the baseline holds 8 hours: too little history");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_edges),
 		cmocka_unit_test(test_heavy),
 		cmocka_unit_test(test_render_ipset),
+		cmocka_unit_test(test_pending_hours),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,9 @@
 #   - B 198.51.100.20: in the last 15 minutes ~500 SYN_RECV over the 3 hosts;
 #   - C 198.51.100.30: in the last 15 minutes, from nothing, 400 ESTABLISHED on web1;
 #   - a light peer every hour of the week (the baseline's hours have data).
+# Queried at once (the week's hours still to be built, or just built): no verdict says "too
+# little history"; while hours are pending A and C are watch, saying "baseline being built: N
+# hours pending", B syn-flood, and the summary says so too.
 # Once the collector has built the week's hours (baseline_pending_hours 0): suspects gives A
 # nat-egress, B syn-flood, C conn-flood with their reasons, the same over --server and --db;
 # --format ipset lists B and C and not A; an allow CIDR covering C turns its verdict off; the
@@ -69,6 +72,48 @@ for h in web1 web2 web3; do
 	left=$(find "$T/state-$h/spool" -type f | wc -l)
 	[ "$left" -eq 0 ] || fail "$h: $left reports still in the spool after --once"
 done
+
+# At once, the week acked: the collector builds its hours within half a minute (every 30 s,
+# and on until they are done), so now they are still to be built, unless a round just ran.
+# Either way no verdict may call the stored week "too little history": the ones that rest on
+# it wait, saying so; B's needs none.  Each answer is judged on its own (a round may run
+# between them).
+"$FS" --db "$DB" suspects --format json >"$T/early.json" || fail "suspects at once"
+"$FS" --server "$SERVER" suspects --format table >"$T/early.txt" || fail "suspects at once over --server"
+rc=0
+"$FS" --db "$DB" summary --since 15m --format table >"$T/early-summary.txt" || rc=$?
+[ "$rc" -eq 2 ] || fail "summary at once exited $rc, wanted 2: $(cat "$T/early-summary.txt")"
+python3 - "$T/early.json" "$T/early.txt" "$T/early-summary.txt" <<'PY2' ||
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+text, summary = open(sys.argv[2]).read(), open(sys.argv[3]).read()
+for what in (json.dumps(s), text, summary):
+    assert "too little history" not in what, what
+pending = s["baseline_pending_hours"]
+v = {x["ip"]: x for x in s["suspects"]}
+a, b, c = v["198.51.100.10"], v["198.51.100.20"], v["198.51.100.30"]
+assert b["verdict"] == "syn-flood", b
+for x in (a, b, c):
+    assert x["pending_hours"] == pending, x
+if pending:
+    for x in (a, c):
+        assert x["verdict"] == "watch", x
+        assert f"baseline being built: {pending} hours pending" in x["why"], x
+else:
+    assert (a["verdict"], c["verdict"]) == ("nat-egress", "conn-flood"), s
+# The table (a later answer): A and C wait and say so, or are final.
+for ip, final in (("198.51.100.10", "nat-egress"), ("198.51.100.30", "conn-flood")):
+    row = next(l for l in text.splitlines() if l.startswith(ip + " "))
+    assert (re.search(r" watch .*baseline being built: [1-9][0-9]* hours pending", row) or
+            f" {final} " in row), row
+# The summary (later still): B listed; the note, or C listed as well.
+assert "198.51.100.20   syn-flood" in summary, summary
+assert (re.search(r"baseline being built: [1-9][0-9]* hours pending; 2 heavy IPs wait", summary) or
+        "198.51.100.30   conn-flood" in summary), summary
+print(f"at once: {pending} baseline hours pending" +
+      (", A and C watch until they are built" if pending else ", already built"))
+PY2
+	fail "suspects at once: $(cat "$T/early.json" "$T/early.txt" "$T/early-summary.txt")"
 sent=$(cat "$T"/web*.script | grep -c .)
 stored=$(fs_sql "SELECT count(*) FROM reports")
 [ "$stored" -eq $((sent + 3)) ] || fail "stored $stored reports, sent $sent spooled + 3 fresh"
@@ -83,6 +128,7 @@ pending() {
 start=$SECONDS
 fs_wait_for 300 pending || fail "baseline hours still pending after 300 s: $(head -c 300 "$T/s.json")"
 echo "baseline: the week's hours built in $((SECONDS - start)) s"
+! grep -q "baseline being built" "$T/s.json" || fail "built, yet pending: $(cat "$T/s.json")"
 
 python3 - "$T/s.json" <<'PY' || fail "suspects: $(cat "$T/s.json")"
 import json, sys
@@ -102,6 +148,7 @@ assert c["hours_present"] == 0 and c["growth"] is None, c
 assert "192.0.2.99" not in v, "a light peer is a suspect"
 for x in (a, b, c):
     assert x["why"], x
+    assert x["pending_hours"] == 0, x
 print("suspects: " + ", ".join(f'{x["ip"]} {x["verdict"]}' for x in (a, b, c)))
 PY
 
