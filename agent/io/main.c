@@ -2,7 +2,6 @@
 /* main.c: fleetstat-agent command line and configuration; printing, daemon and --once. */
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "cli.h"
 #include "collect.h"
 #include "log.h"
 #include "print.h"
@@ -21,6 +21,7 @@
 #include "token.h"
 #include "spool.h"
 #include "uplink.h"
+#include "util.h"
 #include "auth.h"
 
 #define MAX_LIST 64
@@ -37,7 +38,6 @@ typedef struct {
 } strlist_t;
 
 typedef struct {
-	char *config;
 	char *collector;
 	char *tier;
 	strlist_t labels;
@@ -63,35 +63,34 @@ typedef struct {
 enum {
 	OPT_CONFIG = 256, OPT_COLLECTOR, OPT_TIER, OPT_LABEL, OPT_INTERVAL, OPT_TOP,
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
-	OPT_PRINT, OPT_ONCE, OPT_VERSION, OPT_HELP, OPT_VERBOSE, OPT_THREADS,
+	OPT_PRINT, OPT_ONCE, OPT_VERBOSE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
 };
 
-static const struct option longopts[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"collector", required_argument, NULL, OPT_COLLECTOR},
-	{"tier", required_argument, NULL, OPT_TIER},
-	{"label", required_argument, NULL, OPT_LABEL},
-	{"interval", required_argument, NULL, OPT_INTERVAL},
-	{"top", required_argument, NULL, OPT_TOP},
-	{"exclude", required_argument, NULL, OPT_EXCLUDE},
-	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-	{"source", required_argument, NULL, OPT_SOURCE},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"input", required_argument, NULL, OPT_INPUT},
-	{"netns", required_argument, NULL, OPT_NETNS},
-	{"hostname", required_argument, NULL, OPT_HOSTNAME},
-	{"print", optional_argument, NULL, OPT_PRINT},
-	{"once", no_argument, NULL, OPT_ONCE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
-	{"print-spool", no_argument, NULL, OPT_PRINT_SPOOL}, /* hidden: tests, debugging */
-	{"verbose", no_argument, NULL, OPT_VERBOSE},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+#define CONF FS_OPT_CONFIG
+static const fs_opt_t options[] = {
+	{"config", required_argument, OPT_CONFIG, 0},
+	{"collector", required_argument, OPT_COLLECTOR, CONF},
+	{"tier", required_argument, OPT_TIER, CONF},
+	{"label", required_argument, OPT_LABEL, CONF},
+	{"interval", required_argument, OPT_INTERVAL, CONF},
+	{"top", required_argument, OPT_TOP, CONF},
+	{"exclude", required_argument, OPT_EXCLUDE, CONF},
+	{"token-file", required_argument, OPT_TOKEN_FILE, CONF},
+	{"state-dir", required_argument, OPT_STATE_DIR, CONF},
+	{"source", required_argument, OPT_SOURCE, CONF},
+	{"threads", required_argument, OPT_THREADS, CONF},
+	{"input", required_argument, OPT_INPUT, 0},
+	{"netns", required_argument, OPT_NETNS, CONF},
+	{"hostname", required_argument, OPT_HOSTNAME, CONF},
+	{"print", optional_argument, OPT_PRINT, 0},
+	{"once", no_argument, OPT_ONCE, 0},
+	{"timeout", required_argument, OPT_TIMEOUT, CONF},
+	{"spool-max", required_argument, OPT_SPOOL_MAX, CONF},
+	{"print-spool", no_argument, OPT_PRINT_SPOOL, 0}, /* hidden: tests, debugging */
+	{"verbose", no_argument, OPT_VERBOSE, 0},
 };
+#undef CONF
 
 static void usage(FILE *f)
 {
@@ -180,10 +179,18 @@ static ag_source_t parse_source(const char *v)
 	fatalx("--source: '%s' is not auto, netlink or proc", v);
 }
 
-/* Applies one setting, from a flag or the config file. */
-static int apply(opts_t *o, int opt, const char *v, int from_flags)
+/* Applies one setting, from a flag or the config file (fs_cli_t.apply). */
+static void apply(void *ctx, int opt, const char *v, int from_flags)
 {
+	opts_t *o = ctx;
+
 	switch (opt) {
+	case OPT_CONFIG: break; /* read first, by fs_cli_parse() */
+	case OPT_INPUT: set_str(&o->input, v); break;
+	case OPT_PRINT: set_str(&o->print, v ? v : "table"); break;
+	case OPT_ONCE: o->once = 1; break;
+	case OPT_PRINT_SPOOL: o->print_spool = 1; break;
+	case OPT_VERBOSE: o->verbose = 1; break;
 	case OPT_COLLECTOR:
 		set_str(&o->collector, v);
 		o->collector_flag |= from_flags;
@@ -206,32 +213,7 @@ static int apply(opts_t *o, int opt, const char *v, int from_flags)
 	case OPT_THREADS:
 		o->threads = strcmp(v, "auto") == 0 ? 0 : (int)parse_long("threads", v, 1, 2);
 		break;
-	default: return 0;
 	}
-	return 1;
-}
-
-static const struct {
-	const char *key;
-	int opt;
-} ini_keys[] = {
-	{"collector", OPT_COLLECTOR}, {"tier", OPT_TIER}, {"label", OPT_LABEL},
-	{"interval", OPT_INTERVAL}, {"top", OPT_TOP}, {"exclude", OPT_EXCLUDE},
-	{"token_file", OPT_TOKEN_FILE}, {"state_dir", OPT_STATE_DIR},
-	{"source", OPT_SOURCE}, {"threads", OPT_THREADS},
-	{"spool_max", OPT_SPOOL_MAX}, {"timeout", OPT_TIMEOUT},
-	{"netns", OPT_NETNS}, {"hostname", OPT_HOSTNAME},
-};
-
-static int on_ini(void *user, const char *section, const char *name, const char *value)
-{
-	if (*section && strcmp(section, "agent") != 0)
-		return 1; /* other programs' sections */
-	for (size_t i = 0; i < sizeof(ini_keys) / sizeof(ini_keys[0]); i++)
-		if (strcmp(name, ini_keys[i].key) == 0)
-			return apply(user, ini_keys[i].opt, value, 0);
-	log_warnx("config: unknown setting '%s'", name);
-	return 0;
 }
 
 static void check(const opts_t *o, wire_cidr_t *cidrs)
@@ -274,7 +256,6 @@ static void check(const opts_t *o, wire_cidr_t *cidrs)
 
 static void opts_close(opts_t *o)
 {
-	free(o->config);
 	free(o->collector);
 	free(o->tier);
 	free(o->token_file);
@@ -402,49 +383,22 @@ int main(int argc, char **argv)
 	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO,
 	            .spool_max = AG_SPOOL_MAX_DEFAULT, .timeout = 30};
 	wire_cidr_t cidrs[MAX_LIST];
+	fs_cli_t cli = {
+		.prog = "fleetstat-agent",
+		.section = "agent",
+		.opts = options,
+		.n_opts = FS_ARRAY_SIZE(options),
+		.apply = apply,
+		.usage = usage,
+		.ctx = &o,
+	};
 	int c, err;
 
 	log_init("fleetstat-agent", LOG_LVL_INFO);
-	/* The config file first, wherever --config stands, so that flags win. */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			set_str(&o.config, argv[i + 1]);
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			set_str(&o.config, argv[i] + 9);
+	if ((c = fs_cli_parse(&cli, argc, argv)) >= 0) {
+		opts_close(&o);
+		return c;
 	}
-	if (o.config) {
-		int line = ini_parse(o.config, on_ini, &o);
-
-		if (line < 0)
-			fatal("config %s", o.config);
-		if (line > 0)
-			fatalx("config %s: line %d is not valid", o.config, line);
-	}
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG: break;
-		case OPT_INPUT: set_str(&o.input, optarg); break;
-		case OPT_PRINT: set_str(&o.print, optarg ? optarg : "table"); break;
-		case OPT_ONCE: o.once = 1; break;
-		case OPT_PRINT_SPOOL: o.print_spool = 1; break;
-		case OPT_VERBOSE: o.verbose = 1; break;
-		case OPT_VERSION:
-			printf("fleetstat-agent %s\n", FLEETSTAT_VERSION);
-			opts_close(&o);
-			return 0;
-		case OPT_HELP:
-			usage(stdout);
-			opts_close(&o);
-			return 0;
-		default:
-			if (!apply(&o, c, optarg, 1)) {
-				usage(stderr);
-				return 2;
-			}
-		}
-	}
-	if (optind < argc)
-		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
 	if (o.verbose)
 		log_init("fleetstat-agent", LOG_LVL_DEBUG);
 	check(&o, cidrs);
