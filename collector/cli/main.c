@@ -10,15 +10,13 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "commands.h"
 #include "http_get.h"
 #include "query.h"
 #include "reader.h"
 #include "summary.h"
 #include "auth.h"
 #include "token.h"
-
-static const char *const commands[] = {"tiers", "hosts", "trend", "top-ips", "suspects", "sysctl",
-                                        "summary"};
 
 static void usage(FILE *f)
 {
@@ -32,7 +30,6 @@ static void usage(FILE *f)
 	"                        the mean per host and the host with the most\n"
 	"  hosts                 per host: tier, labels, last seen, stale, version, states\n"
 	"  trend                 a state over time, summed over hosts, in buckets\n"
-	"                        (--state, --since, --step, --tier or --host)\n"
 	"  top-ips               remote IPs with the most connections across hosts, with\n"
 	"                        count and upper_bound (exact when equal); --since gives\n"
 	"                        each host's peak over the window\n"
@@ -43,7 +40,7 @@ static void usage(FILE *f)
 	"                        own baseline week; --format ipset prints ipset commands\n"
 	"                        for the attack verdicts (nothing is blocked by fleetstat)\n"
 	"  sysctl                per tier, each tuning sysctl's values and their hosts, the\n"
-	"                        majority, and the hosts that differ from it (--name N)\n"
+	"                        majority, and the hosts that differ from it\n"
 	"  summary               for cron: per-tier peaks, stale agents, kernel counter\n"
 	"                        rates over --since (default 24h), against the [thresholds]\n"
 	"                        of the collector's config; exit 0 OK, 1 WARNING,\n"
@@ -55,7 +52,7 @@ static void usage(FILE *f)
 	"  --config FILE         with --db: the collector's config, for [thresholds] and\n"
 	"                        [suspects]\n"
 	"  --format table|json|csv|ipset   (default: table on a terminal, json otherwise)\n"
-	"  --tier T  --host H    only that tier, or host (hosts, trend)\n"
+	"  --tier T  --host H    only that tier, or host\n"
 	"  --state S             a TCP state (ESTABLISHED, SYN_RECV, ...) or total (default)\n"
 	"  --since DUR           15m, 24h, 7d: the window (top-ips: now if not given;\n"
 	"                        trend: 1h)\n"
@@ -64,27 +61,39 @@ static void usage(FILE *f)
 	"  --name N              sysctl: only this one (net.core.somaxconn)\n"
 	"  --help, --version\n"
 	"\n"
+	"The options each command takes (over HTTP: GET /api/v1/COMMAND?tier=T&...):\n", f);
+	for (int i = 0; i < COL_NCMDS; i++) {
+		char line[256];
+
+		col_cmd_usage(col_cmd((col_cmd_id_t)i), "--", line, sizeof(line));
+		fprintf(f, "  %-10s %s\n", col_cmd((col_cmd_id_t)i)->name, line);
+	}
+	fputs("\n"
 	"A host's value is its latest report no older than " COL_STALE_INTERVALS_TEXT " intervals; older hosts\n"
 	"are stale: listed, and left out of sums.\n", f);
 }
 
-static const struct option longopts[] = {
+/* The CLI's own options; the query parameters (commands.h) follow as --NAME, val PARAM_OPT + p. */
+static const struct option own_opts[] = {
 	{"db", required_argument, NULL, 'd'},
 	{"server", required_argument, NULL, 'u'},
 	{"token-file", required_argument, NULL, 'k'},
 	{"config", required_argument, NULL, 'c'},
-	{"format", required_argument, NULL, 'f'},
-	{"tier", required_argument, NULL, 't'},
-	{"host", required_argument, NULL, 'H'},
-	{"state", required_argument, NULL, 's'},
-	{"since", required_argument, NULL, 'S'},
-	{"step", required_argument, NULL, 'p'},
-	{"limit", required_argument, NULL, 'l'},
-	{"name", required_argument, NULL, 'n'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
 };
+#define N_OWN (sizeof(own_opts) / sizeof(own_opts[0]))
+#define PARAM_OPT 256
+
+/* The flags, as getopt_long() wants them, into opts (N_OWN + COL_NPARAMS + 1). */
+static void longopts_fill(struct option *opts)
+{
+	memcpy(opts, own_opts, sizeof(own_opts));
+	for (int p = 0; p < COL_NPARAMS; p++)
+		opts[N_OWN + p] = (struct option){col_param_name((col_param_t)p), required_argument,
+		                                  NULL, PARAM_OPT + p};
+	opts[N_OWN + COL_NPARAMS] = (struct option){NULL, 0, NULL, 0};
+}
 
 static int64_t now_ms(void)
 {
@@ -97,18 +106,22 @@ static int64_t now_ms(void)
 #define MAX_RESPONSE (256u << 20)
 #define TIMEOUT_MS 60000
 
+/* A query parameter as given on the command line (value borrowed from argv). */
+typedef struct {
+	col_param_t p;
+	const char *value;
+} given_t;
+
 /* The query over HTTP: the options as the API's parameters.  Exit status. */
-static int via_server(const char *url, const char *token_file, const char *cmd,
-                      const char *const *names, const char *const *values, int n,
-                      const col_qopts_t *o)
+static int via_server(const char *url, const char *token_file, const col_cmd_t *c,
+                      const given_t *given, int n, const col_qopts_t *o)
 {
-	static const char *const fmts[] = {"table", "json", "csv", "ipset"};
 	char host[256], port[8], prefix[256];
 	fs_buf_t path = FS_BUF_INIT, resp = FS_BUF_INIT;
 	uint8_t token[WIRE_TOKEN_MAX + 1];
 	size_t token_len = 0, body;
 	const char *why = NULL;
-	int status, err, code = 1, summary = strcmp(cmd, "summary") == 0;
+	int status, err, code = 1, summary = c->id == COL_CMD_SUMMARY;
 
 	if (col_url_split(url, host, sizeof(host), port, prefix, sizeof(prefix)) < 0) {
 		fprintf(stderr, "fleetstat: --server: '%s' is not http://HOST[:PORT]\n", url);
@@ -122,10 +135,13 @@ static int via_server(const char *url, const char *token_file, const char *cmd,
 		}
 		token[token_len] = '\0';
 	}
-	fs_buf_printf(&path, "%s/api/v1/%s?format=%s", prefix, cmd, fmts[o->format]);
+	/* The format as chosen here (a terminal's table), the rest as given. */
+	fs_buf_printf(&path, "%s/api/v1/%s?format=%s", prefix, c->name, col_fmt_name(o->format));
 	for (int i = 0; i < n; i++) {
-		fs_buf_printf(&path, "&%s=", names[i]);
-		col_url_encode(&path, values[i]);
+		if (given[i].p == COL_PARAM_FORMAT)
+			continue;
+		fs_buf_printf(&path, "&%s=", col_param_name(given[i].p));
+		col_url_encode(&path, given[i].value);
 	}
 	fs_buf_add(&path, "", 1);
 	err = path.err ? path.err
@@ -190,9 +206,9 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 }
 
 /* The query on the database file.  Exit status (summary: its own, 3 when it cannot say). */
-static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *config)
+static int via_db(const char *db, const col_cmd_t *c, col_qopts_t *o, const char *config)
 {
-	int summary = strcmp(cmd, "summary") == 0;
+	int summary = c->id == COL_CMD_SUMMARY;
 	qcfg_t q = {.th = {.n = 0}};
 	fs_buf_t out = FS_BUF_INIT;
 	db_reader_t *rd;
@@ -214,19 +230,13 @@ static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *c
 		fprintf(stderr, "fleetstat: %s\n", err);
 		return summary ? COL_UNKNOWN : 1;
 	}
-	why = NULL;
-	if (summary)
-		rc = db_summary(rd, o, &q.th, &q.sus, &out);
-	else if (strcmp(cmd, "suspects") == 0)
-		rc = db_suspects(rd, o, &q.sus, &out);
-	else
-		rc = db_query(rd, cmd, o, &out, &why);
+	rc = db_query(rd, c->id, o, &(db_query_cfg_t){&q.th, &q.sus}, &out, &why);
 	if (summary && rc >= 0) {
 		code = rc;
 		rc = 0;
 	}
 	if (rc < 0)
-		fprintf(stderr, "fleetstat: %s: %s\n", cmd,
+		fprintf(stderr, "fleetstat: %s: %s\n", c->name,
 		        why ? why : *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
 	else if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
 		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
@@ -241,17 +251,15 @@ static int via_db(const char *db, const char *cmd, col_qopts_t *o, const char *c
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *server = NULL, *token_file = NULL, *config = NULL, *cmd, *why;
-	const char *names[16], *values[16];
+	const char *db = NULL, *server = NULL, *token_file = NULL, *config = NULL;
+	struct option longopts[N_OWN + COL_NPARAMS + 1];
+	given_t given[64];
+	const col_cmd_t *cmd;
 	col_qopts_t o;
-	int c, n = 0, format_given = 0;
-	size_t i;
+	int c, n = 0;
 
-	col_qopts_init(&o, now_ms());
-	o.format = isatty(STDOUT_FILENO) ? COL_FMT_TABLE : COL_FMT_JSON;
+	longopts_fill(longopts);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *name = NULL;
-
 		switch (c) {
 		case 'd': db = optarg; continue;
 		case 'u': server = optarg; continue;
@@ -259,43 +267,51 @@ int main(int argc, char **argv)
 		case 'c': config = optarg; continue;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fleetstat %s\n", FLEETSTAT_VERSION); return 0;
-		case 'f': name = "format"; format_given = 1; break;
-		case 't': name = "tier"; break;
-		case 'H': name = "host"; break;
-		case 's': name = "state"; break;
-		case 'S': name = "since"; break;
-		case 'p': name = "step"; break;
-		case 'l': name = "limit"; break;
-		case 'n': name = "name"; break;
-		default: usage(stderr); return 2;
+		default:
+			if (c < PARAM_OPT || c >= PARAM_OPT + COL_NPARAMS) {
+				usage(stderr);
+				return 2;
+			}
 		}
-		if (col_qopts_set(&o, name, optarg, &why) < 0) {
-			fprintf(stderr, "fleetstat: --%s: '%s' is %s\n", name, optarg, why);
+		if (n == (int)(sizeof(given) / sizeof(given[0]))) {
+			fprintf(stderr, "fleetstat: more than %d options\n", n);
 			return 2;
 		}
-		/* For --server: the same options as the API's parameters (format apart). */
-		if (c != 'f' && n < (int)(sizeof(names) / sizeof(names[0]))) {
-			names[n] = name;
-			values[n++] = optarg;
-		}
+		given[n++] = (given_t){(col_param_t)(c - PARAM_OPT), optarg};
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[optind++];
-	if (optind < argc) {
+	if ((cmd = col_cmd_find(argv[optind])) == NULL) {
+		char names[128];
+
+		col_cmd_names(names, sizeof(names));
+		fprintf(stderr, "fleetstat: '%s' is not a command: %s (see --help)\n", argv[optind],
+		        names);
+		return 2;
+	}
+	if (++optind < argc) {
 		fprintf(stderr, "fleetstat: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i]) == 0)
-			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "fleetstat: '%s' is not a command: tiers, hosts, trend, top-ips, suspects, sysctl,"
-		        " summary "
-		        "(see --help)\n", cmd);
-		return 2;
+	/* The options now that the command says which it takes. */
+	col_qopts_init(&o, now_ms());
+	/* A summary is text for mail, wherever stdout goes, unless --format says otherwise. */
+	o.format = isatty(STDOUT_FILENO) || cmd->id == COL_CMD_SUMMARY ? COL_FMT_TABLE : COL_FMT_JSON;
+	for (int i = 0; i < n; i++) {
+		const char *name = col_param_name(given[i].p);
+		char why[200];
+		int err = col_cmd_set(cmd, &o, name, given[i].value, "--", why, sizeof(why));
+
+		if (err == -ENOENT) {
+			fprintf(stderr, "fleetstat: --%s: %s\n", name, why);
+			return 2;
+		}
+		if (err < 0) {
+			fprintf(stderr, "fleetstat: --%s: '%s' is %s\n", name, given[i].value, why);
+			return 2;
+		}
 	}
 	if (db && server) {
 		fprintf(stderr, "fleetstat: --db and --server exclude each other\n");
@@ -305,19 +321,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleetstat: --config goes with --db (the collector uses its own)\n");
 		return 2;
 	}
-	if (o.format == COL_FMT_IPSET && strcmp(cmd, "suspects") != 0) {
-		fprintf(stderr, "fleetstat: --format ipset is for suspects\n");
-		return 2;
-	}
-	if (o.format == COL_FMT_CSV && strcmp(cmd, "summary") == 0) {
-		fprintf(stderr, "fleetstat: a summary is table (text) or json\n");
-		return 2;
-	}
-	/* A summary is text for mail, wherever stdout goes, unless --format says otherwise. */
-	if (strcmp(cmd, "summary") == 0 && !format_given)
-		o.format = COL_FMT_TABLE;
 	if (db)
 		return via_db(db, cmd, &o, config);
-	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cmd, names, values,
-	                  n, &o);
+	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cmd, given, n, &o);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* query.c: options, aggregation and rendering of the fleet queries; no I/O. */
 #include "query.h"
+#include "commands.h"
 #include "grid.h"
 #include "advice.h"
 
@@ -47,37 +48,46 @@ int col_state_parse(const char *v, int *state)
 int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const char **why)
 {
 	int64_t ms;
+	int p = col_param_find(name), f;
 
 	*why = NULL;
-	if (strcmp(name, "tier") == 0 || strcmp(name, "host") == 0 || strcmp(name, "name") == 0) {
+	switch (p) {
+	case COL_PARAM_TIER:
+	case COL_PARAM_HOST:
+	case COL_PARAM_NAME: {
 		size_t len = strlen(value);
 
 		if (len == 0 || len > 255) {
 			*why = "must be 1 to 255 bytes";
 			return -EINVAL;
 		}
-		if (name[0] == 't')
+		if (p == COL_PARAM_TIER)
 			o->tier = value;
-		else if (name[0] == 'h')
+		else if (p == COL_PARAM_HOST)
 			o->host = value;
 		else
 			o->name = value;
-	} else if (strcmp(name, "state") == 0) {
+		break;
+	}
+	case COL_PARAM_STATE:
 		if (col_state_parse(value, &o->state) < 0) {
 			*why = "not a TCP state (ESTABLISHED, SYN_RECV, TIME_WAIT, ...) or total";
 			return -EINVAL;
 		}
-	} else if (strcmp(name, "since") == 0 || strcmp(name, "step") == 0) {
+		break;
+	case COL_PARAM_SINCE:
+	case COL_PARAM_STEP:
 		/* Ten years bounds every sum made of them (no overflow on hostile input). */
 		if (col_parse_duration(value, &ms) < 0 || ms > QUERY_MAX_DURATION_MS) {
 			*why = "not a duration like 90s, 15m, 24h or 7d (at most 3650d)";
 			return -EINVAL;
 		}
-		if (name[1] == 'i')
+		if (p == COL_PARAM_SINCE)
 			o->since_ms = ms;
 		else
 			o->step_ms = ms;
-	} else if (strcmp(name, "limit") == 0) {
+		break;
+	case COL_PARAM_LIMIT: {
 		char *end;
 		unsigned long n = strtoul(value, &end, 10);
 
@@ -86,20 +96,16 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 			return -EINVAL;
 		}
 		o->limit = (unsigned)n;
-	} else if (strcmp(name, "format") == 0) {
-		if (strcmp(value, "table") == 0)
-			o->format = COL_FMT_TABLE;
-		else if (strcmp(value, "json") == 0)
-			o->format = COL_FMT_JSON;
-		else if (strcmp(value, "csv") == 0)
-			o->format = COL_FMT_CSV;
-		else if (strcmp(value, "ipset") == 0)
-			o->format = COL_FMT_IPSET;
-		else {
+		break;
+	}
+	case COL_PARAM_FORMAT:
+		if ((f = col_fmt_find(value)) < 0) {
 			*why = "not table, json, csv or ipset";
 			return -EINVAL;
 		}
-	} else {
+		o->format = (col_fmt_t)f;
+		break;
+	default:
 		return -ENOENT;
 	}
 	return 0;

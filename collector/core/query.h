@@ -26,8 +26,8 @@ typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV, COL_FMT_IPSET } col_fmt
 
 /*
  * A query's options, as the CLI's flags and the HTTP API's parameters give
- * them (same names: tier, host, name, state, since, step, limit, format).  Strings
- * are borrowed from whoever set them.
+ * them (the same names: col_param_t of commands.h).  Strings are borrowed
+ * from whoever set them.
  */
 typedef struct {
 	int64_t now_ms;      /* the query's clock */
@@ -45,8 +45,9 @@ typedef struct {
 void col_qopts_init(col_qopts_t *o, int64_t now_ms);
 
 /*
- * Sets one option from its text form ("tier", "web"), value borrowed.
- * Returns 0, -ENOENT for an unknown name, or -EINVAL with a static reason
+ * Sets one option from its text form ("tier", "web"), value borrowed,
+ * whatever the command (col_cmd_set() refuses what a command does not
+ * take).  Returns 0, -ENOENT for an unknown name, or -EINVAL with a static reason
  * in *why for a bad value.  States are netstat's names, any case, or
  * "total"; durations as col_parse_duration(); limit 1..10000.
  */

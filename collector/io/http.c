@@ -15,10 +15,10 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "commands.h"
 #include "log.h"
 #include "query.h"
 #include "reader.h"
-#include "util.h"
 
 #define API_PREFIX "/api/v1/"
 
@@ -73,12 +73,6 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return reply_full(conn, status, type, body, -1);
 }
 
-static enum MHD_Result reply_status(struct MHD_Connection *conn, const char *type, fs_buf_t *body,
-                                    int summary)
-{
-	return reply_full(conn, MHD_HTTP_OK, type, body, summary);
-}
-
 static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *msg,
                                    const char *detail)
 {
@@ -108,21 +102,18 @@ static int authorized(const col_http_t *h, struct MHD_Connection *conn)
 }
 
 typedef struct {
+	const col_cmd_t *cmd;
 	col_qopts_t o;
-	unsigned seen;   /* bit i: param_names[i] was given */
+	unsigned seen;   /* bit col_param_t: that parameter was given */
 	char bad[300];   /* the first bad parameter, said back to the client */
 } params_t;
-
-static const char *const param_names[] = {
-	"tier", "host", "name", "state", "since", "step", "limit", "format",
-};
 
 static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value)
 {
 	params_t *p = cls;
-	const char *why;
-	int err;
+	char why[200];
+	int i;
 
 	(void)kind;
 	if (p->bad[0])
@@ -131,19 +122,15 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
 		snprintf(p->bad, sizeof(p->bad), "%.64s: needs a value", key);
 		return MHD_NO;
 	}
-	for (size_t i = 0; i < FS_ARRAY_SIZE(param_names); i++) {
-		if (strcmp(key, param_names[i]) != 0)
-			continue;
+	if ((i = col_param_find(key)) >= 0) {
 		if (p->seen & (1u << i)) {
 			snprintf(p->bad, sizeof(p->bad), "%s: given twice", key);
 			return MHD_NO;
 		}
 		p->seen |= 1u << i;
 	}
-	if ((err = col_qopts_set(&p->o, key, value, &why)) < 0)
-		snprintf(p->bad, sizeof(p->bad), "%.64s: %s", key,
-		         err == -ENOENT ? "not a parameter (tier, host, name, state, since, step, limit, format)"
-		                        : why);
+	if (col_cmd_set(p->cmd, &p->o, key, value, "", why, sizeof(why)) < 0)
+		snprintf(p->bad, sizeof(p->bad), "%.64s: %s", key, why);
 	return p->bad[0] ? MHD_NO : MHD_YES;
 }
 
@@ -159,13 +146,16 @@ static const char *content_type(col_fmt_t f)
 
 static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, const char *cmd)
 {
+	const db_query_cfg_t qcfg = {h->cfg.thresholds, h->cfg.suspects};
 	fs_buf_t b = FS_BUF_INIT;
 	db_reader_t *rd;
-	params_t p = {.bad = ""};
+	params_t p = {.cmd = col_cmd_find(cmd), .bad = ""};
 	const char *why;
 	char err[512];
 	int rc;
 
+	if (p.cmd == NULL)
+		return reply_error(conn, MHD_HTTP_NOT_FOUND, "no such query", cmd);
 	col_qopts_init(&p.o, now_ms());
 	p.o.format = COL_FMT_JSON;
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_param, &p);
@@ -175,38 +165,7 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 		log_warnx("http: %s", err);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
 	}
-	if (strcmp(cmd, "suspects") == 0) {
-		rc = db_suspects(rd, &p.o, h->cfg.suspects, &b);
-		if (rc < 0)
-			log_warnx("http: suspects: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
-			                                                      : strerror(-rc));
-		db_reader_close(rd);
-		if (rc < 0) {
-			fs_buf_close(&b);
-			return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
-		}
-		return reply(conn, MHD_HTTP_OK, content_type(p.o.format), &b);
-	}
-	if (strcmp(cmd, "summary") == 0) {
-		if (p.o.format == COL_FMT_IPSET || p.o.format == COL_FMT_CSV) {
-			db_reader_close(rd);
-			return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter",
-			                   "format: a summary is table (text) or json");
-		}
-		rc = db_summary(rd, &p.o, h->cfg.thresholds, h->cfg.suspects, &b);
-		db_reader_close(rd);
-		if (rc < 0) {
-			fs_buf_close(&b);
-			return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
-		}
-		return reply_status(conn, content_type(p.o.format), &b, rc);
-	}
-	rc = db_query(rd, cmd, &p.o, &b, &why);
-	if (rc == -ENOENT) {
-		db_reader_close(rd);
-		fs_buf_close(&b);
-		return reply_error(conn, MHD_HTTP_NOT_FOUND, "no such query", cmd);
-	}
+	rc = db_query(rd, p.cmd->id, &p.o, &qcfg, &b, &why);
 	if (rc < 0) {
 		unsigned status = rc == -EINVAL && why ? MHD_HTTP_BAD_REQUEST
 		                                        : MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -220,7 +179,9 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 		                                                                : "query failed", why);
 	}
 	db_reader_close(rd);
-	return reply(conn, MHD_HTTP_OK, content_type(p.o.format), &b);
+	/* A summary's status goes in a header too (the CLI's exit code). */
+	return reply_full(conn, MHD_HTTP_OK, content_type(p.o.format), &b,
+	                  p.cmd->id == COL_CMD_SUMMARY ? rc : -1);
 }
 
 static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)

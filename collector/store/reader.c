@@ -1201,39 +1201,38 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
-int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why)
+int db_query(db_reader_t *rd, col_cmd_id_t cmd, col_qopts_t *o, const db_query_cfg_t *cfg,
+             fs_buf_t *out, const char **why)
 {
-	bool top = strcmp(cmd, "top-ips") == 0;
 	unsigned what = 0;
 	hostset_t hs;
 	int err;
 
 	*why = NULL;
 	rd->msg[0] = '\0';
-	if (!top && strcmp(cmd, "hosts") && strcmp(cmd, "tiers") && strcmp(cmd, "trend") &&
-	    strcmp(cmd, "sysctl"))
-		return -ENOENT;
-	if (o->format == COL_FMT_IPSET) {
-		*why = "format ipset is for suspects";
+	if ((unsigned)cmd >= COL_NCMDS || !(col_cmd(cmd)->formats & (1u << o->format))) {
+		*why = "not a format of this query";
 		return -EINVAL;
 	}
+	if (cmd == COL_CMD_SUMMARY)
+		return db_summary(rd, o, cfg->th, cfg->sus, out);
+	if (cmd == COL_CMD_SUSPECTS)
+		return db_suspects(rd, o, cfg->sus, out);
 	/* top-ips now reads the latest top lists; sysctl's advice those and the listeners. */
-	if (strcmp(cmd, "sysctl") == 0)
+	if (cmd == COL_CMD_SYSCTL)
 		what = HOSTS_TOP | HOSTS_LISTENERS;
-	else if (top && o->since_ms == 0)
+	else if (cmd == COL_CMD_TOP_IPS && o->since_ms == 0)
 		what = HOSTS_TOP;
 	if ((err = load_hosts(rd, what, &hs)) < 0)
 		return err;
-	if (strcmp(cmd, "hosts") == 0)
-		err = col_hosts_render(hs.v, hs.n, o, out);
-	else if (strcmp(cmd, "tiers") == 0)
-		err = col_tiers_render(hs.v, hs.n, o, out);
-	else if (top)
-		err = query_top(rd, &hs, o, out);
-	else if (strcmp(cmd, "sysctl") == 0)
-		err = query_sysctl(rd, &hs, o, out);
-	else
-		err = query_trend(rd, &hs, o, out, why);
+	switch (cmd) {
+	case COL_CMD_HOSTS: err = col_hosts_render(hs.v, hs.n, o, out); break;
+	case COL_CMD_TIERS: err = col_tiers_render(hs.v, hs.n, o, out); break;
+	case COL_CMD_TOP_IPS: err = query_top(rd, &hs, o, out); break;
+	case COL_CMD_SYSCTL: err = query_sysctl(rd, &hs, o, out); break;
+	case COL_CMD_TREND: err = query_trend(rd, &hs, o, out, why); break;
+	default: err = -ENOENT; break;   /* summary and suspects went above */
+	}
 	hostset_free(&hs);
 	return err;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "commands.h"
 #include "query.h"
 #include "summary.h"
 #include "suspects.h"
@@ -22,13 +23,21 @@ typedef struct db_reader db_reader_t;
 int db_reader_open(const char *path, db_reader_t **out, char *err, size_t errlen);
 void db_reader_close(db_reader_t *rd);
 
+/* What suspects and summary read of the collector's config (borrowed); the others take NULL. */
+typedef struct {
+	const col_thresholds_t *th;     /* summary */
+	const col_suspect_cfg_t *sus;   /* suspects, summary */
+} db_query_cfg_t;
+
 /*
- * Runs query cmd ("hosts", "tiers", "top-ips", "trend", "sysctl") with options o and
- * appends its rendering to out.  0; -ENOENT for an unknown query; -EINVAL
- * with a static reason in *why for options that do not fit the query; or
- * another negative errno, the database's reason in db_reader_errmsg().
+ * Runs query cmd (commands.h) with options o, set by col_cmd_set() for
+ * cmd, and appends its rendering to out.  0, for summary its status
+ * (COL_OK, COL_WARNING, COL_CRITICAL); -EINVAL with a static reason in
+ * *why for options that do not fit the query; or another negative errno,
+ * the database's reason in db_reader_errmsg().
  */
-int db_query(db_reader_t *rd, const char *cmd, col_qopts_t *o, fs_buf_t *out, const char **why);
+int db_query(db_reader_t *rd, col_cmd_id_t cmd, col_qopts_t *o, const db_query_cfg_t *cfg,
+             fs_buf_t *out, const char **why);
 
 /*
  * The summary over o->since_ms (default 24 h) against th, with the attack

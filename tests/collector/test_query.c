@@ -778,7 +778,8 @@ static char *query_text(fx_t *f, const char *cmd, const char *const *opts)
 
 	qopts(opts, &o);
 	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
-	assert_int_equal(db_query(rd, cmd, &o, &out, &why), 0);
+	assert_non_null(col_cmd_find(cmd));
+	assert_int_equal(db_query(rd, col_cmd_find(cmd)->id, &o, NULL, &out, &why), 0);
 	db_reader_close(rd);
 	fs_buf_add(&out, "", 1);
 	assert_int_equal(out.err, 0);
@@ -1055,14 +1056,18 @@ static void test_query_bad_options(void **state)
 
 	host(f, 1, "web1", "web");
 	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
-	assert_int_equal(db_query(rd, "suspicious", &o, &out, &why), -ENOENT);
+	/* A format the query does not render. */
+	o.format = COL_FMT_IPSET;
+	assert_int_equal(db_query(rd, COL_CMD_TIERS, &o, NULL, &out, &why), -EINVAL);
+	assert_non_null(why);
+	o.format = COL_FMT_TABLE;
 	assert_int_equal(col_qopts_set(&o, "host", "nosuch", &why), 0);
-	assert_int_equal(db_query(rd, "trend", &o, &out, &why), -EINVAL);
+	assert_int_equal(db_query(rd, COL_CMD_TREND, &o, NULL, &out, &why), -EINVAL);
 	assert_string_equal(why, "no such host");
 	o.host = NULL;
 	o.since_ms = 30 * 86400000LL;
 	o.step_ms = 10000;
-	assert_int_equal(db_query(rd, "trend", &o, &out, &why), -EINVAL);
+	assert_int_equal(db_query(rd, COL_CMD_TREND, &o, NULL, &out, &why), -EINVAL);
 	assert_non_null(why);
 	db_reader_close(rd);
 	fs_buf_close(&out);
@@ -1086,7 +1091,7 @@ static void test_query_table_csv(void **state)
 	o.format = COL_FMT_CSV;
 	o.tier = "web";
 	assert_int_equal(db_reader_open(f->path, &rd, err, sizeof(err)), 0);
-	assert_int_equal(db_query(rd, "tiers", &o, &out, &why), 0);
+	assert_int_equal(db_query(rd, COL_CMD_TIERS, &o, NULL, &out, &why), 0);
 	fs_buf_add(&out, "", 1);
 	/* CSV keeps every state; the header first. */
 	assert_non_null(strstr(out.p, "TIER,HOSTS,STALE,STATE,SUM,MEAN,MAX,MAX_HOST\n"
@@ -1095,7 +1100,7 @@ static void test_query_table_csv(void **state)
 	fs_buf_close(&out);
 	/* The table leaves out states no host has, and aligns. */
 	o.format = COL_FMT_TABLE;
-	assert_int_equal(db_query(rd, "tiers", &o, &out, &why), 0);
+	assert_int_equal(db_query(rd, COL_CMD_TIERS, &o, NULL, &out, &why), 0);
 	fs_buf_add(&out, "", 1);
 	assert_string_equal(out.p,
 		"TIER  HOSTS  STALE  STATE        SUM   MEAN  MAX  MAX_HOST\n"

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_query.c: libFuzzer target for what the HTTP side reads from others: query parameters
- * (as the API takes them, name=value pairs split on '&'), --server URLs, and the responses
- * the CLI parses. */
+ * (as the API takes them, name=value pairs split on '&', for a command the first byte picks),
+ * --server URLs, and the responses the CLI parses. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "query.h"
 #include "url.h"
 
@@ -17,8 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1), *save = NULL, host[256], port[8], path[256], v[64];
-	col_qopts_t o;
+	char *s = malloc(size + 1), *save = NULL, host[256], port[8], path[256], v[64], msg[200];
+	const col_cmd_t *c = col_cmd((col_cmd_id_t)(size ? data[0] % COL_NCMDS : 0));
+	col_qopts_t o, co;
 	const char *why;
 	int status;
 	size_t body;
@@ -37,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (strlen(host) >= sizeof(host) || strlen(port) >= sizeof(port)))
 		abort();
 	col_qopts_init(&o, NOW);
+	col_qopts_init(&co, NOW);
 	for (char *kv = strtok_r(s, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(kv, '=');
 		int rc;
@@ -50,7 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();   /* a refusal always says why */
 		if (rc != 0 && rc != -EINVAL && rc != -ENOENT)
 			abort();
+		/* The command's view: what it does not take refused, and always said why. */
+		rc = col_cmd_set(c, &co, kv, eq + 1, "", msg, sizeof(msg));
+		if (rc != 0 && ((rc != -EINVAL && rc != -ENOENT) || msg[0] == '\0'))
+			abort();
+		if (rc == 0 && (col_param_find(kv) < 0 || !(c->params & (1u << col_param_find(kv)))))
+			abort();
 	}
+	/* A format the command does not render never gets through. */
+	if (!(c->formats & (1u << co.format)))
+		abort();
 	if (o.limit < 1 || o.limit > 10000 || o.since_ms < 0 || o.step_ms < 0)
 		abort();
 	free(s);

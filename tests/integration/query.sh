@@ -235,7 +235,20 @@ curl -s "${auth[@]}" "$SERVER/api/v1/tiers?tier=web&tier=db" >"$T/twice.txt"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/summary?format=csv")" = 400 ] || fail "summary as csv: not 400"
 rc=0
 "$FS" --db "$DB" summary --format csv >/dev/null 2>"$T/err" || rc=$?
-[ "$rc" -eq 2 ] && grep -q "table (text) or json" "$T/err" || fail "summary --format csv: rc $rc"
+[ "$rc" -eq 2 ] && grep -q "not a format of summary (table, json)" "$T/err" ||
+	fail "summary --format csv: rc $rc: $(cat "$T/err")"
+# A parameter the query does not take is refused, naming those it takes.
+curl -s "${auth[@]}" "$SERVER/api/v1/tiers?step=5m" >"$T/nostep.txt"
+[ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?step=5m")" = 400 ] &&
+	grep -q '"bad parameter: step: tiers takes only tier, format"' "$T/nostep.txt" ||
+	fail "?step on tiers: $(cat "$T/nostep.txt")"
+for via in --db --server; do
+	rc=0
+	if [ "$via" = --db ]; then "$FS" --db "$DB" tiers --step 5m >/dev/null 2>"$T/err" || rc=$?
+	else q tiers --step 5m >/dev/null 2>"$T/err" || rc=$?; fi
+	[ "$rc" -eq 2 ] && grep -q "^fleetstat: --step: tiers takes only --tier, --format$" "$T/err" ||
+		fail "tiers --step ($via): rc $rc: $(cat "$T/err")"
+done
 [ "$(code "${auth[@]}" "$SERVER/api/v1/healthz")" = 404 ] || fail "unknown query under api"
 # summary?tier=: that tier's peaks and stale agents, not only its attacks and advice.
 curl -sf "${auth[@]}" "$SERVER/api/v1/summary?tier=web&format=json" >"$T/summary-web.json" ||
