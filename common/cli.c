@@ -106,3 +106,10 @@ int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv)
 		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
 	return code;
 }
+
+void fs_cli_set_str(char **dst, const char *v)
+{
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL)
+		fatalx("out of memory");
+}

@@ -49,4 +49,7 @@ typedef struct {
  */
 int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv);
 
+/* For apply(): frees *dst and sets it to a new copy of v (fatal when out of memory). */
+void fs_cli_set_str(char **dst, const char *v);
+
 #endif

@@ -149,13 +149,6 @@ static void list_add(strlist_t *l, const char *v, int from_flags, const char *wh
 		fatalx("out of memory");
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	if ((*dst = strdup(v)) == NULL)
-		fatalx("out of memory");
-}
-
 static long parse_long(const char *what, const char *v, long min, long max)
 {
 	char *end;
@@ -186,24 +179,24 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 
 	switch (opt) {
 	case OPT_CONFIG: break; /* read first, by fs_cli_parse() */
-	case OPT_INPUT: set_str(&o->input, v); break;
-	case OPT_PRINT: set_str(&o->print, v ? v : "table"); break;
+	case OPT_INPUT: fs_cli_set_str(&o->input, v); break;
+	case OPT_PRINT: fs_cli_set_str(&o->print, v ? v : "table"); break;
 	case OPT_ONCE: o->once = 1; break;
 	case OPT_PRINT_SPOOL: o->print_spool = 1; break;
 	case OPT_VERBOSE: o->verbose = 1; break;
 	case OPT_COLLECTOR:
-		set_str(&o->collector, v);
+		fs_cli_set_str(&o->collector, v);
 		o->collector_flag |= from_flags;
 		break;
-	case OPT_TIER: set_str(&o->tier, v); break;
+	case OPT_TIER: fs_cli_set_str(&o->tier, v); break;
 	case OPT_LABEL: list_add(&o->labels, v, from_flags, "label"); break;
 	case OPT_INTERVAL: o->interval = parse_long("interval", v, 1, 86400); break;
 	case OPT_TOP: o->top = parse_long("top", v, 0, AG_TOP_MAX); break;
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
-	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
-	case OPT_STATE_DIR: set_str(&o->state_dir, v); break;
-	case OPT_NETNS: set_str(&o->netns, v); break;
-	case OPT_HOSTNAME: set_str(&o->hostname, v); break;
+	case OPT_TOKEN_FILE: fs_cli_set_str(&o->token_file, v); break;
+	case OPT_STATE_DIR: fs_cli_set_str(&o->state_dir, v); break;
+	case OPT_NETNS: fs_cli_set_str(&o->netns, v); break;
+	case OPT_HOSTNAME: fs_cli_set_str(&o->hostname, v); break;
 	case OPT_SPOOL_MAX:
 		if (fs_parse_size(v, &o->spool_max) < 0)
 			fatalx("spool-max: '%s' is not a size in bytes (4096, 512K, 64M, 1G)", v);
@@ -407,7 +400,7 @@ int main(int argc, char **argv)
 		fatalx("--print and --once exclude each other");
 	/* A saved file is the awk one-liner's offline job: count, print, exit. */
 	if (o.input && !o.print && !o.once && !o.collector_flag)
-		set_str(&o.print, "table");
+		fs_cli_set_str(&o.print, "table");
 	if (o.print_spool) {
 		err = ag_print_spool(o.state_dir ? o.state_dir : DEFAULT_STATE_DIR);
 		opts_close(&o);

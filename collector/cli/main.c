@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "http_get.h"
+#include "qcfg.h"
 #include "query.h"
 #include "reader.h"
 #include "summary.h"
@@ -186,20 +187,12 @@ out:
 	return code;
 }
 
-/* The sections of the collector's config that queries read. */
-typedef struct {
-	col_thresholds_t th;
-	col_suspect_cfg_t sus;
-} qcfg_t;
-
+/* The collector's config: [thresholds] and [suspects]; its other sections are not ours. */
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
-	qcfg_t *q = user;
-	const char *why = "not a key of [suspects]";
+	const char *why = NULL;
 
-	if (strcmp(section, "thresholds") == 0 ? col_thresholds_set(&q->th, name, value, &why) == 0
-	    : strcmp(section, "suspects") == 0 ? col_suspect_cfg_set(&q->sus, name, value, &why) == 0
-	                                       : 1)
+	if (col_qcfg_set(user, section, name, value, &why) >= 0)
 		return 1;
 	fprintf(stderr, "fleetstat: config: [%s] %s = %s: %s\n", section, name, value, why);
 	return 0;
@@ -209,14 +202,14 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 static int via_db(const char *db, const col_cmd_t *c, col_qopts_t *o, const char *config)
 {
 	int summary = c->id == COL_CMD_SUMMARY;
-	qcfg_t q = {.th = {.n = 0}};
+	col_qcfg_t q;
 	fs_buf_t out = FS_BUF_INIT;
 	db_reader_t *rd;
 	const char *why;
 	char err[512];
 	int rc, code = 1;
 
-	col_suspect_cfg_init(&q.sus);
+	col_qcfg_init(&q);
 	if (config) {
 		int line = ini_parse(config, on_ini, &q);
 

@@ -2,15 +2,16 @@
 /* main.c: fleetstat-collector command line, configuration and start-up. */
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "cli.h"
 #include "db.h"
 #include "log.h"
+#include "qcfg.h"
 #include "server.h"
 #include "size.h"
 #include "token.h"
@@ -23,43 +24,41 @@ typedef struct {
 	char *http_threads;
 	int insecure;
 	int verbose;
-	col_thresholds_t th;  /* [thresholds] */
-	col_suspect_cfg_t sus; /* [suspects] */
+	col_qcfg_t q;         /* [thresholds], [suspects] */
 } opts_t;
 
 enum {
 	OPT_CONFIG = 256, OPT_LISTEN, OPT_HTTP, OPT_DB, OPT_TOKEN_FILE, OPT_RETENTION,
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
-	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_HTTP_TOKEN_FILE,
+	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
 	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS,
 };
 
-static const struct option longopts[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"http", required_argument, NULL, OPT_HTTP},
-	{"http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE},
-	{"db", required_argument, NULL, OPT_DB},
-	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-	{"retention", required_argument, NULL, OPT_RETENTION},
-	{"minute-retention", required_argument, NULL, OPT_MINUTE_RETENTION},
-	{"rollup-retention", required_argument, NULL, OPT_ROLLUP_RETENTION},
-	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
-	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-	{"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
-	{"max-write-queue", required_argument, NULL, OPT_MAX_WRITE_QUEUE},
-	{"http-max-conns", required_argument, NULL, OPT_HTTP_MAX_CONNS},
-	{"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
-	{"http-threads", required_argument, NULL, OPT_HTTP_THREADS},
-	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-	{"insecure", no_argument, NULL, OPT_INSECURE},
-	{"verbose", no_argument, NULL, OPT_VERBOSE},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+#define CONF FS_OPT_CONFIG
+static const fs_opt_t options[] = {
+	{"config", required_argument, OPT_CONFIG, 0},
+	{"listen", required_argument, OPT_LISTEN, CONF},
+	{"http", required_argument, OPT_HTTP, CONF},
+	{"http-token-file", required_argument, OPT_HTTP_TOKEN_FILE, CONF},
+	{"db", required_argument, OPT_DB, CONF},
+	{"token-file", required_argument, OPT_TOKEN_FILE, CONF},
+	{"retention", required_argument, OPT_RETENTION, CONF},
+	{"minute-retention", required_argument, OPT_MINUTE_RETENTION, CONF},
+	{"rollup-retention", required_argument, OPT_ROLLUP_RETENTION, CONF},
+	{"max-frame", required_argument, OPT_MAX_FRAME, CONF},
+	{"max-conns", required_argument, OPT_MAX_CONNS, CONF},
+	{"max-conns-per-ip", required_argument, OPT_MAX_CONNS_PER_IP, CONF},
+	{"max-write-queue", required_argument, OPT_MAX_WRITE_QUEUE, CONF},
+	{"http-max-conns", required_argument, OPT_HTTP_MAX_CONNS, CONF},
+	{"http-timeout", required_argument, OPT_HTTP_TIMEOUT, CONF},
+	{"http-threads", required_argument, OPT_HTTP_THREADS, CONF},
+	{"handshake-timeout", required_argument, OPT_HANDSHAKE_TIMEOUT, CONF},
+	{"idle-timeout", required_argument, OPT_IDLE_TIMEOUT, CONF},
+	{"insecure", no_argument, OPT_INSECURE, CONF},
+	{"verbose", no_argument, OPT_VERBOSE, 0},
 };
+#undef CONF
 
 static void usage(FILE *f)
 {
@@ -98,87 +97,51 @@ static void usage(FILE *f)
 	"  --verbose, --version, --help\n", f);
 }
 
-static void set_str(char **dst, const char *v)
+/* Applies one setting, from a flag or the config file (fs_cli_t.apply). */
+static void apply(void *ctx, int opt, const char *v, int from_flags)
 {
-	free(*dst);
-	if ((*dst = strdup(v)) == NULL)
-		fatalx("out of memory");
-}
+	opts_t *o = ctx;
 
-static int apply(opts_t *o, int opt, const char *v)
-{
+	(void)from_flags;
 	switch (opt) {
-	case OPT_LISTEN: set_str(&o->listen, v); break;
-	case OPT_HTTP: set_str(&o->http, v); break;
-	case OPT_HTTP_TOKEN_FILE: set_str(&o->http_token_file, v); break;
-	case OPT_DB: set_str(&o->db, v); break;
-	case OPT_TOKEN_FILE: set_str(&o->token_file, v); break;
-	case OPT_RETENTION: set_str(&o->retention, v); break;
-	case OPT_MINUTE_RETENTION: set_str(&o->minute_retention, v); break;
-	case OPT_ROLLUP_RETENTION: set_str(&o->rollup_retention, v); break;
-	case OPT_MAX_FRAME: set_str(&o->max_frame, v); break;
-	case OPT_MAX_CONNS: set_str(&o->max_conns, v); break;
-	case OPT_MAX_CONNS_PER_IP: set_str(&o->max_conns_per_ip, v); break;
-	case OPT_MAX_WRITE_QUEUE: set_str(&o->max_write_queue, v); break;
-	case OPT_HTTP_MAX_CONNS: set_str(&o->http_max_conns, v); break;
-	case OPT_HTTP_TIMEOUT: set_str(&o->http_timeout, v); break;
-	case OPT_HTTP_THREADS: set_str(&o->http_threads, v); break;
-	case OPT_HANDSHAKE_TIMEOUT: set_str(&o->handshake_timeout, v); break;
-	case OPT_IDLE_TIMEOUT: set_str(&o->idle_timeout, v); break;
+	case OPT_CONFIG: break; /* read first, by fs_cli_parse() */
+	case OPT_VERBOSE: o->verbose = 1; break;
+	case OPT_LISTEN: fs_cli_set_str(&o->listen, v); break;
+	case OPT_HTTP: fs_cli_set_str(&o->http, v); break;
+	case OPT_HTTP_TOKEN_FILE: fs_cli_set_str(&o->http_token_file, v); break;
+	case OPT_DB: fs_cli_set_str(&o->db, v); break;
+	case OPT_TOKEN_FILE: fs_cli_set_str(&o->token_file, v); break;
+	case OPT_RETENTION: fs_cli_set_str(&o->retention, v); break;
+	case OPT_MINUTE_RETENTION: fs_cli_set_str(&o->minute_retention, v); break;
+	case OPT_ROLLUP_RETENTION: fs_cli_set_str(&o->rollup_retention, v); break;
+	case OPT_MAX_FRAME: fs_cli_set_str(&o->max_frame, v); break;
+	case OPT_MAX_CONNS: fs_cli_set_str(&o->max_conns, v); break;
+	case OPT_MAX_CONNS_PER_IP: fs_cli_set_str(&o->max_conns_per_ip, v); break;
+	case OPT_MAX_WRITE_QUEUE: fs_cli_set_str(&o->max_write_queue, v); break;
+	case OPT_HTTP_MAX_CONNS: fs_cli_set_str(&o->http_max_conns, v); break;
+	case OPT_HTTP_TIMEOUT: fs_cli_set_str(&o->http_timeout, v); break;
+	case OPT_HTTP_THREADS: fs_cli_set_str(&o->http_threads, v); break;
+	case OPT_HANDSHAKE_TIMEOUT: fs_cli_set_str(&o->handshake_timeout, v); break;
+	case OPT_IDLE_TIMEOUT: fs_cli_set_str(&o->idle_timeout, v); break;
 	case OPT_INSECURE:
 		if (v && strcmp(v, "true") && strcmp(v, "yes") && strcmp(v, "1") &&
 		    strcmp(v, "false") && strcmp(v, "no") && strcmp(v, "0"))
 			fatalx("insecure: '%s' is not true or false", v);
 		o->insecure = v == NULL || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1");
 		break;
-	default: return 0;
 	}
-	return 1;
 }
 
-static const struct {
-	const char *key;
-	int opt;
-} ini_keys[] = {
-	{"listen", OPT_LISTEN}, {"http", OPT_HTTP}, {"http_token_file", OPT_HTTP_TOKEN_FILE},
-	{"db", OPT_DB},
-	{"token_file", OPT_TOKEN_FILE}, {"retention", OPT_RETENTION},
-	{"minute_retention", OPT_MINUTE_RETENTION}, {"rollup_retention", OPT_ROLLUP_RETENTION},
-	{"max_frame", OPT_MAX_FRAME}, {"max_conns", OPT_MAX_CONNS},
-	{"max_conns_per_ip", OPT_MAX_CONNS_PER_IP}, {"max_write_queue", OPT_MAX_WRITE_QUEUE},
-	{"http_max_conns", OPT_HTTP_MAX_CONNS}, {"http_timeout", OPT_HTTP_TIMEOUT},
-	{"http_threads", OPT_HTTP_THREADS},
-	{"handshake_timeout", OPT_HANDSHAKE_TIMEOUT}, {"idle_timeout", OPT_IDLE_TIMEOUT},
-	{"insecure", OPT_INSECURE},
-};
-
-static int on_ini(void *user, const char *section, const char *name, const char *value)
+/* [thresholds] and [suspects]: what the HTTP API's summary and suspects read. */
+static int section_key(void *ctx, const char *section, const char *name, const char *value)
 {
-	if (strcmp(section, "thresholds") == 0) {
-		opts_t *o = user;
-		const char *why;
+	opts_t *o = ctx;
+	const char *why = NULL;
+	int rc = col_qcfg_set(&o->q, section, name, value, &why);
 
-		if (col_thresholds_set(&o->th, name, value, &why) == 0)
-			return 1;
-		log_warnx("config: [thresholds] %s = %s: %s", name, value, why);
-		return 0;
-	}
-	if (strcmp(section, "suspects") == 0) {
-		opts_t *o = user;
-		const char *why = "not a key of [suspects]";
-
-		if (col_suspect_cfg_set(&o->sus, name, value, &why) == 0)
-			return 1;
-		log_warnx("config: [suspects] %s = %s: %s", name, value, why);
-		return 0;
-	}
-	if (*section && strcmp(section, "collector") != 0)
-		return 1;
-	for (size_t i = 0; i < FS_ARRAY_SIZE(ini_keys); i++)
-		if (strcmp(name, ini_keys[i].key) == 0)
-			return apply(user, ini_keys[i].opt, value);
-	log_warnx("config: unknown setting '%s'", name);
-	return 0;
+	if (rc < 0)
+		log_warnx("config: [%s] %s = %s: %s", section, name, value, why);
+	return rc < 0 ? -1 : rc == 0;
 }
 
 static int64_t duration(const char *what, const char *v, int64_t dflt)
@@ -291,56 +254,32 @@ static void opts_close(opts_t *o)
 int main(int argc, char **argv)
 {
 	opts_t o = {0};
+	fs_cli_t cli = {
+		.prog = "fleetstat-collector",
+		.section = "collector",
+		.opts = options,
+		.n_opts = FS_ARRAY_SIZE(options),
+		.apply = apply,
+		.section_key = section_key,
+		.usage = usage,
+		.ctx = &o,
+	};
 	col_config_t cfg;
 	char why[256];
-	char *config = NULL;
 	db_t *db;
-	int c, err;
+	int err;
 
-	col_suspect_cfg_init(&o.sus);
-
+	col_qcfg_init(&o.q);
 	log_init("fleetstat-collector", LOG_LVL_INFO);
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
+	if ((err = fs_cli_parse(&cli, argc, argv)) >= 0) {
+		opts_close(&o);
+		return err;
 	}
-	if (config) {
-		int line = ini_parse(config, on_ini, &o);
-
-		if (line < 0)
-			fatal("config %s", config);
-		if (line > 0)
-			fatalx("config %s: line %d is not valid", config, line);
-	}
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG: break;
-		case OPT_INSECURE: o.insecure = 1; break;
-		case OPT_VERBOSE: o.verbose = 1; break;
-		case OPT_VERSION:
-			printf("fleetstat-collector %s\n", FLEETSTAT_VERSION);
-			opts_close(&o);
-			return 0;
-		case OPT_HELP:
-			usage(stdout);
-			opts_close(&o);
-			return 0;
-		default:
-			if (!apply(&o, c, optarg)) {
-				usage(stderr);
-				return 2;
-			}
-		}
-	}
-	if (optind < argc)
-		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
 	if (o.verbose)
 		log_init("fleetstat-collector", LOG_LVL_DEBUG);
 	configure(&o, &cfg);
-	cfg.thresholds = o.th;
-	cfg.suspects = o.sus;
+	cfg.thresholds = o.q.th;
+	cfg.suspects = o.q.sus;
 	cfg.db_path = o.db ? o.db : "fleetstat.db";
 	if ((err = db_open(o.db ? o.db : "fleetstat.db", &db, why, sizeof(why))) < 0)
 		fatalx("database %s", why);   /* why names the file */

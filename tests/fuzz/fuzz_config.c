@@ -13,31 +13,28 @@
 #include "agg.h"
 #include "check.h"
 #include "suspects.h"
+#include "qcfg.h"
 #include "summary.h"
 #include "size.h"
 #include "uplink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef struct {
-	col_thresholds_t th;
-	col_suspect_cfg_t sus;
-} cfg_t;
-
+/* The query sections through col_qcfg_set(), as the collector and the fleetstat command read them. */
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
-	cfg_t *c = user;
+	col_qcfg_t *c = user;
 	const char *why = NULL;
+	size_t n = c->th.n;
 	int64_t ms;
 	uint64_t bytes;
 	wire_cidr_t cidr;
-	int rc;
+	int rc = col_qcfg_set(c, section, name, value, &why);
 
+	if (rc < 0 && why == NULL)
+		abort(); /* a refusal always says why */
 	if (strcmp(section, "thresholds") == 0) {
-		size_t n = c->th.n;
-
-		rc = col_thresholds_set(&c->th, name, value, &why);
-		if ((rc == 0) != (c->th.n == n + 1) || (rc < 0 && why == NULL))
+		if ((rc == 0) != (c->th.n == n + 1))
 			abort();
 		if (rc == 0) {
 			const col_threshold_t *t = &c->th.t[n];
@@ -48,14 +45,13 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		return rc == 0;
 	}
 	if (strcmp(section, "suspects") == 0) {
-		rc = col_suspect_cfg_set(&c->sus, name, value, &why);
-		if (rc == -EINVAL && why == NULL)
-			abort();
 		if (c->sus.n_allow > COL_MAX_CIDRS || c->sus.n_deny > COL_MAX_CIDRS ||
 		    c->sus.syn_share < 0 || c->sus.syn_share > 1 || c->sus.suspect_min < 1)
 			abort();
 		return rc == 0;
 	}
+	if (rc != 1)
+		abort();
 	/* [collector] and [agent] values: durations, sizes, CIDRs. */
 	if (col_parse_duration(value, &ms) == 0 && ms <= 0)
 		abort();
@@ -72,14 +68,13 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
-	cfg_t c;
+	col_qcfg_t c;
 
 	if (s == NULL)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	memset(&c, 0, sizeof(c));
-	col_suspect_cfg_init(&c.sus);
+	col_qcfg_init(&c);
 	(void)ini_parse_string(s, on_ini, &c);
 	free(s);
 	return 0;
