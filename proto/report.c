@@ -80,14 +80,19 @@ int wire_state_parse(const char *s, size_t len)
 	return 0;
 }
 
-uint32_t wire_states_total(const wire_states_t *s)
+uint64_t wire_states_sum(const wire_states_t *s)
 {
-	uint32_t t = 0;
+	uint64_t t = 0;
 
 	for (int i = 1; i < WIRE_NSTATES; i++)
 		if (i != WIRE_LISTEN)
 			t += s->n[i];
 	return t;
+}
+
+uint32_t wire_states_total(const wire_states_t *s)
+{
+	return (uint32_t)wire_states_sum(s);
 }
 
 const char *wire_ip_str(const wire_ip_t *ip, char *dst)

@@ -92,7 +92,13 @@ const char *wire_state_key(int state);
 /* The state whose netstat name is s (case-sensitive), or 0. */
 int wire_state_parse(const char *s, size_t len);
 
-/* The sockets of every state but LISTEN: what the state table counts. */
+/* The sockets of every state but LISTEN: what the state table counts, without wrapping. */
+uint64_t wire_states_sum(const wire_states_t *s);
+/*
+ * The same in 32 bits, as reports are printed and stored: exact for every
+ * report the collector takes (col_report_check() refuses a larger sum) and
+ * every table a host can hold.
+ */
 uint32_t wire_states_total(const wire_states_t *s);
 
 /* A network of either family: its address with the host bits zeroed, and its prefix length. */

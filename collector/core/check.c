@@ -22,7 +22,6 @@ int col_report_check(const wire_report_t *r, int64_t now_ms, int64_t retention_m
                      const char **why)
 {
 	const wire_top_t *t = &r->top;
-	uint64_t total = 0;
 
 	if (r->collected_at_ms > now_ms + COL_MAX_SKEW_MS) {
 		*why = "collected_at_ms is ahead of the collector's clock";
@@ -37,9 +36,7 @@ int col_report_check(const wire_report_t *r, int64_t now_ms, int64_t retention_m
 		return -EINVAL;
 	}
 	/* Counts kept as 32 bits (wire_states_total()) must not wrap: no host holds 2^32 sockets. */
-	for (int s = 1; s < WIRE_NSTATES; s++)
-		total += s == WIRE_LISTEN ? 0 : r->states.n[s];
-	if (total > UINT32_MAX) {
+	if (wire_states_sum(&r->states) > UINT32_MAX) {
 		*why = "the state table adds up to more than 2^32 - 1 connections";
 		return -EINVAL;
 	}
