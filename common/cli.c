@@ -40,35 +40,54 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 0;
 }
 
-/* The file of --config FILE or --config=FILE, the last given; NULL without one. */
-static const char *config_path(const fs_cli_t *cli, int argc, char **argv)
+/*
+ * The file of --config, found by getopt itself (so that --conf=FILE, an
+ * abbreviation it takes, is read too), or NULL.  Given twice is a usage
+ * error (-1): one of the files would be silently left out.
+ */
+static int config_path(const fs_cli_t *cli, const struct option *lo, int argc, char **argv,
+                       const char **path)
 {
-	const char *path = NULL;
-	size_t k;
+	int id = -1, c, n = 0;
 
-	for (k = 0; k < cli->n_opts && strcmp(cli->opts[k].name, "config") != 0; k++)
-		;
-	if (k == cli->n_opts)
-		return NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
+	*path = NULL;
+	for (size_t i = 0; i < cli->n_opts; i++)
+		if (strcmp(cli->opts[i].name, "config") == 0)
+			id = cli->opts[i].id;
+	if (id < 0)
+		return 0;
+	opterr = 0; /* the second pass says what is wrong */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		if (c == id && n++ == 0)
+			*path = optarg;
+	opterr = 1;
+	optind = 0;
+	if (n > 1) {
+		log_warnx("--config given %d times: give one file", n);
+		return -1;
 	}
-	return path;
+	return 0;
 }
 
 int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv)
 {
 	struct option *lo = calloc(cli->n_opts + 3, sizeof(*lo));
-	const char *config = config_path(cli, argc, argv);
+	const char *config;
 	int c, code = -1;
 
 	if (lo == NULL)
 		fatalx("out of memory");
+	for (size_t i = 0; i < cli->n_opts; i++)
+		lo[i] = (struct option){cli->opts[i].name, cli->opts[i].has_arg, NULL,
+		                        cli->opts[i].id};
+	lo[cli->n_opts] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	lo[cli->n_opts + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+	if (config_path(cli, lo, argc, argv, &config) < 0) {
+		free(lo);
+		cli->usage(stderr);
+		return 2;
+	}
 	if (config) {
 		int line = ini_parse(config, on_ini, (void *)cli);
 
@@ -77,12 +96,6 @@ int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv)
 		if (line > 0)
 			fatalx("config %s: line %d is not valid", config, line);
 	}
-	for (size_t i = 0; i < cli->n_opts; i++)
-		lo[i] = (struct option){cli->opts[i].name, cli->opts[i].has_arg, NULL,
-		                        cli->opts[i].id};
-	lo[cli->n_opts] = (struct option){"help", no_argument, NULL, OPT_HELP};
-	lo[cli->n_opts + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
-	optind = 1;
 	while (code < 0 && (c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:

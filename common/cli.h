@@ -24,9 +24,10 @@ typedef struct {
 	const fs_opt_t *opts;
 	size_t n_opts;
 	/*
-	 * Applies one setting (value NULL for a flag without its argument);
-	 * from_flags 0 for the config file, 1 for the command line, which comes
-	 * second so that flags win.  Values it refuses end the program (fatalx).
+	 * Applies one setting (value NULL for a flag without its argument;
+	 * borrowed, valid during the call only: copy what is kept); from_flags
+	 * 0 for the config file, 1 for the command line, which comes second so
+	 * that flags win.  Values it refuses end the program (fatalx).
 	 */
 	void (*apply)(void *ctx, int id, const char *value, int from_flags);
 	/*
@@ -39,13 +40,15 @@ typedef struct {
 } fs_cli_t;
 
 /*
- * Reads the config file named by --config (wherever it stands) and then the
- * command line, handing every setting to apply().  --config takes the id of
- * the option named "config" (apply() sees it too, from the command line);
- * --help and --version are answered here.  Returns -1 to go on, or the exit
- * status: 0 after --help or --version, 2 after a usage error (said).  A
- * config file that cannot be read or holds an unknown or invalid key is
- * fatal, naming the file and the line.
+ * Reads the config file named by --config (wherever it stands; once) and
+ * then the command line, handing every setting to apply().  --config takes
+ * the id of the option named "config" (apply() sees it too, from the command
+ * line); --help and --version are answered here.  Returns -1 to go on, or
+ * the exit status for main: 0 after --help or --version, 2 after a usage
+ * error (an unknown flag, a missing argument, --config twice: said, with the
+ * usage).  Fatal (exit 1): a config file that cannot be read or holds an
+ * unknown or invalid key (naming the file and the line), and an argument
+ * that is no flag.
  */
 int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv);
 

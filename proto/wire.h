@@ -230,7 +230,9 @@ typedef int (*wire_frame_cb)(void *ctx, const uint8_t *body, size_t len);
  * on_frame(ctx, ...) for every frame the bytes complete, in order, until the
  * bytes run out or on_frame returns nonzero.  0 when all was taken (a partial
  * frame stays in d) or on_frame stopped it; else wire_dec_feed()'s error,
- * after the frames before the bad one were handed out.
+ * after the frames before the bad one were handed out: a stream's good frames
+ * count even when a bad one follows (unlike STYLE's call-back-or-fail rule,
+ * this is a synchronous loop, and the caller closes on the error).
  */
 int wire_dec_read(wire_dec_t *d, const uint8_t *data, size_t len, wire_frame_cb on_frame,
                   void *ctx);

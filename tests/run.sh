@@ -39,11 +39,11 @@ suite() {
 compiles() {
 	local name=$1 dir=$2; shift 2
 	echo "== compile: $name =="
-	if cmake -S "$root" -B "$dir" -DFLEETSTAT_WERROR=ON "$@" >/dev/null &&
-		cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1; then
+	if { cmake -S "$root" -B "$dir" -DFLEETSTAT_WERROR=ON "$@" &&
+		cmake --build "$dir" -j"$jobs"; } >"$dir.log" 2>&1; then
 		passed=$((passed + 1))
 	else
-		tail -40 "$dir.log" >&2
+		tail -40 "$dir.log" >&2 || true
 		echo "run.sh: $name does not compile warning-free" >&2
 		failed=$((failed + 1))
 	fi

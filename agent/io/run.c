@@ -597,7 +597,7 @@ static void on_error_frame(conn_t *c, const wire_error_t *e)
 		conn_lost(c, "refused: %s: %s", errcode_name(e->code), e->message);
 }
 
-static void on_frame(conn_t *c, const uint8_t *body, size_t len)
+static void handle_frame(conn_t *c, const uint8_t *body, size_t len)
 {
 	wire_frame_t f;
 	int err = wire_frame_decode(body, len, &f);
@@ -620,11 +620,12 @@ static void on_frame(conn_t *c, const uint8_t *body, size_t len)
 	wire_frame_close(&f);
 }
 
-static int frame_cb(void *ctx, const uint8_t *body, size_t len)
+/* wire_dec_read()'s callback: a frame came; stop when the connection is lost. */
+static int on_frame(void *ctx, const uint8_t *body, size_t len)
 {
 	conn_t *c = ctx;
 
-	on_frame(c, body, len);
+	handle_frame(c, body, len);
 	return c->dead;
 }
 
@@ -651,7 +652,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_lost(c, "read: %s", uv_strerror((int)nread));
 		return;
 	}
-	if (!c->dead && (err = wire_dec_read(&c->dec, p, (size_t)nread, frame_cb, c)) < 0)
+	if (!c->dead && (err = wire_dec_read(&c->dec, p, (size_t)nread, on_frame, c)) < 0)
 		conn_lost(c, "bad frame from the collector: %s", wire_dec_strerror(err));
 }
 

@@ -233,6 +233,9 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 		s->verdict = COL_V_CONN_FLOOD;
 	else
 		s->verdict = COL_V_WATCH;
+	/* A verdict the history does not decide is final: nothing of it waits. */
+	if (s->verdict != COL_V_WATCH)
+		s->hours_pending = 0;
 }
 
 bool col_suspect_waits(const col_suspect_t *s)

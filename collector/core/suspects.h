@@ -71,7 +71,8 @@ bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w);
 /*
  * Sets s->verdict from its figures and the config.  While s->hours_pending,
  * only the lists and syn-flood (which need no history) are judged; the rest
- * is watch until the baseline is built.
+ * is watch until the baseline is built.  A verdict so decided is final: its
+ * hours_pending becomes 0 (its JSON's pending_hours: 0 when final).
  */
 void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s);
 

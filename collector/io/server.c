@@ -428,7 +428,8 @@ static void handle_frame(col_conn_t *c, const uint8_t *body, size_t len)
 	wire_frame_close(&f);
 }
 
-static int frame_cb(void *ctx, const uint8_t *body, size_t len)
+/* wire_dec_read()'s callback: a frame came; stop when the connection closes. */
+static int on_frame(void *ctx, const uint8_t *body, size_t len)
 {
 	col_conn_t *c = ctx;
 
@@ -459,7 +460,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (c->state != ST_CLOSING &&
-	    (err = wire_dec_read(&c->dec, p, (size_t)nread, frame_cb, c)) < 0)
+	    (err = wire_dec_read(&c->dec, p, (size_t)nread, on_frame, c)) < 0)
 		conn_reject(c, WIRE_ERR_BAD_FRAME, wire_dec_strerror(err));
 }
 

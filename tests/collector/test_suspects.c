@@ -203,6 +203,8 @@ static void test_pending_hours(void **state)
 	assert_int_equal(s[2].verdict, COL_V_SYN_FLOOD);
 	assert_true(col_suspect_waits(&s[0]) && col_suspect_waits(&s[1]));
 	assert_false(col_suspect_waits(&s[2]));
+	assert_int_equal(s[2].hours_pending, 0); /* final: its JSON says pending_hours 0 */
+	assert_int_equal(s[0].hours_pending, 160);
 	expect_in(t, "over 100, baseline being built: 160 hours pending (its verdict waits for them)");
 	if (strstr(t, "too little history") != NULL)
 		fail_msg("too little history with 160 hours pending:\n%s", t);
@@ -217,6 +219,7 @@ static void test_pending_hours(void **state)
 	col_suspect_judge(&c, &s[1]);
 	assert_int_equal(s[1].verdict, COL_V_DENIED);
 	assert_false(col_suspect_waits(&s[1]));
+	assert_int_equal(s[1].hours_pending, 0);
 	/* Built: the whole week's figures, and final verdicts. */
 	col_suspect_cfg_init(&c);
 	s[0] = ip(450, 0, 63, 168, 500);

@@ -127,8 +127,8 @@ timeout 10 "$agent" --input "$fixtures/ss-tan.txt" --state-dir /proc/no-such >"$
 grep -Eq '^ESTABLISHED +21 ' "$tmp/in.txt" && grep -Eq '^total +30$' "$tmp/in.txt" ||
 	fail "--input alone: not the table of ss-tan.txt: $(head -20 "$tmp/in.txt")"
 [ ! -s "$tmp/in.err" ] || fail "--input alone said: $(cat "$tmp/in.err")"
-timeout 10 "$agent" --input "$fixtures/ss-tan.txt" --print=awk | head -1 | grep -qx 'ESTABLISHED 21' ||
-	fail "--input --print=awk"
+timeout 10 "$agent" --input "$fixtures/ss-tan.txt" --print=awk >"$tmp/in.awk"
+head -1 "$tmp/in.awk" | grep -qx 'ESTABLISHED 21' || fail "--input --print=awk: $(cat "$tmp/in.awk")"
 # A config file's collector does not turn it into a daemon; --collector on the line does.
 printf '[agent]\ncollector = 127.0.0.1:1\n' >"$tmp/col.ini"
 timeout 10 "$agent" --config "$tmp/col.ini" --input "$fixtures/ss-tan.txt" | grep -Eq '^total +30$' ||
@@ -151,6 +151,10 @@ expect_error 1 "unexpected argument" "$agent" --print extra
 printf '[agent]\nflavour = salty\n' >"$tmp/bad.ini"
 expect_error 1 "unknown setting 'flavour'" "$agent" --print --config "$tmp/bad.ini"
 expect_error 1 "No such file" "$agent" --print --config "$tmp/missing.ini"
+# An abbreviation getopt takes (--conf) reads the file too; two config files are refused.
+expect_error 1 "unknown setting 'flavour'" "$agent" --print --conf "$tmp/bad.ini"
+expect_error 1 "unknown setting 'flavour'" "$agent" --print "--confi=$tmp/bad.ini"
+expect_error 2 "given 2 times" "$agent" --print --config "$tmp/bad.ini" --config "$tmp/missing.ini"
 expect_error 1 "No such file" "$agent" --print --input "$tmp/missing.txt"
 head -c 4096 /dev/urandom >"$tmp/garbage"
 expect_error 1 "not netstat, ss or /proc/net/tcp output" "$agent" --print --input "$tmp/garbage"

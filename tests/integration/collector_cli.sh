@@ -45,6 +45,8 @@ expect_error 2 "usage" "$col" --no-such-flag
 expect_error 1 "unexpected argument" "$col" extra
 printf '[collector]\nflavour = salty\n' >"$T/bad.ini"
 expect_error 1 "unknown setting 'flavour'" "$col" --config "$T/bad.ini"
+expect_error 1 "unknown setting 'flavour'" "$col" --conf "$T/bad.ini"
+expect_error 2 "given 2 times" "$col" --config "$T/bad.ini" --config "$T/bad.ini"
 "$col" --help | grep -q -- "--token-file FILE" || fail "--help"
 "$col" --version | grep -Eq '^fleetstat-collector [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
 # No refusal wrote a database.

@@ -45,7 +45,10 @@ done
 spooled() { ls -A "$T/state-$1/spool" | grep -x '[0-9]\{20\}' | sed 's/^0*//' | tr '\n' ' '; }
 drained() {
 	local i
-	for i in 1 2 3 4 5; do [ -z "$(spooled "$i")" ] || return 1; done
+	for i in 1 2 3 4 5; do
+		[ -d "$T/state-$i/spool" ] || return 1  # no spool dir: nothing to tell by
+		[ -z "$(spooled "$i")" ] || return 1
+	done
 }
 # What the spools hold (seqs) and the database's last seq of each agent.
 spools() {

@@ -695,7 +695,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)a->lg->rbuf, sizeof(a->lg->rbuf));
 }
 
-static int frame_cb(void *ctx, const uint8_t *body, size_t len)
+/* wire_dec_read()'s callback: decodes and handles a frame; stops when the agent closed. */
+static int on_frame(void *ctx, const uint8_t *body, size_t len)
 {
 	agent_t *a = ctx;
 	wire_frame_t f;
@@ -728,7 +729,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 		return;
 	}
-	if (a->state != AG_CLOSED && (err = wire_dec_read(&a->dec, p, (size_t)nread, frame_cb, a)) < 0) {
+	if (a->state != AG_CLOSED && (err = wire_dec_read(&a->dec, p, (size_t)nread, on_frame, a)) < 0) {
 		problem(a->lg, K_PROTO, a, "bad frame from the collector: %s", wire_dec_strerror(err));
 		agent_close(a);
 	}
