@@ -105,7 +105,13 @@ static void usage(FILE *f)
 	"  --once                    collect, send one report (and any spooled backlog),\n"
 	"                            wait for its ack, exit 0; 1 with the reason if not\n"
 	"  --timeout SEC             --once gives up after this long (default 30)\n"
-	"  --collector HOST:PORT     where reports go (default 127.0.0.1:7400)\n"
+	"  --collector HOST:PORT[,HOST:PORT...]\n"
+	"                            where reports go (default 127.0.0.1:7400; IPv6 as\n"
+	"                            [::1]:7400): up to 16 collectors, tried in order; the\n"
+	"                            agent stays on the one that takes it and moves on to\n"
+	"                            the next when that fails (after the last, the first);\n"
+	"                            when all have failed in a row, a backoff (1 s doubling\n"
+	"                            to 60 s) before the next round\n"
 	"  --config FILE             INI file with the settings below (flags win)\n"
 	"  --tier NAME               tier of this host: [a-z0-9_-]{1,32} (lvs, web, db)\n"
 	"  --label K=V               extra label, repeatable\n"
@@ -209,9 +215,11 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	}
 }
 
-static void check(const opts_t *o, wire_cidr_t *cidrs)
+/* Validates o; fills cidrs (--exclude) and collectors (--collector, or the default). */
+static void check(const opts_t *o, wire_cidr_t *cidrs, ag_addrs_t *collectors)
 {
 	const char *t = o->tier;
+	char err[512];
 
 	if (t) {
 		size_t n = strlen(t);
@@ -228,13 +236,9 @@ static void check(const opts_t *o, wire_cidr_t *cidrs)
 	for (int i = 0; i < o->excludes.n; i++)
 		if (wire_cidr_parse(o->excludes.items[i], strlen(o->excludes.items[i]), &cidrs[i]) < 0)
 			fatalx("--exclude: '%s' is not an address or CIDR", o->excludes.items[i]);
-	if (o->collector) {
-		const char *colon = strrchr(o->collector, ':');
-
-		if (colon == NULL || colon == o->collector)
-			fatalx("--collector: '%s' is not HOST:PORT", o->collector);
-		parse_long("--collector port", colon + 1, 1, 65535);
-	}
+	if (ag_addrs_parse(o->collector ? o->collector : DEFAULT_COLLECTOR, collectors, err,
+	                   sizeof(err)) < 0)
+		fatalx("--collector: %s", err);
 	if (o->print && strcmp(o->print, "awk") && strcmp(o->print, "table") &&
 	    strcmp(o->print, "json"))
 		fatalx("--print: '%s' is not awk, table or json", o->print);
@@ -314,13 +318,13 @@ out:
 }
 
 /* Daemon or --once: reports go to the collector through the spool.  Exit status. */
-static int ship(const opts_t *o, const wire_cidr_t *cidrs)
+static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *collectors)
 {
 	uint8_t token[WIRE_TOKEN_MAX];
 	size_t token_len = 0;
 	wire_kv_t labels[MAX_LIST];
 	ag_run_opts_t ro = {
-		.collector = o->collector ? o->collector : DEFAULT_COLLECTOR,
+		.collectors = collectors,
 		.state_dir = o->state_dir ? o->state_dir : DEFAULT_STATE_DIR,
 		.tier = o->tier ? o->tier : DEFAULT_TIER,
 		.hostname = o->hostname,
@@ -376,6 +380,7 @@ int main(int argc, char **argv)
 	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO,
 	            .spool_max = AG_SPOOL_MAX_DEFAULT, .timeout = 30};
 	wire_cidr_t cidrs[MAX_LIST];
+	ag_addrs_t collectors;
 	fs_cli_t cli = {
 		.prog = "fleetstat-agent",
 		.section = "agent",
@@ -394,7 +399,7 @@ int main(int argc, char **argv)
 	}
 	if (o.verbose)
 		log_init("fleetstat-agent", LOG_LVL_DEBUG);
-	check(&o, cidrs);
+	check(&o, cidrs, &collectors);
 
 	if (o.print && o.once)
 		fatalx("--print and --once exclude each other");
@@ -407,7 +412,7 @@ int main(int argc, char **argv)
 		return err;
 	}
 	if (!o.print) {
-		err = ship(&o, cidrs);
+		err = ship(&o, cidrs, &collectors);
 		opts_close(&o);
 		return err;
 	}

@@ -33,6 +33,9 @@
 #define HANDSHAKE_MS 10000u   /* Challenge and Welcome each within this */
 #define ACK_WAIT_MS 60000u    /* reports in flight and no Ack for this long: reconnect */
 #define READ_BUF 65536
+#define NO_COLLECTOR SIZE_MAX
+
+_Static_assert(AG_COLLECTORS_MAX <= 32, "agent_t.fail_said has a bit per collector");
 
 typedef struct agent agent_t;
 
@@ -75,8 +78,9 @@ struct agent {
 	uv_getaddrinfo_t gai;
 	int gai_busy;
 	conn_t *conn;
-	char *host;
-	char *port;
+	ag_failover_t fo;           /* which collector: o->collectors->a[fo.cur] */
+	size_t on;                  /* the collector of the last Welcome; NO_COLLECTOR before */
+	uint32_t fail_said;         /* bit i: collector i's failure was logged (until its Welcome) */
 	char hostname[256];
 
 	ag_state_t st;
@@ -90,7 +94,7 @@ struct agent {
 	int sysctls_due;            /* next report carries sysctls */
 
 	uint64_t backoff;           /* ag_backoff_next() state */
-	int outage_said;            /* a failed connect was logged this outage */
+	int outage_said;            /* every collector failed: logged this outage */
 	int drop_said;              /* dropping from a full spool was logged */
 	int disk_said;              /* writing to the state dir fails: logged */
 	int stopping;
@@ -123,6 +127,12 @@ static uint32_t rnd32(void)
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		r = (uint32_t)time(NULL) ^ (uint32_t)getpid();
 	return r;
+}
+
+/* The collector in use or being tried. */
+static const ag_addr_t *cur_addr(const agent_t *a)
+{
+	return &a->o->collectors->a[a->fo.cur];
 }
 
 /* Stops everything: handles close, the loop runs dry, ag_run() returns code. */
@@ -306,41 +316,74 @@ static void on_retry(uv_timer_t *t)
 	connect_start(container_of(t, agent_t, retry));
 }
 
-static void schedule_retry(agent_t *a)
+/* The next attempt, after ms (0: at once, from the loop rather than from inside a callback). */
+static void schedule_retry(agent_t *a, uint64_t ms)
 {
-	uint64_t ms;
-
 	if (a->stopping)
 		return;
-	ms = ag_backoff_next(&a->backoff, rnd32());
-	log_debug("agent: reconnecting in %" PRIu64 " ms", ms);
+	if (ms)
+		log_debug("agent: reconnecting to %s in %" PRIu64 " ms", cur_addr(a)->text, ms);
 	uv_timer_start(&a->retry, on_retry, ms, 0);
 }
 
 /*
  * A connection attempt failed or a connection ended (reason: a formatted
- * message).  The daemon logs it (once per outage at warning level) and
- * retries with backoff; --once gives up.
+ * message): the agent goes on to the next collector of the list, at once
+ * within a round and after a backoff once every collector has failed in a
+ * row (ag_failover_next()).  Each collector's failure is logged once, at
+ * warning level, until it takes the agent again; --once tries each
+ * collector once and then gives up.
  */
 static void vfail(agent_t *a, const char *fmt, va_list ap)
 {
+	const ag_addrs_t *l = a->o->collectors;
+	const char *was = cur_addr(a)->text;
+	uint32_t bit = 1u << a->fo.cur;
+	int round_over;
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	round_over = ag_failover_next(&a->fo);
 	if (a->o->once) {
-		log_warnx("report %" PRIu64 " not delivered to %s: %s (kept in the spool for the next run)",
-		          a->once_seq, a->o->collector, msg);
+		if (!round_over) {
+			log_warnx("agent: collector %s: %s; trying %s", was, msg, cur_addr(a)->text);
+			schedule_retry(a, 0);
+			return;
+		}
+		if (l->n == 1)
+			log_warnx("report %" PRIu64 " not delivered to %s: %s (kept in the spool for the"
+			          " next run)", a->once_seq, was, msg);
+		else
+			log_warnx("report %" PRIu64 " not delivered: none of the %zu collectors took it"
+			          " (the last, %s: %s); kept in the spool for the next run", a->once_seq,
+			          l->n, was, msg);
 		agent_stop(a, 1);
 		return;
 	}
-	if (!a->outage_said) {
-		log_warnx("agent: collector %s: %s; retrying with backoff, reports are spooled",
-		          a->o->collector, msg);
-		a->outage_said = 1;
+	if (!(a->fail_said & bit)) {
+		a->fail_said |= bit;
+		if (!round_over)
+			log_warnx("agent: collector %s: %s; trying %s", was, msg, cur_addr(a)->text);
+		else if (l->n == 1)
+			log_warnx("agent: collector %s: %s; retrying with backoff, reports are spooled",
+			          was, msg);
+		else if (!a->outage_said)
+			log_warnx("agent: collector %s: %s; none of the %zu collectors answers: retrying"
+			          " with backoff, reports are spooled", was, msg, l->n);
+		else
+			log_warnx("agent: collector %s: %s", was, msg);
+	} else if (round_over && !a->outage_said && l->n > 1) {
+		log_warnx("agent: none of the %zu collectors answers (the last, %s: %s): retrying with"
+		          " backoff, reports are spooled", l->n, was, msg);
 	} else {
-		log_debug("agent: collector %s: %s", a->o->collector, msg);
+		log_debug("agent: collector %s: %s", was, msg);
 	}
-	schedule_retry(a);
+	if (round_over) {
+		a->outage_said = 1;
+		schedule_retry(a, ag_backoff_next(&a->backoff, rnd32()));
+	} else {
+		schedule_retry(a, 0);
+	}
 }
 
 static void fail(agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -508,6 +551,32 @@ static void on_challenge(conn_t *c, const wire_challenge_t *ch)
 	uv_timer_start(&c->timer, on_conn_timer, HANDSHAKE_MS, 0);
 }
 
+/*
+ * The collector in use took the agent: it stays there.  Said when it is
+ * another than the last one (or, at start, not the first of the list), and
+ * when it comes back after its failure was said.
+ */
+static void welcomed_by(agent_t *a)
+{
+	size_t i = a->fo.cur;
+	uint32_t bit = 1u << i;
+
+	if (a->on != i && (a->on != NO_COLLECTOR || i != 0)) {
+		if (a->on == NO_COLLECTOR)
+			(a->o->once ? log_debug : log_info)("agent: reporting to collector %s",
+			                                    cur_addr(a)->text);
+		else
+			log_info("agent: reporting to collector %s (instead of %s)", cur_addr(a)->text,
+			         a->o->collectors->a[a->on].text);
+	} else if ((a->fail_said & bit) || a->outage_said) {
+		log_info("agent: connected to collector %s again", cur_addr(a)->text);
+	}
+	a->fail_said &= ~bit;
+	a->outage_said = 0;
+	a->on = i;
+	ag_failover_connected(&a->fo);
+}
+
 static void on_welcome(conn_t *c, uint64_t last)
 {
 	agent_t *a = c->a;
@@ -520,9 +589,7 @@ static void on_welcome(conn_t *c, uint64_t last)
 	uv_timer_stop(&c->timer);
 	a->backoff = 0;
 	a->drop_said = 0;
-	if (a->outage_said)
-		log_info("agent: connected to collector %s again", a->o->collector);
-	a->outage_said = 0;
+	welcomed_by(a);
 	a->sysctls_due = 1;
 	log_debug("agent: Welcome, last_seq %" PRIu64 ", own last seq %" PRIu64, last, own);
 
@@ -678,7 +745,7 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	c->st = C_CHALLENGE;
 	uv_timer_start(&c->timer, on_conn_timer, HANDSHAKE_MS, 0);
-	log_debug("agent: connected to %s", c->a->o->collector);
+	log_debug("agent: connected to %s", cur_addr(c->a)->text);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -693,7 +760,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	if (status < 0) {
-		fail(a, "resolving %s: %s", a->host, uv_strerror(status));
+		fail(a, "resolving %s: %s", cur_addr(a)->host, uv_strerror(status));
 		uv_freeaddrinfo(res);
 		return;
 	}
@@ -724,9 +791,10 @@ static void connect_start(agent_t *a)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	err = uv_getaddrinfo(&a->loop, &a->gai, on_resolved, a->host, a->port, &hints);
+	err = uv_getaddrinfo(&a->loop, &a->gai, on_resolved, cur_addr(a)->host, cur_addr(a)->port,
+	                     &hints);
 	if (err < 0) {
-		fail(a, "resolving %s: %s", a->host, uv_strerror(err));
+		fail(a, "resolving %s: %s", cur_addr(a)->host, uv_strerror(err));
 		return;
 	}
 	a->gai_busy = 1;
@@ -755,7 +823,7 @@ static void on_deadline(uv_timer_t *t)
 	else if (a->conn && a->conn->st == C_READY)
 		what = "waiting for the Ack";
 	log_warnx("report %" PRIu64 " not delivered to %s: timed out after %u s (--timeout) %s "
-	          "(kept in the spool for the next run)", a->once_seq, a->o->collector,
+	          "(kept in the spool for the next run)", a->once_seq, cur_addr(a)->text,
 	          a->o->timeout_s, what);
 	agent_stop(a, 1);
 }
@@ -774,26 +842,6 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
-}
-
-/* Splits HOST:PORT or [V6]:PORT into new strings. */
-static int split_hostport(const char *s, char **host, char **port)
-{
-	const char *colon = strrchr(s, ':');
-	size_t hl;
-
-	if (colon == NULL || colon == s)
-		return -EINVAL;
-	hl = (size_t)(colon - s);
-	if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	*host = strndup(s, hl);
-	*port = strdup(colon + 1);
-	if (*host == NULL || *port == NULL)
-		fatalx("agent: out of memory");
-	return 0;
 }
 
 /* Opens the state dir and the spool; applies the bound.  0 or negative errno (logged). */
@@ -832,8 +880,8 @@ int ag_run(const ag_run_opts_t *o)
 		fatalx("agent: out of memory");
 	a->o = o;
 	a->sysctls_due = 1;
-	if (split_hostport(o->collector, &a->host, &a->port) < 0)
-		fatalx("--collector: '%s' is not HOST:PORT", o->collector);
+	ag_failover_init(&a->fo, o->collectors->n);
+	a->on = NO_COLLECTOR;
 	if (o->hostname)
 		snprintf(a->hostname, sizeof(a->hostname), "%s", o->hostname);
 	else if (uname(&u) < 0 || u.nodename[0] == '\0')
@@ -898,8 +946,6 @@ out_state:
 	wire_report_close(&a->cur);
 	ag_agg_free(a->aux);
 	ag_agg_free(a->agg);
-	free(a->host);
-	free(a->port);
 	free(a);
 	return code;
 }

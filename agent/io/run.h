@@ -9,9 +9,10 @@
 #include "agg.h"
 #include "collect.h"
 #include "report.h"
+#include "uplink.h"
 
 typedef struct {
-	const char *collector;      /* HOST:PORT or [V6]:PORT */
+	const ag_addrs_t *collectors; /* validated, n >= 1: tried in order (uplink.h) */
 	const char *state_dir;
 	const char *tier;           /* validated */
 	const char *hostname;       /* validated; NULL: the kernel's nodename */

@@ -161,6 +161,19 @@ expect_error 1 "not netstat, ss or /proc/net/tcp output" "$agent" --print --inpu
 expect_error 1 "exclude each other" "$agent" --print --input "$tmp/garbage" --source proc
 expect_error 1 "exclude each other" "$agent" --print --once
 expect_error 1 "not HOST:PORT" "$agent" --once --collector 127.0.0.1
+# A list of collectors: every entry checked, each error naming the entry.
+expect_error 1 "entry 2 is empty" "$agent" --print --collector "127.0.0.1:7400,"
+expect_error 1 "entry 2 is empty" "$agent" --print --collector "a:7400, ,b:7400"
+expect_error 1 "entry 2 'b:65536' has no port from 1 to 65535" "$agent" --print --collector "a:7400,b:65536"
+expect_error 1 "entry 1 'a:0' has no port" "$agent" --print --collector "a:0"
+expect_error 1 "an IPv6 address goes in brackets" "$agent" --print --collector "::1:7400"
+expect_error 1 "'\[::1\]:7400' is listed twice" "$agent" --print --collector "[::1]:7400,[::1]:7400"
+expect_error 1 "more than 16 collectors" "$agent" --print \
+	--collector "$(printf 'c%d:7400,' $(seq 1 17) | sed 's/,$//')"
+printf '[agent]\ncollector = a:7400,,b:7400\n' >"$tmp/list.ini"
+expect_error 1 "entry 2 is empty" "$agent" --print --config "$tmp/list.ini"
+printf '[agent]\ncollector = [::1]:7400, 127.0.0.1:7400\n' >"$tmp/list.ini"
+"$agent" --print=awk --config "$tmp/list.ini" >/dev/null || fail "a list of collectors in the config refused"
 
 # --netns from the root namespace: the namespace's sockets and sysctls, under --hostname.
 in_ns sysctl -qw net.core.somaxconn=1234
