@@ -264,7 +264,7 @@ static void get_ip(rd_t *r, wire_ip_t *ip, bool zero_ok)
 static bool rd_start(rd_t *r, const void *blob, size_t len)
 {
 	r->p = blob;
-	r->end = r->p + (blob != NULL ? len : 0);
+	r->end = blob != NULL ? r->p + len : r->p;   /* NULL + 0 is undefined */
 	r->bad = false;
 	if (r->p == r->end)
 		return false;
