@@ -12,13 +12,13 @@
 #include "buf.h"
 #include "db.h"
 #include "db_priv.h"
+#include "pack.h"
 
 /* The migrations, generated from schema/NNN_*.sql by the build. */
 extern const char *const db__schema_sql[];
 extern const char *const db__schema_name[];
 extern const int db__schema_count;
 
-#define PACK_FORMAT 1   /* first byte of every packed column */
 #define BUSY_MS 5000
 /*
  * Page cache, KiB.  Each insert touches the last leaf of every reporting
@@ -137,21 +137,6 @@ static const char *const stmt_sql[ST_N] = {
 		" ORDER BY s.name",
 };
 
-/* A growable byte buffer; oom is sticky and checked once at the end. */
-typedef struct {
-	uint8_t *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-} buf_t;
-
-/* A bounds-checked reader over a packed column; bad is sticky. */
-typedef struct {
-	const uint8_t *p;
-	const uint8_t *end;
-	bool bad;
-} rd_t;
-
 struct db {
 	sqlite3 *h;
 	sqlite3_stmt *st[ST_N];
@@ -171,7 +156,7 @@ struct db {
 	uint32_t names_at_begin; /* n_names when the transaction began */
 	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
-	buf_t top, lis, cnt, roll;
+	fs_buf_t top, lis, cnt, roll;  /* packed columns, reused */
 	fs_buf_t json;
 	int64_t dirty_hour;      /* marked in this transaction (INT64_MIN: none yet) */
 	char msg[256];
@@ -243,6 +228,14 @@ static int to_errno(db_t *db, int rc)
 	return err;
 }
 
+/* A pack.h codec's error as a SQLite code: -ENOMEM, or what as this module's error. */
+static int pack_rc(db_t *db, int err, const char *what)
+{
+	if (err == 0)
+		return SQLITE_OK;
+	return err == -ENOMEM ? SQLITE_NOMEM : fail(db, SQLITE_MISMATCH, what);
+}
+
 /* Steps a statement that returns no row and resets it. */
 static int run(sqlite3_stmt *st)
 {
@@ -257,407 +250,14 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
 	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
 }
 
-static int bind_blob(sqlite3_stmt *st, int i, const buf_t *b)
+static int bind_blob(sqlite3_stmt *st, int i, const fs_buf_t *b)
 {
 	if (b->len == 0)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_blob(st, i, b->p, (int)b->len, SQLITE_STATIC);
 }
 
-/* ---- packing -------------------------------------------------------- */
-
-static void buf_need(buf_t *b, size_t more)
-{
-	size_t cap;
-	uint8_t *p;
-
-	if (b->oom || b->cap - b->len >= more)
-		return;
-	cap = b->cap ? b->cap : 256;
-	while (cap - b->len < more)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-static void buf_reset(buf_t *b)
-{
-	b->len = 0;
-	b->oom = false;
-}
-
-static void buf_free(buf_t *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-static void put_mem(buf_t *b, const void *p, size_t n)
-{
-	buf_need(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void put_u8(buf_t *b, uint8_t v)
-{
-	put_mem(b, &v, 1);
-}
-
-static void put_var(buf_t *b, uint64_t v)
-{
-	uint8_t tmp[10];
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		tmp[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	tmp[n++] = (uint8_t)v;
-	put_mem(b, tmp, n);
-}
-
-/* A mask of the nonzero states (bit s - 1), then their counts. */
-static void put_states(buf_t *b, const wire_states_t *s)
-{
-	uint64_t mask = 0;
-	int i;
-
-	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
-		if (s->n[i] != 0)
-			mask |= 1u << (i - 1);
-	put_var(b, mask);
-	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES; i++)
-		if (s->n[i] != 0)
-			put_var(b, s->n[i]);
-}
-
-static bool ip_len_ok(uint8_t len, bool zero_ok)
-{
-	return len == 4 || len == 16 || (zero_ok && len == 0);
-}
-
-/* A top list's thresholds, as both packed forms of top lists hold them. */
-static void put_thresholds(buf_t *b, uint32_t total, uint32_t established, uint32_t syn_recv)
-{
-	put_var(b, total);
-	put_var(b, established);
-	put_var(b, syn_recv);
-}
-
-static int pack_top(db_t *db, buf_t *b, const wire_top_t *t)
-{
-	size_t i;
-
-	buf_reset(b);
-	put_u8(b, PACK_FORMAT);
-	put_var(b, t->limit);
-	put_thresholds(b, t->threshold_total, t->threshold_established, t->threshold_syn_recv);
-	put_var(b, t->distinct_ips);
-	put_states(b, &t->rest);
-	put_states(b, &t->excluded);
-	put_var(b, t->n_ips);
-	for (i = 0; i < t->n_ips; i++) {
-		const wire_remote_t *e = &t->ips[i];
-
-		if (!ip_len_ok(e->ip.len, false))
-			return fail(db, SQLITE_MISMATCH, "top ip: length not 4 or 16");
-		put_u8(b, e->ip.len);
-		put_mem(b, e->ip.b, e->ip.len);
-		put_states(b, &e->st);
-	}
-	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
-}
-
-static int pack_listeners(db_t *db, buf_t *b, const wire_report_t *r)
-{
-	size_t i;
-
-	buf_reset(b);
-	if (r->n_listeners == 0)
-		return SQLITE_OK;
-	put_u8(b, PACK_FORMAT);
-	put_var(b, r->n_listeners);
-	for (i = 0; i < r->n_listeners; i++) {
-		const wire_listener_t *l = &r->listeners[i];
-
-		if (!ip_len_ok(l->ip.len, true))
-			return fail(db, SQLITE_MISMATCH, "listener ip: bad length");
-		put_u8(b, l->ip.len);
-		put_mem(b, l->ip.b, l->ip.len);
-		put_var(b, l->port);
-		put_var(b, l->accept_queue);
-		put_var(b, l->backlog);
-	}
-	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
-}
-
-static uint64_t get_var(rd_t *r)
-{
-	uint64_t v = 0;
-	int shift;
-
-	for (shift = 0; shift < 64 && r->p < r->end; shift += 7) {
-		uint8_t c = *r->p++;
-
-		if (shift == 63 && c > 1)
-			break;                  /* more than 64 bits */
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if ((c & 0x80) == 0)
-			return v;
-	}
-	r->bad = true;
-	return 0;
-}
-
-static uint32_t get_u32(rd_t *r)
-{
-	uint64_t v = get_var(r);
-
-	if (v > UINT32_MAX) {
-		r->bad = true;
-		return 0;
-	}
-	return (uint32_t)v;
-}
-
-static uint8_t get_u8(rd_t *r)
-{
-	if (r->p >= r->end) {
-		r->bad = true;
-		return 0;
-	}
-	return *r->p++;
-}
-
-static void get_mem(rd_t *r, void *out, size_t n)
-{
-	if ((size_t)(r->end - r->p) < n) {
-		r->bad = true;
-		memset(out, 0, n);
-		return;
-	}
-	memcpy(out, r->p, n);
-	r->p += n;
-}
-
-static void get_states(rd_t *r, wire_states_t *s)
-{
-	uint64_t mask = get_var(r);
-	int i;
-
-	memset(s, 0, sizeof(*s));
-	if (mask >> (WIRE_NSTATES - 1)) {
-		r->bad = true;
-		return;
-	}
-	for (i = WIRE_ESTABLISHED; i < WIRE_NSTATES && !r->bad; i++)
-		if (mask & (1u << (i - 1)))
-			s->n[i] = get_u32(r);
-}
-
-static void get_ip(rd_t *r, wire_ip_t *ip, bool zero_ok)
-{
-	ip->len = get_u8(r);
-	if (!ip_len_ok(ip->len, zero_ok)) {
-		r->bad = true;
-		ip->len = 0;
-		return;
-	}
-	get_mem(r, ip->b, ip->len);
-}
-
-/* Starts a reader on a packed column; false if it is empty (NULL). */
-static bool rd_start(rd_t *r, const void *blob, size_t len)
-{
-	r->p = blob;
-	r->end = r->p + (blob != NULL ? len : 0);
-	r->bad = false;
-	if (r->p == r->end)
-		return false;
-	if (get_u8(r) != PACK_FORMAT)
-		r->bad = true;
-	return true;
-}
-
-/* A count of entries that each take at least min bytes of what is left. */
-static size_t get_count(rd_t *r, size_t min)
-{
-	uint64_t n = get_var(r);
-
-	if (n > (uint64_t)(r->end - r->p) / min) {
-		r->bad = true;
-		return 0;
-	}
-	return (size_t)n;
-}
-
-int db_top_unpack(const void *blob, size_t len, wire_top_t *out)
-{
-	rd_t r;
-	size_t i, n;
-
-	memset(out, 0, sizeof(*out));
-	if (!rd_start(&r, blob, len))
-		return 0;
-	out->limit = get_u32(&r);
-	out->threshold_total = get_u32(&r);
-	out->threshold_established = get_u32(&r);
-	out->threshold_syn_recv = get_u32(&r);
-	out->distinct_ips = get_u32(&r);
-	get_states(&r, &out->rest);
-	get_states(&r, &out->excluded);
-	n = get_count(&r, 6);   /* length byte, 4 address bytes, a mask */
-	if (r.bad)
-		goto bad;
-	if (n > 0) {
-		out->ips = calloc(n, sizeof(*out->ips));
-		if (out->ips == NULL) {
-			memset(out, 0, sizeof(*out));
-			return -ENOMEM;
-		}
-	}
-	out->n_ips = n;
-	for (i = 0; i < n && !r.bad; i++) {
-		get_ip(&r, &out->ips[i].ip, false);
-		get_states(&r, &out->ips[i].st);
-	}
-	if (r.bad || r.p != r.end)
-		goto bad;
-	return 0;
-bad:
-	free(out->ips);
-	memset(out, 0, sizeof(*out));
-	return -EBADMSG;
-}
-
-int db_listeners_unpack(const void *blob, size_t len,
-			wire_listener_t **out, size_t *n)
-{
-	wire_listener_t *l = NULL;
-	rd_t r;
-	size_t i, cnt;
-
-	*out = NULL;
-	*n = 0;
-	if (!rd_start(&r, blob, len))
-		return 0;
-	cnt = get_count(&r, 4);  /* length byte and three varints */
-	if (r.bad)
-		return -EBADMSG;
-	if (cnt > 0 && (l = calloc(cnt, sizeof(*l))) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < cnt && !r.bad; i++) {
-		get_ip(&r, &l[i].ip, true);
-		l[i].port = get_u32(&r);
-		l[i].accept_queue = get_u32(&r);
-		l[i].backlog = get_u32(&r);
-	}
-	if (r.bad || r.p != r.end) {
-		free(l);
-		return -EBADMSG;
-	}
-	*out = l;
-	*n = cnt;
-	return 0;
-}
-
 /* ---- the minute rollups of top lists (schema/004_top_minute.sql) ---------- */
-
-static uint64_t zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static int pack_roll_top(buf_t *b, const col_roll_top_t *r)
-{
-	int64_t base = r->n ? r->ips[0].first_ms : 0;
-
-	for (size_t i = 1; i < r->n; i++)
-		if (r->ips[i].first_ms < base)
-			base = r->ips[i].first_ms;
-	buf_reset(b);
-	put_u8(b, PACK_FORMAT);
-	put_var(b, r->reports);
-	put_thresholds(b, r->thr_total, r->thr_established, r->thr_syn_recv);
-	put_var(b, zigzag(base));
-	put_var(b, r->n);
-	for (size_t i = 0; i < r->n; i++) {
-		const col_roll_ip_t *e = &r->ips[i];
-
-		put_u8(b, e->ip.len);
-		put_mem(b, e->ip.b, e->ip.len);
-		put_var(b, e->listed);
-		put_var(b, e->total);
-		put_states(b, &e->st);
-		put_var(b, (uint64_t)(e->first_ms - base));
-		put_var(b, (uint64_t)(e->last_ms - e->first_ms));
-	}
-	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
-}
-
-/* t + d, or false when it leaves int64_t. */
-static bool add_ms(int64_t t, uint64_t d, int64_t *out)
-{
-	if (d > (uint64_t)INT64_MAX || t > INT64_MAX - (int64_t)d)
-		return false;
-	*out = t + (int64_t)d;
-	return true;
-}
-
-int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out)
-{
-	rd_t r;
-	int64_t base;
-	size_t n;
-
-	memset(out, 0, sizeof(*out));
-	if (!rd_start(&r, blob, len))
-		return -EBADMSG;
-	out->reports = get_u32(&r);
-	out->thr_total = get_u32(&r);
-	out->thr_established = get_u32(&r);
-	out->thr_syn_recv = get_u32(&r);
-	base = unzigzag(get_var(&r));
-	n = get_count(&r, 10);  /* length byte, 4 address bytes, five varints */
-	if (r.bad || n > COL_ROLL_TOP_MAX || out->reports == 0)
-		goto bad;
-	if (n > 0 && (out->ips = calloc(n, sizeof(*out->ips))) == NULL) {
-		memset(out, 0, sizeof(*out));
-		return -ENOMEM;
-	}
-	out->n = out->cap = n;
-	for (size_t i = 0; i < n && !r.bad; i++) {
-		col_roll_ip_t *e = &out->ips[i];
-
-		get_ip(&r, &e->ip, false);
-		e->listed = get_u32(&r);
-		e->total = get_u32(&r);
-		get_states(&r, &e->st);
-		if (!add_ms(base, get_var(&r), &e->first_ms) ||
-		    !add_ms(e->first_ms, get_var(&r), &e->last_ms) ||
-		    e->listed == 0 || e->listed > out->reports)
-			r.bad = true;
-	}
-	if (r.bad || r.p != r.end)
-		goto bad;
-	return 0;
-bad:
-	col_roll_top_close(out);
-	return -EBADMSG;
-}
 
 /*
  * Merges a report's top list (collected at at_ms) into its host's minute
@@ -685,7 +285,7 @@ static int top_minute_add(db_t *db, sqlite3_stmt *get, sqlite3_stmt *put, int64_
 	if (rc == SQLITE_OK && col_roll_top_add(&r, top, at_ms) < 0)
 		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_OK)
-		rc = pack_roll_top(&db->roll, &r);
+		rc = pack_rc(db, db_roll_top_pack(&db->roll, &r), "top-list minute: ip length not 4 or 16");
 	col_roll_top_close(&r);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -871,76 +471,26 @@ static int names_intern(db_t *db, const char *name, uint32_t *id)
 	return names_add(db, db->next_id, name);
 }
 
-static int pack_counters(db_t *db, buf_t *b, const wire_report_t *r)
-{
-	uint32_t id;
-	size_t i;
+/* The id of a name for db_counters_pack(), keeping names_intern()'s code in rc. */
+struct intern {
+	db_t *db;
 	int rc;
+};
 
-	buf_reset(b);
-	if (r->n_counters == 0)
-		return SQLITE_OK;
-	put_u8(b, PACK_FORMAT);
-	put_var(b, r->n_counters);
-	for (i = 0; i < r->n_counters; i++) {
-		const char *name = r->counters[i].name ? r->counters[i].name : "";
+static int intern_id(void *ctx, const char *name, uint32_t *id)
+{
+	struct intern *in = ctx;
 
-		if ((rc = names_intern(db, name, &id)) != SQLITE_OK)
-			return rc;
-		put_var(b, id);
-		put_var(b, r->counters[i].value);
-	}
-	return b->oom ? SQLITE_NOMEM : SQLITE_OK;
+	in->rc = names_intern(in->db, name, id);
+	return in->rc == SQLITE_OK ? 0 : -EIO;
 }
 
-int db_counters_pick(const void *blob, size_t len, const uint32_t *ids, size_t n_ids,
-                     uint64_t *values, uint32_t *found)
+/* The name of an id for db_counters_unpack(), or NULL. */
+static const char *id_name(void *ctx, uint32_t id)
 {
-	size_t i, n;
-	rd_t r;
+	const db_t *db = ctx;
 
-	*found = 0;
-	if (!rd_start(&r, blob, len))
-		return 0;
-	n = get_count(&r, 2);
-	for (i = 0; i < n && !r.bad; i++) {
-		uint64_t id = get_var(&r), v = get_var(&r);
-
-		for (size_t k = 0; k < n_ids && k < 32; k++)
-			if (ids[k] == id) {
-				values[k] = v;
-				*found |= 1u << k;
-			}
-	}
-	return r.bad || r.p != r.end ? -EBADMSG : 0;
-}
-
-static int unpack_counters(const db_t *db, const void *blob, size_t len,
-			   wire_report_t *out)
-{
-	wire_counter_t *c = NULL;
-	size_t i, n = 0;
-	rd_t r;
-
-	if (!rd_start(&r, blob, len))
-		return SQLITE_OK;
-	n = get_count(&r, 2);
-	if (r.bad)
-		return SQLITE_CORRUPT;
-	if (n > 0 && (c = calloc(n, sizeof(*c))) == NULL)
-		return SQLITE_NOMEM;
-	out->counters = c;       /* wire_report_close() frees what is set */
-	out->n_counters = n;
-	for (i = 0; i < n && !r.bad; i++) {
-		uint64_t id = get_var(&r);
-
-		c[i].value = get_var(&r);
-		if (r.bad || id >= db->by_id_cap || db->by_id[id] == NULL)
-			return SQLITE_CORRUPT;
-		if ((c[i].name = strdup(db->by_id[id])) == NULL)
-			return SQLITE_NOMEM;
-	}
-	return r.bad || r.p != r.end ? SQLITE_CORRUPT : SQLITE_OK;
+	return id < db->by_id_cap ? db->by_id[id] : NULL;
 }
 
 /* ---- JSON text for labels and for the sysctl name list -------------- */
@@ -1212,11 +762,11 @@ void db_close(db_t *db)
 	/* A transaction left open is rolled back by the close. */
 	sqlite3_close(db->h);
 	names_clear(db);
-	buf_free(&db->top);
-	buf_free(&db->lis);
-	buf_free(&db->cnt);
+	fs_buf_close(&db->top);
+	fs_buf_close(&db->lis);
+	fs_buf_close(&db->cnt);
 	fs_buf_close(&db->json);
-	buf_free(&db->roll);
+	fs_buf_close(&db->roll);
 	free(db);
 }
 
@@ -1450,12 +1000,15 @@ static int put_row(db_t *db, int64_t host, const wire_report_t *r,
 		   int64_t received_ms, int *stored)
 {
 	sqlite3_stmt *st = db->st[ST_REPORT];
-	int rc, i;
+	struct intern in = {db, SQLITE_OK};
+	int rc, i, err;
 
-	if ((rc = pack_top(db, &db->top, &r->top)) != SQLITE_OK ||
-	    (rc = pack_listeners(db, &db->lis, r)) != SQLITE_OK ||
-	    (rc = pack_counters(db, &db->cnt, r)) != SQLITE_OK)
+	if ((rc = pack_rc(db, db_top_pack(&db->top, &r->top), "top ip: length not 4 or 16")) != SQLITE_OK ||
+	    (rc = pack_rc(db, db_listeners_pack(&db->lis, r->listeners, r->n_listeners),
+	                  "listener ip: bad length")) != SQLITE_OK)
 		return rc;
+	if ((err = db_counters_pack(&db->cnt, r->counters, r->n_counters, intern_id, &in)) < 0)
+		return in.rc != SQLITE_OK ? in.rc : SQLITE_NOMEM;
 	sqlite3_bind_int64(st, 1, host);
 	sqlite3_bind_int64(st, 2, (int64_t)r->seq);
 	sqlite3_bind_int64(st, 3, r->collected_at_ms);
@@ -1776,12 +1329,11 @@ int db_get_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		ret = db_listeners_unpack(sqlite3_column_blob(st, 18),
 					  (size_t)sqlite3_column_bytes(st, 18),
 					  &out->listeners, &out->n_listeners);
-	if (ret != 0) {
-		rc = ret == -ENOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
-		goto out;
-	}
-	rc = unpack_counters(db, sqlite3_column_blob(st, 19),
-			     (size_t)sqlite3_column_bytes(st, 19), out);
+	if (ret == 0)
+		ret = db_counters_unpack(sqlite3_column_blob(st, 19),
+		                         (size_t)sqlite3_column_bytes(st, 19), id_name, db,
+		                         &out->counters, &out->n_counters);
+	rc = ret == 0 ? SQLITE_OK : ret == -ENOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
 out:
 	sqlite3_reset(st);
 	if (rc == SQLITE_CORRUPT)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pack.h"      /* the packed columns' decoders, for readers with their own connection */
 #include "report.h"
 #include "toproll.h"
 #include "wire.h"
@@ -157,34 +158,6 @@ typedef struct {
 int db_get_sysctls(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
                    db_sysctl_t **out, size_t *n);
 void db_sysctls_free(db_sysctl_t *s, size_t n);
-
-/*
- * Decoders of the packed columns of reports (format in schema/001_init.sql),
- * for readers with their own connection.  blob is borrowed; *out gets new
- * arrays (top->ips, *listeners) released with free().  0 or -EBADMSG
- * (truncated, trailing bytes, unknown format, a value out of range) or
- * -ENOMEM, with nothing allocated on error.  A NULL/empty blob decodes as
- * an empty value.
- */
-int db_top_unpack(const void *blob, size_t len, wire_top_t *out);
-int db_listeners_unpack(const void *blob, size_t len,
-                        wire_listener_t **out, size_t *n);
-
-/*
- * Decodes a row's top column of rollup_top_minute (schema/004_top_minute.sql)
- * into *out (new, col_roll_top_close()).  0, -EBADMSG (malformed, empty,
- * more than COL_ROLL_TOP_MAX IPs, an IP listed by more reports than the
- * minute had) or -ENOMEM, with nothing allocated on error.
- */
-int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out);
-
-/*
- * Picks counters out of a packed counters column: for each of the n_ids
- * (at most 32) name ids (names.id), values[k] and bit k of *found when the
- * blob has it.  0 or -EBADMSG.  blob is borrowed.
- */
-int db_counters_pick(const void *blob, size_t len, const uint32_t *ids, size_t n_ids,
-                     uint64_t *values, uint32_t *found);
 
 /* The last error's text from SQLite, for the log. */
 const char *db_errmsg(db_t *db);

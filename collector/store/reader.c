@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "db_priv.h"
+#include "pack.h"
 #include "advice.h"
 
 #define BUSY_MS 5000
