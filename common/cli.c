@@ -11,6 +11,7 @@
 
 #define OPT_HELP (-2)
 #define OPT_VERSION (-3)
+#define OPT_VERBOSE (-4)
 
 /* Whether key (config file spelling) names option name (flag spelling). */
 static int key_is(const char *key, const char *name)
@@ -72,7 +73,7 @@ static int config_path(const fs_cli_t *cli, const struct option *lo, int argc, c
 
 int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv)
 {
-	struct option *lo = calloc(cli->n_opts + 3, sizeof(*lo));
+	struct option *lo = calloc(cli->n_opts + 4, sizeof(*lo));
 	const char *config;
 	int c, code = -1;
 
@@ -83,9 +84,10 @@ int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv)
 		                        cli->opts[i].id};
 	lo[cli->n_opts] = (struct option){"help", no_argument, NULL, OPT_HELP};
 	lo[cli->n_opts + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+	lo[cli->n_opts + 2] = (struct option){"verbose", no_argument, NULL, OPT_VERBOSE};
 	if (config_path(cli, lo, argc, argv, &config) < 0) {
 		free(lo);
-		cli->usage(stderr);
+		fputs(cli->usage, stderr);
 		return 2;
 	}
 	if (config) {
@@ -99,15 +101,18 @@ int fs_cli_parse(const fs_cli_t *cli, int argc, char **argv)
 	while (code < 0 && (c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
-			cli->usage(stdout);
+			fputs(cli->usage, stdout);
 			code = 0;
 			break;
 		case OPT_VERSION:
 			printf("%s %s\n", cli->prog, FLEETSTAT_VERSION);
 			code = 0;
 			break;
+		case OPT_VERBOSE:
+			log_init(cli->prog, LOG_LVL_DEBUG);
+			break;
 		case '?':
-			cli->usage(stderr);
+			fputs(cli->usage, stderr);
 			code = 2;
 			break;
 		default:

@@ -35,7 +35,7 @@ typedef struct {
 	 * program's (ignored), -1 refused (it said why).  NULL: all ignored.
 	 */
 	int (*section_key)(void *ctx, const char *section, const char *name, const char *value);
-	void (*usage)(FILE *f);
+	const char *usage;   /* --help's text, said again after a usage error */
 	void *ctx;
 } fs_cli_t;
 
@@ -43,7 +43,8 @@ typedef struct {
  * Reads the config file named by --config (wherever it stands; once) and
  * then the command line, handing every setting to apply().  --config takes
  * the id of the option named "config" (apply() sees it too, from the command
- * line); --help and --version are answered here.  Returns -1 to go on, or
+ * line); --help, --version and --verbose (debug logging, log_init()) are
+ * answered here.  Returns -1 to go on, or
  * the exit status for main: 0 after --help or --version, 2 after a usage
  * error (an unknown flag, a missing argument, --config twice: said, with the
  * usage).  Fatal (exit 1): a config file that cannot be read or holds an

@@ -57,44 +57,38 @@ typedef struct {
 	int print_spool;
 	int collector_flag; /* --collector on the command line */
 	int once;
-	int verbose;
 } opts_t;
 
 enum {
 	OPT_CONFIG = 256, OPT_COLLECTOR, OPT_TIER, OPT_LABEL, OPT_INTERVAL, OPT_TOP,
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
-	OPT_PRINT, OPT_ONCE, OPT_VERBOSE, OPT_THREADS,
+	OPT_PRINT, OPT_ONCE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
 };
 
-#define CONF FS_OPT_CONFIG
 static const fs_opt_t options[] = {
 	{"config", required_argument, OPT_CONFIG, 0},
-	{"collector", required_argument, OPT_COLLECTOR, CONF},
-	{"tier", required_argument, OPT_TIER, CONF},
-	{"label", required_argument, OPT_LABEL, CONF},
-	{"interval", required_argument, OPT_INTERVAL, CONF},
-	{"top", required_argument, OPT_TOP, CONF},
-	{"exclude", required_argument, OPT_EXCLUDE, CONF},
-	{"token-file", required_argument, OPT_TOKEN_FILE, CONF},
-	{"state-dir", required_argument, OPT_STATE_DIR, CONF},
-	{"source", required_argument, OPT_SOURCE, CONF},
-	{"threads", required_argument, OPT_THREADS, CONF},
+	{"collector", required_argument, OPT_COLLECTOR, FS_OPT_CONFIG},
+	{"tier", required_argument, OPT_TIER, FS_OPT_CONFIG},
+	{"label", required_argument, OPT_LABEL, FS_OPT_CONFIG},
+	{"interval", required_argument, OPT_INTERVAL, FS_OPT_CONFIG},
+	{"top", required_argument, OPT_TOP, FS_OPT_CONFIG},
+	{"exclude", required_argument, OPT_EXCLUDE, FS_OPT_CONFIG},
+	{"token-file", required_argument, OPT_TOKEN_FILE, FS_OPT_CONFIG},
+	{"state-dir", required_argument, OPT_STATE_DIR, FS_OPT_CONFIG},
+	{"source", required_argument, OPT_SOURCE, FS_OPT_CONFIG},
+	{"threads", required_argument, OPT_THREADS, FS_OPT_CONFIG},
 	{"input", required_argument, OPT_INPUT, 0},
-	{"netns", required_argument, OPT_NETNS, CONF},
-	{"hostname", required_argument, OPT_HOSTNAME, CONF},
+	{"netns", required_argument, OPT_NETNS, FS_OPT_CONFIG},
+	{"hostname", required_argument, OPT_HOSTNAME, FS_OPT_CONFIG},
 	{"print", optional_argument, OPT_PRINT, 0},
 	{"once", no_argument, OPT_ONCE, 0},
-	{"timeout", required_argument, OPT_TIMEOUT, CONF},
-	{"spool-max", required_argument, OPT_SPOOL_MAX, CONF},
+	{"timeout", required_argument, OPT_TIMEOUT, FS_OPT_CONFIG},
+	{"spool-max", required_argument, OPT_SPOOL_MAX, FS_OPT_CONFIG},
 	{"print-spool", no_argument, OPT_PRINT_SPOOL, 0}, /* hidden: tests, debugging */
-	{"verbose", no_argument, OPT_VERBOSE, 0},
 };
-#undef CONF
 
-static void usage(FILE *f)
-{
-	fputs(
+static const char usage[] =
 	"usage: fleetstat-agent [options]\n"
 	"\n"
 	"Counts this host's TCP sockets by state, its listeners' queues and the top\n"
@@ -138,8 +132,7 @@ static void usage(FILE *f)
 	"                            from the agent's own (needs CAP_SYS_ADMIN)\n"
 	"  --hostname NAME           the host's name in reports (default: the kernel's)\n"
 	"  --verbose                 debug logging\n"
-	"  --version, --help\n", f);
-}
+	"  --version, --help\n";
 
 static void list_add(strlist_t *l, const char *v, int from_flags, const char *what)
 {
@@ -189,7 +182,6 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_PRINT: fs_cli_set_str(&o->print, v ? v : "table"); break;
 	case OPT_ONCE: o->once = 1; break;
 	case OPT_PRINT_SPOOL: o->print_spool = 1; break;
-	case OPT_VERBOSE: o->verbose = 1; break;
 	case OPT_COLLECTOR:
 		fs_cli_set_str(&o->collector, v);
 		o->collector_flag |= from_flags;
@@ -397,8 +389,6 @@ int main(int argc, char **argv)
 		opts_close(&o);
 		return c;
 	}
-	if (o.verbose)
-		log_init("fleetstat-agent", LOG_LVL_DEBUG);
 	check(&o, cidrs, &collectors);
 
 	if (o.print && o.once)

@@ -23,46 +23,40 @@ typedef struct {
 	char *max_conns_per_ip, *max_write_queue, *http_max_conns, *http_timeout;
 	char *http_threads;
 	int insecure;
-	int verbose;
 	col_qcfg_t q;         /* [thresholds], [suspects] */
 } opts_t;
 
 enum {
 	OPT_CONFIG = 256, OPT_LISTEN, OPT_HTTP, OPT_DB, OPT_TOKEN_FILE, OPT_RETENTION,
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
-	OPT_IDLE_TIMEOUT, OPT_VERBOSE, OPT_HTTP_TOKEN_FILE,
+	OPT_IDLE_TIMEOUT, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
 	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS,
 };
 
-#define CONF FS_OPT_CONFIG
 static const fs_opt_t options[] = {
 	{"config", required_argument, OPT_CONFIG, 0},
-	{"listen", required_argument, OPT_LISTEN, CONF},
-	{"http", required_argument, OPT_HTTP, CONF},
-	{"http-token-file", required_argument, OPT_HTTP_TOKEN_FILE, CONF},
-	{"db", required_argument, OPT_DB, CONF},
-	{"token-file", required_argument, OPT_TOKEN_FILE, CONF},
-	{"retention", required_argument, OPT_RETENTION, CONF},
-	{"minute-retention", required_argument, OPT_MINUTE_RETENTION, CONF},
-	{"rollup-retention", required_argument, OPT_ROLLUP_RETENTION, CONF},
-	{"max-frame", required_argument, OPT_MAX_FRAME, CONF},
-	{"max-conns", required_argument, OPT_MAX_CONNS, CONF},
-	{"max-conns-per-ip", required_argument, OPT_MAX_CONNS_PER_IP, CONF},
-	{"max-write-queue", required_argument, OPT_MAX_WRITE_QUEUE, CONF},
-	{"http-max-conns", required_argument, OPT_HTTP_MAX_CONNS, CONF},
-	{"http-timeout", required_argument, OPT_HTTP_TIMEOUT, CONF},
-	{"http-threads", required_argument, OPT_HTTP_THREADS, CONF},
-	{"handshake-timeout", required_argument, OPT_HANDSHAKE_TIMEOUT, CONF},
-	{"idle-timeout", required_argument, OPT_IDLE_TIMEOUT, CONF},
-	{"insecure", no_argument, OPT_INSECURE, CONF},
-	{"verbose", no_argument, OPT_VERBOSE, 0},
+	{"listen", required_argument, OPT_LISTEN, FS_OPT_CONFIG},
+	{"http", required_argument, OPT_HTTP, FS_OPT_CONFIG},
+	{"http-token-file", required_argument, OPT_HTTP_TOKEN_FILE, FS_OPT_CONFIG},
+	{"db", required_argument, OPT_DB, FS_OPT_CONFIG},
+	{"token-file", required_argument, OPT_TOKEN_FILE, FS_OPT_CONFIG},
+	{"retention", required_argument, OPT_RETENTION, FS_OPT_CONFIG},
+	{"minute-retention", required_argument, OPT_MINUTE_RETENTION, FS_OPT_CONFIG},
+	{"rollup-retention", required_argument, OPT_ROLLUP_RETENTION, FS_OPT_CONFIG},
+	{"max-frame", required_argument, OPT_MAX_FRAME, FS_OPT_CONFIG},
+	{"max-conns", required_argument, OPT_MAX_CONNS, FS_OPT_CONFIG},
+	{"max-conns-per-ip", required_argument, OPT_MAX_CONNS_PER_IP, FS_OPT_CONFIG},
+	{"max-write-queue", required_argument, OPT_MAX_WRITE_QUEUE, FS_OPT_CONFIG},
+	{"http-max-conns", required_argument, OPT_HTTP_MAX_CONNS, FS_OPT_CONFIG},
+	{"http-timeout", required_argument, OPT_HTTP_TIMEOUT, FS_OPT_CONFIG},
+	{"http-threads", required_argument, OPT_HTTP_THREADS, FS_OPT_CONFIG},
+	{"handshake-timeout", required_argument, OPT_HANDSHAKE_TIMEOUT, FS_OPT_CONFIG},
+	{"idle-timeout", required_argument, OPT_IDLE_TIMEOUT, FS_OPT_CONFIG},
+	{"insecure", no_argument, OPT_INSECURE, FS_OPT_CONFIG},
 };
-#undef CONF
 
-static void usage(FILE *f)
-{
-	fputs(
+static const char usage[] =
 	"usage: fleetstat-collector [options]\n"
 	"\n"
 	"Takes reports from fleetstat agents, stores them in SQLite, acks each one\n"
@@ -94,8 +88,7 @@ static void usage(FILE *f)
 	"                            --http-max-conns\n"
 	"  --config FILE             INI file, section [collector], keys as the flags\n"
 	"                            with _ for - (token_file, max_frame, ...); flags win\n"
-	"  --verbose, --version, --help\n", f);
-}
+	"  --verbose, --version, --help\n";
 
 /* Applies one setting, from a flag or the config file (fs_cli_t.apply). */
 static void apply(void *ctx, int opt, const char *v, int from_flags)
@@ -105,7 +98,6 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	(void)from_flags;
 	switch (opt) {
 	case OPT_CONFIG: break; /* read first, by fs_cli_parse() */
-	case OPT_VERBOSE: o->verbose = 1; break;
 	case OPT_LISTEN: fs_cli_set_str(&o->listen, v); break;
 	case OPT_HTTP: fs_cli_set_str(&o->http, v); break;
 	case OPT_HTTP_TOKEN_FILE: fs_cli_set_str(&o->http_token_file, v); break;
@@ -275,8 +267,6 @@ int main(int argc, char **argv)
 		opts_close(&o);
 		return err;
 	}
-	if (o.verbose)
-		log_init("fleetstat-collector", LOG_LVL_DEBUG);
 	configure(&o, &cfg);
 	cfg.thresholds = o.q.th;
 	cfg.suspects = o.q.sus;
