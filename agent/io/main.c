@@ -296,7 +296,9 @@ static int print_once(const opts_t *o, const wire_cidr_t *cidrs)
 		err = ag_print_json(&r, u.nodename, o->tier, &out);
 	else
 		err = ag_print_table(&r, u.nodename, o->tier, &out);
-	if (err == 0 && (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0)) {
+	/* Nothing to print (awk on a host without connections) leaves out.p NULL: no fwrite. */
+	if (err == 0 && ((out.len > 0 && fwrite(out.p, 1, out.len, stdout) != out.len) ||
+	                 fflush(stdout) != 0)) {
 		log_warn("stdout");
 		err = -EIO;
 	}

@@ -231,7 +231,8 @@ static int via_db(const char *db, const col_cmd_t *c, col_qopts_t *o, const char
 	if (rc < 0)
 		fprintf(stderr, "fleetstat: %s: %s\n", c->name,
 		        why ? why : *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
-	else if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
+	else if ((out.len > 0 && fwrite(out.p, 1, out.len, stdout) != out.len) ||
+	         fflush(stdout) != 0)
 		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
 	else if (!summary)
 		code = 0;

@@ -137,6 +137,14 @@ expect_error 1 "not delivered" timeout 10 "$agent" --input "$fixtures/ss-tan.txt
 	--once --timeout 2 --collector 127.0.0.1:1 --state-dir "$tmp/state-once"
 "$agent" --help | grep -q -- "and print it" || fail "--help does not say --input prints"
 
+# A host without connections (a new network namespace): awk prints nothing, as the
+# one-liner does, and exits 0; the table still says 0.
+rc=0
+unshare -n "$agent" --print=awk >"$tmp/empty.awk" 2>"$tmp/empty.err" || rc=$?
+[ "$rc" -eq 0 ] && [ ! -s "$tmp/empty.awk" ] ||
+	fail "--print=awk with no connections: exit $rc, printed '$(cat "$tmp/empty.awk")', said $(cat "$tmp/empty.err")"
+unshare -n "$agent" --print | grep -Eq '^total +0$' || fail "--print with no connections"
+
 # Clear errors, and no output on stdout for them.
 expect_error 1 "must match" "$agent" --print --tier "Web Tier"
 expect_error 1 "not awk, table or json" "$agent" --print=xml
