@@ -97,7 +97,8 @@ for s, n in r["states"].items():
 in_ns "$agent" --print=awk | sort >"$tmp/awk.agent"
 in_ns netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}' | sort >"$tmp/awk.netstat"
 diff "$tmp/awk.agent" "$tmp/awk.netstat" || fail "--print=awk differs from netstat -n | awk"
-in_ns "$agent" --print=table | grep -q "^ESTABLISHED *8 " || fail "table lacks ESTABLISHED 8"
+in_ns "$agent" --print=table >"$tmp/table.txt"
+grep -q "^ESTABLISHED *8 " "$tmp/table.txt" || fail "table lacks ESTABLISHED 8"
 
 # Config file, and flags over it.
 cat >"$tmp/agent.ini" <<'INI'

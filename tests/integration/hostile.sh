@@ -15,8 +15,10 @@ source "$here/lib.sh"
 RSS_BOUND_MIB=${FS_RSS_BOUND_MIB:-160}
 fs_fleet_env
 # Under ASan (shadow memory, a quarantine of freed blocks) the same collector takes about four
-# times the memory: the bound is the release build's.
-if ldd "$BUILD/fleetstat-collector" | grep -q libasan; then RSS_BOUND_MIB=$((4 * RSS_BOUND_MIB)); fi
+# times the memory: the bound is four times the release build's.
+# (Not `ldd | grep -q`: under pipefail, grep leaving early can kill ldd with SIGPIPE and the
+# pipeline fail, which kept the release bound for an ASan build.)
+case $(ldd "$BUILD/fleetstat-collector") in *libasan*) RSS_BOUND_MIB=$((4 * RSS_BOUND_MIB)) ;; esac
 # 5,000 idle connections and the rest: as many descriptors as the hard limit gives, up to 16384.
 ulimit -n 16384 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge 8192 ] || fail "this needs 8192 file descriptors, the hard limit is $(ulimit -Hn)"
