@@ -135,12 +135,25 @@ def now_ms():
 
 
 # ---- the clients -------------------------------------------------------------------------
+def random_garbage(n=4096):
+    """n random bytes that are not the start of a frame still arriving: about 1 in 4,096
+    random headers is a length the collector must wait for (up to 64 MiB, the largest
+    --max-frame, past the bytes sent), and it rightly does: that is a partial frame, not
+    garbage."""
+    for _ in range(1000):
+        data = os.urandom(n)
+        length = struct.unpack(">I", data[:4])[0]
+        if not (4 + length > n and length <= 64 << 20):
+            return data
+    raise SystemExit("hostile.py: no garbage in 1000 tries")
+
+
 def garbage():
     for _ in range(50):
         s = connect()
         read_frame(s, 2)
         try:
-            s.sendall(os.urandom(4096))
+            s.sendall(random_garbage())
         except OSError:
             pass
         note("garbage", fate(s))
