@@ -15,6 +15,7 @@ pkgs=(
 	systemd                                   # systemd-analyze verify checks the units
 	e2fsprogs util-linux                      # an ext4 loop device whose journal aborts
 	hyperfine time                            # benchmarks
+	postgresql-15 libpq-dev                   # the PostgreSQL backend; its tests start throwaway clusters
 )
 
 missing=()
