@@ -10,6 +10,12 @@
 #   fs_agent_start NAME ARGS  start an agent in daemon mode (sets AGENT_PID[NAME]; log $T/NAME.log)
 #   fs_agent_kill NAME [SIG]  (after TERM the agent must exit 0)
 #   fs_sql QUERY              run a query on $DB with the sqlite3 shell
+#   fs_pg_start               start a throwaway PostgreSQL cluster (tests/tools/pgcluster.sh) in a
+#                             mktemp -d of its own, removed at exit (sets PG_DIR, PG_URI: a libpq
+#                             URI of its database fleetstat; its log is PG_DIR/pg.log)
+#   fs_pg_restart_immediate   restart it crash-like (pg_ctl restart -m immediate); returns once it
+#                             accepts connections again
+#   fs_psql QUERY             run a query on $PG_URI with psql (rows unaligned, no header)
 #   fs_wait_for SECONDS CMD   run CMD every 0.2 s until it succeeds, at most SECONDS
 #   fs_on_exit CMD            also run CMD at exit, after the processes are killed and before
 #                             the temp dir goes (e.g. umount)
@@ -106,6 +112,27 @@ fs_agent_kill() {
 }
 
 fs_sql() { sqlite3 -batch -noheader "$DB" "$1"; }
+
+_FS_PGCLUSTER=$_FS_LIB_ROOT/tests/tools/pgcluster.sh
+PG_DIR=""
+PG_URI=""
+
+fs_pg_start() {
+	# Its own dir, not one in $T: the server's user (postgres, as root) must reach it.
+	PG_DIR=$(mktemp -d)
+	# Registered first, so that a start that fails half-way is undone too. FS_KEEP keeps its log.
+	fs_on_exit "$(printf '%q ' _fs_pg_stop "$PG_DIR")"
+	PG_URI=$("$_FS_PGCLUSTER" start "$PG_DIR") || fail "no PostgreSQL cluster"
+}
+
+_fs_pg_stop() {
+	[ -n "$T" ] && [ -f "$1/pg.log" ] && cp "$1/pg.log" "$T/postgres.log"
+	"$_FS_PGCLUSTER" stop "$1"
+}
+
+fs_pg_restart_immediate() { "$_FS_PGCLUSTER" restart-immediate "$PG_DIR" || fail "PostgreSQL restart"; }
+
+fs_psql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_URI" -c "$1"; }
 
 fs_wait_for() {
 	local secs=$1 i
