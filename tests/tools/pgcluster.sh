@@ -19,6 +19,7 @@
 #   pgcluster.sh run CMD ARGS...    start a cluster in a temp dir of its own, run CMD with
 #                                   FS_PG_URI (the URI) and FS_PG_DIR (the dir) exported, stop and
 #                                   remove the cluster whatever happens; exits with CMD's status
+#                                   (on INT/TERM: 130/143, CMD gets TERM, then KILL after 5 s)
 #
 # As root the server runs as the system user postgres (root cannot run it), otherwise as the
 # caller. Authentication is trust on the socket, so DIR stays 700: only its owner and root get in.
@@ -39,7 +40,7 @@ unset PGDATA PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE 
 
 die() { echo "pgcluster: $*" >&2; exit 1; }
 
-usage() { sed -n '4,24p' "$0" >&2; exit 2; }
+usage() { sed -n '4,22p' "$0" >&2; exit 2; }
 
 # as_server CMD...: run CMD as the server's user, in DIR (the caller's cwd may be closed to it).
 as_server() {
