@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hex.h"
+
 /*
  * Every line is split into whitespace-separated tokens that point into the
  * caller's buffer; nothing is copied except an address (at most 45 bytes)
@@ -99,17 +101,6 @@ static bool dec_u32(const char *p, size_t n, uint32_t *out)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Exactly n (1..8) hex digits. */
 static bool hex_u32(const char *p, size_t n, uint32_t *out)
 {
@@ -118,7 +109,7 @@ static bool hex_u32(const char *p, size_t n, uint32_t *out)
 	if (n == 0 || n > 8)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		int h = hexval(p[i]);
+		int h = fs_hexval(p[i]);
 		if (h < 0)
 			return false;
 		v = v << 4 | (uint32_t)h;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "hex.h"
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -99,17 +100,6 @@ static int read_small(int dirfd, const char *name, char *buf, size_t cap, size_t
 	return err;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int load_agent_id(ag_state_t *st, const char *dir)
 {
 	char buf[128];
@@ -147,7 +137,7 @@ static int load_agent_id(ag_state_t *st, const char *dir)
 	if (len != 2 * WIRE_AGENT_ID_LEN)
 		goto bad;
 	for (size_t i = 0; i < WIRE_AGENT_ID_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+		int hi = fs_hexval(buf[2 * i]), lo = fs_hexval(buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			goto bad;
