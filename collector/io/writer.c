@@ -174,6 +174,11 @@ static void *writer_main(void *arg)
 		for (col_job_t *j = batch; j; j = j->next) {
 			if (err < 0)
 				j->err = err; /* given up: nothing of the batch was stored */
+			/* Stored at the commit (PostgreSQL): a report that failed alone says so there. */
+			if (err == 0 && j->type == COL_JOB_REPORT && j->stored < 0) {
+				j->err = j->stored;
+				j->stored = 0;
+			}
 			if (j->err == 0 && j->type == COL_JOB_REPORT) {
 				if (j->stored)
 					w->st.reports_stored++;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* db.h: the collector's SQLite storage: hosts, reports, migrations. */
+/* db.h: the collector's storage, SQLite or PostgreSQL (sql.h): hosts, reports, migrations. */
 #ifndef DB_H
 #define DB_H
 
@@ -14,11 +14,12 @@
 typedef struct db db_t;
 
 /*
- * Opens (creating if need be) the database at path for writing: WAL,
- * synchronous=FULL (an acked report survives a killed process and a power
- * loss; see the README), foreign keys, a busy timeout; then applies the
- * migrations in schema/NNN_*.sql (compiled in) above PRAGMA user_version,
- * each in its own transaction.  *out is new (db_close() it).  On error
+ * Opens the database at path for writing: a SQLite file (created if need
+ * be; WAL, synchronous=FULL: an acked report survives a killed process and a
+ * power loss, see the README; foreign keys, a busy timeout), or a PostgreSQL
+ * URI or conninfo (sq_target_kind()); then applies the migrations
+ * (schema/NNN_*.sql, schema/pg/NNN_*.sql, compiled in; migrate.h) each in
+ * its own transaction.  *out is new (db_close() it).  On error
  * returns a negative errno and writes a one-line reason into err.
  */
 int db_open(const char *path, db_t **out, char *err, size_t errlen);
@@ -81,6 +82,12 @@ int db_error_is_transient(int err);
  * Without an open transaction it runs in its own.  -ENOENT: no Hello
  * stored this agent_id.  -ENOSPC: the counter-name dictionary is full
  * (DB_MAX_NAMES distinct names).  On error inside a transaction, roll back.
+ *
+ * On PostgreSQL the report is queued inside a transaction and stored by
+ * db_commit() (a batch in a few statements, pgflush.h): r and stored are
+ * borrowed until db_commit() or db_rollback() returns, and *stored is set
+ * there: 1, 0, or a negative errno when this report alone could not be
+ * stored (the others commit).
  */
 int db_put_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
                   const wire_report_t *r, int64_t received_ms, int *stored);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* reader.c: the fleet queries' reads on a read-only SQLite connection. */
+/* reader.c: the fleet queries' reads on a read-only connection (sql.h: SQLite or PostgreSQL). */
 #include "reader.h"
 
 #include <errno.h>
@@ -7,18 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "db.h"
 #include "db_priv.h"
+#include "migrate.h"
 #include "pack.h"
 #include "advice.h"
+#include "sql.h"
 
-#define BUSY_MS 5000
 #define RAW_COL_LEN 160
 
 struct db_reader {
-	sqlite3 *h;
+	sq_t *h;
 	char msg[256];
 };
 
@@ -43,64 +42,51 @@ static const char *raw_col(int state, char buf[RAW_COL_LEN])
 	return buf;
 }
 
+/* An error of sql.h, with its text in rd->msg. */
 static int rd_fail(db_reader_t *rd, int rc)
 {
-	int err = db__errno(rd->h, rc);
-
-	if (err < 0)
-		snprintf(rd->msg, sizeof(rd->msg), "%s", sqlite3_errmsg(rd->h));
-	return err;
+	if (rc < 0)
+		snprintf(rd->msg, sizeof(rd->msg), "%s", sq_errmsg(rd->h));
+	return rc < 0 ? rc : -EIO;
 }
 
 int db_reader_open(const char *path, db_reader_t **out, char *err, size_t errlen)
 {
 	db_reader_t *rd;
-	sqlite3_stmt *st = NULL;
-	int rc, v = -1, ret;
+	int rc, v = -1, latest;
 
 	*out = NULL;
 	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = sqlite3_open_v2(path, &rd->h, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		ret = rd_fail(rd, rc);
-		snprintf(err, errlen, "%s: %s", path, rd->msg);
+	if ((rc = sq_open(path, SQ_READONLY, &rd->h, err, errlen)) < 0)
+		goto fail;
+	if ((rc = db__schema_version(rd->h, &v)) < 0) {
+		rc = rd_fail(rd, rc);
+		snprintf(err, errlen, "%s: %s", sq_kind(rd->h) == SQ_PG ? "postgresql" : path, rd->msg);
 		goto fail;
 	}
-	sqlite3_extended_result_codes(rd->h, 1);
-	sqlite3_busy_timeout(rd->h, BUSY_MS);
-
-	rc = sqlite3_prepare_v2(rd->h, "PRAGMA user_version", -1, &st, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK) {
-		ret = rd_fail(rd, rc);
-		snprintf(err, errlen, "%s: %s", path, rd->msg);
-		goto fail;
-	}
-	if (v < 1 || v > db_schema_latest()) {
-		snprintf(err, errlen, "%s: schema version %d: %s", path, v,
+	latest = db__schema_latest_of(sq_kind(rd->h));
+	if (v < 1 || v > latest) {
+		snprintf(err, errlen, "%s: schema version %d: %s",
+		         sq_kind(rd->h) == SQ_PG ? "postgresql" : path, v,
 		         v < 1 ? "not a fleetstat database" : "newer than this build");
-		ret = -EPROTO;
+		rc = -EPROTO;
 		goto fail;
 	}
 	*out = rd;
 	return 0;
 fail:
 	db_reader_close(rd);
-	return ret < 0 ? ret : -EIO;
+	return rc < 0 ? rc : -EIO;
 }
 
 void db_reader_close(db_reader_t *rd)
 {
 	if (rd == NULL)
 		return;
-	sqlite3_close(rd->h);
+	sq_close(rd->h);
 	free(rd);
 }
 
@@ -148,9 +134,9 @@ static void hostset_keep_tier(hostset_t *hs, const char *tier)
 	hs->n = k;
 }
 
-static const char *text(sqlite3_stmt *st, int i)
+static const char *text(sq_stmt_t *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = (const char *)sq_text(st, i);
 
 	return s ? s : "";
 }
@@ -164,20 +150,29 @@ static const char hosts_sql[] =
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
 
+/* PostgreSQL's reports have no id: the latest row of each host by LATERAL. */
+static const char hosts_sql_pg[] =
+	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
+	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
+	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
+	" r.listen, r.closing, r.top, r.listeners"
+	" FROM hosts h LEFT JOIN LATERAL (SELECT * FROM reports WHERE host_id = h.id"
+	" ORDER BY seq DESC LIMIT 1) r ON true ORDER BY h.id";
+
 /* What load_hosts() decodes of each host's latest report beside its counts. */
 enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2 };
 
 /* Every host with its latest report; its top list and listeners decoded as `what` says. */
 static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 {
-	sqlite3_stmt *st;
+	sq_stmt_t *st;
 	size_t cap = 0;
 	int rc, err = 0;
 
 	memset(hs, 0, sizeof(*hs));
-	if ((rc = sqlite3_prepare_v2(rd->h, hosts_sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, sq_kind(rd->h) == SQ_PG ? hosts_sql_pg : hosts_sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sq_step(st)) == SQ_ROW) {
 		col_host_t *h;
 
 		if (hs->n == cap) {
@@ -193,7 +188,7 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 		}
 		h = &hs->v[hs->n++];
 		memset(h, 0, sizeof(*h));
-		h->id = sqlite3_column_int64(st, 0);
+		h->id = sq_i64(st, 0);
 		h->hostname = strdup(text(st, 1));
 		h->tier = strdup(text(st, 2));
 		h->labels_json = strdup(text(st, 3));
@@ -202,30 +197,30 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 			err = -ENOMEM;
 			break;
 		}
-		h->first_seen_ms = sqlite3_column_int64(st, 5);
-		h->last_seen_ms = sqlite3_column_int64(st, 6);
-		if (sqlite3_column_type(st, 7) == SQLITE_NULL)
+		h->first_seen_ms = sq_i64(st, 5);
+		h->last_seen_ms = sq_i64(st, 6);
+		if (sq_null(st, 7))
 			continue;
 		h->has_report = true;
-		h->collected_at_ms = sqlite3_column_int64(st, 7);
-		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 8);
+		h->collected_at_ms = sq_i64(st, 7);
+		h->interval_ms = (uint32_t)sq_i64(st, 8);
 		for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
-			h->states.n[s] = (uint32_t)sqlite3_column_int64(st, 8 + s);
+			h->states.n[s] = (uint32_t)sq_i64(st, 8 + s);
 		if (((what & HOSTS_TOP) &&
-		     (err = db_top_unpack(sqlite3_column_blob(st, 20),
-		                          (size_t)sqlite3_column_bytes(st, 20), &h->top)) < 0) ||
+		     (err = db_top_unpack(sq_blob(st, 20),
+		                          sq_bytes(st, 20), &h->top)) < 0) ||
 		    ((what & HOSTS_LISTENERS) &&
-		     (err = db_listeners_unpack(sqlite3_column_blob(st, 21),
-		                                (size_t)sqlite3_column_bytes(st, 21), &h->listeners,
+		     (err = db_listeners_unpack(sq_blob(st, 21),
+		                                sq_bytes(st, 21), &h->listeners,
 		                                &h->n_listeners)) < 0)) {
 			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list or listener list"
 			         " is malformed", h->hostname);
 			break;
 		}
 	}
-	if (err == 0 && rc != SQLITE_DONE)
+	if (err == 0 && rc != SQ_DONE)
 		err = rd_fail(rd, rc);
-	sqlite3_finalize(st);
+	sq_finalize(st);
 	if (err < 0)
 		hostset_free(hs);
 	return err;
@@ -277,20 +272,19 @@ static const char top_minutes_sql[] =
 static int top_feed(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, col_top_t *t,
                     bool minutes, int64_t lo, int64_t hi)
 {
-	sqlite3_stmt *st;
+	sq_stmt_t *st;
 	int rc, err = 0, blob = minutes ? 1 : 2;
 
 	if (lo > hi || (minutes && lo == hi))
 		return 0;
-	if ((rc = sqlite3_prepare_v2(rd->h, minutes ? top_minutes_sql : tops_sql, -1, &st,
-	                             NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, minutes ? top_minutes_sql : tops_sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	sqlite3_bind_int64(st, 1, lo);
-	sqlite3_bind_int64(st, 2, hi);
-	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
-		const void *p = sqlite3_column_blob(st, blob);
-		size_t len = (size_t)sqlite3_column_bytes(st, blob);
+	sq_bind_i64(st, 1, lo);
+	sq_bind_i64(st, 2, hi);
+	while (err == 0 && (rc = sq_step(st)) == SQ_ROW) {
+		const col_host_t *h = host_by_id(hs, sq_i64(st, 0));
+		const void *p = sq_blob(st, blob);
+		size_t len = sq_bytes(st, blob);
 		col_roll_top_t roll;
 		wire_top_t top;
 
@@ -302,16 +296,16 @@ static int top_feed(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, 
 			col_roll_top_close(&roll);
 		} else {
 			if ((err = db_top_unpack(p, len, &top)) == 0)
-				err = col_top_add(t, h, sqlite3_column_int64(st, 1), &top);
+				err = col_top_add(t, h, sq_i64(st, 1), &top);
 			free(top.ips);
 		}
 		if (err == -EBADMSG)
 			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list is malformed",
 			         h->hostname);
 	}
-	if (err == 0 && rc != SQLITE_DONE)
+	if (err == 0 && rc != SQ_DONE)
 		err = rd_fail(rd, rc);
-	sqlite3_finalize(st);
+	sq_finalize(st);
 	return err;
 }
 
@@ -379,42 +373,42 @@ static int u64_cmp(const void *a, const void *b)
 static int count_rows(db_reader_t *rd, const char *sql, int64_t a, int64_t b, const char *tier,
                       uint32_t *out)
 {
-	sqlite3_stmt *st;
+	sq_stmt_t *st;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
+	sq_bind_i64(st, 1, a);
+	sq_bind_i64(st, 2, b);
 	if (tier != NULL)
-		sqlite3_bind_text(st, 3, tier, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*out = (uint32_t)sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
+		sq_bind_text(st, 3, tier);
+	if ((rc = sq_step(st)) == SQ_ROW) {
+		*out = (uint32_t)sq_i64(st, 0);
+		rc = 0;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : rd_fail(rd, rc);
+	sq_finalize(st);
+	return rc == 0 ? 0 : rd_fail(rd, rc);
 }
 
 /* s's hours in [b0, b1): how many it was listed in, and its level's median over them. */
-static int baseline(db_reader_t *rd, sqlite3_stmt *st, int64_t b0, int64_t b1, const char *tier,
+static int baseline(db_reader_t *rd, sq_stmt_t *st, int64_t b0, int64_t b1, const char *tier,
                     col_suspect_t *s)
 {
 	uint64_t v[24 * 366];
 	size_t n = 0;
 	int rc;
 
-	sqlite3_bind_blob(st, 1, s->w.ip.b, s->w.ip.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, b0);
-	sqlite3_bind_int64(st, 3, b1);
+	sq_bind_blob(st, 1, s->w.ip.b, s->w.ip.len);
+	sq_bind_i64(st, 2, b0);
+	sq_bind_i64(st, 3, b1);
 	if (tier != NULL)
-		sqlite3_bind_text(st, 4, tier, -1, SQLITE_STATIC);
+		sq_bind_text(st, 4, tier);
 	else
-		sqlite3_bind_null(st, 4);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < sizeof(v) / sizeof(v[0]))
-		v[n++] = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		sq_bind_null(st, 4);
+	while ((rc = sq_step(st)) == SQ_ROW && n < sizeof(v) / sizeof(v[0]))
+		v[n++] = (uint64_t)sq_i64(st, 0);
+	sq_reset(st);
+	if (rc != SQ_DONE && rc != SQ_ROW)
 		return rd_fail(rd, rc);
 	qsort(v, n, sizeof(v[0]), u64_cmp);
 	s->hours_present = (uint32_t)n;
@@ -435,7 +429,7 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 	const col_top_ip_t *wv, *nv;
 	size_t wn, nn, k = 0;
 	col_suspect_t *s = NULL;
-	sqlite3_stmt *st = NULL;
+	sq_stmt_t *st = NULL;
 	uint32_t hours = 0;
 	int64_t b1, b0;
 	int rc, err;
@@ -467,10 +461,9 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 	                                    " WHERE t >= ?1 AND t < ?2",
 	                      b0, b1, o->tier, &hours)) < 0)
 		goto out;
-	if ((rc = sqlite3_prepare_v2(rd->h,
-	                             "SELECT sum(peak_total) FROM rollup_ip_hour WHERE ip = ?1"
-	                             " AND t >= ?2 AND t < ?3 AND (?4 IS NULL OR tier = ?4)"
-	                             " GROUP BY t", -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = sq_prepare(rd->h, "SELECT sum(peak_total) FROM rollup_ip_hour WHERE ip = ?1"
+	                             " AND t >= ?2 AND t < ?3 AND (CAST(?4 AS TEXT) IS NULL OR tier = ?4)"
+	                             " GROUP BY t", &st)) != 0) {
 		err = rd_fail(rd, rc);
 		goto out;
 	}
@@ -485,7 +478,7 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 			col_suspect_judge(cfg, &s[k++]);
 	}
 out:
-	sqlite3_finalize(st);
+	sq_finalize(st);
 	col_top_free(now);
 	if (err < 0) {
 		col_top_free(win);
@@ -552,7 +545,7 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 {
 	const char *c = roll_col(o->state);
 	char sql[640], raw[RAW_COL_LEN];
-	sqlite3_stmt *st;
+	sq_stmt_t *st;
 	int64_t series = 0;
 	char last_tier[64] = "";
 	int rc, err = 0;
@@ -578,39 +571,39 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 	case SRC_TIER_MINUTE:
 		snprintf(sql, sizeof(sql),
 		         "SELECT tier, (t - ?4) / ?3, count(*), sum(%s_mean), max(%s_max), max(hosts)"
-		         " FROM rollup_tier_minute WHERE (?5 IS NULL OR tier = ?5) AND t >= ?1 AND t < ?2"
+		         " FROM rollup_tier_minute WHERE (CAST(?5 AS TEXT) IS NULL OR tier = ?5) AND t >= ?1 AND t < ?2"
 		         " GROUP BY 1, 2 ORDER BY 1, 2", c, c);
 		break;
 	}
-	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, o->step_ms);
-	sqlite3_bind_int64(st, 4, base);
+	sq_bind_i64(st, 1, from);
+	sq_bind_i64(st, 2, to);
+	sq_bind_i64(st, 3, o->step_ms);
+	sq_bind_i64(st, 4, base);
 	if (src == SRC_TIER_MINUTE && o->tier)
-		sqlite3_bind_text(st, 5, o->tier, -1, SQLITE_STATIC);
-	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sq_bind_text(st, 5, o->tier);
+	while (err == 0 && (rc = sq_step(st)) == SQ_ROW) {
 		if (src == SRC_TIER_MINUTE) {
 			if (strcmp(last_tier, text(st, 0)) != 0) {
 				snprintf(last_tier, sizeof(last_tier), "%s", text(st, 0));
 				series++;
 			}
 		} else {
-			const col_host_t *h = host_by_id(hs, sqlite3_column_int64(st, 0));
+			const col_host_t *h = host_by_id(hs, sq_i64(st, 0));
 
 			if (!host_wanted(h, o, true))
 				continue;
 			series = h->id;
 		}
-		err = col_trend_add(t, series, base + sqlite3_column_int64(st, 1) * o->step_ms,
-		                    (uint64_t)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
-		                    (uint64_t)sqlite3_column_int64(st, 4),
-		                    (uint32_t)sqlite3_column_int64(st, 5));
+		err = col_trend_add(t, series, base + sq_i64(st, 1) * o->step_ms,
+		                    (uint64_t)sq_i64(st, 2), sq_f64(st, 3),
+		                    (uint64_t)sq_i64(st, 4),
+		                    (uint32_t)sq_i64(st, 5));
 	}
-	if (err == 0 && rc != SQLITE_DONE)
+	if (err == 0 && rc != SQ_DONE)
 		err = rd_fail(rd, rc);
-	sqlite3_finalize(st);
+	sq_finalize(st);
 	return err;
 }
 
@@ -618,20 +611,20 @@ static int trend_read(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 static int source_start(db_reader_t *rd, source_t src, int64_t *start)
 {
 	char sql[128];
-	sqlite3_stmt *st;
+	sq_stmt_t *st;
 	int rc;
 
 	snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", sources[src].tcol, sources[src].table);
-	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
 		return rd_fail(rd, rc);
 	*start = INT64_MAX;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-			*start = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
+	if ((rc = sq_step(st)) == SQ_ROW) {
+		if (!sq_null(st, 0))
+			*start = sq_i64(st, 0);
+		rc = 0;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : rd_fail(rd, rc);
+	sq_finalize(st);
+	return rc == 0 ? 0 : rd_fail(rd, rc);
 }
 
 /*
@@ -824,12 +817,12 @@ static int read_sysctls(db_reader_t *rd, col_sysctl_t **out, size_t *n_out)
 		"SELECT host_id, name, value, changed_at_ms FROM host_sysctls ORDER BY name, host_id";
 	col_sysctl_t *rows = NULL;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
+	sq_stmt_t *st;
 	int rc, err = 0;
 
-	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sq_step(st)) == SQ_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 256;
 			col_sysctl_t *v = realloc(rows, ncap * sizeof(*v));
@@ -841,10 +834,10 @@ static int read_sysctls(db_reader_t *rd, col_sysctl_t **out, size_t *n_out)
 			rows = v;
 			cap = ncap;
 		}
-		rows[n].host_id = sqlite3_column_int64(st, 0);
+		rows[n].host_id = sq_i64(st, 0);
 		rows[n].name = strdup(text(st, 1));
 		rows[n].value = strdup(text(st, 2));
-		rows[n].changed_at_ms = sqlite3_column_int64(st, 3);
+		rows[n].changed_at_ms = sq_i64(st, 3);
 		if (rows[n].name == NULL || rows[n].value == NULL) {
 			free((char *)rows[n].name);
 			free((char *)rows[n].value);
@@ -853,9 +846,9 @@ static int read_sysctls(db_reader_t *rd, col_sysctl_t **out, size_t *n_out)
 		}
 		n++;
 	}
-	if (err == 0 && rc != SQLITE_DONE)
+	if (err == 0 && rc != SQ_DONE)
 		err = rd_fail(rd, rc);
-	sqlite3_finalize(st);
+	sq_finalize(st);
 	if (err < 0) {
 		sysctls_free(rows, n);
 		return err;
@@ -955,7 +948,7 @@ static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_
 	int64_t carry_max = 60000, first = db__floor(from, 60000);
 	int64_t pend_host = -1, pend_t = 0, pend_span = 0;
 	uint64_t pend[WIRE_NSTATES + 1] = {0};
-	sqlite3_stmt *st = NULL;
+	sq_stmt_t *st = NULL;
 	int rc, err = 0;
 
 	if (p == NULL || tier_of == NULL) {
@@ -982,20 +975,20 @@ static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_
 	snprintf(sql + len, sizeof(sql) - len,
 	         ", total_max FROM rollup_minute WHERE host_id IN (SELECT id FROM hosts)"
 	         " AND t >= ?1 AND t <= ?2 ORDER BY host_id, t");
-	if ((rc = sqlite3_prepare_v2(rd->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0) {
 		err = rd_fail(rd, rc);
 		goto out;
 	}
 	/* Rows up to the longest carry before the window can reach into it. */
-	sqlite3_bind_int64(st, 1, first - db__floor(carry_max + 59999, 60000));
-	sqlite3_bind_int64(st, 2, now);
+	sq_bind_i64(st, 1, first - db__floor(carry_max + 59999, 60000));
+	sq_bind_i64(st, 2, now);
 	for (;;) {
 		int64_t host = -1, t = INT64_MAX;
 
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			host = sqlite3_column_int64(st, 0);
-			t = sqlite3_column_int64(st, 1);
-		} else if (rc != SQLITE_DONE) {
+		if ((rc = sq_step(st)) == SQ_ROW) {
+			host = sq_i64(st, 0);
+			t = sq_i64(st, 1);
+		} else if (rc != SQ_DONE) {
 			err = rd_fail(rd, rc);
 			break;
 		}
@@ -1010,7 +1003,7 @@ static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_
 				if (m >= first)
 					err = cell_add(&cells, tier_of[h - hs->v], m, pend);
 		}
-		if (rc == SQLITE_DONE || err < 0)
+		if (rc == SQ_DONE || err < 0)
 			break;
 		const col_host_t *h = host_by_id(hs, host);
 
@@ -1026,7 +1019,7 @@ static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_
 			pend_span = 60000;
 		for (int s = WIRE_ESTABLISHED, col = 2; s <= WIRE_NSTATES; s++)
 			if (s != WIRE_LISTEN)
-				pend[s] = (uint64_t)sqlite3_column_int64(st, col++);
+				pend[s] = (uint64_t)sq_i64(st, col++);
 	}
 	for (size_t i = 0; i < cells.cap && err == 0; i++) {
 		const cell_t *c = &cells.c[i];
@@ -1036,7 +1029,7 @@ static int tier_peaks(db_reader_t *rd, const hostset_t *hs, int64_t from, int64_
 				p[c->tier].peak[s] = c->v[s];
 	}
 out:
-	sqlite3_finalize(st);
+	sq_finalize(st);
 	free(cells.c);
 	free(tier_of);
 	if (err < 0) {
@@ -1052,22 +1045,21 @@ out:
 /* The names.id of each summary counter; 0 when no report ever carried it. */
 static int counter_ids(db_reader_t *rd, uint32_t ids[COL_NCTRS])
 {
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE, err;
+	sq_stmt_t *st;
+	int rc = SQ_DONE, err;
 
-	if ((rc = sqlite3_prepare_v2(rd->h, "SELECT id FROM names WHERE name = ?1", -1, &st,
-	                             NULL)) != SQLITE_OK)
+	if ((rc = sq_prepare(rd->h, "SELECT id FROM names WHERE name = ?1", &st)) != 0)
 		return rd_fail(rd, rc);
 	for (int c = 0; c < COL_NCTRS; c++) {
-		sqlite3_bind_text(st, 1, col_counter_names[c], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		ids[c] = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		sq_bind_text(st, 1, col_counter_names[c]);
+		rc = sq_step(st);
+		ids[c] = rc == SQ_ROW ? (uint32_t)sq_i64(st, 0) : 0;
+		sq_reset(st);
+		if (rc != SQ_ROW && rc != SQ_DONE)
 			break;
 	}
-	err = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rd_fail(rd, rc);
-	sqlite3_finalize(st);
+	err = rc == SQ_ROW || rc == SQ_DONE ? 0 : rd_fail(rd, rc);
+	sq_finalize(st);
 	return err;
 }
 
@@ -1086,7 +1078,7 @@ static int counter_rates(db_reader_t *rd, const hostset_t *hs, int64_t from,
 	static const char row_sql[] =
 		"SELECT collected_at_ms, counters FROM reports WHERE host_id = ?1 AND seq = ?2";
 	col_host_rates_t *r = calloc(hs->n ? hs->n : 1, sizeof(*r));
-	sqlite3_stmt *span = NULL, *row = NULL;
+	sq_stmt_t *span = NULL, *row = NULL;
 	uint32_t ids[COL_NCTRS];
 	size_t nr = 0;
 	int rc, err;
@@ -1095,36 +1087,36 @@ static int counter_rates(db_reader_t *rd, const hostset_t *hs, int64_t from,
 		return -ENOMEM;
 	if ((err = counter_ids(rd, ids)) < 0)
 		goto out;
-	if ((rc = sqlite3_prepare_v2(rd->h, span_sql, -1, &span, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_prepare_v2(rd->h, row_sql, -1, &row, NULL)) != SQLITE_OK) {
+	if ((rc = sq_prepare(rd->h, span_sql, &span)) != 0 ||
+	    (rc = sq_prepare(rd->h, row_sql, &row)) != 0) {
 		err = rd_fail(rd, rc);
 		goto out;
 	}
-	sqlite3_bind_int64(span, 1, from);
-	while (err == 0 && (rc = sqlite3_step(span)) == SQLITE_ROW) {
-		const col_host_t *h = host_by_id(hs, sqlite3_column_int64(span, 0));
+	sq_bind_i64(span, 1, from);
+	while (err == 0 && (rc = sq_step(span)) == SQ_ROW) {
+		const col_host_t *h = host_by_id(hs, sq_i64(span, 0));
 		uint64_t v[2][COL_NCTRS] = {{0}};
 		uint32_t found[2] = {0, 0};
 		int64_t t[2] = {0, 0};
 
-		if (h == NULL || sqlite3_column_int64(span, 1) == sqlite3_column_int64(span, 2))
+		if (h == NULL || sq_i64(span, 1) == sq_i64(span, 2))
 			continue;
 		for (int e = 0; e < 2 && err == 0; e++) {
 			int rrc;
 
-			sqlite3_bind_int64(row, 1, h->id);
-			sqlite3_bind_int64(row, 2, sqlite3_column_int64(span, 1 + e));
-			if ((rrc = sqlite3_step(row)) == SQLITE_ROW) {
-				t[e] = sqlite3_column_int64(row, 0);
-				if ((err = db_counters_pick(sqlite3_column_blob(row, 1),
-				                            (size_t)sqlite3_column_bytes(row, 1), ids,
+			sq_bind_i64(row, 1, h->id);
+			sq_bind_i64(row, 2, sq_i64(span, 1 + e));
+			if ((rrc = sq_step(row)) == SQ_ROW) {
+				t[e] = sq_i64(row, 0);
+				if ((err = db_counters_pick(sq_blob(row, 1),
+				                            sq_bytes(row, 1), ids,
 				                            COL_NCTRS, v[e], &found[e])) < 0)
 					snprintf(rd->msg, sizeof(rd->msg),
 					         "host %s: a stored counters column is malformed", h->hostname);
-			} else if (rrc != SQLITE_DONE) {
+			} else if (rrc != SQ_DONE) {
 				err = rd_fail(rd, rrc);
 			}
-			sqlite3_reset(row);
+			sq_reset(row);
 		}
 		if (err < 0)
 			break;
@@ -1139,11 +1131,11 @@ static int counter_rates(db_reader_t *rd, const hostset_t *hs, int64_t from,
 		}
 		nr++;
 	}
-	if (err == 0 && rc != SQLITE_DONE)
+	if (err == 0 && rc != SQ_DONE)
 		err = rd_fail(rd, rc);
 out:
-	sqlite3_finalize(span);
-	sqlite3_finalize(row);
+	sq_finalize(span);
+	sq_finalize(row);
 	if (err < 0) {
 		free(r);
 		return err;

@@ -9,7 +9,7 @@ BUILD=$(cd "${1:?usage: crash.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 fs_tmpdir
-DB=$T/fleetstat.db
+fs_db_env
 PORT=$(fs_free_port)
 RANDOM=$$
 

@@ -16,34 +16,15 @@ read -r PA PB HA HB <<<"$("$_FS_LIB_ROOT/deploy/free-port" 4 | tr '\n' ' ')"
 A="127.0.0.1:$PA"
 B="[::1]:$PB"
 declare -A listen=([a]=$A [b]=$B) http=([a]=$HA [b]=$HB) host=([a]=127.0.0.1 [b]=::1)
-declare -A port=([a]=$PA [b]=$PB) cpid=()
+declare -A port=([a]=$PA [b]=$PB)
 st=$T/state
 mkdir -m 700 "$st"
 
-# The collectors are this test's own (lib.sh runs one): killed by PID at exit too.
-kill_collectors() {
-	local x
-	for x in "${!cpid[@]}"; do
-		kill -KILL "${cpid[$x]}" 2>/dev/null
-		wait "${cpid[$x]}" 2>/dev/null
-	done
-}
-fs_on_exit kill_collectors
-
-open_on() { (exec 3<>"/dev/tcp/${host[$1]}/${port[$1]}") 2>/dev/null; }
 col_start() {
-	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} --listen "${listen[$1]}" \
-		--db "$T/$1.db" --http "127.0.0.1:${http[$1]}" >>"$T/collector-$1.log" 2>&1 &
-	cpid[$1]=$!
-	fs_wait_for 10 open_on "$1" || fail "collector $1 did not listen"
+	fs_col_start "$1" "${host[$1]}" "${port[$1]}" --listen "${listen[$1]}" --db "$T/$1.db" \
+		--http "127.0.0.1:${http[$1]}"
 }
-col_stop() {
-	local rc=0
-	kill -"$2" "${cpid[$1]}"
-	{ wait "${cpid[$1]}"; } 2>/dev/null || rc=$?  # no "Killed" line from the shell
-	unset "cpid[$1]"
-	[ "$2" != TERM ] || [ "$rc" = 0 ] || fail "collector $1 exited $rc after SIGTERM"
-}
+col_stop() { fs_col_stop "$@"; }
 # stored X: how many reports X's database holds (none before it exists).
 stored() {
 	[ -e "$T/$1.db" ] || { echo 0; return; }

@@ -1,15 +1,22 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: helpers for the collector/agent integration tests (source it).
 #   fs_tmpdir                 a temp dir removed at exit (sets $T)
-#   fs_fleet_env              fs_tmpdir, and a test fleet's names: DB, PORT, HTTP_PORT, FS (the
-#                             CLI), SERVER (its --server URL)
+#   fs_db_env                 DB: a SQLite file in $T, or with FS_BACKEND=pg the URI of a
+#                             throwaway PostgreSQL cluster's database (fs_pg_start)
+#   fs_fleet_env              fs_tmpdir, fs_db_env, and a test fleet's names: PORT, HTTP_PORT,
+#                             FS (the CLI), SERVER (its --server URL)
 #   fs_free_port              a free loopback TCP port
 #   fs_collector_start ARGS   start fleetstat-collector (sets $COL_PID; log in $T/collector.log;
 #                             HTTP on 127.0.0.1:$HTTP_PORT unless ARGS say --http)
 #   fs_collector_kill [SIG]   stop it (default TERM) and wait
+#   fs_col_start NAME HOST PORT ARGS
+#                             one of several collectors: started with ARGS (log
+#                             $T/collector-NAME.log), waited for on HOST:PORT; COLS[NAME] its PID
+#   fs_col_stop NAME SIG      stop it (after TERM it must exit 0) and wait
 #   fs_agent_start NAME ARGS  start an agent in daemon mode (sets AGENT_PID[NAME]; log $T/NAME.log)
 #   fs_agent_kill NAME [SIG]  (after TERM the agent must exit 0)
-#   fs_sql QUERY              run a query on $DB with the sqlite3 shell
+#   fs_sql QUERY              run a query on $DB: the sqlite3 shell, or psql with FS_BACKEND=pg
+#                             (group_concat(X) reads as string_agg(X::text, ','))
 #   fs_pg_start               start a throwaway PostgreSQL cluster (tests/tools/pgcluster.sh) in a
 #                             mktemp -d of its own, removed at exit (sets PG_DIR, PG_URI: a libpq
 #                             URI of its database fleetstat; its log is PG_DIR/pg.log)
@@ -24,7 +31,7 @@
 # Every process started here is killed by PID at exit.
 
 _FS_LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-declare -A AGENT_PID=()
+declare -A AGENT_PID=() COLS=()
 COL_PID=""
 T=""
 _FS_ON_EXIT=()
@@ -48,6 +55,10 @@ _fs_lib_cleanup() {
 		kill -KILL "${AGENT_PID[$name]}" 2>/dev/null
 		wait "${AGENT_PID[$name]}" 2>/dev/null
 	done
+	for name in "${!COLS[@]}"; do
+		kill -KILL "${COLS[$name]}" 2>/dev/null
+		wait "${COLS[$name]}" 2>/dev/null
+	done
 	if [ -n "$COL_PID" ]; then
 		kill -KILL "$COL_PID" 2>/dev/null
 		wait "$COL_PID" 2>/dev/null
@@ -63,9 +74,17 @@ trap 'exit 143' TERM
 
 fs_tmpdir() { T=$(mktemp -d); chmod 700 "$T"; }
 
+fs_db_env() {
+	DB=$T/fleetstat.db
+	if [ "${FS_BACKEND:-sqlite}" = pg ]; then
+		fs_pg_start
+		DB=$PG_URI
+	fi
+}
+
 fs_fleet_env() {
 	fs_tmpdir
-	DB=$T/fleetstat.db
+	fs_db_env
 	PORT=$(fs_free_port)
 	HTTP_PORT=$(fs_free_port)
 	FS="$BUILD/fleetstat"
@@ -84,7 +103,23 @@ fs_collector_start() {
 	fs_wait_for 10 fs_port_open "$PORT" || fail "collector did not listen: $(tail -5 "$T/collector.log")"
 }
 
-fs_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+fs_port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
+
+fs_col_start() {
+	local name=$1 host=$2 port=$3
+	shift 3
+	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "$@" >>"$T/collector-$name.log" 2>&1 &
+	COLS[$name]=$!
+	fs_wait_for 15 fs_port_open "$port" "$host" || fail "collector $name did not listen"
+}
+
+fs_col_stop() {
+	local rc=0
+	kill -"$2" "${COLS[$1]}"
+	{ wait "${COLS[$1]}"; } 2>/dev/null || rc=$?  # no "Killed" line from the shell
+	unset "COLS[$1]"
+	[ "$2" != TERM ] || [ "$rc" = 0 ] || fail "collector $1 exited $rc after SIGTERM"
+}
 
 fs_collector_kill() {
 	kill -"${1:-TERM}" "$COL_PID" 2>/dev/null
@@ -111,7 +146,13 @@ fs_agent_kill() {
 	[ "${2:-TERM}" != TERM ] || [ "$rc" -eq 0 ] || fail "agent $name exited $rc after SIGTERM"
 }
 
-fs_sql() { sqlite3 -batch -noheader "$DB" "$1"; }
+fs_sql() {
+	if [ "${FS_BACKEND:-sqlite}" = pg ]; then
+		PG_URI=$DB fs_psql "$(sed -E "s/group_concat\(([^)]*)\)/string_agg((\1)::text, ',')/g" <<<"$1")"
+	else
+		sqlite3 -batch -noheader "$DB" "$1"
+	fi
+}
 
 _FS_PGCLUSTER=$_FS_LIB_ROOT/tests/tools/pgcluster.sh
 PG_DIR=""
@@ -146,6 +187,10 @@ fs_wait_for() {
 
 # fs_seqs_ok TIER: that tier's seqs are 1..max, each once.
 fs_seqs_ok() {
-	fs_sql "SELECT count(*) = max(r.seq) AND count(DISTINCT r.seq) = count(*) AND min(r.seq) = 1
-	        FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.tier = '$1'" | grep -qx 1
+	case $(fs_sql "SELECT CASE WHEN count(*) = max(r.seq) AND count(DISTINCT r.seq) = count(*)
+	               AND min(r.seq) = 1 THEN 1 ELSE 0 END
+	               FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.tier = '$1'") in
+	1) return 0 ;;
+	*) return 1 ;;
+	esac
 }

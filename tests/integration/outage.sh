@@ -9,7 +9,7 @@ BUILD=$(cd "${1:?usage: outage.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 fs_tmpdir
-DB=$T/fleetstat.db
+fs_db_env
 PORT=$(fs_free_port)
 outage=${FS_OUTAGE_SECONDS:-60}
 
@@ -42,6 +42,8 @@ done
 sleep 1
 fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
 
+stored=id
+[ "${FS_BACKEND:-sqlite}" = pg ] && stored=received_at_ms
 for i in 1 2; do
 	h="h.tier = 'outage$i'"
 	n=$(fs_sql "SELECT count(*) FROM reports r JOIN hosts h ON h.id = r.host_id WHERE $h")
@@ -49,10 +51,12 @@ for i in 1 2; do
 	                 WHERE $h AND r.collected_at_ms BETWEEN $down AND $up")
 	fs_seqs_ok "outage$i" || fail "outage$i: seqs have a gap or a duplicate"
 	[ "$during" -ge $((outage - 5)) ] || fail "outage$i: only $during reports from the outage"
-	# Stored in seq order: the row ids rise with seq, and so do the collection times.
+	# Stored in seq order: the row ids (PostgreSQL's rows have none: the times they were
+	# received) rise with seq, and so do the collection times.
 	bad=$(fs_sql "SELECT count(*) FROM reports a JOIN reports b ON a.host_id = b.host_id
 	              JOIN hosts h ON h.id = a.host_id
-	              WHERE $h AND a.seq < b.seq AND (a.id > b.id OR a.collected_at_ms >= b.collected_at_ms)")
+	              WHERE $h AND a.seq < b.seq AND (a.$stored > b.$stored
+	                    OR a.collected_at_ms >= b.collected_at_ms)")
 	[ "$bad" = 0 ] || fail "outage$i: $bad pairs stored out of order"
 	gap=$(fs_sql "SELECT max(b.collected_at_ms - a.collected_at_ms) FROM reports a JOIN reports b
 	              ON a.host_id = b.host_id AND b.seq = a.seq + 1 JOIN hosts h ON h.id = a.host_id WHERE $h")
