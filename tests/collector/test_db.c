@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* test_db.c: the collector's SQLite storage on real files: migrations, hosts, reports. */
+/*
+ * test_db.c: the collector's storage on real databases: SQLite files, and with FS_PG_URI
+ * (tests/tools/pgcluster.sh run) a throwaway PostgreSQL cluster: migrations, hosts, reports.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -11,10 +14,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "db.h"
+#include "migrate.h"
+#include "sql.h"
 
 typedef struct {
 	char dir[256];
@@ -774,6 +780,246 @@ static void test_db_put_report_throughput(void **state)
 		      (long long)count_sql(path, "SELECT avg(length(counters)) FROM reports"));
 }
 
+/* ---- PostgreSQL (FS_PG_URI) ----------------------------------------------------- */
+
+static const char *pg_uri(void)
+{
+	return getenv("FS_PG_URI");
+}
+
+/* One number a query on the cluster answers, on a connection of its own. */
+static int64_t pg_count(const char *sql)
+{
+	char err[256];
+	sq_t *h;
+	sq_stmt_t *st;
+	int64_t n = -1;
+
+	if (sq_open(pg_uri(), SQ_READONLY, &h, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(sq_prepare(h, sql, &st), 0);
+	if (sq_step(st) == SQ_ROW)
+		n = sq_i64(st, 0);
+	sq_finalize(st);
+	sq_close(h);
+	return n;
+}
+
+/* Each test starts on an empty database. */
+static int pg_setup(void **state)
+{
+	char err[256];
+	sq_t *h;
+
+	(void)state;
+	if (sq_open(pg_uri(), 0, &h, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (sq_exec(h, "DROP SCHEMA public CASCADE; CREATE SCHEMA public") < 0) {
+		fprintf(stderr, "%s\n", sq_errmsg(h));
+		sq_close(h);
+		return -1;
+	}
+	sq_close(h);
+	return 0;
+}
+
+static void *open_close(void *arg)
+{
+	char err[256];
+	db_t *db;
+
+	*(int *)arg = db_open(pg_uri(), &db, err, sizeof(err));
+	if (*(int *)arg == 0)
+		db_close(db);
+	return NULL;
+}
+
+/* Collectors starting together on an empty database: each opens, the schema is applied once. */
+static void test_pg_open_concurrent(void **state)
+{
+	pthread_t t[4];
+	int rc[4];
+	db_t *db;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, open_close, &rc[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(rc[i], 0);
+	}
+	assert_int_equal(pg_count("SELECT count(*) FROM fleetstat_schema"), 1);
+	assert_int_equal(pg_count("SELECT max(version) FROM fleetstat_schema"),
+	                 db__schema_latest_of(SQ_PG));
+	db = open_ok(pg_uri());
+	assert_int_equal(db_schema_version(db), db__schema_latest_of(SQ_PG));
+	db_close(db);
+}
+
+/*
+ * A batch stored at commit: stored flags (a resend of a stored report and a
+ * seq twice in the batch are stored once), the reports read back equal, the
+ * rollups hold each stored report once, the host's marks move.
+ */
+static void test_pg_batch_roundtrip(void **state)
+{
+	enum { N = 300 };
+	static wire_report_t r[N + 2];
+	int stored[N + 2];
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t once;
+	db_host_t h;
+	db_t *db;
+
+	(void)state;
+	agent(id, 1);
+	db = open_ok(pg_uri());
+	assert_int_equal(hello(db, id, "pg1", 1000), 0);
+	mkreport(&once, 1, 1000, 20, 50, 4);
+	put(db, id, &once, 1);                        /* its own transaction */
+	assert_int_equal(db_begin(db), 0);
+	for (int i = 0; i < N; i++) {
+		mkreport(&r[i], (uint64_t)i + 1, 1000 + (int64_t)i * 10000, i % 21, 50, i % 7 == 0 ? 4 : 0);
+		stored[i] = -9;
+		assert_int_equal(db_put_report(db, id, &r[i], r[i].collected_at_ms + 5, &stored[i]), 0);
+	}
+	mkreport(&r[N], 7, r[6].collected_at_ms, 6 % 21, 50, 0);   /* seq 7 again in the batch */
+	assert_int_equal(db_put_report(db, id, &r[N], r[N].collected_at_ms, &stored[N]), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(stored[0], 0);               /* seq 1: stored before */
+	for (int i = 1; i < N; i++)
+		assert_int_equal(stored[i], 1);
+	assert_int_equal(stored[N], 0);
+	for (int i = 1; i < N; i++)
+		assert_stored_equal(db, id, &r[i]);
+	assert_stored_equal(db, id, &once);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), N);
+	assert_int_equal(pg_count("SELECT sum(n) FROM rollup_minute"), N);
+	assert_int_equal(pg_count("SELECT sum(n) FROM rollup_hour"), N);
+	/* 10 s apart: six reports a minute, 50 minutes with a top-list row (seq 1's included). */
+	assert_int_equal(pg_count("SELECT count(*) FROM rollup_top_minute"), 50);
+	assert_int_equal(pg_count("SELECT sum(hosts) FROM rollup_tier_minute"), 50);
+	assert_int_equal(pg_count("SELECT count(*) FROM rollup_dirty_hour"), 1);
+	assert_int_equal(pg_count("SELECT count(*) FROM host_sysctls"), 4);
+	assert_int_equal(db_get_host(db, id, &h), 0);
+	assert_int_equal(h.last_seq, N);
+	assert_int_equal(h.last_seen_ms, r[N - 1].collected_at_ms + 5);
+	db_host_close(&h);
+	assert_int_equal(hello(db, id, "pg1", 2000), N);
+	for (int i = 0; i <= N; i++)
+		wire_report_close(&r[i]);
+	wire_report_close(&once);
+	db_close(db);
+}
+
+/* A rolled-back batch leaves nothing, its new host included; the next one works. */
+static void test_pg_rollback_leaves_nothing(void **state)
+{
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r;
+	uint64_t last = 9;
+	wire_hello_t hh = {.protocol = 1, .hostname = "pg2", .tier = "db", .agent_version = "0.1.0"};
+	int stored = -9;
+	db_t *db;
+
+	(void)state;
+	agent(id, 2);
+	db = open_ok(pg_uri());
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_hello(db, id, &hh, 1000, &last), 0);
+	mkreport(&r, 1, 1000, 5, 60, 0);
+	assert_int_equal(db_put_report(db, id, &r, 1000, &stored), 0);
+	assert_int_equal(db_rollback(db), 0);
+	assert_int_equal(pg_count("SELECT count(*) FROM hosts"), 0);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), 0);
+	assert_int_equal(pg_count("SELECT count(*) FROM names"), 0);
+	/* The host the rolled-back Hello made is not remembered. */
+	assert_int_equal(db_put_report(db, id, &r, 1000, &stored), -ENOENT);
+	assert_int_equal(hello(db, id, "pg2", 2000), 0);
+	put(db, id, &r, 1);
+	assert_int_equal(pg_count("SELECT count(*) FROM names"), 60);
+	wire_report_close(&r);
+	db_close(db);
+}
+
+/* In the writer's way (a savepoint per job), a report of an unknown agent fails alone. */
+static void test_pg_job_fails_alone(void **state)
+{
+	uint8_t id[WIRE_AGENT_ID_LEN], ghost[WIRE_AGENT_ID_LEN];
+	wire_report_t a, b, c;
+	int sa = -9, sb = -9, sc = -9;
+	db_t *db;
+
+	(void)state;
+	agent(id, 3);
+	agent(ghost, 4);
+	db = open_ok(pg_uri());
+	hello(db, id, "pg3", 1);
+	mkreport(&a, 1, 1000, 3, 5, 0);
+	mkreport(&b, 1, 1000, 3, 5, 0);
+	mkreport(&c, 2, 2000, 3, 5, 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_job_begin(db), 0);
+	assert_int_equal(db_put_report(db, id, &a, 1000, &sa), 0);
+	assert_int_equal(db_job_end(db, 1), 0);
+	assert_int_equal(db_job_begin(db), 0);
+	assert_int_equal(db_put_report(db, ghost, &b, 1000, &sb), -ENOENT);
+	assert_int_equal(db_job_end(db, 0), 0);
+	assert_int_equal(db_job_begin(db), 0);
+	assert_int_equal(db_put_report(db, id, &c, 2000, &sc), 0);
+	assert_int_equal(db_job_end(db, 1), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(sa, 1);
+	assert_int_equal(sc, 1);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), 2);
+	wire_report_close(&a);
+	wire_report_close(&b);
+	wire_report_close(&c);
+	db_close(db);
+}
+
+/* Retention drops whole days, and only days wholly before the horizon. */
+static void test_pg_prune_drops_days(void **state)
+{
+	const int64_t day = 86400000;
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r[6];
+	uint64_t deleted = 99;
+	db_t *db;
+
+	(void)state;
+	agent(id, 5);
+	db = open_ok(pg_uri());
+	hello(db, id, "pg5", 1);
+	assert_int_equal(db_begin(db), 0);
+	for (int i = 0; i < 6; i++) {
+		/* Two reports on each of days 10, 11, 12 (at 01:00 and 13:00). */
+		mkreport(&r[i], (uint64_t)i + 1, (10 + i / 2) * day + (i % 2 ? 13 : 1) * 3600000, 2, 3, 0);
+		assert_int_equal(db_put_report(db, id, &r[i], r[i].collected_at_ms, NULL), 0);
+	}
+	assert_int_equal(db_commit(db), 0);
+	/* Day 10, 11, 12 and the one after each: partitions for days 10..13. */
+	assert_int_equal(pg_count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass"), 4);
+	/* Noon of day 11: day 10 goes, day 11 stays whole (its 01:00 report too). */
+	assert_int_equal(db_prune_some(db, 11 * day + 12 * 3600000, 100, &deleted), 0);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(db_prune_some(db, 11 * day + 12 * 3600000, 100, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), 4);
+	assert_int_equal(pg_count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass"), 3);
+	/* A report of a dropped day again: its partition comes back. */
+	put(db, id, &r[0], 1);
+	assert_int_equal(db_prune(db, 13 * day, &deleted), 0);
+	assert_int_equal(deleted, 5);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), 0);
+	assert_int_equal(hello(db, id, "pg5", 2), 6);   /* pruning keeps last_seq */
+	for (int i = 0; i < 6; i++)
+		wire_report_close(&r[i]);
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,5 +1038,16 @@ int main(void)
 		cmocka_unit_test(test_db_put_report_throughput),
 	};
 
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup(test_pg_open_concurrent, pg_setup),
+		cmocka_unit_test_setup(test_pg_batch_roundtrip, pg_setup),
+		cmocka_unit_test_setup(test_pg_rollback_leaves_nothing, pg_setup),
+		cmocka_unit_test_setup(test_pg_job_fails_alone, pg_setup),
+		cmocka_unit_test_setup(test_pg_prune_drops_days, pg_setup),
+	};
+
+	/* With a cluster (tests/tools/pgcluster.sh run): the PostgreSQL backend alone. */
+	if (pg_uri() != NULL)
+		return cmocka_run_group_tests_name("db_pg", pg_tests, NULL, NULL);
 	return cmocka_run_group_tests_name("db", tests, setup, teardown);
 }
