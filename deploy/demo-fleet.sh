@@ -9,14 +9,17 @@
 #            300 steady connections; "bad": a SYN flooder 198.19.66.6 (lvs1's nftables drop its
 #            final ACKs: SYN_RECV) and a connection flooder 198.19.77.7 (400 idle connections)
 #   fleet    one real fleetstat-agent per host (--netns, with its tier), and the collector in
-#            the root namespace on SQLite, both on 127.0.0.1
+#            the root namespace on SQLite, both on 127.0.0.1; with --postgres two collectors
+#            on one throwaway PostgreSQL cluster (tests/tools/pgcluster.sh), every agent
+#            listing both (half of them in each order)
 #
 # All of it is joined by a bridge in a namespace of its own; nothing is routed anywhere else.
 # After a few intervals it prints `fleetstat summary`, `top-ips`, `suspects` and `tiers`, then
 # removes every namespace and process it made; also on Ctrl-C and on error.
 #
-# usage: deploy/demo-fleet.sh [--build DIR] [--hold] [--env FILE]
+# usage: deploy/demo-fleet.sh [--build DIR] [--hold] [--env FILE] [--postgres]
 #   --build DIR  the build with the binaries (default: build/ of the checkout)
+#   --postgres   two collectors on PostgreSQL (postgresql-15 installed; removed at the end)
 #   --hold       keep the fleet running after the tables, until Ctrl-C or SIGTERM
 #   --env FILE   write the fleet's names (namespaces, PIDs, database, API URL) there, for tests
 # FS_DEMO_PREFIX (default fsdemo-) prefixes the namespaces' names.
@@ -26,12 +29,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
 hold=0
 envfile=""
+postgres=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$(cd "${2:?--build DIR}" && pwd); shift 2 ;;
 	--hold) hold=1; shift ;;
 	--env) envfile=${2:?--env FILE}; shift 2 ;;
-	*) echo "usage: demo-fleet.sh [--build DIR] [--hold] [--env FILE]" >&2; exit 2 ;;
+	--postgres) postgres=1; shift ;;
+	*) echo "usage: demo-fleet.sh [--build DIR] [--hold] [--env FILE] [--postgres]" >&2; exit 2 ;;
 	esac
 done
 P=${FS_DEMO_PREFIX:-fsdemo-}
@@ -50,6 +55,7 @@ if ip netns list | grep -q "^$P"; then
 fi
 
 dir=$(mktemp -d /tmp/fleetstat-demo.XXXXXX)
+pgdir=""
 pids=()
 made=()
 cleanup() {
@@ -65,6 +71,7 @@ cleanup() {
 	done
 	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	for ns in "${made[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	[ -z "$pgdir" ] || bash "$root/tests/tools/pgcluster.sh" stop "$pgdir" >/dev/null
 	if [ "$rc" -ne 0 ] && [ -d "$dir" ]; then
 		for f in "$dir"/*.log; do [ -s "$f" ] && { echo "--- $(basename "$f")"; tail -5 "$f"; } >&2; done
 	fi
@@ -141,6 +148,13 @@ PORT=$(free_port)
 HTTP=$(free_port)
 URL=http://127.0.0.1:$HTTP
 DB=$dir/fleetstat.db
+COLLECTORS=127.0.0.1:$PORT
+if [ "$postgres" -eq 1 ]; then
+	pgdir=$(mktemp -d)
+	DB=$(bash "$root/tests/tools/pgcluster.sh" start "$pgdir") || die "no PostgreSQL cluster"
+	PORT2=$(free_port)
+	HTTP2=$(free_port)
+fi
 cat >"$dir/collector.ini" <<INI
 [suspects]
 # The fleet's own network: the web hosts' connections come from the load balancer, the db's
@@ -152,13 +166,26 @@ stale = 1,3
 INI
 run - collector "$build/fleetstat-collector" --listen "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
 	--db "$DB" --config "$dir/collector.ini"
-for ((i = 0; i < 50; i++)); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-	sleep 0.1
+if [ "$postgres" -eq 1 ]; then
+	run - collector2 "$build/fleetstat-collector" --listen "127.0.0.1:$PORT2" \
+		--http "127.0.0.1:$HTTP2" --db "$DB" --config "$dir/collector.ini"
+fi
+for p in $PORT ${PORT2:-}; do
+	for ((i = 0; i < 50; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break
+		sleep 0.1
+	done
 done
+k=0
 for n in "${HOSTS[@]}"; do
+	list=127.0.0.1:$PORT
+	if [ "$postgres" -eq 1 ]; then
+		# Half the agents prefer each collector; each fails over to the other.
+		list=127.0.0.1:$PORT,127.0.0.1:$PORT2
+		[ $((k++ % 2)) -eq 1 ] && list=127.0.0.1:$PORT2,127.0.0.1:$PORT
+	fi
 	run - "agent-$n" "$build/fleetstat-agent" --netns "$P$n" --hostname "$n" --tier "${TIER[$n]}" \
-		--interval "$INTERVAL" --collector "127.0.0.1:$PORT" --state-dir "$dir/state-$n"
+		--interval "$INTERVAL" --collector "$list" --state-dir "$dir/state-$n"
 done
 
 # ---- servers, then clients --------------------------------------------------------------
@@ -192,6 +219,7 @@ if [ -n "$envfile" ]; then
 	cat >"$envfile.tmp" <<ENV
 DEMO_DIR=$dir
 DEMO_DB=$DB
+DEMO_PGDIR=$pgdir
 DEMO_URL=$URL
 DEMO_PREFIX=$P
 DEMO_HOSTS="${HOSTS[*]}"
@@ -206,7 +234,9 @@ FS() { "$build/fleetstat" --server "$URL" "$@"; }
 reporting() { [ "$(FS hosts --format json | python3 -c 'import json,sys; print(sum(not h["stale"] for h in json.load(sys.stdin)["hosts"]))')" -eq ${#HOSTS[@]} ]; }
 for ((i = 0; i < 100; i++)); do reporting 2>/dev/null && break; sleep 0.2; done
 reporting || die "not every agent reports: $(FS hosts 2>&1 | tail -6)"
-say "the fleet runs: 5 hosts, 4 kinds of client; waiting 4 intervals for the load to settle"
+store="one collector on SQLite"
+[ "$postgres" -eq 0 ] || store="two collectors on PostgreSQL"
+say "the fleet runs: 5 hosts, 4 kinds of client, $store; waiting 4 intervals for the load to settle"
 sleep $((4 * INTERVAL))
 [ -z "$envfile" ] || mv "$envfile.tmp" "$envfile"
 

@@ -8,6 +8,7 @@
 #
 # usage: bash tests/bench/query.sh BUILD_DIR      (FS_BENCH_DIR: where the database goes,
 #        default a temp dir under /var/tmp; it needs about 5 GB at the default size)
+#        FS_BENCH_BACKEND=pg: the same on a throwaway PostgreSQL cluster (tests/tools/pgcluster.sh)
 # Prints the fill's rate, bytes on disk per report, and a markdown table of query times.
 set -euo pipefail
 
@@ -21,11 +22,13 @@ command -v hyperfine >/dev/null || { echo "query.sh: needs hyperfine" >&2; exit 
 
 tmp=$(mktemp -d "${FS_BENCH_DIR:-/var/tmp}/fs-qbench.XXXXXX")
 col_pid=""
+pgdir=""
 cleanup() {
 	if [[ -n $col_pid ]]; then
 		kill -KILL "$col_pid" 2>/dev/null || true
 		wait "$col_pid" 2>/dev/null || true
 	fi
+	[[ -z $pgdir ]] || bash "$(dirname "$0")/../tools/pgcluster.sh" stop "$pgdir" || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -35,6 +38,10 @@ free_port() { "$(dirname "$0")/../../deploy/free-port"; }
 port=$(free_port)
 http=$(free_port)
 db=$tmp/fleetstat.db
+if [[ ${FS_BENCH_BACKEND:-sqlite} == pg ]]; then
+	pgdir=$(mktemp -d "${FS_BENCH_DIR:-/var/tmp}/fs-qbench-pg.XXXXXX")
+	db=$(bash "$(dirname "$0")/../tools/pgcluster.sh" start "$pgdir")
+fi
 "$build/fleetstat-collector" --listen "127.0.0.1:$port" --http "127.0.0.1:$http" --db "$db" \
 	>"$tmp/collector.log" 2>&1 &
 col_pid=$!
@@ -56,8 +63,13 @@ PY
 kill -TERM "$col_pid"
 wait "$col_pid"
 col_pid=""
-reports=$(sqlite3 "$db" "SELECT count(*) FROM reports")
-bytes=$(stat -c %s "$db")
+if [[ -n $pgdir ]]; then
+	reports=$(psql -X -At "$db" -c "SELECT count(*) FROM reports")
+	bytes=$(psql -X -At "$db" -c "SELECT pg_database_size(current_database())")
+else
+	reports=$(sqlite3 "$db" "SELECT count(*) FROM reports")
+	bytes=$(stat -c %s "$db")
+fi
 python3 -c "import sys; r, b = int(sys.argv[1]), int(sys.argv[2]); print(f'on disk: {b / 2**30:.2f} GiB, {b / r:.0f} bytes per report (raw rows, indexes, rollups)')" "$reports" "$bytes"
 
 "$build/fleetstat-collector" --listen "127.0.0.1:$port" --http "127.0.0.1:$http" --db "$db" \

@@ -8,6 +8,7 @@
 #   - with the clients paused, each tier's sums equal the sums of `ss -tan` taken inside its
 #     hosts' namespaces at the same snapshot;
 #   - stopped by SIGTERM, it leaves no namespace, process or file behind.
+# FS_DEMO_ARGS=--postgres: the same on two collectors and a PostgreSQL cluster (removed too).
 #
 # usage: bash tests/integration/demo.sh BUILD_DIR      (root: network namespaces)
 set -euo pipefail
@@ -40,8 +41,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck disable=SC2086
 FS_DEMO_PREFIX=$prefix "$here/../../deploy/demo-fleet.sh" --build "$build" --hold --env "$env" \
-	>"$tmp/demo.log" 2>&1 &
+	${FS_DEMO_ARGS:-} >"$tmp/demo.log" 2>&1 &
 demo=$!
 for ((i = 0; i < 600; i++)); do
 	[ -s "$env" ] && break
@@ -151,4 +153,5 @@ for pid in $DEMO_PIDS; do
 	! kill -0 "$pid" 2>/dev/null || fail "process $pid is still running"
 done
 [ ! -e "$DEMO_DIR" ] || fail "$DEMO_DIR is still there"
+[ -z "$DEMO_PGDIR" ] || [ ! -e "$DEMO_PGDIR" ] || fail "the PostgreSQL cluster $DEMO_PGDIR is still there"
 echo "demo.sh: PASS"
