@@ -48,10 +48,7 @@ enum {
 	" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top"
 #define SCHEMA_TOP_MINUTE 4   /* the version that adds rollup_top_minute */
 
-/*
- * The Hello and the host's high-water marks, with the dialect's two-argument
- * maximum (SQLite's max(), PostgreSQL's GREATEST).
- */
+/* The Hello, with the dialect's two-argument maximum (SQLite's max(), PostgreSQL's GREATEST). */
 #define HELLO_SQL(max) \
 	"INSERT INTO hosts (agent_id, hostname, tier, labels, agent_version," \
 	" first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)" \
@@ -61,9 +58,6 @@ enum {
 	" last_seen_ms = excluded.last_seen_ms" \
 	" RETURNING " max "(hosts.last_seq, coalesce((SELECT max(seq) FROM reports" \
 	" WHERE host_id = hosts.id), 0))"
-#define HOST_SEEN_SQL(max) \
-	"UPDATE hosts SET last_seen_ms = " max "(last_seen_ms, ?2)," \
-	" last_seq = " max "(last_seq, ?3) WHERE id = ?1"
 
 static const char *const stmt_sql[ST_N] = {
 	/* One writer per SQLite file: an hour is never built by two at once. */
@@ -76,7 +70,8 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_ROLLBACK_TO] = "ROLLBACK TO job",
 	[ST_HOST_ID] = "SELECT id FROM hosts WHERE agent_id = ?1",
 	[ST_HELLO] = HELLO_SQL("max"),
-	[ST_HOST_SEEN] = HOST_SEEN_SQL("max"),
+	[ST_HOST_SEEN] = "UPDATE hosts SET last_seen_ms = max(last_seen_ms, ?2),"
+		" last_seq = max(last_seq, ?3) WHERE id = ?1",
 	[ST_REPORT] =
 		"INSERT INTO reports (host_id, seq, collected_at_ms,"
 		" received_at_ms, interval_ms, established, syn_sent, syn_recv,"
@@ -146,7 +141,10 @@ static const char *const stmt_pg[ST_N] = {
 		" THEN 1 ELSE 0 END",
 	[ST_BEGIN] = "BEGIN",
 	[ST_HELLO] = HELLO_SQL("GREATEST"),
-	[ST_HOST_SEEN] = HOST_SEEN_SQL("GREATEST"),
+	/* ?4: the report's collection time, kept with the highest seq (schema/pg/002). */
+	[ST_HOST_SEEN] = "UPDATE hosts SET last_seen_ms = GREATEST(last_seen_ms, ?2),"
+		" last_seq = GREATEST(last_seq, ?3), last_collected_ms = CASE"
+		" WHEN ?3 > last_seq THEN ?4 ELSE last_collected_ms END WHERE id = ?1",
 	[ST_SYSCTL_DEL] =
 		"DELETE FROM host_sysctls WHERE host_id = ?1"
 		" AND name NOT IN (SELECT jsonb_array_elements_text(?2::jsonb))",
@@ -1255,6 +1253,8 @@ static int store_now(db_t *db, int64_t host, const wire_report_t *r, int64_t rec
 	sq_bind_i64(st, 1, host);
 	sq_bind_i64(st, 2, received_ms);
 	sq_bind_i64(st, 3, (int64_t)r->seq);
+	if (sq_kind(db->h) == SQ_PG)
+		sq_bind_i64(st, 4, r->collected_at_ms);
 	if ((rc = sq_run(st)) != 0)
 		return rc;
 	if (r->n_sysctls > 0 && (rc = put_sysctls(db, host, r)) != 0)

@@ -58,10 +58,10 @@ int db__schema_version(sq_t *h, int *v)
 
 	if (sq_kind(h) == SQ_SQLITE)
 		return query_int(h, "PRAGMA user_version", v);
+	/* to_regclass(): the catalogue views cost a new session several milliseconds. */
 	*v = 0;
-	if ((rc = query_int(h, "SELECT count(*) FROM pg_catalog.pg_tables"
-	                       " WHERE tablename = 'fleetstat_schema'"
-	                       " AND schemaname = current_schema()", &exists)) < 0 || !exists)
+	if ((rc = query_int(h, "SELECT to_regclass('fleetstat_schema') IS NOT NULL", &exists)) < 0 ||
+	    !exists)
 		return rc;
 	return query_int(h, "SELECT coalesce(max(version), 0) FROM fleetstat_schema", v);
 }

@@ -194,9 +194,10 @@ static const char *const fixed_sql[S_N] = {
 		" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top",
 	[S_SEEN] =
 		"UPDATE hosts h SET last_seen_ms = GREATEST(h.last_seen_ms, v.seen),"
-		" last_seq = GREATEST(h.last_seq, v.seq)"
-		" FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[]) AS v (id, seen, seq)"
-		" WHERE h.id = v.id",
+		" last_seq = GREATEST(h.last_seq, v.seq), last_collected_ms = CASE"
+		" WHEN v.seq > h.last_seq THEN v.at ELSE h.last_collected_ms END"
+		" FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[], ?4::bigint[])"
+		" AS v (id, seen, seq, at) WHERE h.id = v.id",
 	[S_DIRTY] =
 		"INSERT INTO rollup_dirty_hour (t) SELECT DISTINCT x FROM unnest(?1::bigint[]) AS x"
 		" ON CONFLICT DO NOTHING",
@@ -563,7 +564,7 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* Each host's newest receive time and highest seq stored. */
+/* Each host's newest receive time, and its highest seq stored with that report's time. */
 static int hosts_seen(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint8_t *isnew,
                       gkey_t *keys)
 {
@@ -573,9 +574,9 @@ static int hosts_seen(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint8
 
 	if (m == 0)
 		return 0;
-	open_arrays(f, 3);
+	open_arrays(f, 4);
 	for (size_t at = 0; at < m;) {
-		int64_t seen = INT64_MIN;
+		int64_t seen = INT64_MIN, collected = 0;
 		uint64_t seq = 0;
 		size_t e = at;
 
@@ -584,15 +585,18 @@ static int hosts_seen(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint8
 
 			if (x->received_ms > seen)
 				seen = x->received_ms;
-			if (x->r->seq > seq)
+			if (x->r->seq > seq) {
 				seq = x->r->seq;
+				collected = x->r->collected_at_ms;
+			}
 		}
 		arr_i64(&f->a[0], keys[at].host);
 		arr_i64(&f->a[1], seen);
 		arr_i64(&f->a[2], (int64_t)seq);
+		arr_i64(&f->a[3], collected);
 		at = e;
 	}
-	if ((rc = bind_arrays(f, st, 3)) < 0)
+	if ((rc = bind_arrays(f, st, 4)) < 0)
 		return rc;
 	return sq_run(st);
 }

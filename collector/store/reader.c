@@ -150,14 +150,21 @@ static const char hosts_sql[] =
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
 
-/* PostgreSQL's reports have no id: the latest row of each host by LATERAL. */
+/*
+ * PostgreSQL's reports have no id.  The latest row of each host is the one of
+ * seq last_seq, collected at last_collected_ms (schema/pg/002): one probe in
+ * one day's partition.  Should it be gone (retention took its day while an
+ * agent's clock ran backwards), the highest seq left, as SQLite's query reads.
+ */
 static const char hosts_sql_pg[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
 	" r.listen, r.closing, r.top, r.listeners"
-	" FROM hosts h LEFT JOIN LATERAL (SELECT * FROM reports WHERE host_id = h.id"
-	" ORDER BY seq DESC LIMIT 1) r ON true ORDER BY h.id";
+	" FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
+	" AND seq = h.last_seq AND collected_at_ms = h.last_collected_ms) UNION ALL"
+	" (SELECT * FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1) LIMIT 1) r"
+	" ON true ORDER BY h.id";
 
 /* What load_hosts() decodes of each host's latest report beside its counts. */
 enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2 };

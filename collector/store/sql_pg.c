@@ -8,11 +8,14 @@
  * mode), so a large answer is never held whole; libpq runs one query at a
  * time per connection, so when another statement starts while one is still
  * streaming (a loop over one statement's rows that steps another), the rest
- * of the first one's rows are read into its queue first.  Results are text
- * (numbers parse, bytea is hex), parameters text except bytes, which go
- * binary.
+ * of the first one's rows are read into its queue first.  Results come in
+ * binary (bytea as it is, numbers in network order) when every column is of
+ * a type read here (the prepared statement's description says), else in
+ * text (numbers parse, bytea is hex: numeric, from sum(), has no simple
+ * binary form).  Parameters are text except bytes, which go binary.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +25,15 @@
 #include "sql_priv.h"
 #include "hex.h"
 
-/* The type oids of pg_type.h (server headers are not needed for four numbers). */
+/* The type oids of pg_type.h (server headers are not needed for a few numbers). */
+#define OID_BOOL 16
 #define OID_BYTEA 17
 #define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
 #define OID_TEXT 25
 #define OID_FLOAT8 701
+#define OID_VARCHAR 1043
 
 typedef struct pg_stmt pg_stmt_t;
 
@@ -57,6 +64,7 @@ struct pg_stmt {
 	char (*num)[32];       /* the text of numeric binds */
 	char name[24];
 	uint64_t prep_gen;     /* the connection it was prepared on; 0: never */
+	bool binary;           /* its results come in binary (prepare_server()) */
 
 	int run;
 	PGresult *row;         /* the current row */
@@ -352,8 +360,21 @@ static void pg_reset(sq_stmt_t *st)
 static void pg_finalize(sq_stmt_t *st)
 {
 	pg_stmt_t *s = PS(st);
+	pg_t *db = P(st->db);
 
 	pg_reset(st);
+	/*
+	 * Off the server too, or a long-lived connection (the writer's, the HTTP
+	 * API's readers) gathers one per statement ever made.  Not possible in a
+	 * failed transaction: left until the connection ends.
+	 */
+	if (s->prep_gen == db->gen && pg_ready(db) == 0 &&
+	    PQtransactionStatus(db->c) != PQTRANS_INERROR) {
+		char sql[48];
+
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+		PQclear(PQexec(db->c, sql));
+	}
 	free(s->queue);
 	for (int i = 0; i < s->nblobs; i++)
 		free(s->blobs[i].p);
@@ -444,7 +465,22 @@ static int pg_bind_null(sq_stmt_t *st, int i)
 	return 0;
 }
 
-/* Prepares s on this connection with its parameters' types, unless it already is. */
+/* Whether values of type t are read in binary (pg_i64() and its kin know it). */
+static bool binary_type(Oid t)
+{
+	switch (t) {
+	case OID_BOOL: case OID_BYTEA: case OID_INT2: case OID_INT4: case OID_INT8:
+	case OID_TEXT: case OID_FLOAT8: case OID_VARCHAR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Prepares s on this connection with its parameters' types, unless it
+ * already is, and learns whether its results can come in binary.
+ */
 static int prepare_server(pg_t *db, pg_stmt_t *s)
 {
 	PGresult *r;
@@ -465,6 +501,13 @@ static int prepare_server(pg_t *db, pg_stmt_t *s)
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return pg_err(db, r);
 	PQclear(r);
+	r = PQdescribePrepared(db->c, s->name);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return pg_err(db, r);
+	s->binary = true;
+	for (int i = 0; i < PQnfields(r) && s->binary; i++)
+		s->binary = binary_type(PQftype(r, i));
+	PQclear(r);
 	if (s->nparams > 0)
 		memcpy(s->prep_types, s->types, (size_t)s->nparams * sizeof(Oid));
 	s->prep_gen = db->gen;
@@ -477,7 +520,8 @@ static int start(pg_t *db, pg_stmt_t *s)
 
 	if ((rc = pg_ready(db)) < 0 || (rc = prepare_server(db, s)) < 0)
 		return rc;
-	if (!PQsendQueryPrepared(db->c, s->name, s->nparams, s->vals, s->lens, s->fmts, 0)) {
+	if (!PQsendQueryPrepared(db->c, s->name, s->nparams, s->vals, s->lens, s->fmts,
+	                         s->binary)) {
 		pg_msg(db, PQerrorMessage(db->c));
 		return PQstatus(db->c) == CONNECTION_BAD ? -ECONNRESET : -EIO;
 	}
@@ -542,34 +586,88 @@ static bool pg_null(sq_stmt_t *st, int i)
 	return s->row == NULL || i < 0 || i >= PQnfields(s->row) || PQgetisnull(s->row, 0, i);
 }
 
-static const char *pg_text(sq_stmt_t *st, int i)
+/* Column i's number when it came in binary: *is_int says which of the two it is. */
+static bool bin_number(const pg_stmt_t *s, int i, int64_t *iv, double *dv, bool *is_int)
 {
-	return pg_null(st, i) ? NULL : PQgetvalue(PS(st)->row, 0, i);
+	const uint8_t *p = (const uint8_t *)PQgetvalue(s->row, 0, i);
+	uint64_t u = 0;
+	int n;
+
+	if (PQfformat(s->row, i) != 1)
+		return false;
+	switch (PQftype(s->row, i)) {
+	case OID_BOOL: n = 1; break;
+	case OID_INT2: n = 2; break;
+	case OID_INT4: n = 4; break;
+	case OID_INT8: case OID_FLOAT8: n = 8; break;
+	default: return false;
+	}
+	if (PQgetlength(s->row, 0, i) != n)
+		return false;
+	for (int k = 0; k < n; k++)
+		u = u << 8 | p[k];
+	*is_int = PQftype(s->row, i) != OID_FLOAT8;
+	if (*is_int) {
+		/* Sign-extended from its width. */
+		*iv = n == 8 ? (int64_t)u : n == 1 ? (int64_t)u
+		                                   : (int64_t)(u ^ 1ull << (8 * n - 1)) -
+		                                     (int64_t)(1ull << (8 * n - 1));
+		*dv = (double)*iv;
+	} else {
+		memcpy(dv, &u, sizeof(*dv));
+		*iv = (int64_t)*dv;
+	}
+	return true;
+}
+
+/* Column i as both kinds of number (NULL: 0). */
+static void number(sq_stmt_t *st, int i, int64_t *iv, double *dv)
+{
+	pg_stmt_t *s = PS(st);
+	bool is_int;
+
+	*iv = 0;
+	*dv = 0;
+	if (pg_null(st, i) || bin_number(s, i, iv, dv, &is_int))
+		return;
+	*iv = strtoll(PQgetvalue(s->row, 0, i), NULL, 10);
+	*dv = strtod(PQgetvalue(s->row, 0, i), NULL);
 }
 
 static int64_t pg_i64(sq_stmt_t *st, int i)
 {
-	const char *v = pg_text(st, i);
+	int64_t iv;
+	double dv;
 
-	return v != NULL ? strtoll(v, NULL, 10) : 0;
+	number(st, i, &iv, &dv);
+	return iv;
 }
 
 static double pg_f64(sq_stmt_t *st, int i)
 {
-	const char *v = pg_text(st, i);
+	int64_t iv;
+	double dv;
 
-	return v != NULL ? strtod(v, NULL) : 0;
+	number(st, i, &iv, &dv);
+	return dv;
 }
 
-/* Column i's bytes: bytea's hex text decoded once per row (other text as it is). */
+/*
+ * Column i's bytes, made once per row in the column's buffer: bytea's hex
+ * text decoded, a binary number written as text; text and binary bytea as
+ * they came.  Always followed by a NUL.
+ */
 static blob_t *decode(sq_stmt_t *st, int i)
 {
 	pg_stmt_t *s = PS(st);
-	const char *v = pg_text(st, i);
+	const char *v;
 	size_t n;
 	blob_t *b;
+	int64_t iv;
+	double dv;
+	bool is_int, hex;
 
-	if (v == NULL)
+	if (pg_null(st, i))
 		return NULL;
 	if (i >= s->nblobs) {
 		blob_t *nb = realloc(s->blobs, (size_t)(i + 1) * sizeof(*nb));
@@ -583,16 +681,22 @@ static blob_t *decode(sq_stmt_t *st, int i)
 	b = &s->blobs[i];
 	if (b->decoded)
 		return b;
-	n = strlen(v);
-	if (b->cap < n + 1) {
-		uint8_t *p = realloc(b->p, n + 1);
+	v = PQgetvalue(s->row, 0, i);
+	n = (size_t)PQgetlength(s->row, 0, i);
+	if (b->cap < n + 32) {
+		uint8_t *p = realloc(b->p, n + 32);
 
 		if (p == NULL)
 			return NULL;
 		b->p = p;
-		b->cap = n + 1;
+		b->cap = n + 32;
 	}
-	if (v[0] == '\\' && v[1] == 'x') {
+	hex = PQfformat(s->row, i) == 0 && PQftype(s->row, i) == OID_BYTEA && n >= 2 &&
+	      v[0] == '\\' && v[1] == 'x';
+	if (bin_number(s, i, &iv, &dv, &is_int)) {
+		b->len = (size_t)(is_int ? snprintf((char *)b->p, 32, "%" PRId64, iv)
+		                         : snprintf((char *)b->p, 32, "%.17g", dv));
+	} else if (hex) {
 		b->len = 0;
 		for (size_t k = 2; k + 1 < n; k += 2) {
 			int hi = fs_hexval(v[k]), lo = fs_hexval(v[k + 1]);
@@ -605,8 +709,24 @@ static blob_t *decode(sq_stmt_t *st, int i)
 		memcpy(b->p, v, n);
 		b->len = n;
 	}
+	b->p[b->len] = '\0';
 	b->decoded = true;
 	return b;
+}
+
+static const char *pg_text(sq_stmt_t *st, int i)
+{
+	pg_stmt_t *s = PS(st);
+	blob_t *b;
+
+	if (pg_null(st, i))
+		return NULL;
+	if (PQfformat(s->row, i) == 0 ? PQftype(s->row, i) != OID_BYTEA
+	                              : PQftype(s->row, i) == OID_TEXT ||
+	                                PQftype(s->row, i) == OID_VARCHAR)
+		return PQgetvalue(s->row, 0, i);   /* text as it came (libpq ends it with a NUL) */
+	b = decode(st, i);
+	return b != NULL ? (const char *)b->p : NULL;
 }
 
 static const void *pg_blob(sq_stmt_t *st, int i)

@@ -20,6 +20,7 @@
 
 #include "db.h"
 #include "migrate.h"
+#include "reader.h"
 #include "sql.h"
 
 typedef struct {
@@ -906,6 +907,7 @@ static void test_pg_batch_roundtrip(void **state)
 	assert_int_equal(db_get_host(db, id, &h), 0);
 	assert_int_equal(h.last_seq, N);
 	assert_int_equal(h.last_seen_ms, r[N - 1].collected_at_ms + 5);
+	assert_int_equal(pg_count("SELECT last_collected_ms FROM hosts"), r[N - 1].collected_at_ms);
 	db_host_close(&h);
 	assert_int_equal(hello(db, id, "pg1", 2000), N);
 	for (int i = 0; i <= N; i++)
@@ -980,6 +982,116 @@ static void test_pg_job_fails_alone(void **state)
 	db_close(db);
 }
 
+/* One statement on a connection of its own. */
+static void pg_exec(const char *sql)
+{
+	char err[256];
+	sq_t *h;
+
+	if (sq_open(pg_uri(), 0, &h, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	if (sq_exec(h, sql) < 0)
+		fail_msg("%s: %s", sql, sq_errmsg(h));
+	sq_close(h);
+}
+
+/* The collection time of the one host's latest report as the reader finds it. */
+static int64_t pg_latest_collected(void)
+{
+	char err[256];
+	db_reader_t *rd;
+	col_host_t *hosts;
+	size_t n;
+	int64_t t;
+
+	if (db_reader_open(pg_uri(), &rd, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(db_reader_hosts(rd, &hosts, &n), 0);
+	assert_int_equal(n, 1);
+	t = hosts[0].has_report ? hosts[0].collected_at_ms : -1;
+	db_reader_hosts_free(hosts, n);
+	db_reader_close(rd);
+	return t;
+}
+
+/*
+ * A database as a build that knew only pg/001 left it: 002 gives each host the
+ * collection time of its highest seq, the writer moves it, and the reader
+ * finds the latest report by it, or by seq alone when that row is gone.
+ */
+static void test_pg_migrates_from_v1(void **state)
+{
+	uint8_t id[WIRE_AGENT_ID_LEN];
+	wire_report_t r;
+	db_t *db;
+
+	(void)state;
+	agent(id, 6);
+	pg_exec(db__schema_sql_of(SQ_PG, 1));
+	pg_exec("CREATE TABLE fleetstat_schema (version integer NOT NULL);"
+	        " INSERT INTO fleetstat_schema VALUES (1);"
+	        " CREATE TABLE reports_19700101 PARTITION OF reports FOR VALUES FROM (0) TO (86400000);"
+	        " INSERT INTO hosts (agent_id, hostname, tier, first_seen_ms, last_seen_ms, last_seq)"
+	        " VALUES ('\\x0600a2a3a4a5a6a7a8a9aaabacadaeaf', 'old', 'db', 10, 20, 3);"
+	        " INSERT INTO reports (host_id, seq, collected_at_ms, received_at_ms, interval_ms,"
+	        " established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close,"
+	        " close_wait, last_ack, listen, closing)"
+	        " SELECT 1, s, s * 1000, s * 1000, 10000, 5, 0, 0, 0, 0, 3, 0, 600, 0, 2, 0"
+	        " FROM generate_series(1, 3) AS s");
+	db = open_ok(pg_uri());
+	assert_int_equal(db_schema_version(db), db__schema_latest_of(SQ_PG));
+	assert_int_equal(pg_count("SELECT last_collected_ms FROM hosts"), 3000);
+	assert_int_equal(pg_latest_collected(), 3000);
+	/* The writer's way, report by report (a job), then a batch. */
+	assert_int_equal(hello(db, id, "old", 30), 3);
+	mkreport(&r, 4, 5000, 2, 3, 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_job_begin(db), 0);
+	assert_int_equal(db_put_report(db, id, &r, 5000, NULL), 0);
+	assert_int_equal(db_job_end(db, 1), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(pg_count("SELECT last_collected_ms FROM hosts"), 5000);
+	wire_report_close(&r);
+	mkreport(&r, 5, 4000, 2, 3, 0);   /* a later seq collected earlier still counts */
+	put(db, id, &r, 1);
+	wire_report_close(&r);
+	mkreport(&r, 2, 2000, 2, 3, 0);   /* a resend of an older seq moves nothing */
+	put(db, id, &r, 0);
+	wire_report_close(&r);
+	assert_int_equal(pg_count("SELECT last_seq FROM hosts"), 5);
+	assert_int_equal(pg_count("SELECT last_collected_ms FROM hosts"), 4000);
+	assert_int_equal(pg_latest_collected(), 4000);
+	/* Its row gone: the highest seq left is the latest. */
+	pg_exec("DELETE FROM reports WHERE seq = 5");
+	assert_int_equal(pg_latest_collected(), 5000);
+	db_close(db);
+}
+
+/* A statement finalized is gone from the server too: a long-lived connection gathers none. */
+static void test_pg_finalize_deallocates(void **state)
+{
+	char err[256];
+	sq_t *h;
+	sq_stmt_t *st;
+
+	(void)state;
+	if (sq_open(pg_uri(), SQ_READONLY, &h, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(sq_prepare(h, "SELECT ?1 + 1", &st), 0);
+		sq_bind_i64(st, 1, i);
+		assert_int_equal(sq_step(st), SQ_ROW);
+		assert_int_equal(sq_i64(st, 0), i + 1);
+		sq_finalize(st);
+	}
+	/* Only the count itself is prepared. */
+	assert_int_equal(sq_prepare(h, "SELECT count(*) FROM pg_prepared_statements", &st), 0);
+	assert_int_equal(sq_step(st), SQ_ROW);
+	assert_int_equal(sq_i64(st, 0), 1);
+	sq_finalize(st);
+	sq_close(h);
+}
+
 /* Retention drops whole days, and only days wholly before the horizon. */
 static void test_pg_prune_drops_days(void **state)
 {
@@ -1043,6 +1155,8 @@ int main(void)
 		cmocka_unit_test_setup(test_pg_batch_roundtrip, pg_setup),
 		cmocka_unit_test_setup(test_pg_rollback_leaves_nothing, pg_setup),
 		cmocka_unit_test_setup(test_pg_job_fails_alone, pg_setup),
+		cmocka_unit_test_setup(test_pg_migrates_from_v1, pg_setup),
+		cmocka_unit_test_setup(test_pg_finalize_deallocates, pg_setup),
 		cmocka_unit_test_setup(test_pg_prune_drops_days, pg_setup),
 	};
 
