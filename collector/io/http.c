@@ -3,6 +3,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,16 @@
 #include "reader.h"
 
 #define API_PREFIX "/api/v1/"
+#define MAX_IDLE_READERS 64
 
 struct col_http {
 	struct MHD_Daemon *d;
 	col_http_config_t cfg;
 	_Atomic uint64_t requests;
+	/* Read-only connections between requests: a new one costs PostgreSQL a session. */
+	pthread_mutex_t mu;
+	db_reader_t *idle[MAX_IDLE_READERS];
+	size_t n_idle, max_idle;
 };
 
 static int64_t now_ms(void)
@@ -144,6 +150,53 @@ static const char *content_type(col_fmt_t f)
 	}
 }
 
+/* ---- readers kept between requests ---- */
+
+/* An idle reader, or a new one (*kept says which); NULL (logged) when none opens. */
+static db_reader_t *reader_take(col_http_t *h, bool *kept)
+{
+	db_reader_t *rd = NULL;
+	char err[512];
+
+	pthread_mutex_lock(&h->mu);
+	if (h->n_idle > 0)
+		rd = h->idle[--h->n_idle];
+	pthread_mutex_unlock(&h->mu);
+	if ((*kept = rd != NULL))
+		return rd;
+	if (db_reader_open(h->cfg.db_path, &rd, err, sizeof(err)) < 0) {
+		log_warnx("http: %s", err);
+		return NULL;
+	}
+	return rd;
+}
+
+/* rd back among the idle, or closed when enough are. */
+static void reader_give(col_http_t *h, db_reader_t *rd)
+{
+	pthread_mutex_lock(&h->mu);
+	if (h->n_idle < h->max_idle) {
+		h->idle[h->n_idle++] = rd;
+		rd = NULL;
+	}
+	pthread_mutex_unlock(&h->mu);
+	db_reader_close(rd);
+}
+
+/*
+ * A kept reader whose connection was lost meanwhile (PostgreSQL restarted)
+ * fails with -ECONNRESET before it reads anything: *rd is then replaced by a
+ * new one (NULL when none opens) for the one retry.
+ */
+static bool reader_retry(col_http_t *h, db_reader_t **rd, bool *kept, int rc)
+{
+	if (!*kept || rc != -ECONNRESET)
+		return false;
+	db_reader_close(*rd);
+	*rd = reader_take(h, kept);
+	return true;
+}
+
 static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, const char *cmd)
 {
 	const db_query_cfg_t qcfg = {h->cfg.thresholds, h->cfg.suspects};
@@ -151,7 +204,7 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 	db_reader_t *rd;
 	params_t p = {.cmd = col_cmd_find(cmd), .bad = ""};
 	const char *why;
-	char err[512];
+	bool kept;
 	int rc;
 
 	if (p.cmd == NULL)
@@ -161,11 +214,17 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_param, &p);
 	if (p.bad[0])
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", p.bad);
-	if (db_reader_open(h->cfg.db_path, &rd, err, sizeof(err)) < 0) {
-		log_warnx("http: %s", err);
+	if ((rd = reader_take(h, &kept)) == NULL)
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+	while ((rc = db_query(rd, p.cmd->id, &p.o, &qcfg, &b, &why)) < 0 &&
+	       reader_retry(h, &rd, &kept, rc)) {
+		fs_buf_reset(&b);
+		if (rd == NULL) {
+			fs_buf_close(&b);
+			return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable",
+			                   NULL);
+		}
 	}
-	rc = db_query(rd, p.cmd->id, &p.o, &qcfg, &b, &why);
 	if (rc < 0) {
 		unsigned status = rc == -EINVAL && why ? MHD_HTTP_BAD_REQUEST
 		                                        : MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -173,12 +232,15 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 		if (status != MHD_HTTP_BAD_REQUEST)
 			log_warnx("http: %s: %s", cmd, *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
 			                                                     : strerror(-rc));
-		db_reader_close(rd);
+		if (status == MHD_HTTP_BAD_REQUEST)
+			reader_give(h, rd);
+		else
+			db_reader_close(rd);   /* whatever went wrong, not on the next request */
 		fs_buf_close(&b);
 		return reply_error(conn, status, status == MHD_HTTP_BAD_REQUEST ? "bad request"
 		                                                                : "query failed", why);
 	}
-	db_reader_close(rd);
+	reader_give(h, rd);
 	/* A summary's status goes in a header too (the CLI's exit code). */
 	return reply_full(conn, MHD_HTTP_OK, content_type(p.o.format), &b,
 	                  p.cmd->id == COL_CMD_SUMMARY ? rc : -1);
@@ -191,20 +253,23 @@ static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 	db_reader_t *rd;
 	col_host_t *hosts = NULL;
 	size_t n = 0;
-	char err[512];
+	bool kept;
+	int rc;
 
 	h->cfg.selfstats(h->cfg.ctx, &self);
 	self.http_requests = h->requests;
-	if (db_reader_open(h->cfg.db_path, &rd, err, sizeof(err)) < 0) {
-		log_warnx("http: %s", err);
+	if ((rd = reader_take(h, &kept)) == NULL)
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
-	}
-	if (db_reader_hosts(rd, &hosts, &n) < 0) {
+	while ((rc = db_reader_hosts(rd, &hosts, &n)) < 0 && reader_retry(h, &rd, &kept, rc))
+		if (rd == NULL)
+			return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable",
+			                   NULL);
+	if (rc < 0) {
 		log_warnx("http: metrics: %s", db_reader_errmsg(rd));
 		db_reader_close(rd);
 		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
 	}
-	db_reader_close(rd);
+	reader_give(h, rd);
 	if (col_metrics_render(hosts, n, now_ms(), &self, &b) < 0) {
 		db_reader_hosts_free(hosts, n);
 		fs_buf_close(&b);
@@ -271,6 +336,10 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 		return -ENOMEM;
 	}
 	h->cfg = *cfg;
+	pthread_mutex_init(&h->mu, NULL);
+	h->max_idle = cfg->threads ? cfg->threads : 1;
+	if (h->max_idle > MAX_IDLE_READERS)
+		h->max_idle = MAX_IDLE_READERS;
 	h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
 	                        MHD_OPTION_SOCK_ADDR, sa,
 	                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1,
@@ -282,6 +351,7 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 
 		snprintf(why, whylen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
 		         strerror(-err));
+		pthread_mutex_destroy(&h->mu);
 		free(h);
 		return err;
 	}
@@ -297,5 +367,8 @@ void col_http_stop(col_http_t *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->d);
+	while (h->n_idle > 0)
+		db_reader_close(h->idle[--h->n_idle]);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

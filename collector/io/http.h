@@ -20,7 +20,7 @@ typedef struct {
 	int port;
 	const uint8_t *token;      /* the bearer token clients must send; NULL: none */
 	size_t token_len;
-	const char *db_path;       /* each request reads on a read-only connection of its own */
+	const char *db_path;       /* requests read on read-only connections, kept between them */
 	unsigned max_conns;        /* clients at once (more are refused) */
 	unsigned timeout_s;        /* a client silent this long is dropped */
 	unsigned threads;          /* libmicrohttpd's pool: queries answered at once */

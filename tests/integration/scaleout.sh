@@ -63,9 +63,15 @@ done
 # PostgreSQL crashes and recovers under the load: the collectors' commits fail, the agents
 # spool, then everything spooled is stored once.
 n=$(stored)
+api_hosts() { "$BUILD/fleetstat" --server "http://127.0.0.1:${http[a]}" --format json hosts; }
+api_hosts >/dev/null || fail "the API did not answer before the restart"   # a reader is kept
 fs_pg_restart_immediate
 echo "PostgreSQL restarted crash-like with $n stored"
 fs_wait_for 30 more_than $((n + 10)) || fail "nothing stored after PostgreSQL came back"
+# The API's kept reader lost its session: the first query after it still answers.
+api_hosts >"$T/hosts.json" || fail "the API's first query after the restart failed"
+[ "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["hosts"]))' "$T/hosts.json")" = 5 ] ||
+	fail "the API's hosts after the restart: $(cat "$T/hosts.json")"
 
 # Every spool drained at once (each agent acked up to its newest report), bounded.
 spools_empty() {
