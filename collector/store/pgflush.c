@@ -18,6 +18,8 @@
 #define INS_COLS (5 + (WIRE_NSTATES - 1) + 2 + 1 + 3)
 /* Arrays at most one statement takes: the tier upsert's host, t, hosts and 2 per column. */
 #define MAX_ARRAYS (3 + 2 * DB_ROLL_NCOLS)
+/* The staging table the reports are copied into (one per session, emptied at each commit). */
+#define STAGE "fs_stage"
 
 enum { S_INS, S_MIN_GET, S_MIN_PUT, S_HOUR_PUT, S_TIER_PUT, S_TOP_GET, S_TOP_PUT, S_SEEN,
        S_DIRTY, S_N };
@@ -25,7 +27,10 @@ enum { S_INS, S_MIN_GET, S_MIN_PUT, S_HOUR_PUT, S_TIER_PUT, S_TOP_GET, S_TOP_PUT
 struct db_pgflush {
 	sq_t *h;
 	sq_stmt_t *st[S_N];
-	fs_buf_t a[INS_COLS > MAX_ARRAYS ? INS_COLS : MAX_ARRAYS];
+	fs_buf_t a[MAX_ARRAYS];
+	fs_buf_t copy;         /* the reports in COPY's binary format */
+	char stage_sql[1024];  /* makes the staging table unless the session has it */
+	char copy_sql[1024];
 };
 
 /* A stored report's place in a group: sorted by (host, t, index), a group is a run. */
@@ -65,19 +70,6 @@ static void arr_f64(fs_buf_t *b, double v)
 	fs_buf_printf(b, "%.17g", v);   /* read back to the same double */
 }
 
-/* An element quoted: '"' and '\' escaped. */
-static void arr_text(fs_buf_t *b, const char *s)
-{
-	arr_sep(b);
-	fs_buf_puts(b, "\"");
-	for (const char *p = s != NULL ? s : ""; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fs_buf_add(b, "\\", 1);
-		fs_buf_add(b, p, 1);
-	}
-	fs_buf_puts(b, "\"");
-}
-
 /* Bytes as bytea's hex input, "\\x..." inside the array; no bytes: NULL. */
 static void arr_bytes(fs_buf_t *b, const uint8_t *p, size_t len)
 {
@@ -97,6 +89,34 @@ static void arr_bytes(fs_buf_t *b, const uint8_t *p, size_t len)
 	fs_buf_puts(b, "\"");
 }
 
+/* ---- COPY's binary format: big-endian numbers, each field after its length ---- */
+
+static void copy_u(fs_buf_t *b, uint64_t v, int bytes)
+{
+	char x[8];
+
+	for (int i = 0; i < bytes; i++)
+		x[i] = (char)(uint8_t)(v >> (8 * (bytes - 1 - i)));
+	fs_buf_add(b, x, (size_t)bytes);
+}
+
+static void copy_i64(fs_buf_t *b, int64_t v)
+{
+	copy_u(b, 8, 4);
+	copy_u(b, (uint64_t)v, 8);
+}
+
+/* len bytes; with empty_null, none is NULL (length -1), as arr_bytes() has it. */
+static void copy_field(fs_buf_t *b, const void *p, size_t len, bool empty_null)
+{
+	if (len == 0 && empty_null) {
+		copy_u(b, 0xffffffff, 4);
+		return;
+	}
+	copy_u(b, len, 4);
+	fs_buf_add(b, p, len);
+}
+
 /* Binds the first n arrays to parameters 1..n: -ENOMEM when one could not be built. */
 static int bind_arrays(db_pgflush_t *f, sq_stmt_t *st, size_t n)
 {
@@ -113,18 +133,34 @@ static int bind_arrays(db_pgflush_t *f, sq_stmt_t *st, size_t n)
 
 #define ADD(...) (n += (size_t)snprintf(sql + n, n < len ? len - n : 0, __VA_ARGS__))
 
-static void ins_sql(char *sql, size_t len)
+/* The report columns, in the order insert_rows() writes them. */
+static void ins_cols(char *sql, size_t len)
 {
 	size_t n = 0;
-	int k = 0;
 
-	ADD("INSERT INTO reports (host_id, seq, collected_at_ms, received_at_ms, interval_ms");
+	ADD("host_id, seq, collected_at_ms, received_at_ms, interval_ms");
 	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 		ADD(", %s", wire_state_key(s));
-	ADD(", dropped_reports, collect_us, source, top, listeners, counters) SELECT * FROM unnest(");
-	for (k = 1; k <= INS_COLS - 4; k++)
-		ADD("%s?%d::bigint[]", k > 1 ? ", " : "", k);
-	ADD(", ?%d::text[], ?%d::bytea[], ?%d::bytea[], ?%d::bytea[])", k, k + 1, k + 2, k + 3);
+	ADD(", dropped_reports, collect_us, source, top, listeners, counters");
+}
+
+/*
+ * A batch's reports are copied into the staging table (COPY in binary), then
+ * inserted from it in one statement: tests/bench/pgbatch.c measured it at
+ * 1.7 to 1.9 times unnest() over array literals, and 1.3 to 1.4 times a
+ * pipeline of single-row inserts.
+ */
+static void ins_sql(db_pgflush_t *f, char *sql, size_t len)
+{
+	char cols[512];
+	size_t n = 0;
+
+	ins_cols(cols, sizeof(cols));
+	snprintf(f->stage_sql, sizeof(f->stage_sql), "CREATE TEMP TABLE IF NOT EXISTS " STAGE
+	         " ON COMMIT DELETE ROWS AS SELECT %s FROM reports WITH NO DATA", cols);
+	snprintf(f->copy_sql, sizeof(f->copy_sql), "COPY " STAGE " (%s) FROM STDIN (FORMAT binary)",
+	         cols);
+	ADD("INSERT INTO reports (%s) SELECT %s FROM " STAGE, cols, cols);
 	ADD(" ON CONFLICT DO NOTHING RETURNING host_id, seq");
 }
 
@@ -217,7 +253,7 @@ int db__pgflush_new(sq_t *h, db_pgflush_t **out)
 		const char *q = fixed_sql[i];
 
 		if (i == S_INS)
-			ins_sql(sql, sizeof(sql)), q = sql;
+			ins_sql(f, sql, sizeof(sql)), q = sql;
 		else if (i == S_MIN_GET || i == S_MIN_PUT || i == S_HOUR_PUT)
 			roll_sql(sql, sizeof(sql), i), q = sql;
 		else if (i == S_TIER_PUT)
@@ -240,6 +276,7 @@ void db__pgflush_free(db_pgflush_t *f)
 		sq_finalize(f->st[i]);
 	for (size_t i = 0; i < sizeof(f->a) / sizeof(f->a[0]); i++)
 		fs_buf_close(&f->a[i]);
+	fs_buf_close(&f->copy);
 	free(f);
 }
 
@@ -267,30 +304,38 @@ static int insert_rows(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint
                        uint8_t *isnew, gkey_t *keys)
 {
 	sq_stmt_t *st = f->st[S_INS];
+	fs_buf_t *d = &f->copy;
 	int rc;
 
-	open_arrays(f, INS_COLS);
+	fs_buf_reset(d);
+	fs_buf_add(d, "PGCOPY\n\377\r\n\0", 11);
+	copy_u(d, 0, 4);   /* flags */
+	copy_u(d, 0, 4);   /* no header extension */
 	for (size_t i = 0; i < n; i++) {
 		const wire_report_t *r = p[i].r;
-		size_t k = 0;
 
-		arr_i64(&f->a[k++], p[i].host);
-		arr_i64(&f->a[k++], (int64_t)r->seq);
-		arr_i64(&f->a[k++], r->collected_at_ms);
-		arr_i64(&f->a[k++], p[i].received_ms);
-		arr_i64(&f->a[k++], r->interval_ms);
+		copy_u(d, INS_COLS, 2);
+		copy_i64(d, p[i].host);
+		copy_i64(d, (int64_t)r->seq);
+		copy_i64(d, r->collected_at_ms);
+		copy_i64(d, p[i].received_ms);
+		copy_i64(d, r->interval_ms);
 		for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
-			arr_i64(&f->a[k++], r->states.n[s]);
+			copy_i64(d, r->states.n[s]);
 		/* Stored as their two's complement bits, as SQLite's writes do. */
-		arr_i64(&f->a[k++], (int64_t)r->dropped_reports);
-		arr_i64(&f->a[k++], (int64_t)r->collect_us);
-		arr_text(&f->a[k++], r->source);
+		copy_i64(d, (int64_t)r->dropped_reports);
+		copy_i64(d, (int64_t)r->collect_us);
+		copy_field(d, r->source ? r->source : "", r->source ? strlen(r->source) : 0, false);
 		for (int c = 0; c < 3; c++)
-			arr_bytes(&f->a[k++], bytes + p[i].off[c], p[i].len[c]);
+			copy_field(d, bytes + p[i].off[c], p[i].len[c], true);
 		isnew[i] = 0;
 		keys[i] = (gkey_t){p[i].host, (int64_t)r->seq, i};
 	}
-	if ((rc = bind_arrays(f, st, INS_COLS)) < 0)
+	copy_u(d, 0xffff, 2);   /* the trailer: a field count of -1 */
+	if (d->err)
+		return -ENOMEM;
+	if ((rc = sq_exec(f->h, f->stage_sql)) < 0 ||
+	    (rc = sq_copy(f->h, f->copy_sql, d->p, d->len)) < 0)
 		return rc;
 	/* The first of a (host, seq) in p is the one stored: keys sorted by (host, seq, index). */
 	qsort(keys, n, sizeof(*keys), key_cmp);

@@ -2,6 +2,7 @@
 /* sql.c: which backend a target names, and the calls of sql.h passed to it. */
 #include "sql.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,15 @@ void sq_close(sq_t *db)
 
 sq_kind_t sq_kind(const sq_t *db) { return db->kind; }
 int sq_exec(sq_t *db, const char *sql) { return db->ops->exec(db, sql); }
+
+int sq_copy(sq_t *db, const char *sql, const void *data, size_t len)
+{
+	if (db->ops->copy == NULL) {
+		sq__msg(db, "COPY is PostgreSQL's");
+		return -ENOTSUP;
+	}
+	return db->ops->copy(db, sql, data, len);
+}
 bool sq_in_tx(sq_t *db) { return db->ops->in_tx(db); }
 int sq_reconnect(sq_t *db) { return db->ops->reconnect(db); }
 const char *sq_errmsg(sq_t *db) { return db->msg; }

@@ -63,6 +63,12 @@ sq_kind_t sq_kind(const sq_t *db);
 /* Runs sql (one or more statements, no parameters, no rows wanted). */
 int sq_exec(sq_t *db, const char *sql);
 
+/*
+ * Runs sql, a COPY ... FROM STDIN, with data (len bytes) as all of its input.
+ * PostgreSQL only: -ENOTSUP on SQLite.
+ */
+int sq_copy(sq_t *db, const char *sql, const void *data, size_t len);
+
 /* Whether a transaction is open (also false after the server rolled one back). */
 bool sq_in_tx(sq_t *db);
 

@@ -249,6 +249,36 @@ static int pg_exec(sq_t *base, const char *sql)
 	return pg_err(db, r);
 }
 
+static int pg_copy(sq_t *base, const char *sql, const void *data, size_t len)
+{
+	enum { CHUNK = 1 << 20 };
+	pg_t *db = P(base);
+	const char *p = data;
+	PGresult *r;
+	int rc;
+
+	if ((rc = pg_ready(db)) < 0)
+		return rc;
+	r = PQexec(db->c, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		return pg_err(db, r);
+	PQclear(r);
+	for (size_t off = 0; off < len; off += CHUNK) {
+		size_t n = len - off < CHUNK ? len - off : CHUNK;
+
+		if (PQputCopyData(db->c, p + off, (int)n) != 1)
+			break;
+	}
+	/* A failed send shows in the result; the end is sent either way. */
+	PQputCopyEnd(db->c, NULL);
+	r = PQgetResult(db->c);
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_err(db, r);
+	if (rc == 0)
+		PQclear(r);
+	drain(db);
+	return rc;
+}
+
 static bool pg_in_tx(sq_t *base)
 {
 	PGTransactionStatusType t = PQtransactionStatus(P(base)->c);
@@ -746,6 +776,7 @@ static size_t pg_bytes(sq_stmt_t *st, int i)
 static const struct sq_ops pg_ops = {
 	.close = pg_close,
 	.exec = pg_exec,
+	.copy = pg_copy,
 	.in_tx = pg_in_tx,
 	.reconnect = pg_reconnect,
 	.sys_errno = pg_sys_errno,

@@ -8,6 +8,7 @@
 struct sq_ops {
 	void (*close)(sq_t *db);
 	int (*exec)(sq_t *db, const char *sql);
+	int (*copy)(sq_t *db, const char *sql, const void *data, size_t len);   /* NULL: none */
 	bool (*in_tx)(sq_t *db);
 	int (*reconnect)(sq_t *db);
 	int (*sys_errno)(sq_t *db);
