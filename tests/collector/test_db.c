@@ -378,6 +378,53 @@ static void test_db_open_migrates_from_v1(void **state)
 	assert_int_equal(count_sql(path, "SELECT sum(n) FROM rollup_hour"), 2);
 }
 
+/*
+ * A file as each earlier build left it (schema 1..v applied, with a host and
+ * a report in it): it opens at the latest version with its data, and takes
+ * new reports.
+ */
+static void test_db_open_migrates_from_each(void **state)
+{
+	for (int v = 1; v < db_schema_latest(); v++) {
+		char path[320], sql[512];
+		uint8_t id[WIRE_AGENT_ID_LEN];
+		wire_report_t r, got;
+		sqlite3 *h;
+		db_t *db;
+
+		path_new(*state, path, sizeof(path), "each");
+		agent(id, 1);
+		assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+		for (int k = 1; k <= v; k++)
+			assert_int_equal(sqlite3_exec(h, db_schema_sql(k), NULL, NULL, NULL), SQLITE_OK);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;"
+		         " INSERT INTO hosts (agent_id, hostname, tier, first_seen_ms, last_seen_ms,"
+		         " last_seq) VALUES (x'0100a2a3a4a5a6a7a8a9aaabacadaeaf', 'old', 'db', 10, 20, 7);"
+		         " INSERT INTO reports (host_id, seq, collected_at_ms, received_at_ms,"
+		         " interval_ms, established, syn_sent, syn_recv, fin_wait1, fin_wait2,"
+		         " time_wait, close, close_wait, last_ack, listen, closing, source)"
+		         " VALUES (1, 7, 1000, 1001, 10000, 5, 0, 0, 0, 0, 3, 0, 600, 0, 2, 0, 'proc')",
+		         v);
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_close(h), SQLITE_OK);
+
+		db = open_ok(path);
+		assert_int_equal(db_schema_version(db), db_schema_latest());
+		assert_int_equal(db_get_report(db, id, 7, &got), 0);
+		assert_int_equal(got.states.n[WIRE_CLOSE_WAIT], 600);
+		assert_string_equal(got.source, "proc");
+		wire_report_close(&got);
+		assert_int_equal(hello(db, id, "old", 30), 7);
+		mkreport(&r, 8, 70000, 20, 5, 4);
+		put(db, id, &r, 1);
+		assert_int_equal(db_get_report(db, id, 8, &got), 0);
+		assert_int_equal(got.top.n_ips, r.top.n_ips);
+		wire_report_close(&got);
+		wire_report_close(&r);
+		db_close(db);
+	}
+}
+
 static void test_db_open_refuses_newer(void **state)
 {
 	char path[320], err[256] = "";
@@ -1137,6 +1184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_db_open_empty_latest),
 		cmocka_unit_test(test_db_open_migrates_from_v1),
+		cmocka_unit_test(test_db_open_migrates_from_each),
 		cmocka_unit_test(test_db_open_refuses_newer),
 		cmocka_unit_test(test_db_host_hello_last_seq),
 		cmocka_unit_test(test_db_put_report_resend_stored_once),
