@@ -7,6 +7,8 @@
 # latest), suspects, sysctl and summary answer the same JSON from both databases.  Set aside:
 # the query moment (now_ms) and the times of the two runs' own fresh reports and Hellos (each
 # agent collects one when it runs: any number within the seconds the runs took reads "FRESH").
+# A streaming replica of the PostgreSQL cluster, once it has replayed all, answers the same JSON
+# as its primary (the README's reads-from-a-replica recipe).
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: differential.sh BUILD_DIR}" && pwd)
@@ -15,6 +17,7 @@ source "$here/lib.sh"
 command -v unshare >/dev/null || fail "unshare missing"
 fs_tmpdir
 fs_pg_start
+fs_pg_standby
 LITE=$T/fleetstat.db
 FS="$BUILD/fleetstat"
 NOW=$(date +%s%3N)
@@ -105,6 +108,9 @@ built() {
 	done
 }
 fs_wait_for 150 built || fail "the hour baselines were not built within 150 s"
+# Nothing more to write: the replica catches up and stays so.
+fs_col_stop pg TERM
+fs_wait_for 30 fs_pg_caught_up || fail "the standby did not catch up within 30 s"
 
 queries=(
 	"tiers"
@@ -122,18 +128,12 @@ queries=(
 	"sysctl"
 	"summary --since 24h"
 )
-for q in "${queries[@]}"; do
-	# shellcheck disable=SC2086
-	rc_l=0 rc_p=0
-	# shellcheck disable=SC2086
-	"$FS" --db "$LITE" $q --format json >"$T/lite.json" 2>"$T/lite.err" || rc_l=$?
-	# shellcheck disable=SC2086
-	"$FS" --db "$PG_URI" $q --format json >"$T/pg.json" 2>"$T/pg.err" || rc_p=$?
-	[ "$rc_l" = "$rc_p" ] || fail "$q: exit $rc_l on SQLite, $rc_p on PostgreSQL: $(cat "$T/pg.err")"
-	[ "$rc_l" -le 2 ] || fail "$q: exit $rc_l: $(cat "$T/lite.err")"
-	python3 - "$T/lite.json" "$T/pg.json" "$T0" "$T1" "$q" <<'PY' || fail "$q: SQLite and PostgreSQL differ"
+# same_json A B Q NAME_A NAME_B: the two answers to Q agree, the query moment and the runs' own
+# fresh times aside.
+same_json() {
+	python3 - "$1" "$2" "$T0" "$T1" "$3" "$4" "$5" <<'PY'
 import json, sys
-a, b, t0, t1, q = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+a, b, t0, t1, q, na, nb = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:8]
 def norm(v):
     if isinstance(v, dict):
         return {k: norm(x) for k, x in v.items() if k != "now_ms"}
@@ -146,11 +146,26 @@ x, y = norm(json.load(open(a))), norm(json.load(open(b)))
 if x != y:
     sx, sy = json.dumps(x, sort_keys=True), json.dumps(y, sort_keys=True)
     i = next((k for k in range(min(len(sx), len(sy))) if sx[k] != sy[k]), min(len(sx), len(sy)))
-    print(f"{q}: first difference at {i}:\n  sqlite: ...{sx[max(0, i - 150):i + 150]}\n"
-          f"  pg:     ...{sy[max(0, i - 150):i + 150]}", file=sys.stderr)
+    print(f"{q}: first difference at {i}:\n  {na}: ...{sx[max(0, i - 150):i + 150]}\n"
+          f"  {nb}: ...{sy[max(0, i - 150):i + 150]}", file=sys.stderr)
     sys.exit(1)
 PY
-	echo "same JSON: $q ($(wc -c <"$T/lite.json") bytes)"
+}
+
+for q in "${queries[@]}"; do
+	rc_l=0 rc_p=0 rc_r=0
+	# shellcheck disable=SC2086
+	"$FS" --db "$LITE" $q --format json >"$T/lite.json" 2>"$T/lite.err" || rc_l=$?
+	# shellcheck disable=SC2086
+	"$FS" --db "$PG_URI" $q --format json >"$T/pg.json" 2>"$T/pg.err" || rc_p=$?
+	# shellcheck disable=SC2086
+	"$FS" --db "$REPLICA_URI" $q --format json >"$T/replica.json" 2>"$T/replica.err" || rc_r=$?
+	[ "$rc_l" = "$rc_p" ] || fail "$q: exit $rc_l on SQLite, $rc_p on PostgreSQL: $(cat "$T/pg.err")"
+	[ "$rc_r" = "$rc_p" ] || fail "$q: exit $rc_r on the replica, $rc_p on its primary: $(cat "$T/replica.err")"
+	[ "$rc_l" -le 2 ] || fail "$q: exit $rc_l: $(cat "$T/lite.err")"
+	same_json "$T/lite.json" "$T/pg.json" "$q" sqlite pg || fail "$q: SQLite and PostgreSQL differ"
+	same_json "$T/pg.json" "$T/replica.json" "$q" pg replica || fail "$q: the replica and its primary differ"
+	echo "same JSON on SQLite, PostgreSQL and its replica: $q ($(wc -c <"$T/lite.json") bytes)"
 	[ "$q" = suspects ] && cp "$T/lite.json" "$T/suspects.json"
 done
 # The week says something: the verdicts both backends agree on are the ones it was made for.

@@ -171,6 +171,20 @@ _fs_pg_stop() {
 	"$_FS_PGCLUSTER" stop "$1"
 }
 
+# fs_pg_standby: a streaming replica of fs_pg_start's cluster: REPLICA_DIR, REPLICA_URI.
+fs_pg_standby() {
+	REPLICA_DIR=$(mktemp -d)
+	fs_on_exit "$(printf '%q ' "$_FS_PGCLUSTER" stop "$REPLICA_DIR")"
+	REPLICA_URI=$("$_FS_PGCLUSTER" standby "$PG_DIR" "$REPLICA_DIR") || fail "no PostgreSQL standby"
+}
+
+# fs_pg_caught_up: the standby has replayed everything the primary has written so far.
+fs_pg_caught_up() {
+	local want
+	want=$(fs_psql "SELECT pg_current_wal_lsn()") || return 1
+	[ "$(psql -X -A -t -q "$REPLICA_URI" -c "SELECT pg_last_wal_replay_lsn() >= '$want'")" = t ]
+}
+
 fs_pg_restart_immediate() { "$_FS_PGCLUSTER" restart-immediate "$PG_DIR" || fail "PostgreSQL restart"; }
 
 fs_psql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_URI" -c "$1"; }

@@ -15,6 +15,10 @@
 #                                   start failed half-way. Refuses a DIR that start did not make.
 #   pgcluster.sh restart-immediate DIR  a crash-like restart (pg_ctl restart -m immediate); returns
 #                                   once it accepts connections again
+#   pgcluster.sh standby PRIMARY DIR  a streaming replica of the cluster in PRIMARY (a dir start
+#                                   made) in DIR (a new empty mktemp -d, as for start):
+#                                   pg_basebackup -R, its own socket in DIR; read-only. Prints its
+#                                   URI once it accepts connections; `stop DIR` removes it.
 #   pgcluster.sh uri DIR            print the URI again
 #   pgcluster.sh run CMD ARGS...    start a cluster in a temp dir of its own, run CMD with
 #                                   FS_PG_URI (the URI) and FS_PG_DIR (the dir) exported, stop and
@@ -40,7 +44,7 @@ unset PGDATA PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE 
 
 die() { echo "pgcluster: $*" >&2; exit 1; }
 
-usage() { sed -n '4,22p' "$0" >&2; exit 2; }
+usage() { sed -n '4,26p' "$0" >&2; exit 2; }
 
 # as_server CMD...: run CMD as the server's user, in DIR (the caller's cwd may be closed to it).
 as_server() {
@@ -124,17 +128,8 @@ start_fail() {
 
 cmd_start() {
 	set_dir "${1:-}"
-	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty (start wants a new mktemp -d)"
 	[ -x "$PG_BIN/initdb" ] || die "no $PG_BIN/initdb (install postgresql-15, or set FS_PG_BIN)"
-	# The socket's path must fit in sun_path (108 bytes with the NUL).
-	[ $((${#dir} + ${#PG_PORT} + 10)) -le 107 ] || die "$dir is too long for a Unix socket path"
-	: >"$dir/$MARK"
-	if [ "$(id -u)" -eq 0 ]; then
-		chown postgres: "$dir" "$dir/$MARK"
-		runuser -u postgres -- test -w "$dir" -a -x "$dir" ||
-			die "user postgres cannot reach $dir (a parent dir closed to it?): use a separate mktemp -d"
-	fi
-	chmod 700 "$dir"
+	new_dir
 
 	as_server "$PG_BIN/initdb" -D "$dir/data" -U postgres -E UTF8 --no-locale \
 		--auth-local=trust --auth-host=reject >"$dir/initdb.log" 2>&1 ||
@@ -156,6 +151,40 @@ cmd_start() {
 	as_server "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$(uri_of "$dir" postgres)" -c 'CREATE DATABASE fleetstat' >/dev/null 2>"$dir/createdb.log" ||
 		start_fail "CREATE DATABASE fleetstat failed: $(cat "$dir/createdb.log")"
 	accepts || start_fail "the database fleetstat in $dir does not answer"
+	uri_of "$dir"
+}
+
+# new_dir: $dir (set_dir'd) checked empty and short enough, marked, and made the server user's.
+new_dir() {
+	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty (start wants a new mktemp -d)"
+	# The socket's path must fit in sun_path (108 bytes with the NUL).
+	[ $((${#dir} + ${#PG_PORT} + 10)) -le 107 ] || die "$dir is too long for a Unix socket path"
+	: >"$dir/$MARK"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$dir" "$dir/$MARK"
+		runuser -u postgres -- test -w "$dir" -a -x "$dir" ||
+			die "user postgres cannot reach $dir (a parent dir closed to it?): use a separate mktemp -d"
+	fi
+	chmod 700 "$dir"
+}
+
+cmd_standby() {
+	local primary
+	set_dir "${1:-}"
+	primary=$dir
+	[ -e "$primary/$MARK" ] || die "$primary was not made by pgcluster.sh start"
+	set_dir "${2:-}"
+	new_dir
+	as_server "$PG_BIN/pg_basebackup" -D "$dir/data" -R -X stream \
+		-d "host=$primary port=$PG_PORT user=postgres" >"$dir/basebackup.log" 2>&1 ||
+		{ tail -n 20 "$dir/basebackup.log" >&2; die "pg_basebackup from $primary failed"; }
+	local q=${dir//\'/\'\'}
+	# The primary's settings came with the copy; the socket is this one's own (the last wins).
+	printf "\n# pgcluster.sh: a standby of %s\nunix_socket_directories = '%s'\n" \
+		"$primary" "$q" >>"$dir/data/postgresql.conf"
+	as_server "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t "$START_SECS" start >/dev/null 2>&1 ||
+		start_fail "the standby in $dir did not start within ${START_SECS} s"
+	wait_accepts || start_fail "the standby in $dir does not answer"
 	uri_of "$dir"
 }
 
@@ -224,6 +253,7 @@ case ${1:-} in
 start) shift; cmd_start "$@" ;;
 stop) shift; cmd_stop "$@" ;;
 restart-immediate) shift; cmd_restart_immediate "$@" ;;
+standby) shift; cmd_standby "$@" ;;
 uri) shift; cmd_uri "$@" ;;
 run) shift; cmd_run "$@" ;;
 *) usage ;;
