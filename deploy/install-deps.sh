@@ -16,6 +16,7 @@ pkgs=(
 	e2fsprogs util-linux                      # an ext4 loop device whose journal aborts
 	hyperfine time                            # benchmarks
 	postgresql-15 libpq-dev                   # the PostgreSQL backend; its tests start throwaway clusters
+	openssl                                   # deploy/certs.sh; TLS peers in the tests
 )
 
 missing=()

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* secret.c: reading a file that only its owner may read. */
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+int fs_secret_read(const char *path, void *buf, size_t cap, size_t *len)
+{
+	struct stat st;
+	size_t n = 0;
+	int fd, err = 0;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		err = -EPERM;
+	/* To the end, and a byte past cap to tell a full buffer from a longer file. */
+	while (err == 0) {
+		char extra;
+		ssize_t r = n < cap ? read(fd, (char *)buf + n, cap - n) : read(fd, &extra, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			err = -errno;
+		else if (r == 0)
+			break;
+		else if (n == cap)
+			err = -E2BIG;
+		else
+			n += (size_t)r;
+	}
+	close(fd);
+	if (err == 0)
+		*len = n;
+	return err;
+}
