@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: build and run the libFuzzer targets (a bash library: source it).
-#   fs_fuzz_targets          the targets' names (frame diag text kstat query config pack)
+#   fs_fuzz_targets          the targets' names (frame diag text kstat query config pack tls)
 #   fs_fuzz_build ROOT DIR   configure DIR with clang and FLEETSTAT_FUZZ, build every target
 #   fs_fuzz_run ROOT DIR NAME ARGS...
 #                            run fuzz_NAME on its corpus (DIR/corpus-fuzz_NAME, kept between
@@ -10,10 +10,11 @@
 #                            a crash, leak or UB report
 # Inputs are bounded by what reaches every branch: 64 KiB for netlink replies and frames (many
 # messages, large reports), 8 KiB for /proc counter files, 4 KiB for query strings, config
-# files and the store's packed columns (257 small IPs, one past a top-list minute's most, take
-# 2.6 KiB), 1 KiB for saved socket text (its parsers go line by line; a header and a dozen lines
-# reach every branch, and each input is parsed five times).
-FS_FUZZ_TARGETS="frame diag text kstat query config pack"
+# files, the store's packed columns (257 small IPs, one past a top-list minute's most, take
+# 2.6 KiB) and a TLS peer's bytes (a ClientHello and the first records), 1 KiB for saved
+# socket text (its parsers go line by line; a header and a dozen lines reach every branch, and
+# each input is parsed five times).
+FS_FUZZ_TARGETS="frame diag text kstat query config pack tls"
 
 fs_fuzz_targets() { echo "$FS_FUZZ_TARGETS"; }
 
