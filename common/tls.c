@@ -220,6 +220,11 @@ static int failed(fs_tls_t *t, int r, const char *what)
 		ERR_clear_error();
 		return 0;
 	}
+	if (t->err[0]) {
+		/* A session that failed stays failed; the first reason is the one. */
+		ERR_clear_error();
+		return -EPROTO;
+	}
 	if ((v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
 		snprintf(t->err, sizeof(t->err), "%s: the peer's certificate: %s", what,
 		         X509_verify_cert_error_string(v));

@@ -14,6 +14,7 @@
 #include "qcfg.h"
 #include "server.h"
 #include "size.h"
+#include "tls.h"
 #include "token.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@ typedef struct {
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
 	char *max_conns_per_ip, *max_write_queue, *http_max_conns, *http_timeout;
 	char *http_threads;
+	char *tls_cert, *tls_key, *tls_client_ca;
 	int insecure;
 	col_qcfg_t q;         /* [thresholds], [suspects] */
 } opts_t;
@@ -31,7 +33,8 @@ enum {
 	OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_INSECURE, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
-	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS,
+	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS, OPT_TLS_CERT, OPT_TLS_KEY,
+	OPT_TLS_CLIENT_CA,
 };
 
 static const fs_opt_t options[] = {
@@ -54,6 +57,9 @@ static const fs_opt_t options[] = {
 	{"handshake-timeout", required_argument, OPT_HANDSHAKE_TIMEOUT, FS_OPT_CONFIG},
 	{"idle-timeout", required_argument, OPT_IDLE_TIMEOUT, FS_OPT_CONFIG},
 	{"insecure", no_argument, OPT_INSECURE, FS_OPT_CONFIG},
+	{"tls-cert", required_argument, OPT_TLS_CERT, FS_OPT_CONFIG},
+	{"tls-key", required_argument, OPT_TLS_KEY, FS_OPT_CONFIG},
+	{"tls-client-ca", required_argument, OPT_TLS_CLIENT_CA, FS_OPT_CONFIG},
 };
 
 static const char usage[] =
@@ -69,6 +75,10 @@ static const char usage[] =
 	"  --token-file FILE         shared token agents must prove (mode 0600); required\n"
 	"                            off loopback unless --insecure\n"
 	"  --insecure                take any agent on a non-loopback address without a token\n"
+	"  --tls-cert FILE           TLS on ingest: this collector's certificate (PEM, then\n"
+	"                            its chain); TLS 1.3 preferred, 1.2 the least\n"
+	"  --tls-key FILE            its private key (PEM, mode 0600)\n"
+	"  --tls-client-ca FILE      require agents' certificates from this CA (mutual TLS)\n"
 	"  --retention DUR           keep raw reports this long: 90s, 15m, 24h, 7d (default 7d);\n"
 	"                            older reports are refused and pruned\n"
 	"  --minute-retention DUR    keep per-minute rollups this long (default 31d)\n"
@@ -117,6 +127,9 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_HTTP_THREADS: fs_cli_set_str(&o->http_threads, v); break;
 	case OPT_HANDSHAKE_TIMEOUT: fs_cli_set_str(&o->handshake_timeout, v); break;
 	case OPT_IDLE_TIMEOUT: fs_cli_set_str(&o->idle_timeout, v); break;
+	case OPT_TLS_CERT: fs_cli_set_str(&o->tls_cert, v); break;
+	case OPT_TLS_KEY: fs_cli_set_str(&o->tls_key, v); break;
+	case OPT_TLS_CLIENT_CA: fs_cli_set_str(&o->tls_client_ca, v); break;
 	case OPT_INSECURE:
 		if (v && strcmp(v, "true") && strcmp(v, "yes") && strcmp(v, "1") &&
 		    strcmp(v, "false") && strcmp(v, "no") && strcmp(v, "0"))
@@ -231,6 +244,16 @@ static void configure(const opts_t *o, col_config_t *cfg)
 		fatalx("refusing to listen on %s without a token: give --token-file, "
 		       "or --insecure to take any agent", cfg->listen_host);
 	}
+	if (o->tls_cert || o->tls_key || o->tls_client_ca) {
+		fs_tls_files_t f = {o->tls_cert, o->tls_key, o->tls_client_ca};
+		char why[512];
+
+		if (!o->tls_cert || !o->tls_key)
+			fatalx("TLS on ingest needs both --tls-cert and --tls-key");
+		if (fs_tls_ctx_new(true, &f, &cfg->tls, why, sizeof(why)) < 0)
+			fatalx("TLS: %s", why);
+		cfg->tls_mutual = o->tls_client_ca != NULL;
+	}
 }
 
 static void opts_close(opts_t *o)
@@ -239,7 +262,7 @@ static void opts_close(opts_t *o)
 	                &o->retention, &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout,
 	                &o->minute_retention, &o->rollup_retention, &o->max_conns_per_ip,
 	                &o->max_write_queue, &o->http_max_conns, &o->http_timeout,
-	                &o->http_threads};
+	                &o->http_threads, &o->tls_cert, &o->tls_key, &o->tls_client_ca};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);
@@ -277,6 +300,7 @@ int main(int argc, char **argv)
 		fatalx("database %s", why);   /* why names the file */
 	err = col_server_run(&cfg, db);
 	db_close(db);
+	fs_tls_ctx_free(cfg.tls);
 	explicit_bzero(cfg.token, sizeof(cfg.token));
 	explicit_bzero(cfg.http_token, sizeof(cfg.http_token));
 	opts_close(&o);

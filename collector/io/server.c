@@ -54,6 +54,8 @@ typedef struct col_conn {
 	uint8_t alen, addr[16]; /* the source address (IPv4-mapped as IPv4); alen 0: unknown */
 	char name[160];         /* peer, then "peer agent HEX (hostname)": for the log */
 	wire_dec_t dec;
+	fs_tls_t *tls;          /* the TLS session (NULL: plaintext) */
+	bool tls_up;            /* its handshake is done */
 	uint64_t last_seq;      /* the agent's highest stored seq at Welcome */
 	uint64_t high_seq;      /* highest seq received on this connection */
 	uint64_t acked;
@@ -75,6 +77,7 @@ struct col_srv {
 	} ips;
 	int stopping;
 	uint8_t rbuf[64 * 1024];
+	uint8_t pbuf[64 * 1024];   /* plaintext out of a TLS session */
 	/* Counted on the loop's thread, read by the HTTP threads for /metrics. */
 	struct {
 		_Atomic uint64_t accepted, open, frames, reports, rejected;
@@ -106,6 +109,7 @@ static void conn_free_if_done(col_conn_t *c)
 	if (c->handles > 0 || c->refs > 0)
 		return;
 	wire_dec_close(&c->dec);
+	fs_tls_free(c->tls);
 	free(c);
 }
 
@@ -206,11 +210,17 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	close_handles(container_of(req, col_conn_t, shut));
 }
 
-/* Closes after what was written has gone out (the Error frame, the last acks). */
+static int conn_flush_tls(col_conn_t *c);
+
+/* Closes after what was written has gone out (the Error frame, the last acks, TLS's goodbye). */
 static void conn_close(col_conn_t *c)
 {
 	if (c->state == ST_CLOSING)
 		return;
+	if (c->tls != NULL) {
+		fs_tls_close(c->tls);
+		conn_flush_tls(c);
+	}
 	c->state = ST_CLOSING;
 	conn_unlink(c);
 	uv_timer_stop(&c->timer);
@@ -255,19 +265,18 @@ static void conn_resume(col_conn_t *c, int why)
 		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static int conn_send(col_conn_t *c, const wire_frame_t *f)
+/* Writes data (len bytes, malloc'd: taken over) to the socket. */
+static int conn_write(col_conn_t *c, uint8_t *data, size_t len)
 {
 	wreq_t *w;
 	uv_buf_t b;
-	size_t len;
 	int err;
 
-	if ((w = malloc(sizeof(*w))) == NULL)
+	if ((w = malloc(sizeof(*w))) == NULL) {
+		free(data);
 		return -ENOMEM;
-	if ((err = wire_frame_encode(f, c->srv->cfg->max_frame, &w->data, &len)) < 0) {
-		free(w);
-		return err;
 	}
+	w->data = data;
 	w->req.data = c;
 	b = uv_buf_init((char *)w->data, (unsigned)len);
 	if ((err = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) < 0) {
@@ -278,6 +287,40 @@ static int conn_send(col_conn_t *c, const wire_frame_t *f)
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->cfg->max_write_queue)
 		conn_pause(c, PAUSE_WRITEQ);
 	return 0;
+}
+
+/* What the TLS session has for the peer (records, handshake messages, alerts), written. */
+static int conn_flush_tls(col_conn_t *c)
+{
+	size_t n;
+
+	while ((n = fs_tls_pending(c->tls)) > 0) {
+		uint8_t *data = malloc(n);
+		int err;
+
+		if (data == NULL)
+			return -ENOMEM;
+		n = fs_tls_take(c->tls, data, n);
+		if ((err = conn_write(c, data, n)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int conn_send(col_conn_t *c, const wire_frame_t *f)
+{
+	uint8_t *data;
+	size_t len;
+	int err;
+
+	if ((err = wire_frame_encode(f, c->srv->cfg->max_frame, &data, &len)) < 0)
+		return err;
+	if (c->tls == NULL)
+		return conn_write(c, data, len);
+	/* Before the handshake ends (the Challenge) it waits in the session. */
+	err = fs_tls_write(c->tls, data, len);
+	free(data);
+	return err < 0 ? err : conn_flush_tls(c);
 }
 
 /* Refuses the client with an Error frame, logs why, and closes. */
@@ -298,7 +341,10 @@ static void on_timeout(uv_timer_t *t)
 {
 	col_conn_t *c = container_of(t, col_conn_t, timer);
 
-	if (c->state == ST_HELLO || c->state == ST_WELCOMING)
+	if (c->tls != NULL && !c->tls_up)
+		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "no TLS handshake within the handshake timeout"
+		                                      " (a plaintext agent?)");
+	else if (c->state == ST_HELLO || c->state == ST_WELCOMING)
 		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "no Hello within the handshake timeout");
 	else
 		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "idle for longer than the idle timeout");
@@ -445,6 +491,60 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
+/* The handshake just ended: who the peer is, for the log. */
+static void tls_up(col_conn_t *c)
+{
+	char subject[256], sha[65];
+
+	c->tls_up = true;
+	if (fs_tls_peer(c->tls, subject, sizeof(subject), sha) == 0)
+		log_debug("col: %s: %s, certificate %s (sha256 %s)", c->name, fs_tls_version(c->tls),
+		          subject, sha);
+	else
+		log_debug("col: %s: %s", c->name, fs_tls_version(c->tls));
+}
+
+/* Bytes of a TLS connection: their plaintext to the frame reader, the session's answers out. */
+static void on_read_tls(col_conn_t *c, const uint8_t *p, size_t n)
+{
+	col_srv_t *s = c->srv;
+	ssize_t r;
+	int err;
+
+	if (fs_tls_recv(c->tls, p, n) < 0) {
+		conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	while (c->state != ST_CLOSING && (r = fs_tls_read(c->tls, s->pbuf, sizeof(s->pbuf))) != 0) {
+		if (r == FS_TLS_CLOSED) {
+			if (wire_dec_pending(&c->dec))
+				log_info("col: %s: closed in the middle of a frame", c->name);
+			conn_close(c);
+			return;
+		}
+		if (r < 0) {
+			/* Refused or broken: its alert goes out, nothing it sent is read. */
+			s->st.rejected++;
+			s->st.by_reason[WIRE_ERR_AUTH_FAILED]++;
+			log_info("col: %s: %s; closing", c->name, fs_tls_error(c->tls));
+			conn_close(c);
+			return;
+		}
+		if (!c->tls_up)
+			tls_up(c);   /* plaintext came: the handshake is done */
+		if ((err = wire_dec_read(&c->dec, s->pbuf, (size_t)r, on_frame, c)) < 0) {
+			conn_reject(c, WIRE_ERR_BAD_FRAME, wire_dec_strerror(err));
+			return;
+		}
+	}
+	if (c->state != ST_CLOSING) {
+		if (!c->tls_up && fs_tls_handshake(c->tls) == 1)
+			tls_up(c);
+		if (conn_flush_tls(c) < 0)
+			conn_close(c);
+	}
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	col_conn_t *c = stream->data;
@@ -457,6 +557,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		else if (wire_dec_pending(&c->dec))
 			log_info("col: %s: closed in the middle of a frame", c->name);
 		conn_close(c);
+		return;
+	}
+	if (c->tls != NULL) {
+		if (c->state != ST_CLOSING)
+			on_read_tls(c, p, (size_t)nread);
 		return;
 	}
 	if (c->state != ST_CLOSING &&
@@ -538,6 +643,10 @@ static void on_connection(uv_stream_t *server, int status)
 			conn_reject(c, WIRE_ERR_OVERLOADED, "too many connections from this address");
 			return;
 		}
+	}
+	if (s->cfg->tls != NULL && fs_tls_new(s->cfg->tls, NULL, &c->tls) < 0) {
+		conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
+		return;
 	}
 	ch.challenge.protocol = WIRE_PROTOCOL;
 	if (uv_random(NULL, NULL, c->nonce, sizeof(c->nonce), 0, NULL) < 0) {

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "tls.h"
 #include "summary.h"
 #include "suspects.h"
 
@@ -26,6 +27,8 @@ typedef struct {
 	size_t max_write_queue;       /* bytes unsent to a client before its reading pauses */
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
+	fs_tls_ctx_t *tls;           /* TLS on ingest; NULL: plaintext */
+	bool tls_mutual;             /* agents must present a certificate of the client CA */
 	/* The HTTP API: off when http_port is 0. */
 	char http_host[64];
 	int http_port;

@@ -52,39 +52,7 @@ def note(kind, outcome):
 
 # ---- frames -------------------------------------------------------------------------------
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pbwire import fld_bytes as f_bytes, fld_varint as f_varint, frame, parse, recv_exact  # noqa: E402
-
-
-def hello(agent_id, auth, tier="hostile", hostname="hostile"):
-    h = (f_varint(1, 1) + f_bytes(2, agent_id) + f_bytes(3, hostname.encode()) +
-         f_bytes(4, tier.encode()) + f_bytes(6, b"0.0.0-hostile") + (f_bytes(7, auth) if auth else b""))
-    return frame(2, h)
-
-
-def report(seq, at_ms, ips=(), ip_len=4):
-    """A report whose ESTABLISHED count is the sum of its top entries' (so it adds up)."""
-    est = sum(n for _, n in ips)
-    top = b"".join(f_bytes(1, f_bytes(1, ip) + f_bytes(2, f_varint(1, n) if n else b""))
-                   for ip, n in ips)
-    top += f_varint(2, 20) + f_varint(8, len(ips))
-    st = f_varint(1, est) if est else b""
-    r = (f_varint(1, seq) + f_varint(2, at_ms) + f_varint(3, 1000) + f_bytes(4, st) +
-         f_bytes(6, top) + f_bytes(11, b"netlink"))
-    return frame(4, r)
-
-
-def read_frame(s, timeout):
-    """(field of the Frame's body, the body's message), or None on EOF, or 'timeout'."""
-    s.settimeout(timeout)
-    try:
-        n = struct.unpack(">I", recv_exact(s, 4))[0]
-        body = recv_exact(s, n)
-    except socket.timeout:
-        return "timeout"
-    except (EOFError, OSError):
-        return None
-    field, msg = next(iter(parse(body).items()))
-    return field, msg[0]
+from pbwire import hello, parse, read_frame, report  # noqa: E402
 
 
 def field_bytes(msg, want):

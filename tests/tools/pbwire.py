@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """pbwire.py: protobuf's wire format and fleetstat's framing, by hand, for test clients and
 servers that must be able to send anything, valid or not."""
+import socket
 import struct
 
 
@@ -73,3 +74,38 @@ def recv_exact(sock, n):
             raise EOFError
         b += x
     return b
+
+
+# ---- fleetstat's messages, as the test clients send and read them ----
+
+def hello(agent_id, auth, tier="hostile", hostname="hostile"):
+    """A Hello frame (auth: the HMAC, or empty when the collector takes any agent)."""
+    h = (fld_varint(1, 1) + fld_bytes(2, agent_id) + fld_bytes(3, hostname.encode()) +
+         fld_bytes(4, tier.encode()) + fld_bytes(6, b"0.0.0-test") + (fld_bytes(7, auth) if auth else b""))
+    return frame(2, h)
+
+
+def report(seq, at_ms, ips=(), ip_len=4):
+    """A Report frame whose ESTABLISHED count is the sum of its top entries' (so it adds up)."""
+    est = sum(n for _, n in ips)
+    top = b"".join(fld_bytes(1, fld_bytes(1, ip) + fld_bytes(2, fld_varint(1, n) if n else b""))
+                   for ip, n in ips)
+    top += fld_varint(2, 20) + fld_varint(8, len(ips))
+    st = fld_varint(1, est) if est else b""
+    r = (fld_varint(1, seq) + fld_varint(2, at_ms) + fld_varint(3, 1000) + fld_bytes(4, st) +
+         fld_bytes(6, top) + fld_bytes(11, b"netlink"))
+    return frame(4, r)
+
+
+def read_frame(s, timeout):
+    """(field of the Frame's body, the body's message), or None on EOF, or 'timeout'."""
+    s.settimeout(timeout)
+    try:
+        n = struct.unpack(">I", recv_exact(s, 4))[0]
+        body = recv_exact(s, n)
+    except socket.timeout:
+        return "timeout"
+    except (EOFError, OSError):
+        return None
+    field, msg = next(iter(parse(body).items()))
+    return field, msg[0]

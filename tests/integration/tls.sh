@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tls.sh: TLS on the collector's ingest, against peers that are not fleetstat's code. A
+# collector with mutual TLS (deploy/certs.sh's CA): openssl s_client with an agent certificate
+# completes the handshake and reads the Challenge frame; an agent on Python's ssl delivers
+# reports that are acked and stored; refused, each with a log line that names the peer and
+# why, and nothing stored: no client certificate, one of another CA, an expired one, one
+# without client-auth usage; garbage instead of a ClientHello; a plaintext agent (told so at
+# the handshake timeout). The collector serves a good agent afterwards.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: tls.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+command -v openssl >/dev/null || fail "openssl missing"
+fs_tmpdir
+C=$_FS_LIB_ROOT/deploy/certs.sh
+D=$T/pki
+PEER=$_FS_LIB_ROOT/tests/tools/tlspeer.py
+{
+	bash "$C" "$D" ca && bash "$C" "$D" collector c1.test 127.0.0.1 && bash "$C" "$D" agent web1 &&
+		bash "$C" "$D" collector web3 && bash "$C" "$T/other" ca && bash "$C" "$T/other" agent web9
+} >/dev/null || fail "certs.sh"
+# An agent certificate that expired a second after it was made.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/old.key" \
+	-subj /CN=web2 -out "$T/old.csr" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' >"$T/old.ext"
+openssl x509 -req -in "$T/old.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" -days 0 \
+	-extfile "$T/old.ext" -out "$D/old.crt" 2>/dev/null || fail "the expired certificate"
+DB=$T/fleetstat.db
+PORT=$(fs_free_port)
+fs_collector_start --verbose --listen "127.0.0.1:$PORT" --db "$DB" --handshake-timeout 2s \
+	--tls-cert "$D/c1.test.crt" --tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
+stored() { sqlite3 "$DB" "SELECT count(*) FROM reports" 2>/dev/null || echo 0; }
+
+# openssl's client, with web1's certificate: the Challenge frame, decoded.
+sleep 1 | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" -CAfile "$D/ca.crt" \
+	-verify_hostname c1.test -verify_return_error -cert "$D/web1.crt" -key "$D/web1.key" \
+	>"$T/challenge.bin" 2>"$T/s_client.log" || fail "openssl s_client: $(tail -3 "$T/s_client.log")"
+python3 - "$T/challenge.bin" "$_FS_LIB_ROOT/tests/tools" <<'PY' || fail "openssl s_client did not read a Challenge"
+import struct, sys
+sys.path.insert(0, sys.argv[2])
+from pbwire import parse
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack(">I", b[:4])[0]
+ch = parse(b[4:4 + n])[1][0]         # Frame.challenge
+assert len(parse(ch)[2][0]) == 32   # its nonce
+PY
+grep -q "TLSv1.3, certificate CN=web1" "$T/collector.log" || fail "the collector did not log web1's certificate"
+echo "openssl s_client with web1's certificate: handshake and Challenge"
+
+# Python's ssl, web1's certificate: three reports acked and stored.
+python3 "$PEER" --port "$PORT" --ca "$D/ca.crt" --name c1.test --cert "$D/web1.crt" \
+	--key "$D/web1.key" --reports 3 >"$T/peer.json" || fail "tlspeer.py"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(r["acked"][-1:] != [3] or r["error"] != "")' \
+	"$T/peer.json" || fail "the Python agent: $(cat "$T/peer.json")"
+fs_wait_for 5 test "$(stored)" = 3 || fail "stored $(stored) reports, not 3"
+echo "Python's ssl with web1's certificate: 3 reports acked and stored"
+
+# Refused: each names the peer's address and why in one line; nothing more is stored.
+refused() {   # WHY... (the python peer's arguments follow --)
+	local want=$1 n
+	shift
+	n=$(grep -c "TLS handshake" "$T/collector.log" || true)
+	python3 "$PEER" --port "$PORT" --ca "$D/ca.crt" --name c1.test "$@" >"$T/refused.json" || true
+	grep -q '"welcome": false' "$T/refused.json" || fail "$*: welcomed: $(cat "$T/refused.json")"
+	fs_wait_for 5 test "$(grep -c "TLS handshake" "$T/collector.log" || true)" -gt "$n" ||
+		fail "$*: no log line"
+	grep "TLS handshake" "$T/collector.log" | tail -1 | grep -q "^fleetstat-collector: col: 127\.0\.0\.1:[0-9]*: TLS handshake: .*$want" ||
+		fail "$*: not '$want': $(grep "TLS handshake" "$T/collector.log" | tail -1)"
+	echo "refused ($want): $(grep "TLS handshake" "$T/collector.log" | tail -1 | sed 's/^[^:]*: col: //')"
+}
+refused "did not return a certificate"
+refused "unable to get local issuer certificate" --cert "$T/other/web9.crt" --key "$T/other/web9.key"
+refused "expired" --cert "$D/old.crt" --key "$D/old.key"
+refused "unsuitable certificate purpose" --cert "$D/web3.crt" --key "$D/web3.key"
+[ "$(stored)" = 3 ] || fail "a refused peer's reports were stored: $(stored)"
+
+# Garbage instead of a ClientHello: one line, and the connection goes.
+python3 - "$PORT" <<'PY' || fail "garbage: the collector kept the connection"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x16\x03\x01\x00\x10" + bytes(range(16)) + b"GET / HTTP/1.0\r\n\r\n" * 10)
+s.settimeout(5)
+try:
+    while s.recv(4096):
+        pass
+except ConnectionResetError:
+    pass
+PY
+fs_wait_for 5 grep -q "TLS handshake: error" "$T/collector.log" || fail "garbage: no log line"
+# A plaintext agent: told at the handshake timeout.
+python3 "$PEER" --port "$PORT" --plaintext >"$T/plain.json" || true
+grep -q '"welcome": false' "$T/plain.json" || fail "a plaintext agent was welcomed"
+fs_wait_for 5 grep -q "no TLS handshake within the handshake timeout (a plaintext agent?)" "$T/collector.log" ||
+	fail "no line for the plaintext agent"
+echo "garbage and a plaintext agent: refused with a line each"
+
+# Still serving.
+python3 "$PEER" --port "$PORT" --ca "$D/ca.crt" --name c1.test --cert "$D/web1.crt" \
+	--key "$D/web1.key" --reports 2 --tier again >"$T/peer2.json" || fail "tlspeer.py again"
+grep -q '"acked": \[1, 2\]' "$T/peer2.json" || fail "the good agent afterwards: $(cat "$T/peer2.json")"
+kill -TERM "$COL_PID"
+wait "$COL_PID" || fail "the collector exited $? on SIGTERM"
+COL_PID=""
+[ "$(stored)" = 5 ] || fail "stored $(stored), not 5"
+echo "tls.sh: PASS"
