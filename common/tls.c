@@ -277,6 +277,27 @@ ssize_t fs_tls_read(fs_tls_t *t, void *buf, size_t cap)
 	return failed(t, r, "TLS read");
 }
 
+int fs_tls_feed(fs_tls_t *t, const void *p, size_t n, void *buf, size_t cap,
+                int (*fn)(void *ctx, const void *plain, size_t len), void *ctx)
+{
+	ssize_t r;
+
+	if (fs_tls_recv(t, p, n) < 0)
+		return -ENOMEM;
+	while ((r = fs_tls_read(t, buf, cap)) > 0)
+		if (fn(ctx, buf, (size_t)r))
+			return 1;
+	return (int)r;   /* 0 (none yet, or the handshake wants more), FS_TLS_CLOSED, -EPROTO */
+}
+
+bool fs_tls_record_start(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	/* A content type (change_cipher_spec, alert, handshake, application data), then 3.x. */
+	return n > 0 && b[0] >= 20 && b[0] <= 23 && (n < 2 || b[1] == 3);
+}
+
 int fs_tls_write(fs_tls_t *t, const void *p, size_t n)
 {
 	if (!SSL_is_init_finished(t->ssl)) {

@@ -63,6 +63,22 @@ int fs_tls_handshake(fs_tls_t *t);
 #define FS_TLS_CLOSED (-1000)
 ssize_t fs_tls_read(fs_tls_t *t, void *buf, size_t cap);
 
+/*
+ * Bytes from the peer in, and the plaintext they complete handed to fn in
+ * pieces of up to cap bytes read into buf, until fn returns nonzero.  0: all
+ * read (the handshake may still be under way: fs_tls_handshake() says), 1: fn
+ * stopped it, FS_TLS_CLOSED: the peer said goodbye, -EPROTO (fs_tls_error())
+ * or -ENOMEM.  Bytes for the peer may wait after any of these.
+ */
+int fs_tls_feed(fs_tls_t *t, const void *p, size_t n, void *buf, size_t cap,
+                int (*fn)(void *ctx, const void *plain, size_t len), void *ctx);
+
+/*
+ * Whether the first bytes a peer sent (n > 0 of them) can begin a TLS record:
+ * to tell a peer that speaks TLS from one that does not, and say so.
+ */
+bool fs_tls_record_start(const void *p, size_t n);
+
 /* Plaintext to send, all taken (waiting for the handshake if need be): 0, -ENOMEM or -EPROTO. */
 int fs_tls_write(fs_tls_t *t, const void *p, size_t n);
 

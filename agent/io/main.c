@@ -45,6 +45,7 @@ typedef struct {
 	long interval;
 	long top;
 	char *token_file;
+	char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
 	char *state_dir;
 	ag_source_t source;
 	int threads;
@@ -64,6 +65,7 @@ enum {
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
 	OPT_PRINT, OPT_ONCE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
+	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY,
 };
 
 static const fs_opt_t options[] = {
@@ -75,6 +77,10 @@ static const fs_opt_t options[] = {
 	{"top", required_argument, OPT_TOP, FS_OPT_CONFIG},
 	{"exclude", required_argument, OPT_EXCLUDE, FS_OPT_CONFIG},
 	{"token-file", required_argument, OPT_TOKEN_FILE, FS_OPT_CONFIG},
+	{"tls-ca", required_argument, OPT_TLS_CA, FS_OPT_CONFIG},
+	{"tls-server-name", required_argument, OPT_TLS_SERVER_NAME, FS_OPT_CONFIG},
+	{"tls-cert", required_argument, OPT_TLS_CERT, FS_OPT_CONFIG},
+	{"tls-key", required_argument, OPT_TLS_KEY, FS_OPT_CONFIG},
 	{"state-dir", required_argument, OPT_STATE_DIR, FS_OPT_CONFIG},
 	{"source", required_argument, OPT_SOURCE, FS_OPT_CONFIG},
 	{"threads", required_argument, OPT_THREADS, FS_OPT_CONFIG},
@@ -114,6 +120,12 @@ static const char usage[] =
 	"  --exclude CIDR            leave remote addresses out of the ranking, repeatable\n"
 	"                            (loopback always is); they are counted as `excluded`\n"
 	"  --token-file FILE         shared secret proving this agent to the collector\n"
+	"  --tls-ca FILE             TLS to the collector, whose certificate must come from\n"
+	"                            this CA (PEM) and be for its --collector host\n"
+	"  --tls-server-name NAME    the name the collector's certificate must carry instead\n"
+	"  --tls-cert FILE           this agent's certificate, for mutual TLS (PEM)\n"
+	"  --tls-key FILE            its private key (PEM, mode 0600); SIGHUP reloads the\n"
+	"                            TLS files\n"
 	"  --state-dir DIR           agent id, last seq and spool (default /var/lib/fleetstat-agent)\n"
 	"  --spool-max SIZE          bound of the spool of unacked reports, bytes with an\n"
 	"                            optional K, M or G (default 64M); the oldest go first\n"
@@ -192,6 +204,10 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_TOP: o->top = parse_long("top", v, 0, AG_TOP_MAX); break;
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
 	case OPT_TOKEN_FILE: fs_cli_set_str(&o->token_file, v); break;
+	case OPT_TLS_CA: fs_cli_set_str(&o->tls_ca, v); break;
+	case OPT_TLS_SERVER_NAME: fs_cli_set_str(&o->tls_server_name, v); break;
+	case OPT_TLS_CERT: fs_cli_set_str(&o->tls_cert, v); break;
+	case OPT_TLS_KEY: fs_cli_set_str(&o->tls_key, v); break;
 	case OPT_STATE_DIR: fs_cli_set_str(&o->state_dir, v); break;
 	case OPT_NETNS: fs_cli_set_str(&o->netns, v); break;
 	case OPT_HOSTNAME: fs_cli_set_str(&o->hostname, v); break;
@@ -241,6 +257,11 @@ static void check(const opts_t *o, wire_cidr_t *cidrs, ag_addrs_t *collectors)
 	if (o->hostname && (strlen(o->hostname) > 255 || !wire_text_valid(o->hostname, strlen(o->hostname)) ||
 	                    o->hostname[0] == '\0'))
 		fatalx("--hostname: '%s' is not 1 to 255 printable bytes", o->hostname);
+	if ((o->tls_cert || o->tls_key || o->tls_server_name) && !o->tls_ca)
+		fatalx("--tls-cert, --tls-key and --tls-server-name need --tls-ca (the CA to check"
+		       " the collector by)");
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		fatalx("mutual TLS needs both --tls-cert and --tls-key");
 }
 
 static void opts_close(opts_t *o)
@@ -248,6 +269,10 @@ static void opts_close(opts_t *o)
 	free(o->collector);
 	free(o->tier);
 	free(o->token_file);
+	free(o->tls_ca);
+	free(o->tls_server_name);
+	free(o->tls_cert);
+	free(o->tls_key);
 	free(o->state_dir);
 	free(o->input);
 	free(o->netns);
@@ -317,6 +342,7 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 	uint8_t token[WIRE_TOKEN_MAX];
 	size_t token_len = 0;
 	wire_kv_t labels[MAX_LIST];
+	fs_tls_files_t tls = {o->tls_cert, o->tls_key, o->tls_ca};
 	ag_run_opts_t ro = {
 		.collectors = collectors,
 		.state_dir = o->state_dir ? o->state_dir : DEFAULT_STATE_DIR,
@@ -328,6 +354,8 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 		.timeout_s = (uint32_t)o->timeout,
 		.spool_max = o->spool_max,
 		.once = o->once,
+		.tls = o->tls_ca ? &tls : NULL,
+		.tls_server_name = o->tls_server_name,
 		.collect = {
 			.source = o->source,
 			.input = o->input,

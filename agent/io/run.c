@@ -22,6 +22,7 @@
 #include "log.h"
 #include "spool.h"
 #include "state.h"
+#include "tls.h"
 #include "uplink.h"
 #include "wire.h"
 
@@ -33,6 +34,7 @@
 #define HANDSHAKE_MS 10000u   /* Challenge and Welcome each within this */
 #define ACK_WAIT_MS 60000u    /* reports in flight and no Ack for this long: reconnect */
 #define READ_BUF 65536
+#define PLAIN_BUF 16384       /* a TLS record's plaintext at most */
 #define NO_COLLECTOR SIZE_MAX
 
 _Static_assert(AG_COLLECTORS_MAX <= 32, "agent_t.fail_said has a bit per collector");
@@ -41,7 +43,7 @@ typedef struct agent agent_t;
 
 typedef enum {
 	C_CONNECTING,   /* TCP connect under way */
-	C_CHALLENGE,    /* waiting for Challenge */
+	C_CHALLENGE,    /* waiting for Challenge (with TLS: first its handshake) */
 	C_WELCOME,      /* Hello sent, waiting for Welcome or Error */
 	C_READY,        /* sending reports, reading Acks */
 } conn_state_t;
@@ -52,12 +54,17 @@ typedef struct {
 	uv_tcp_t tcp;
 	uv_timer_t timer;     /* handshake timeout, then the ack watchdog */
 	uv_connect_t creq;
+	uv_shutdown_t shut;
+	fs_tls_t *tls;        /* the TLS session (NULL: plaintext) */
+	bool tls_up;          /* its handshake is done */
+	bool got_bytes;       /* the collector's first bytes came */
 	wire_dec_t dec;
 	conn_state_t st;
 	uint64_t welcome_last;
 	int dead;             /* closing: ignore everything */
 	int closing;          /* close callbacks still to come */
 	char rbuf[READ_BUF];
+	uint8_t pbuf[PLAIN_BUF];
 } conn_t;
 
 /* A write request owns its bytes. */
@@ -75,6 +82,7 @@ struct agent {
 	uv_timer_t deadline;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_signal_t sighup;
 	uv_getaddrinfo_t gai;
 	int gai_busy;
 	conn_t *conn;
@@ -82,6 +90,7 @@ struct agent {
 	size_t on;                  /* the collector of the last Welcome; NO_COLLECTOR before */
 	uint32_t fail_said;         /* bit i: collector i's failure was logged (until its Welcome) */
 	char hostname[256];
+	fs_tls_ctx_t *tls;          /* TLS settings for new connections; NULL: plaintext */
 
 	ag_state_t st;
 	ag_spool_t sp;
@@ -151,6 +160,7 @@ static void agent_stop(agent_t *a, int code)
 	uv_timer_stop(&a->deadline);
 	uv_signal_stop(&a->sigterm);
 	uv_signal_stop(&a->sigint);
+	uv_signal_stop(&a->sighup);
 }
 
 /* ---- spool ---------------------------------------------------------------- */
@@ -292,10 +302,25 @@ static void conn_close_cb(uv_handle_t *h)
 
 	if (--c->closing == 0) {
 		wire_dec_close(&c->dec);
+		fs_tls_free(c->tls);
 		free(c);
 	}
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	conn_t *c = req->data;
+
+	(void)status;  /* closing either way */
+	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+static int conn_flush_tls(conn_t *c);
+
+/*
+ * Closes c.  A TLS session that is up and whose writes have all gone says
+ * goodbye first (close_notify), sent before the socket closes.
+ */
 static void conn_close(conn_t *c)
 {
 	agent_t *a = c->a;
@@ -307,8 +332,17 @@ static void conn_close(conn_t *c)
 		a->conn = NULL;
 	ag_spool_rewind(&a->sp);
 	c->closing = 2;
-	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+	if (c->tls != NULL && c->tls_up && fs_tls_error(c->tls)[0] == '\0' &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+		fs_tls_close(c->tls);
+		c->shut.data = c;
+		if (conn_flush_tls(c) == 0 &&
+		    uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+			return;
+	}
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -422,7 +456,7 @@ static void on_write(uv_write_t *req, int status)
 		conn_lost(container_of((uv_tcp_t *)s, conn_t, tcp), "write: %s", uv_strerror(status));
 }
 
-/* Queues w (taken over) on c; on error the connection is lost. */
+/* Queues w (taken over) on c's socket; on error the connection is lost. */
 static int conn_write(conn_t *c, wreq_t *w)
 {
 	uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
@@ -445,6 +479,38 @@ static wreq_t *wreq_new(size_t len)
 	return w;
 }
 
+/* What the TLS session has for the collector (handshake, records, alerts), written. */
+static int conn_flush_tls(conn_t *c)
+{
+	size_t n;
+	int err;
+
+	while ((n = fs_tls_pending(c->tls)) > 0) {
+		wreq_t *w = wreq_new(n);
+
+		w->len = fs_tls_take(c->tls, w->buf, n);
+		if ((err = conn_write(c, w)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* Sends the plaintext w holds (taken over): as it is, or through the TLS session. */
+static int conn_send(conn_t *c, wreq_t *w)
+{
+	int err;
+
+	if (c->tls == NULL)
+		return conn_write(c, w);
+	err = fs_tls_write(c->tls, w->buf, w->len);
+	free(w);
+	if (err < 0) {
+		conn_lost(c, "%s", err == -ENOMEM ? "out of memory" : fs_tls_error(c->tls));
+		return err;
+	}
+	return conn_flush_tls(c);
+}
+
 static int send_frame(conn_t *c, const wire_frame_t *f)
 {
 	uint8_t *buf;
@@ -459,7 +525,7 @@ static int send_frame(conn_t *c, const wire_frame_t *f)
 	w = wreq_new(len);
 	memcpy(w->buf, buf, len);
 	free(buf);
-	return conn_write(c, w);
+	return conn_send(c, w);
 }
 
 static void on_conn_timer(uv_timer_t *t)
@@ -468,7 +534,12 @@ static void on_conn_timer(uv_timer_t *t)
 
 	switch (c->st) {
 	case C_CHALLENGE:
-		conn_lost(c, "no Challenge within %u s", HANDSHAKE_MS / 1000);
+		if (c->tls != NULL && !c->tls_up)
+			conn_lost(c, "no TLS handshake within %u s (a plaintext collector?)",
+			          HANDSHAKE_MS / 1000);
+		else
+			conn_lost(c, "no Challenge within %u s%s", HANDSHAKE_MS / 1000,
+			          c->tls == NULL ? " (a TLS collector? give --tls-ca)" : "");
 		break;
 	case C_WELCOME:
 		conn_lost(c, "no Welcome within %u s", HANDSHAKE_MS / 1000);
@@ -514,7 +585,7 @@ static void pump(conn_t *c)
 			continue;
 		}
 		log_debug("agent: sending report %" PRIu64, e.seq);
-		if (conn_write(c, w) < 0)
+		if (conn_send(c, w) < 0)
 			return;
 		if (!uv_is_active((uv_handle_t *)&c->timer))
 			uv_timer_start(&c->timer, on_conn_timer, ACK_WAIT_MS, 0);
@@ -704,6 +775,68 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
 }
 
+/* The TLS handshake just ended: whom it reached, for the debug log. */
+static void tls_up(conn_t *c)
+{
+	char subject[256], sha[65];
+
+	c->tls_up = true;
+	if (fs_tls_peer(c->tls, subject, sizeof(subject), sha) == 0)
+		log_debug("agent: %s with %s, certificate %s (sha256 %s)", fs_tls_version(c->tls),
+		          cur_addr(c->a)->text, subject, sha);
+}
+
+/* fs_tls_feed()'s callback: plaintext to the frame reader; stop once the connection is lost. */
+static int on_plain(void *ctx, const void *p, size_t n)
+{
+	conn_t *c = ctx;
+	int err;
+
+	if (!c->tls_up)
+		tls_up(c);
+	if ((err = wire_dec_read(&c->dec, p, n, on_frame, c)) < 0)
+		conn_lost(c, "bad frame from the collector: %s", wire_dec_strerror(err));
+	return c->dead;
+}
+
+/* The collector's bytes over TLS. */
+static void on_read_tls(conn_t *c, const uint8_t *p, size_t n)
+{
+	const char *name = c->a->o->tls_server_name;
+	int r;
+
+	if (!c->got_bytes && !fs_tls_record_start(p, n)) {
+		conn_lost(c, "the collector answered in plaintext, not TLS (has it --tls-cert?)");
+		return;
+	}
+	c->got_bytes = true;
+	r = fs_tls_feed(c->tls, p, n, c->pbuf, sizeof(c->pbuf), on_plain, c);
+	if (r == 1 || c->dead)
+		return;
+	if (r == FS_TLS_CLOSED) {
+		conn_lost(c, "the collector closed the TLS session%s",
+		          wire_dec_pending(&c->dec) ? " in the middle of a frame" : "");
+		return;
+	}
+	if (r < 0) {
+		if (r == -ENOMEM)
+			conn_lost(c, "out of memory");
+		else if (!c->tls_up)
+			conn_lost(c, "%s (the name checked: %s)", fs_tls_error(c->tls),
+			          name ? name : cur_addr(c->a)->host);
+		else if (c->st == C_CHALLENGE && c->a->o->tls->cert == NULL)
+			/* TLS 1.3: a refused client hears of it after its handshake ends. */
+			conn_lost(c, "%s (the collector wants this agent's certificate? --tls-cert,"
+			          " --tls-key)", fs_tls_error(c->tls));
+		else
+			conn_lost(c, "%s", fs_tls_error(c->tls));
+		return;
+	}
+	if (!c->tls_up && fs_tls_handshake(c->tls) == 1)
+		tls_up(c);
+	conn_flush_tls(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	conn_t *c = container_of((uv_tcp_t *)s, conn_t, tcp);
@@ -711,15 +844,22 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	int err;
 
 	if (nread == UV_EOF) {
-		conn_lost(c, "the collector closed the connection%s",
-		          wire_dec_pending(&c->dec) ? " in the middle of a frame" : "");
+		conn_lost(c, "the collector closed the connection%s%s",
+		          wire_dec_pending(&c->dec) ? " in the middle of a frame" : "",
+		          c->tls != NULL && !c->tls_up ? " during the TLS handshake" : "");
 		return;
 	}
 	if (nread < 0) {
 		conn_lost(c, "read: %s", uv_strerror((int)nread));
 		return;
 	}
-	if (!c->dead && (err = wire_dec_read(&c->dec, p, (size_t)nread, on_frame, c)) < 0)
+	if (c->dead || nread == 0)
+		return;
+	if (c->tls != NULL) {
+		on_read_tls(c, p, (size_t)nread);
+		return;
+	}
+	if ((err = wire_dec_read(&c->dec, p, (size_t)nread, on_frame, c)) < 0)
 		conn_lost(c, "bad frame from the collector: %s", wire_dec_strerror(err));
 }
 
@@ -746,6 +886,20 @@ static void on_connect(uv_connect_t *req, int status)
 	c->st = C_CHALLENGE;
 	uv_timer_start(&c->timer, on_conn_timer, HANDSHAKE_MS, 0);
 	log_debug("agent: connected to %s", cur_addr(c->a)->text);
+	if (c->a->tls != NULL) {
+		const char *name = c->a->o->tls_server_name;
+
+		/* The ClientHello; the Challenge comes once the handshake is over. */
+		if (fs_tls_new(c->a->tls, name ? name : cur_addr(c->a)->host, &c->tls) < 0) {
+			conn_lost(c, "out of memory");
+			return;
+		}
+		if (fs_tls_handshake(c->tls) < 0) {
+			conn_lost(c, "%s", fs_tls_error(c->tls));
+			return;
+		}
+		conn_flush_tls(c);
+	}
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -816,7 +970,9 @@ static void on_deadline(uv_timer_t *t)
 
 	const char *what = "connecting";
 
-	if (a->conn && a->conn->st == C_CHALLENGE)
+	if (a->conn && a->conn->st == C_CHALLENGE && a->conn->tls != NULL && !a->conn->tls_up)
+		what = "in the TLS handshake";
+	else if (a->conn && a->conn->st == C_CHALLENGE)
 		what = "waiting for the collector's Challenge";
 	else if (a->conn && a->conn->st == C_WELCOME)
 		what = "waiting for the collector's Welcome";
@@ -835,6 +991,30 @@ static void on_signal(uv_signal_t *s, int signum)
 	log_info("agent: %s: stopping; %zu unacked report(s) stay in the spool",
 	         strsignal(signum), a->sp.n);
 	agent_stop(a, a->o->once ? 1 : 0);
+}
+
+/*
+ * SIGHUP: the TLS files read again.  New connections use them; the one up
+ * keeps its session.  A reload that fails keeps what was loaded.
+ */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	agent_t *a = s->data;
+	fs_tls_ctx_t *ctx;
+	char why[512];
+
+	(void)signum;
+	if (a->o->tls == NULL) {
+		log_info("agent: SIGHUP: no TLS files to reload");
+		return;
+	}
+	if (fs_tls_ctx_new(false, a->o->tls, &ctx, why, sizeof(why)) < 0) {
+		log_warnx("agent: SIGHUP: TLS files not reloaded, the loaded ones stay: %s", why);
+		return;
+	}
+	fs_tls_ctx_free(a->tls);
+	a->tls = ctx;
+	log_info("agent: SIGHUP: TLS files reloaded; new connections use them");
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg)
@@ -890,6 +1070,14 @@ int ag_run(const ag_run_opts_t *o)
 		snprintf(a->hostname, sizeof(a->hostname), "%s", u.nodename);
 	if ((a->agg = ag_agg_new(&o->agg)) == NULL || (a->aux = ag_agg_new(&o->agg)) == NULL)
 		fatalx("agent: out of memory");
+	if (o->tls != NULL) {
+		char why[512];
+
+		if (fs_tls_ctx_new(false, o->tls, &a->tls, why, sizeof(why)) < 0) {
+			log_warnx("agent: TLS: %s", why);
+			goto out_state;
+		}
+	}
 	if (open_spool(a) < 0)
 		goto out_state;
 
@@ -902,9 +1090,11 @@ int ag_run(const ag_run_opts_t *o)
 	uv_timer_init(&a->loop, &a->deadline);
 	uv_signal_init(&a->loop, &a->sigterm);
 	uv_signal_init(&a->loop, &a->sigint);
-	a->sigterm.data = a->sigint.data = a;
+	uv_signal_init(&a->loop, &a->sighup);
+	a->sigterm.data = a->sigint.data = a->sighup.data = a;
 	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	uv_signal_start(&a->sighup, on_sighup, SIGHUP);
 
 	if (o->once) {
 		if (collect_and_spool(a) < 0) {
@@ -930,6 +1120,7 @@ int ag_run(const ag_run_opts_t *o)
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->sighup, NULL);
 	uv_walk(&a->loop, close_walk_cb, NULL);
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	if ((err = uv_loop_close(&a->loop)) != 0) {
@@ -946,6 +1137,7 @@ out_state:
 	wire_report_close(&a->cur);
 	ag_agg_free(a->aux);
 	ag_agg_free(a->agg);
+	fs_tls_ctx_free(a->tls);
 	free(a);
 	return code;
 }

@@ -9,6 +9,7 @@
 #include "agg.h"
 #include "collect.h"
 #include "report.h"
+#include "tls.h"
 #include "uplink.h"
 
 typedef struct {
@@ -20,6 +21,10 @@ typedef struct {
 	size_t n_labels;
 	const uint8_t *token;       /* NULL: no token, empty auth */
 	size_t token_len;
+	const fs_tls_files_t *tls;  /* NULL: plaintext; else the CA to check the collector by,
+	                               and this agent's certificate and key (mutual TLS) */
+	const char *tls_server_name; /* the name the collector's certificate must carry;
+	                               NULL: each collector's host */
 	uint32_t interval_s;
 	uint32_t timeout_s;         /* --once: give up after this long */
 	uint64_t spool_max;         /* bytes */

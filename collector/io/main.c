@@ -72,9 +72,10 @@ static const char usage[] =
 	"  --db FILE|URI             SQLite database file (default ./fleetstat.db), or a\n"
 	"                            PostgreSQL URI (postgresql://...) or conninfo\n"
 	"                            (host=... dbname=...), shared by several collectors\n"
-	"  --token-file FILE         shared token agents must prove (mode 0600); required\n"
-	"                            off loopback unless --insecure\n"
-	"  --insecure                take any agent on a non-loopback address without a token\n"
+	"  --token-file FILE         shared token agents must prove (mode 0600); off\n"
+	"                            loopback, it or --tls-client-ca unless --insecure\n"
+	"  --insecure                on a non-loopback address: take reports in clear (no\n"
+	"                            TLS), from any agent (no token, no client certificate)\n"
 	"  --tls-cert FILE           TLS on ingest: this collector's certificate (PEM, then\n"
 	"                            its chain); TLS 1.3 preferred, 1.2 the least\n"
 	"  --tls-key FILE            its private key (PEM, mode 0600)\n"
@@ -240,9 +241,6 @@ static void configure(const opts_t *o, col_config_t *cfg)
 
 		if (err < 0)
 			fatalx("token file %s: %s", o->token_file, fs_token_strerror(err));
-	} else if (!loopback && !o->insecure) {
-		fatalx("refusing to listen on %s without a token: give --token-file, "
-		       "or --insecure to take any agent", cfg->listen_host);
 	}
 	if (o->tls_cert || o->tls_key || o->tls_client_ca) {
 		fs_tls_files_t f = {o->tls_cert, o->tls_key, o->tls_client_ca};
@@ -254,6 +252,15 @@ static void configure(const opts_t *o, col_config_t *cfg)
 			fatalx("TLS: %s", why);
 		cfg->tls_mutual = o->tls_client_ca != NULL;
 	}
+	/* Off loopback, agents are proven (a token, a client certificate) and reports sealed. */
+	cfg->insecure = o->insecure;
+	if (!loopback && !o->insecure && cfg->tls == NULL)
+		fatalx("refusing to listen on %s in clear: give --tls-cert and --tls-key (deploy/"
+		       "certs.sh makes them), or --insecure to let reports travel in clear",
+		       cfg->listen_host);
+	if (!loopback && !o->insecure && cfg->token_len == 0 && !cfg->tls_mutual)
+		fatalx("refusing to listen on %s without a token: give --token-file or --tls-client-ca"
+		       ", or --insecure to take any agent", cfg->listen_host);
 }
 
 static void opts_close(opts_t *o)

@@ -56,6 +56,8 @@ typedef struct col_conn {
 	wire_dec_t dec;
 	fs_tls_t *tls;          /* the TLS session (NULL: plaintext) */
 	bool tls_up;            /* its handshake is done */
+	bool got_bytes;         /* the client's first bytes came */
+	bool silent_checked;    /* TLS: whether it said anything was looked at */
 	uint64_t last_seq;      /* the agent's highest stored seq at Welcome */
 	uint64_t high_seq;      /* highest seq received on this connection */
 	uint64_t acked;
@@ -337,10 +339,41 @@ static void conn_reject(col_conn_t *c, wire_errcode_t code, const char *why)
 	conn_close(c);
 }
 
+/*
+ * A TLS client speaks first (its ClientHello); one that said nothing for this
+ * long is told in clear, as a plaintext agent reads it, and closed.
+ */
+#define TLS_SILENT_MS 2000
+
 static void on_timeout(uv_timer_t *t)
 {
 	col_conn_t *c = container_of(t, col_conn_t, timer);
 
+	if (c->tls != NULL && !c->silent_checked) {
+		const col_config_t *cfg = c->srv->cfg;
+		wire_frame_t f = {.type = WIRE_ERROR};
+		uint8_t *data;
+		size_t len;
+
+		c->silent_checked = true;
+		if (c->got_bytes) {
+			/* A handshake under way: the rest of the handshake timeout. */
+			uv_timer_start(&c->timer, on_timeout,
+			               (uint64_t)(cfg->handshake_timeout_ms - TLS_SILENT_MS),
+			               (uint64_t)cfg->idle_timeout_ms);
+			return;
+		}
+		f.error.code = WIRE_ERR_BAD_PROTOCOL;
+		f.error.message = "this collector speaks TLS: give the agent --tls-ca";
+		c->srv->st.rejected++;
+		c->srv->st.by_reason[WIRE_ERR_BAD_PROTOCOL]++;
+		log_info("col: %s: sent nothing in %d s on a TLS listener (a plaintext agent?); told"
+		         " it in clear, closing", c->name, TLS_SILENT_MS / 1000);
+		if (wire_frame_encode(&f, cfg->max_frame, &data, &len) == 0)
+			conn_write(c, data, len);
+		conn_close(c);
+		return;
+	}
 	if (c->tls != NULL && !c->tls_up)
 		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "no TLS handshake within the handshake timeout"
 		                                      " (a plaintext agent?)");
@@ -504,45 +537,52 @@ static void tls_up(col_conn_t *c)
 		log_debug("col: %s: %s", c->name, fs_tls_version(c->tls));
 }
 
+/* fs_tls_feed()'s callback: plaintext to the frame reader; stop once the connection closes. */
+static int on_plain(void *ctx, const void *p, size_t n)
+{
+	col_conn_t *c = ctx;
+	int err;
+
+	if (!c->tls_up)
+		tls_up(c);   /* plaintext came: the handshake is done */
+	if ((err = wire_dec_read(&c->dec, p, n, on_frame, c)) < 0)
+		conn_reject(c, WIRE_ERR_BAD_FRAME, wire_dec_strerror(err));
+	return c->state == ST_CLOSING;
+}
+
 /* Bytes of a TLS connection: their plaintext to the frame reader, the session's answers out. */
 static void on_read_tls(col_conn_t *c, const uint8_t *p, size_t n)
 {
 	col_srv_t *s = c->srv;
-	ssize_t r;
-	int err;
+	int r;
 
-	if (fs_tls_recv(c->tls, p, n) < 0) {
+	c->got_bytes |= n > 0;
+	r = fs_tls_feed(c->tls, p, n, s->pbuf, sizeof(s->pbuf), on_plain, c);
+
+	if (r == 1)
+		return;
+	if (r == FS_TLS_CLOSED) {
+		if (wire_dec_pending(&c->dec))
+			log_info("col: %s: closed in the middle of a frame", c->name);
+		conn_close(c);
+		return;
+	}
+	if (r == -ENOMEM) {
 		conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	while (c->state != ST_CLOSING && (r = fs_tls_read(c->tls, s->pbuf, sizeof(s->pbuf))) != 0) {
-		if (r == FS_TLS_CLOSED) {
-			if (wire_dec_pending(&c->dec))
-				log_info("col: %s: closed in the middle of a frame", c->name);
-			conn_close(c);
-			return;
-		}
-		if (r < 0) {
-			/* Refused or broken: its alert goes out, nothing it sent is read. */
-			s->st.rejected++;
-			s->st.by_reason[WIRE_ERR_AUTH_FAILED]++;
-			log_info("col: %s: %s; closing", c->name, fs_tls_error(c->tls));
-			conn_close(c);
-			return;
-		}
-		if (!c->tls_up)
-			tls_up(c);   /* plaintext came: the handshake is done */
-		if ((err = wire_dec_read(&c->dec, s->pbuf, (size_t)r, on_frame, c)) < 0) {
-			conn_reject(c, WIRE_ERR_BAD_FRAME, wire_dec_strerror(err));
-			return;
-		}
+	if (r < 0) {
+		/* Refused or broken: its alert goes out, nothing it sent is read. */
+		s->st.rejected++;
+		s->st.by_reason[WIRE_ERR_AUTH_FAILED]++;
+		log_info("col: %s: %s; closing", c->name, fs_tls_error(c->tls));
+		conn_close(c);
+		return;
 	}
-	if (c->state != ST_CLOSING) {
-		if (!c->tls_up && fs_tls_handshake(c->tls) == 1)
-			tls_up(c);
-		if (conn_flush_tls(c) < 0)
-			conn_close(c);
-	}
+	if (!c->tls_up && fs_tls_handshake(c->tls) == 1)
+		tls_up(c);
+	if (conn_flush_tls(c) < 0)
+		conn_close(c);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -564,8 +604,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			on_read_tls(c, p, (size_t)nread);
 		return;
 	}
-	if (c->state != ST_CLOSING &&
-	    (err = wire_dec_read(&c->dec, p, (size_t)nread, on_frame, c)) < 0)
+	if (c->state == ST_CLOSING)
+		return;
+	if (!c->got_bytes && nread > 0 && fs_tls_record_start(p, (size_t)nread)) {
+		conn_reject(c, WIRE_ERR_BAD_PROTOCOL, "a TLS handshake on a plaintext listener (the"
+		            " agent has --tls-ca; give this collector --tls-cert and --tls-key)");
+		return;
+	}
+	c->got_bytes |= nread > 0;
+	if ((err = wire_dec_read(&c->dec, p, (size_t)nread, on_frame, c)) < 0)
 		conn_reject(c, WIRE_ERR_BAD_FRAME, wire_dec_strerror(err));
 }
 
@@ -654,7 +701,9 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	memcpy(ch.challenge.nonce, c->nonce, sizeof(c->nonce));
-	uv_timer_start(&c->timer, on_timeout, (uint64_t)s->cfg->handshake_timeout_ms,
+	c->silent_checked = c->tls == NULL || s->cfg->handshake_timeout_ms <= 2 * TLS_SILENT_MS;
+	uv_timer_start(&c->timer, on_timeout,
+	               (uint64_t)(c->silent_checked ? s->cfg->handshake_timeout_ms : TLS_SILENT_MS),
 	               (uint64_t)s->cfg->idle_timeout_ms);
 	if (conn_send(c, &ch) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
@@ -909,8 +958,12 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 	uv_timer_start(&s->prune, on_prune, 1000, PRUNE_EVERY_MS);
 	uv_timer_init(&loop, &s->hours);
 	uv_timer_start(&s->hours, on_hours, 2000, HOURS_EVERY_MS);
-	log_info("col: listening on %s:%d%s", cfg->listen_host, cfg->listen_port,
-	         cfg->token_len ? ", agents must prove the token" : ", no token: any agent is taken");
+	log_info("col: listening on %s:%d%s%s%s", cfg->listen_host, cfg->listen_port,
+	         cfg->tls == NULL ? ", in clear" : cfg->tls_mutual ? ", mutual TLS" : ", TLS",
+	         cfg->token_len ? ", agents must prove the token"
+	         : cfg->tls_mutual ? ", agents must present a certificate of the client CA"
+	                          : ", no token: any agent is taken",
+	         cfg->insecure && cfg->tls == NULL ? " (--insecure: reports travel in clear)" : "");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (!s->stopping) { /* the loop ran dry: cannot happen with the timers running */
 		srv_stop(s);

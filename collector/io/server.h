@@ -29,6 +29,7 @@ typedef struct {
 	int64_t idle_timeout_ms;
 	fs_tls_ctx_t *tls;           /* TLS on ingest; NULL: plaintext */
 	bool tls_mutual;             /* agents must present a certificate of the client CA */
+	bool insecure;               /* --insecure: off loopback, in clear or unproven */
 	/* The HTTP API: off when http_port is 0. */
 	char http_host[64];
 	int http_port;

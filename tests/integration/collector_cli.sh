@@ -27,8 +27,20 @@ chmod 600 "$T/token"
 cp "$T/token" "$T/token-open"
 chmod 644 "$T/token-open"
 
-expect_error 1 "without a token" "$col" --listen 0.0.0.0:7499 --db "$DB"
-expect_error 1 "without a token" "$col" --listen '[::]:7499' --db "$DB"
+# Off loopback: reports sealed (TLS) and agents proven (a token or client certificates), or
+# --insecure says otherwise.
+expect_error 1 "in clear: give --tls-cert" "$col" --listen 0.0.0.0:7499 --db "$DB"
+expect_error 1 "in clear: give --tls-cert" "$col" --listen '[::]:7499' --db "$DB" \
+	--token-file "$T/token"
+bash "$_FS_LIB_ROOT/deploy/certs.sh" "$T/pki" ca >/dev/null
+bash "$_FS_LIB_ROOT/deploy/certs.sh" "$T/pki" collector c1 >/dev/null
+expect_error 1 "without a token: give --token-file or --tls-client-ca" "$col" \
+	--listen 0.0.0.0:7499 --db "$DB" --tls-cert "$T/pki/c1.crt" --tls-key "$T/pki/c1.key"
+expect_error 1 "needs both --tls-cert and --tls-key" "$col" --db "$DB" --tls-cert "$T/pki/c1.crt"
+chmod 640 "$T/pki/c1.key"
+expect_error 1 "group or others may read it" "$col" --listen 127.0.0.1:7499 --db "$DB" \
+	--tls-cert "$T/pki/c1.crt" --tls-key "$T/pki/c1.key"
+chmod 600 "$T/pki/c1.key"
 expect_error 1 "group or others may read it" "$col" --listen 127.0.0.1:7499 --db "$DB" \
 	--token-file "$T/token-open"
 expect_error 1 "No such file" "$col" --db "$DB" --token-file "$T/missing"
@@ -55,7 +67,16 @@ expect_error 2 "given 2 times" "$col" --config "$T/bad.ini" --config "$T/bad.ini
 # --insecure takes a non-loopback address; the config file sets what flags do, flags win.
 PORT=$(fs_free_port)
 fs_collector_start --listen "0.0.0.0:$PORT" --insecure --db "$DB"
-grep -q "no token: any agent is taken" "$T/collector.log" || fail "--insecure start not said"
+grep -q "in clear, no token: any agent is taken (--insecure: reports travel in clear)" \
+	"$T/collector.log" || fail "--insecure start not said"
+fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
+# With TLS and a token, or mutual TLS alone, off loopback needs no --insecure.
+PORT=$(fs_free_port)
+: >"$T/collector.log"
+fs_collector_start --listen "0.0.0.0:$PORT" --db "$DB" --tls-cert "$T/pki/c1.crt" \
+	--tls-key "$T/pki/c1.key" --tls-client-ca "$T/pki/ca.crt"
+grep -q "mutual TLS, agents must present a certificate of the client CA" "$T/collector.log" ||
+	fail "a mutual TLS start not said"
 fs_collector_kill TERM || fail "collector did not exit 0 on SIGTERM"
 
 # --http off: no HTTP server at all.

@@ -6,7 +6,10 @@
 # reports that are acked and stored; refused, each with a log line that names the peer and
 # why, and nothing stored: no client certificate, one of another CA, an expired one, one
 # without client-auth usage; garbage instead of a ClientHello; a plaintext agent (told so at
-# the handshake timeout). The collector serves a good agent afterwards.
+# the handshake timeout). The collector serves a good agent afterwards. Then fleetstat-agent:
+# delivers over mutual TLS; refuses a collector certificate for another name or from another CA
+# with one line, and keeps spooling; a plaintext agent against a TLS listener and a TLS agent
+# against a plaintext one get one line on each side.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: tls.sh BUILD_DIR}" && pwd)
@@ -32,6 +35,7 @@ PORT=$(fs_free_port)
 fs_collector_start --verbose --listen "127.0.0.1:$PORT" --db "$DB" --handshake-timeout 2s \
 	--tls-cert "$D/c1.test.crt" --tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
 stored() { sqlite3 "$DB" "SELECT count(*) FROM reports" 2>/dev/null || echo 0; }
+stored_is() { [ "$(stored)" = "$1" ]; }
 
 # openssl's client, with web1's certificate: the Challenge frame, decoded.
 sleep 1 | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" -CAfile "$D/ca.crt" \
@@ -54,17 +58,18 @@ python3 "$PEER" --port "$PORT" --ca "$D/ca.crt" --name c1.test --cert "$D/web1.c
 	--key "$D/web1.key" --reports 3 >"$T/peer.json" || fail "tlspeer.py"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(r["acked"][-1:] != [3] or r["error"] != "")' \
 	"$T/peer.json" || fail "the Python agent: $(cat "$T/peer.json")"
-fs_wait_for 5 test "$(stored)" = 3 || fail "stored $(stored) reports, not 3"
+fs_wait_for 5 stored_is 3 || fail "stored $(stored) reports, not 3"
 echo "Python's ssl with web1's certificate: 3 reports acked and stored"
 
 # Refused: each names the peer's address and why in one line; nothing more is stored.
+handshake_lines_gt() { [ "$(grep -c "TLS handshake" "$T/collector.log" || true)" -gt "$1" ]; }
 refused() {   # WHY... (the python peer's arguments follow --)
 	local want=$1 n
 	shift
 	n=$(grep -c "TLS handshake" "$T/collector.log" || true)
 	python3 "$PEER" --port "$PORT" --ca "$D/ca.crt" --name c1.test "$@" >"$T/refused.json" || true
 	grep -q '"welcome": false' "$T/refused.json" || fail "$*: welcomed: $(cat "$T/refused.json")"
-	fs_wait_for 5 test "$(grep -c "TLS handshake" "$T/collector.log" || true)" -gt "$n" ||
+	fs_wait_for 5 handshake_lines_gt "$n" ||
 		fail "$*: no log line"
 	grep "TLS handshake" "$T/collector.log" | tail -1 | grep -q "^fleetstat-collector: col: 127\.0\.0\.1:[0-9]*: TLS handshake: .*$want" ||
 		fail "$*: not '$want': $(grep "TLS handshake" "$T/collector.log" | tail -1)"
@@ -100,8 +105,75 @@ echo "garbage and a plaintext agent: refused with a line each"
 python3 "$PEER" --port "$PORT" --ca "$D/ca.crt" --name c1.test --cert "$D/web1.crt" \
 	--key "$D/web1.key" --reports 2 --tier again >"$T/peer2.json" || fail "tlspeer.py again"
 grep -q '"acked": \[1, 2\]' "$T/peer2.json" || fail "the good agent afterwards: $(cat "$T/peer2.json")"
+[ "$(stored)" = 5 ] || fail "stored $(stored), not 5"
+
+# fleetstat-agent over mutual TLS: --once acked; the name checked is the --collector host
+# (here an address of the certificate), or --tls-server-name.
+mkdir -m 700 "$T/st"
+agent() { "$BUILD/fleetstat-agent" --state-dir "$T/st" --collector "127.0.0.1:$PORT" "$@"; }
+mtls=(--tls-ca "$D/ca.crt" --tls-cert "$D/web1.crt" --tls-key "$D/web1.key")
+agent --once --timeout 10 "${mtls[@]}" 2>"$T/once.log" || fail "agent --once over TLS: $(cat "$T/once.log")"
+agent --once --timeout 10 "${mtls[@]}" --tls-server-name c1.test 2>"$T/once.log" ||
+	fail "agent --once, --tls-server-name: $(cat "$T/once.log")"
+fs_wait_for 5 stored_is 7 || fail "the agent's reports: stored $(stored), not 7"
+echo "fleetstat-agent over mutual TLS: acked and stored"
+
+# The agent refuses a collector whose certificate is for another name, or from another CA:
+# one line said, reports spooled, nothing stored.
+spooled() { agent --print-spool | wc -l; }
+spooled_ge() { [ "$(spooled)" -ge "$1" ]; }
+refuses() {   # NAME WANT ARGS...
+	local name=$1 want=$2 n0
+	shift 2
+	n0=$(spooled)
+	fs_agent_start "$name" --state-dir "$T/st" --collector "127.0.0.1:$PORT" --interval 1 "$@"
+	fs_wait_for 10 spooled_ge $((n0 + 3)) || fail "$name: not spooling"
+	fs_agent_kill "$name"
+	[ "$(grep -c warning "$T/$name.log")" = 1 ] || fail "$name: not one line: $(cat "$T/$name.log")"
+	grep -q "warning: agent: collector 127.0.0.1:$PORT: .*$want.*; retrying with backoff, reports are spooled" \
+		"$T/$name.log" || fail "$name: not '$want': $(cat "$T/$name.log")"
+	echo "agent refuses ($name): $(grep warning "$T/$name.log" | sed 's/^[^:]*: warning: //')"
+}
+refuses wrong-name "hostname mismatch (the name checked: web3)" "${mtls[@]}" --tls-server-name web3
+refuses other-ca "the peer's certificate: \\(self-signed certificate in certificate chain\\|unable to get local issuer\\)" --tls-ca "$T/other/ca.crt" \
+	--tls-cert "$D/web1.crt" --tls-key "$D/web1.key"
+refuses no-cert "certificate required (the collector wants this agent's certificate?" \
+	--tls-ca "$D/ca.crt"
+[ "$(stored)" = 7 ] || fail "refused agents' reports were stored: $(stored)"
+# Delivered once the agent trusts the collector again: what it spooled, and one more.
+n=$(($(spooled) + 8))
+agent --once --timeout 10 "${mtls[@]}" 2>"$T/once.log" || fail "agent --once after refusals"
+[ "$(spooled)" = 0 ] || fail "the spool did not drain: $(spooled) left"
+fs_wait_for 5 stored_is "$n" || fail "stored $(stored), not $n"
+echo "then trusted: its $((n - 8)) spooled reports and a new one delivered"
 kill -TERM "$COL_PID"
 wait "$COL_PID" || fail "the collector exited $? on SIGTERM"
 COL_PID=""
-[ "$(stored)" = 5 ] || fail "stored $(stored), not 5"
+
+# Plaintext agent against a TLS listener, TLS agent against a plaintext one: one clear line on
+# each side, at once (a plaintext agent is told in clear after 2 s of silence).
+: >"$T/collector.log"
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --tls-cert "$D/c1.test.crt" \
+	--tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
+agent --once --timeout 8 2>"$T/plain.log" && fail "a plaintext agent was taken by a TLS listener"
+grep -q "refused: BAD_PROTOCOL: this collector speaks TLS: give the agent --tls-ca" "$T/plain.log" ||
+	fail "plaintext agent, TLS listener: $(cat "$T/plain.log")"
+fs_wait_for 5 grep -q "sent nothing in 2 s on a TLS listener (a plaintext agent?)" "$T/collector.log" ||
+	fail "plaintext agent, TLS listener: the collector said nothing"
+fs_collector_kill TERM || fail "the TLS collector did not exit 0"
+grep "sent nothing" "$T/collector.log" | sed 's/^[^:]*: col: /collector: /'
+: >"$T/collector.log"
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB"
+agent --once --timeout 8 "${mtls[@]}" 2>"$T/tls.log" && fail "a TLS agent was taken in clear"
+grep -q "the collector answered in plaintext, not TLS" "$T/tls.log" ||
+	fail "TLS agent, plaintext listener: $(cat "$T/tls.log")"
+fs_wait_for 5 grep -q "a TLS handshake on a plaintext listener" "$T/collector.log" ||
+	fail "TLS agent, plaintext listener: the collector said nothing"
+grep "TLS handshake on a plaintext" "$T/collector.log" | sed 's/^[^:]*: col: /collector: /'
+for f in plain tls; do
+	[ "$(grep -c . "$T/$f.log")" = 1 ] || fail "$f agent: not one line: $(cat "$T/$f.log")"
+	echo "$f agent: $(sed 's/^[^:]*: warning: //' "$T/$f.log")"
+done
+fs_collector_kill TERM || fail "the plaintext collector did not exit 0"
+[ "$(stored)" = "$n" ] || fail "stored $(stored), not $n"
 echo "tls.sh: PASS"
