@@ -250,14 +250,20 @@ static void states_u64(const wire_states_t *s, uint64_t *out)
 
 int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b)
 {
-	static const char *const head[] = {"HOST", "TIER", "STALE", "LAST_SEEN", "VERSION", "TOTAL"};
+	static const char *const head[] = {"HOST", "TIER", "STALE", "LAST_SEEN", "VERSION", "CERT",
+	                                   "TOTAL"};
+	static const char *const head_nocert[] = {"HOST", "TIER", "STALE", "LAST_SEEN", "VERSION",
+	                                          "TOTAL"};
 	const col_host_t **v;
+	bool certs = false;
 	size_t k;
 	char ts[24];
 	int err;
 
 	if ((err = col__select_hosts(hosts, n, o, true, &v, &k)) < 0)
 		return err;
+	for (size_t i = 0; i < k; i++)
+		certs |= v[i]->cert_subject != NULL;
 	if (o->format == COL_FMT_JSON) {
 		col__json_head(b, o);
 		fs_buf_puts(b, ",\"hosts\":[");
@@ -276,6 +282,16 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 			              h->labels_json[0] == '{' ? h->labels_json : "{}", h->first_seen_ms,
 			              h->last_seen_ms, col_host_stale(h, o->now_ms) ? "true" : "false");
 			fs_buf_json_str(b, h->agent_version);
+			fs_buf_puts(b, ",\"cert_subject\":");
+			if (h->cert_subject != NULL)
+				fs_buf_json_str(b, h->cert_subject);
+			else
+				fs_buf_puts(b, "null");
+			fs_buf_puts(b, ",\"cert_sha256\":");
+			if (h->cert_sha256 != NULL)
+				fs_buf_json_str(b, h->cert_sha256);
+			else
+				fs_buf_puts(b, "null");
 			if (h->has_report)
 				fs_buf_printf(b, ",\"collected_at_ms\":%" PRId64 ",\"interval_ms\":%" PRIu32
 				              ",\"total\":%" PRIu32,
@@ -291,8 +307,12 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 
 	grid_t g;
 
-	grid_init(&g, o->format, 0x1f);
-	grid_heads(&g, head, ARRAY_SIZE(head));
+	/* The certificate's subject when some host presented one (mutual TLS). */
+	grid_init(&g, o->format, certs ? 0x3f : 0x1f);
+	if (certs)
+		grid_heads(&g, head, ARRAY_SIZE(head));
+	else
+		grid_heads(&g, head_nocert, ARRAY_SIZE(head_nocert));
 	col__grid_state_heads(&g);
 	grid_head_done(&g);
 	for (size_t i = 0; i < k; i++) {
@@ -303,6 +323,8 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 		grid_cell(&g, "%s", col_host_stale(h, o->now_ms) ? "stale" : "");
 		grid_cell(&g, "%s", col_time_str(h->last_seen_ms, ts));
 		grid_cell(&g, "%s", h->agent_version);
+		if (certs)
+			grid_cell(&g, "%s", h->cert_subject ? h->cert_subject : "-");
 		grid_cell(&g, "%" PRIu32, wire_states_total(&h->states));
 		for (size_t s = 0; s + 1 < COL__NTABLE_STATES; s++)
 			grid_cell(&g, "%" PRIu64, state_value(&h->states, col__table_states[s]));

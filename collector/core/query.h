@@ -66,6 +66,8 @@ typedef struct {
 	const char *tier;
 	const char *labels_json;   /* a JSON object, as stored */
 	const char *agent_version;
+	const char *cert_subject;  /* the agent's certificate (mutual TLS); NULL: none seen */
+	const char *cert_sha256;
 	int64_t first_seen_ms;
 	int64_t last_seen_ms;
 	bool has_report;

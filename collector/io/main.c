@@ -251,6 +251,7 @@ static void configure(const opts_t *o, col_config_t *cfg)
 		if (fs_tls_ctx_new(true, &f, &cfg->tls, why, sizeof(why)) < 0)
 			fatalx("TLS: %s", why);
 		cfg->tls_mutual = o->tls_client_ca != NULL;
+		cfg->tls_files = f;
 	}
 	/* Off loopback, agents are proven (a token, a client certificate) and reports sealed. */
 	cfg->insecure = o->insecure;

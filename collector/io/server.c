@@ -66,7 +66,8 @@ typedef struct col_conn {
 struct col_srv {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
+	fs_tls_ctx_t *tls;       /* for new connections: cfg->tls, or what SIGHUP loaded since */
 	uv_timer_t prune;
 	uv_timer_t hours;
 	const col_config_t *cfg;
@@ -429,6 +430,8 @@ static void handle_hello(col_conn_t *c, wire_frame_t *f)
 	f->type = WIRE_NONE;
 	j->owner = c;
 	j->now_ms = now_ms();
+	if (c->tls != NULL)
+		fs_tls_peer(c->tls, j->cert_subject, sizeof(j->cert_subject), j->cert_sha256);
 	c->refs++;
 	c->state = ST_WELCOMING;
 	col_writer_push(c->srv->writer, j);
@@ -691,7 +694,7 @@ static void on_connection(uv_stream_t *server, int status)
 			return;
 		}
 	}
-	if (s->cfg->tls != NULL && fs_tls_new(s->cfg->tls, NULL, &c->tls) < 0) {
+	if (s->tls != NULL && fs_tls_new(s->tls, NULL, &c->tls) < 0) {
 		conn_reject(c, WIRE_ERR_INTERNAL, "out of memory");
 		return;
 	}
@@ -765,6 +768,9 @@ static void on_job_done(void *ctx, col_job_t *j)
 			w.welcome.protocol = WIRE_PROTOCOL;
 			w.welcome.last_seq = j->last_seq;
 			log_debug("col: %s: welcome, last seq %" PRIu64, c->name, j->last_seq);
+			if (j->cert_was[0] != '\0' && strcmp(j->cert_was, j->cert_sha256) != 0)
+				log_info("col: %s: a new certificate: %s (sha256 %s; was %s)", c->name,
+				         j->cert_subject, j->cert_sha256, j->cert_was);
 			if (conn_send(c, &w) < 0)
 				conn_close(c);
 		}
@@ -824,6 +830,33 @@ static void srv_stop(col_srv_t *s)
 	uv_timer_stop(&s->hours);
 	uv_signal_stop(&s->sigterm);
 	uv_signal_stop(&s->sigint);
+	uv_signal_stop(&s->sighup);
+}
+
+/*
+ * SIGHUP: the TLS files read again.  New handshakes use them; connections up
+ * keep their sessions.  A reload that fails keeps the loaded ones and says why.
+ */
+static void on_sighup(uv_signal_t *sig, int signum)
+{
+	col_srv_t *s = sig->data;
+	fs_tls_ctx_t *ctx;
+	char why[512];
+
+	(void)signum;
+	if (s->tls == NULL) {
+		log_info("col: SIGHUP: no TLS files to reload");
+		return;
+	}
+	if (fs_tls_ctx_new(true, &s->cfg->tls_files, &ctx, why, sizeof(why)) < 0) {
+		log_warnx("col: SIGHUP: TLS files not reloaded, the loaded ones stay: %s", why);
+		return;
+	}
+	if (s->tls != s->cfg->tls)
+		fs_tls_ctx_free(s->tls);
+	s->tls = ctx;
+	log_info("col: SIGHUP: TLS files reloaded; new handshakes use them (%u connections keep"
+	         " theirs)", s->nconns);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -951,9 +984,12 @@ int col_server_run(const col_config_t *cfg, db_t *db)
 	}
 	uv_signal_init(&loop, &s->sigterm);
 	uv_signal_init(&loop, &s->sigint);
-	s->sigterm.data = s->sigint.data = s;
+	uv_signal_init(&loop, &s->sighup);
+	s->sigterm.data = s->sigint.data = s->sighup.data = s;
+	s->tls = cfg->tls;
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	uv_signal_start(&s->sighup, on_sighup, SIGHUP);
 	uv_timer_init(&loop, &s->prune);
 	uv_timer_start(&s->prune, on_prune, 1000, PRUNE_EVERY_MS);
 	uv_timer_init(&loop, &s->hours);
@@ -979,6 +1015,8 @@ out:
 		log_warnx("col: uv_loop_close: %s", uv_strerror(rc));
 		err = err ? err : rc;
 	}
+	if (s->tls != cfg->tls)
+		fs_tls_ctx_free(s->tls);   /* a reload's; cfg->tls is the caller's */
 	free(s->ips.v);
 	free(s);
 	return err;

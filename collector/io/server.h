@@ -28,6 +28,7 @@ typedef struct {
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
 	fs_tls_ctx_t *tls;           /* TLS on ingest; NULL: plaintext */
+	fs_tls_files_t tls_files;    /* its files, read again on SIGHUP */
 	bool tls_mutual;             /* agents must present a certificate of the client CA */
 	bool insecure;               /* --insecure: off loopback, in clear or unproven */
 	/* The HTTP API: off when http_port is 0. */

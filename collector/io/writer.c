@@ -68,8 +68,13 @@ static uint64_t mono_us(void)
 static int run_job(db_t *db, col_job_t *j)
 {
 	switch (j->type) {
-	case COL_JOB_HELLO:
-		return db_host_hello(db, j->agent_id, &j->hello, j->now_ms, &j->last_seq);
+	case COL_JOB_HELLO: {
+		int err = db_host_hello(db, j->agent_id, &j->hello, j->now_ms, &j->last_seq);
+
+		if (err == 0 && j->cert_sha256[0] != '\0')
+			err = db_host_cert(db, j->agent_id, j->cert_subject, j->cert_sha256, j->cert_was);
+		return err;
+	}
 	case COL_JOB_REPORT:
 		return db_put_report(db, j->agent_id, &j->report, j->now_ms, &j->stored);
 	case COL_JOB_HOURS:

@@ -23,6 +23,8 @@ typedef struct col_job {
 	uint8_t agent_id[WIRE_AGENT_ID_LEN];
 	int64_t now_ms;
 	wire_hello_t hello;            /* HELLO: owned */
+	char cert_subject[256];        /* HELLO: the agent's certificate (mutual TLS); "": none */
+	char cert_sha256[65];
 	wire_report_t report;          /* REPORT: owned */
 	int64_t horizon_ms;            /* PRUNE: raw reports before it go */
 	int64_t minute_horizon_ms;     /* PRUNE: minute rollups before it go */
@@ -30,6 +32,7 @@ typedef struct col_job {
 	/* results */
 	int err;                       /* 0, or a negative errno: not stored */
 	uint64_t last_seq;             /* HELLO */
+	char cert_was[65];             /* HELLO: the fingerprint stored before ("": none) */
 	int stored;                    /* REPORT: 0 if it was a duplicate */
 	uint64_t deleted;              /* PRUNE: reports */
 	uint64_t deleted_rollups;      /* PRUNE: rollup rows */

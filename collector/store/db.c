@@ -38,6 +38,7 @@ enum {
 	ST_PRUNE, ST_ROLL_MINUTE, ST_ROLL_HOUR, ST_ROLL_GET, ST_ROLL_TIER, ST_PRUNE_MINUTE,
 	ST_PRUNE_HOUR, ST_PRUNE_TIER, ST_TOP_GET, ST_TOP_PUT, ST_PRUNE_TOP, ST_DIRTY_MARK, ST_DIRTY_DUE,
 	ST_DIRTY_DEL, ST_IPH_DEL, ST_IPH_MINUTES, ST_IPH_PUT, ST_PRUNE_IPH, ST_GET_REPORT, ST_GET_HOST, ST_GET_SYSCTLS,
+	ST_CERT_GET, ST_CERT_PUT,
 	ST_HOUR_LOCK, ST_N
 };
 
@@ -121,7 +122,11 @@ static const char *const stmt_sql[ST_N] = {
 		" WHERE h.agent_id = ?1 AND r.seq = ?2",
 	[ST_GET_HOST] =
 		"SELECT hostname, tier, labels, agent_version, first_seen_ms,"
-		" last_seen_ms, last_seq FROM hosts WHERE agent_id = ?1",
+		" last_seen_ms, last_seq, cert_subject, cert_sha256 FROM hosts WHERE agent_id = ?1",
+	[ST_CERT_GET] = "SELECT cert_sha256 FROM hosts WHERE agent_id = ?1",
+	[ST_CERT_PUT] =
+		"UPDATE hosts SET cert_subject = ?2, cert_sha256 = ?3 WHERE agent_id = ?1"
+		" AND (cert_subject IS DISTINCT FROM ?2 OR cert_sha256 IS DISTINCT FROM ?3)",
 	[ST_GET_SYSCTLS] =
 		"SELECT s.name, s.value, s.changed_at_ms FROM host_sysctls s"
 		" JOIN hosts h ON h.id = s.host_id WHERE h.agent_id = ?1"
@@ -1090,6 +1095,31 @@ int db_host_hello(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 	return to_errno(db, rc == SQ_DONE ? 0 : rc);
 }
 
+int db_host_cert(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN], const char *subject,
+                 const char *sha256, char was[65])
+{
+	sq_stmt_t *st = db->st[ST_CERT_GET];
+	int rc;
+
+	db->msg[0] = '\0';
+	was[0] = '\0';
+	if ((rc = sp_sync(db)) != 0)
+		return to_errno(db, rc);
+	sq_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN);
+	if ((rc = sq_step(st)) == SQ_ROW && !sq_null(st, 0))
+		snprintf(was, 65, "%s", (const char *)sq_text(st, 0));
+	sq_reset(st);
+	if (rc != SQ_ROW && rc != SQ_DONE)
+		return to_errno(db, rc);
+	st = db->st[ST_CERT_PUT];
+	sq_bind_blob(st, 1, agent_id, WIRE_AGENT_ID_LEN);
+	sq_bind_text(st, 2, subject);
+	sq_bind_text(st, 3, sha256);
+	rc = sq_step(st);
+	sq_reset(st);
+	return to_errno(db, rc == SQ_DONE ? 0 : rc);
+}
+
 /*
  * Replaces the host's sysctls with the report's: names it no longer sends
  * go, new names come, and a row whose value is unchanged keeps its
@@ -1523,6 +1553,8 @@ void db_host_close(db_host_t *h)
 	free(h->tier);
 	free(h->labels_json);
 	free(h->agent_version);
+	free(h->cert_subject);
+	free(h->cert_sha256);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -1544,9 +1576,12 @@ int db_get_host(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		out->first_seen_ms = sq_i64(st, 4);
 		out->last_seen_ms = sq_i64(st, 5);
 		out->last_seq = (uint64_t)sq_i64(st, 6);
+		out->cert_subject = sq_null(st, 7) ? NULL : col_strdup(st, 7);
+		out->cert_sha256 = sq_null(st, 8) ? NULL : col_strdup(st, 8);
 		rc = 0;
 		if (!out->hostname || !out->tier || !out->labels_json ||
-		    !out->agent_version) {
+		    !out->agent_version || (!sq_null(st, 7) && !out->cert_subject) ||
+		    (!sq_null(st, 8) && !out->cert_sha256)) {
 			db_host_close(out);
 			rc = -ENOMEM;
 		}

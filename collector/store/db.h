@@ -48,6 +48,14 @@ int db_host_hello(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
                   const wire_hello_t *h, int64_t now_ms, uint64_t *last_seq);
 
 /*
+ * The certificate the agent presented with its Hello (mutual TLS): its
+ * subject and SHA-256 (hex) stored on the host, registered by
+ * db_host_hello() before.  was: the fingerprint stored before ("" when none).
+ */
+int db_host_cert(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN], const char *subject,
+                 const char *sha256, char was[65]);
+
+/*
  * Group commit: db_begin(), any number of db_put_report(), db_commit().
  * db_begin() takes the write lock at once (BEGIN IMMEDIATE); -EALREADY when
  * a transaction is open.  After any error inside a transaction, call
@@ -145,6 +153,8 @@ typedef struct {
 	int64_t first_seen_ms;
 	int64_t last_seen_ms;
 	uint64_t last_seq;
+	char *cert_subject;     /* the agent's certificate (mutual TLS); NULL: none seen */
+	char *cert_sha256;
 } db_host_t;
 
 /* A host as stored; release *out with db_host_close().  0 or -ENOENT, ... */

@@ -108,6 +108,8 @@ static void host_free(col_host_t *h)
 	free((char *)h->tier);
 	free((char *)h->labels_json);
 	free((char *)h->agent_version);
+	free((char *)h->cert_subject);
+	free((char *)h->cert_sha256);
 	free(h->top.ips);
 	free(h->listeners);
 }
@@ -145,7 +147,7 @@ static const char hosts_sql[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top, r.listeners"
+	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256"
 	" FROM hosts h LEFT JOIN reports r ON r.id ="
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
@@ -160,7 +162,7 @@ static const char hosts_sql_pg[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top, r.listeners"
+	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256"
 	" FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
 	" AND seq = h.last_seq AND collected_at_ms = h.last_collected_ms) UNION ALL"
 	" (SELECT * FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1) LIMIT 1) r"
@@ -206,6 +208,11 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 		}
 		h->first_seen_ms = sq_i64(st, 5);
 		h->last_seen_ms = sq_i64(st, 6);
+		if ((!sq_null(st, 22) && (h->cert_subject = strdup(text(st, 22))) == NULL) ||
+		    (!sq_null(st, 23) && (h->cert_sha256 = strdup(text(st, 23))) == NULL)) {
+			err = -ENOMEM;
+			break;
+		}
 		if (sq_null(st, 7))
 			continue;
 		h->has_report = true;

@@ -441,6 +441,57 @@ static void test_db_open_refuses_newer(void **state)
 	assert_non_null(strstr(err, "999"));
 }
 
+/*
+ * The certificate an agent presents is stored on its host; the one stored
+ * before comes back, so a change can be said; no certificate leaves it.
+ */
+static void host_cert_checks(db_t *db)
+{
+	static const char a[] = "5d7a0c1e9b3f4a6d8e2c7b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
+	static const char b[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	uint8_t id[WIRE_AGENT_ID_LEN], other[WIRE_AGENT_ID_LEN];
+	char was[65];
+	db_host_t h;
+
+	agent(id, 7);
+	agent(other, 8);
+	hello(db, id, "web-07", 1000);
+	hello(db, other, "web-08", 1000);
+	assert_int_equal(db_get_host(db, id, &h), 0);
+	assert_null(h.cert_subject);
+	assert_null(h.cert_sha256);
+	db_host_close(&h);
+	assert_int_equal(db_host_cert(db, id, "CN=web-07,O=fleetstat", a, was), 0);
+	assert_string_equal(was, "");
+	assert_int_equal(db_host_cert(db, id, "CN=web-07,O=fleetstat", a, was), 0);
+	assert_string_equal(was, a);
+	assert_int_equal(db_host_cert(db, id, "CN=web-07,O=fleetstat", b, was), 0);
+	assert_string_equal(was, a);
+	assert_int_equal(db_get_host(db, id, &h), 0);
+	assert_string_equal(h.cert_subject, "CN=web-07,O=fleetstat");
+	assert_string_equal(h.cert_sha256, b);
+	db_host_close(&h);
+	/* A Hello without one keeps it; the other host has none. */
+	hello(db, id, "web-07", 2000);
+	assert_int_equal(db_get_host(db, id, &h), 0);
+	assert_string_equal(h.cert_sha256, b);
+	db_host_close(&h);
+	assert_int_equal(db_get_host(db, other, &h), 0);
+	assert_null(h.cert_sha256);
+	db_host_close(&h);
+}
+
+static void test_db_host_cert(void **state)
+{
+	char path[320];
+	db_t *db;
+
+	path_new(*state, path, sizeof(path), "cert");
+	db = open_ok(path);
+	host_cert_checks(db);
+	db_close(db);
+}
+
 static void test_db_host_hello_last_seq(void **state)
 {
 	char path[320];
@@ -1115,6 +1166,16 @@ static void test_pg_migrates_from_v1(void **state)
 }
 
 /* A statement finalized is gone from the server too: a long-lived connection gathers none. */
+static void test_pg_host_cert(void **state)
+{
+	db_t *db;
+
+	(void)state;
+	db = open_ok(pg_uri());
+	host_cert_checks(db);
+	db_close(db);
+}
+
 static void test_pg_finalize_deallocates(void **state)
 {
 	char err[256];
@@ -1187,6 +1248,7 @@ int main(void)
 		cmocka_unit_test(test_db_open_migrates_from_each),
 		cmocka_unit_test(test_db_open_refuses_newer),
 		cmocka_unit_test(test_db_host_hello_last_seq),
+		cmocka_unit_test(test_db_host_cert),
 		cmocka_unit_test(test_db_put_report_resend_stored_once),
 		cmocka_unit_test(test_db_put_report_unknown_host),
 		cmocka_unit_test(test_db_put_report_batch_2000),
@@ -1205,6 +1267,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pg_job_fails_alone, pg_setup),
 		cmocka_unit_test_setup(test_pg_migrates_from_v1, pg_setup),
 		cmocka_unit_test_setup(test_pg_finalize_deallocates, pg_setup),
+		cmocka_unit_test_setup(test_pg_host_cert, pg_setup),
 		cmocka_unit_test_setup(test_pg_prune_drops_days, pg_setup),
 	};
 

@@ -230,7 +230,7 @@ static void test_query_hosts_tier(void **state)
 		"{\"now_ms\":1796212800000,\"tier\":\"db\",\"hosts\":[{\"hostname\":\"db1\","
 		"\"tier\":\"db\",\"labels\":{\"rack\":\"r1\"},\"first_seen\":1796209200000,"
 		"\"last_seen\":1796212799000,\"stale\":false,\"agent_version\":\"0.1.0\","
-		"\"collected_at_ms\":1796212799000,\"interval_ms\":10000,\"total\":307,"
+		"\"cert_subject\":null,\"cert_sha256\":null,\"collected_at_ms\":1796212799000,\"interval_ms\":10000,\"total\":307,"
 		"\"states\":{\"ESTABLISHED\":7,\"SYN_SENT\":0,\"SYN_RECV\":0,\"FIN_WAIT1\":0,"
 		"\"FIN_WAIT2\":0,\"TIME_WAIT\":300,\"CLOSE\":0,\"CLOSE_WAIT\":0,\"LAST_ACK\":0,"
 		"\"CLOSING\":0}}]}\n");
@@ -435,7 +435,9 @@ static void test_query_top_ips_minutes_equal_raw(void **state)
 	db_close(f->db);
 	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "DROP TABLE rollup_top_minute; DROP TABLE rollup_ip_hour;"
-	                              " DROP TABLE rollup_dirty_hour; PRAGMA user_version = 3",
+	                              " DROP TABLE rollup_dirty_hour; ALTER TABLE hosts DROP COLUMN"
+	                              " cert_subject; ALTER TABLE hosts DROP COLUMN cert_sha256;"
+	                              " PRAGMA user_version = 3",
 	                              NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 	assert_int_equal(db_open(f->path, &f->db, NULL, 0), 0);

@@ -118,6 +118,29 @@ agent --once --timeout 10 "${mtls[@]}" --tls-server-name c1.test 2>"$T/once.log"
 fs_wait_for 5 stored_is 7 || fail "the agent's reports: stored $(stored), not 7"
 echo "fleetstat-agent over mutual TLS: acked and stored"
 
+# Its host carries the certificate it presented; a renewed one is stored and logged.
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
+cert_of() {   # the hostname's certificate as `fleetstat hosts` gives it: SUBJECT SHA256
+	"$BUILD/fleetstat" --db "$DB" hosts --format json | python3 -c '
+import json, sys
+for h in json.load(sys.stdin)["hosts"]:
+    if h["hostname"] == sys.argv[1]:
+        print(h["cert_subject"], h["cert_sha256"])' "$1"
+}
+me=$(uname -n)
+[ "$(cert_of "$me")" = "CN=web1,O=fleetstat $(fp "$D/web1.crt")" ] ||
+	fail "hosts: $(cert_of "$me"), not web1's certificate $(fp "$D/web1.crt")"
+"$BUILD/fleetstat" --db "$DB" hosts | grep -q "CN=web1,O=fleetstat" || fail "hosts' table: no CERT"
+old_fp=$(fp "$D/web1.crt")
+bash "$C" "$D" agent web1 >/dev/null
+[ "$(fp "$D/web1.crt")" != "$old_fp" ] || fail "certs.sh did not renew web1"
+agent --once --timeout 10 "${mtls[@]}" 2>"$T/once.log" || fail "agent --once, renewed certificate"
+[ "$(cert_of "$me")" = "CN=web1,O=fleetstat $(fp "$D/web1.crt")" ] || fail "the renewed certificate not stored"
+fs_wait_for 5 grep -q "a new certificate: CN=web1,O=fleetstat (sha256 $(fp "$D/web1.crt"); was $old_fp)" \
+	"$T/collector.log" || fail "the renewed certificate was not logged"
+grep "a new certificate" "$T/collector.log" | sed 's/^[^:]*: col: /collector: /'
+fs_wait_for 5 stored_is 8 || fail "stored $(stored), not 8"
+
 # The agent refuses a collector whose certificate is for another name, or from another CA:
 # one line said, reports spooled, nothing stored.
 spooled() { agent --print-spool | wc -l; }
@@ -139,13 +162,13 @@ refuses other-ca "the peer's certificate: \\(self-signed certificate in certific
 	--tls-cert "$D/web1.crt" --tls-key "$D/web1.key"
 refuses no-cert "certificate required (the collector wants this agent's certificate?" \
 	--tls-ca "$D/ca.crt"
-[ "$(stored)" = 7 ] || fail "refused agents' reports were stored: $(stored)"
+[ "$(stored)" = 8 ] || fail "refused agents' reports were stored: $(stored)"
 # Delivered once the agent trusts the collector again: what it spooled, and one more.
-n=$(($(spooled) + 8))
+n=$(($(spooled) + 9))
 agent --once --timeout 10 "${mtls[@]}" 2>"$T/once.log" || fail "agent --once after refusals"
 [ "$(spooled)" = 0 ] || fail "the spool did not drain: $(spooled) left"
 fs_wait_for 5 stored_is "$n" || fail "stored $(stored), not $n"
-echo "then trusted: its $((n - 8)) spooled reports and a new one delivered"
+echo "then trusted: its $((n - 9)) spooled reports and a new one delivered"
 kill -TERM "$COL_PID"
 wait "$COL_PID" || fail "the collector exited $? on SIGTERM"
 COL_PID=""
