@@ -4,10 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
-int fs_secret_read(const char *path, void *buf, size_t cap, size_t *len)
+static int read_all(const char *path, void *buf, size_t cap, size_t *len, int owner_only)
 {
 	struct stat st;
 	size_t n = 0;
@@ -20,7 +21,7 @@ int fs_secret_read(const char *path, void *buf, size_t cap, size_t *len)
 		err = -errno;
 	else if (!S_ISREG(st.st_mode))
 		err = -EINVAL;
-	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+	else if (owner_only && (st.st_mode & (S_IRWXG | S_IRWXO)))
 		err = -EPERM;
 	/* To the end, and a byte past cap to tell a full buffer from a longer file. */
 	while (err == 0) {
@@ -42,4 +43,24 @@ int fs_secret_read(const char *path, void *buf, size_t cap, size_t *len)
 	if (err == 0)
 		*len = n;
 	return err;
+}
+
+int fs_secret_read(const char *path, void *buf, size_t cap, size_t *len)
+{
+	return read_all(path, buf, cap, len, 1);
+}
+
+int fs_file_read(const char *path, void *buf, size_t cap, size_t *len)
+{
+	return read_all(path, buf, cap, len, 0);
+}
+
+const char *fs_secret_strerror(int err)
+{
+	switch (err) {
+	case -EPERM: return "group or others may read it (chmod 600)";
+	case -EINVAL: return "not a regular file";
+	case -E2BIG: return "too large";
+	default: return strerror(-err);
+	}
 }

@@ -15,4 +15,10 @@
  */
 int fs_secret_read(const char *path, void *buf, size_t cap, size_t *len);
 
+/* The same for a file anyone may read (a certificate): all but the -EPERM check. */
+int fs_file_read(const char *path, void *buf, size_t cap, size_t *len);
+
+/* What a negative errno of the two means, for a message after the file's name. */
+const char *fs_secret_strerror(int err);
+
 #endif

@@ -16,8 +16,8 @@
 #include "buf.h"
 #include "secret.h"
 
-/* A private key file larger than this is not one (an RSA-16384 key is about 13 KB). */
-#define KEY_MAX (64 * 1024)
+/* A PEM file larger than this is not one of ours (an RSA-16384 key is about 13 KB). */
+#define PEM_MAX (256 * 1024)
 
 struct fs_tls_ctx {
 	SSL_CTX *ssl;
@@ -43,23 +43,42 @@ static void ssl_reason(char *out, size_t len, const char *what)
 	snprintf(out, len, "%s: %s", what, r);
 }
 
+int fs_tls_pem_load(const char *path, bool secret, char **pem, size_t *len, char *err,
+                    size_t errlen)
+{
+	char *b = malloc(PEM_MAX + 1);
+	int rc;
+
+	*pem = NULL;
+	*len = 0;
+	if (b == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = secret ? fs_secret_read(path, b, PEM_MAX, len) : fs_file_read(path, b, PEM_MAX, len);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, rc == -E2BIG ? "too large for a PEM file"
+		                                                   : fs_secret_strerror(rc));
+		explicit_bzero(b, PEM_MAX + 1);
+		free(b);
+		return rc;
+	}
+	b[*len] = '\0';
+	*pem = b;
+	return 0;
+}
+
 /* The private key of path, read as secrets are: only its owner may read the file. */
 static int load_key(SSL_CTX *ssl, const char *path, char *err, size_t errlen)
 {
-	char *pem = malloc(KEY_MAX);
 	EVP_PKEY *k = NULL;
-	size_t n = 0;
+	char *pem;
+	size_t n;
 	BIO *b;
 	int rc;
 
-	if (pem == NULL)
-		return -ENOMEM;
-	if ((rc = fs_secret_read(path, pem, KEY_MAX, &n)) < 0) {
-		snprintf(err, errlen, "%s: %s", path,
-		         rc == -EPERM ? "group or others may read it (chmod 600)"
-		         : rc == -E2BIG ? "too large for a private key" : strerror(-rc));
-		goto out;
-	}
+	if ((rc = fs_tls_pem_load(path, true, &pem, &n, err, errlen)) < 0)
+		return rc;
 	if ((b = BIO_new_mem_buf(pem, (int)n)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
@@ -78,7 +97,7 @@ static int load_key(SSL_CTX *ssl, const char *path, char *err, size_t errlen)
 	}
 out:
 	EVP_PKEY_free(k);
-	explicit_bzero(pem, KEY_MAX);
+	explicit_bzero(pem, n);
 	free(pem);
 	return rc;
 }

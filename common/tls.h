@@ -37,6 +37,14 @@ int fs_tls_ctx_new(bool server, const fs_tls_files_t *f, fs_tls_ctx_t **out, cha
 void fs_tls_ctx_free(fs_tls_ctx_t *ctx);
 
 /*
+ * The text of a PEM file, NUL-terminated, in *pem (free() it; wipe it first
+ * when secret): a secret (a private key) only its owner may read, -EPERM
+ * otherwise.  0, or a negative errno with the file and why in err.
+ */
+int fs_tls_pem_load(const char *path, bool secret, char **pem, size_t *len, char *err,
+                    size_t errlen);
+
+/*
  * A session of ctx.  A client checks the server's certificate against
  * peer_name (a DNS name, or an IP address), also sent as the server name when
  * it is a DNS name; a server passes NULL.  *out is new (fs_tls_free()).

@@ -37,13 +37,11 @@ int fs_token_load(const char *path, uint8_t *buf, size_t cap, size_t *len)
 const char *fs_token_strerror(int err)
 {
 	switch (err) {
-	case -EPERM:
-		return "group or others may read it (chmod 600)";
 	case -EINVAL:
 		return "not a regular file, or its first line is empty";
 	case -E2BIG:
 		return "too long (a token file is one line)";
 	default:
-		return strerror(-err);
+		return fs_secret_strerror(err);
 	}
 }

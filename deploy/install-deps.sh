@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	build-essential dpkg-dev cmake pkg-config # toolchain; dpkg-buildflags
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev  # libraries
-	libssl-dev libsqlite3-dev sqlite3 libmicrohttpd-dev
+	libssl-dev libsqlite3-dev sqlite3 libmicrohttpd-dev libcurl4-openssl-dev
 	libcmocka-dev                             # unit tests
 	clang libclang-rt-14-dev                  # libFuzzer targets
 	iproute2 nftables net-tools procps python3  # integration tests: netns, rules, ss, netstat

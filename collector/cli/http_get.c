@@ -1,127 +1,137 @@
 /* SPDX-License-Identifier: MIT */
-/* http_get.c: a minimal HTTP/1.1 GET for the fleetstat command's --server. */
+/* http_get.c: the fleetstat command's --server request, made by libcurl. */
 #include "http_get.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/socket.h>
+#include <strings.h>
+#include <curl/curl.h>
 
-static long long mono_ms(void)
+typedef struct {
+	fs_buf_t *body;
+	size_t max;
+	bool too_large;
+	col_http_resp_t *r;
+} sink_t;
+
+static size_t on_body(char *p, size_t size, size_t n, void *user)
 {
-	struct timespec ts;
+	sink_t *s = user;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (s->body->len + n > s->max) {
+		s->too_large = true;
+		return 0;   /* libcurl stops with CURLE_WRITE_ERROR */
+	}
+	fs_buf_add(s->body, p, n);
+	return s->body->err ? 0 : size * n;
 }
 
-/* Waits until fd is ready for events or the deadline passes: 0, -ETIMEDOUT or -errno. */
-static int wait_fd(int fd, short events, long long deadline)
+/* The one header the command reads: a summary's status for the exit code. */
+static size_t on_header(char *p, size_t size, size_t n, void *user)
 {
-	struct pollfd pfd = {.fd = fd, .events = events};
-	long long left = deadline - mono_ms();
-	int n;
+	static const char name[] = "Fleetstat-Status:";
+	sink_t *s = user;
+	size_t k = sizeof(name) - 1;
 
-	if (left <= 0)
+	if (n > k && strncasecmp(p, name, k) == 0) {
+		size_t i = k, j = 0;
+
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		while (i < n && p[i] != '\r' && p[i] != '\n' && j + 1 < sizeof(s->r->nagios))
+			s->r->nagios[j++] = p[i++];
+		s->r->nagios[j] = '\0';
+	}
+	return size * n;
+}
+
+/* What a libcurl failure means to the caller: -EPROTO for TLS, else an errno. */
+static int curl_errno(CURLcode c)
+{
+	switch (c) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+		return -EPROTO;
+	case CURLE_SSL_CACERT_BADFILE:
+		return -ENOENT;
+	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
-	n = poll(&pfd, 1, (int)left);
-	if (n < 0)
-		return -errno;
-	return n == 0 ? -ETIMEDOUT : 0;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -EHOSTUNREACH;
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
 }
 
-int col_http_get(const char *host, const char *port, const char *path, const char *token,
-                 int timeout_ms, size_t max, fs_buf_t *resp, const char **why)
+int col_http_get(const char *url, const col_http_opts_t *o, fs_buf_t *body, col_http_resp_t *r,
+                 char *why, size_t whylen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *a;
-	long long deadline = mono_ms() + timeout_ms;
-	fs_buf_t req = FS_BUF_INIT;
-	int fd = -1, err, gai;
-	size_t off = 0;
-	char tmp[16384];
+	char errbuf[CURL_ERROR_SIZE] = "", auth[512] = "";
+	sink_t s = {body, o->max, false, r};
+	struct curl_slist *hdrs = NULL;
+	CURLcode c;
+	CURL *h;
+	int err = 0;
 
-	*why = NULL;
-	if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0) {
-		*why = "cannot resolve the server's name";
-		return gai == EAI_SYSTEM && errno ? -errno : -EHOSTUNREACH;
+	memset(r, 0, sizeof(*r));
+	why[0] = '\0';
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (h = curl_easy_init()) == NULL) {
+		snprintf(why, whylen, "cannot start libcurl");
+		return -ENOMEM;
 	}
-	err = -ECONNREFUSED;
-	for (a = ai; a; a = a->ai_next) {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		if ((fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-			err = -errno;
-			continue;
+	if (o->token) {
+		if ((size_t)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token) >=
+		    sizeof(auth)) {
+			snprintf(why, whylen, "the token is too long");
+			err = -E2BIG;
+			goto out;
 		}
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && (err = wait_fd(fd, POLLOUT, deadline)) == 0 &&
-		     getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0))
-			break;
-		if (soerr)
-			err = -soerr;
-		else if (errno != EINPROGRESS)
-			err = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		*why = "cannot connect to the server";
-		return err;
-	}
-	/* An IPv6 literal keeps its brackets in Host (RFC 7230). */
-	fs_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nConnection: close\r\n"
-	              "User-Agent: fleetstat/" FLEETSTAT_VERSION "\r\n", path,
-	              strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
-	if (token)
-		fs_buf_printf(&req, "Authorization: Bearer %s\r\n", token);
-	fs_buf_puts(&req, "\r\n");
-	if ((err = req.err) < 0)
-		goto out;
-	while (off < req.len) {
-		ssize_t n = send(fd, req.p + off, req.len - off, MSG_NOSIGNAL);
-
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
+		if ((hdrs = curl_slist_append(NULL, auth)) == NULL) {
+			err = -ENOMEM;
+			goto out;
 		}
-		if (n < 0 && errno == EAGAIN && (err = wait_fd(fd, POLLOUT, deadline)) == 0)
-			continue;
-		err = n < 0 ? -errno : err;
-		*why = "sending the request";
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "fleetstat/" FLEETSTAT_VERSION);
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (o->cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
+	if ((c = curl_easy_perform(h)) != CURLE_OK) {
+		if (s.too_large) {
+			snprintf(why, whylen, "the response is larger than %zu bytes", o->max);
+			err = -EMSGSIZE;
+		} else {
+			snprintf(why, whylen, "%s%s", errbuf[0] ? errbuf : curl_easy_strerror(c),
+			         c == CURLE_GOT_NOTHING && strncmp(url, "http://", 7) == 0
+			         ? " (an HTTPS server? try https://)" : "");
+			err = curl_errno(c);
+		}
 		goto out;
 	}
-	for (;;) {
-		ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
-
-		if (n > 0) {
-			if (resp->len + (size_t)n > max) {
-				err = -EMSGSIZE;
-				*why = "the response is too large";
-				goto out;
-			}
-			fs_buf_add(resp, tmp, (size_t)n);
-			continue;
-		}
-		if (n == 0)
-			break;
-		if (errno == EAGAIN && (err = wait_fd(fd, POLLIN, deadline)) == 0)
-			continue;
-		err = errno == EAGAIN ? err : -errno;
-		*why = err == -ETIMEDOUT ? "no answer in time" : "reading the response";
-		goto out;
-	}
-	err = resp->err;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	err = body->err;
 out:
-	if (token)
-		explicit_bzero(req.p, req.len);
-	fs_buf_close(&req);
-	close(fd);
+	explicit_bzero(auth, sizeof(auth));
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	curl_global_cleanup();
 	return err;
 }

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "http_get.h"
+#include "url.h"
 #include "qcfg.h"
 #include "query.h"
 #include "reader.h"
@@ -47,8 +48,11 @@ static void usage(FILE *f)
 	"                        of the collector's config; exit 0 OK, 1 WARNING,\n"
 	"                        2 CRITICAL, 3 UNKNOWN (no answer); text unless --format json\n"
 	"\n"
-	"  --server URL          the collector's HTTP API (default http://127.0.0.1:7401)\n"
+	"  --server URL          the collector's HTTP API (default http://127.0.0.1:7401;\n"
+	"                        https://... when it has --http-tls-cert)\n"
 	"  --token-file FILE     bearer token for --server (the collector's --http-token-file)\n"
+	"  --cacert FILE         the CA an https server's certificate must come from\n"
+	"                        (default: the system's); one not trusted exits 3\n"
 	"  --db FILE|URI         read the collector's database instead (read-only): its\n"
 	"                        SQLite file or PostgreSQL URI / conninfo\n"
 	"  --config FILE         with --db: the collector's config, for [thresholds] and\n"
@@ -80,6 +84,7 @@ static const struct option own_opts[] = {
 	{"db", required_argument, NULL, 'd'},
 	{"server", required_argument, NULL, 'u'},
 	{"token-file", required_argument, NULL, 'k'},
+	{"cacert", required_argument, NULL, 'a'},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -107,6 +112,7 @@ static int64_t now_ms(void)
 
 #define MAX_RESPONSE (256u << 20)
 #define TIMEOUT_MS 60000
+#define CURL_WHY 512
 
 /* A query parameter as given on the command line (value borrowed from argv). */
 typedef struct {
@@ -114,31 +120,36 @@ typedef struct {
 	const char *value;
 } given_t;
 
-/* The query over HTTP: the options as the API's parameters.  Exit status. */
-static int via_server(const char *url, const char *token_file, const col_cmd_t *c,
-                      const given_t *given, int n, const col_qopts_t *o)
+/* The query over HTTP(S): the options as the API's parameters.  Exit status. */
+static int via_server(const char *url, const char *token_file, const char *cacert,
+                      const col_cmd_t *c, const given_t *given, int n, const col_qopts_t *o)
 {
-	char host[256], port[8], prefix[256];
+	char host[256], port[8], prefix[256], why[CURL_WHY];
 	fs_buf_t path = FS_BUF_INIT, resp = FS_BUF_INIT;
 	uint8_t token[WIRE_TOKEN_MAX + 1];
-	size_t token_len = 0, body;
-	const char *why = NULL;
-	int status, err, code = 1, summary = c->id == COL_CMD_SUMMARY;
+	col_http_opts_t ho = {.cacert = cacert, .timeout_ms = TIMEOUT_MS, .max = MAX_RESPONSE};
+	col_http_resp_t r;
+	size_t token_len = 0;
+	bool https;
+	int err, code = 1, summary = c->id == COL_CMD_SUMMARY;
 
-	if (col_url_split(url, host, sizeof(host), port, prefix, sizeof(prefix)) < 0) {
-		fprintf(stderr, "fleetstat: --server: '%s' is not http://HOST[:PORT]\n", url);
+	if (col_url_split(url, &https, host, sizeof(host), port, prefix, sizeof(prefix)) < 0) {
+		fprintf(stderr, "fleetstat: --server: '%s' is not http[s]://HOST[:PORT]\n", url);
 		return 2;
 	}
 	if (token_file) {
 		if ((err = fs_token_load(token_file, token, sizeof(token) - 1, &token_len)) < 0) {
 			fprintf(stderr, "fleetstat: token file %s: %s\n", token_file,
 			        fs_token_strerror(err));
-			return 1;
+			return summary ? COL_UNKNOWN : 1;
 		}
 		token[token_len] = '\0';
+		ho.token = (const char *)token;
 	}
-	/* The format as chosen here (a terminal's table), the rest as given. */
-	fs_buf_printf(&path, "%s/api/v1/%s?format=%s", prefix, c->name, col_fmt_name(o->format));
+	/* An IPv6 literal keeps its brackets; the format as chosen here, the rest as given. */
+	fs_buf_printf(&path, "%s://%s%s%s:%s%s/api/v1/%s?format=%s", https ? "https" : "http",
+	              strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port, prefix,
+	              c->name, col_fmt_name(o->format));
 	for (int i = 0; i < n; i++) {
 		if (given[i].p == COL_PARAM_FORMAT)
 			continue;
@@ -146,35 +157,37 @@ static int via_server(const char *url, const char *token_file, const col_cmd_t *
 		col_url_encode(&path, given[i].value);
 	}
 	fs_buf_add(&path, "", 1);
-	err = path.err ? path.err
-	               : col_http_get(host, port, path.p, token_file ? (char *)token : NULL,
-	                              TIMEOUT_MS, MAX_RESPONSE, &resp, &why);
+	err = path.err ? path.err : col_http_get(path.p, &ho, &resp, &r, why, sizeof(why));
 	explicit_bzero(token, sizeof(token));
+	if (err == -EPROTO) {
+		/* Not the server it should be: no answer to trust, whatever the command. */
+		fprintf(stderr, "fleetstat: %s: TLS: %s%s\n", url, why,
+		        cacert ? "" : " (give --cacert with the collector's CA)");
+		code = COL_UNKNOWN;
+		goto out;
+	}
 	if (err < 0) {
-		fprintf(stderr, "fleetstat: %s: %s: %s\n", url, why ? why : "request", strerror(-err));
+		fprintf(stderr, "fleetstat: %s: %s\n", url, why[0] ? why : strerror(-err));
 		goto out;
 	}
-	if (col_http_response_parse(resp.p, resp.len, &status, &body) < 0) {
-		fprintf(stderr, "fleetstat: %s: not an HTTP response\n", url);
+	if (r.status != 200) {
+		fprintf(stderr, "fleetstat: %s: HTTP %ld: %.*s", url, r.status, (int)resp.len,
+		        resp.p ? resp.p : "");
+		if (resp.len == 0 || resp.p[resp.len - 1] != '\n')
+			fputc('\n', stderr);
+		code = r.status == 400 || r.status == 404 ? 2 : 1;
 		goto out;
 	}
-	if (status != 200) {
-		fprintf(stderr, "fleetstat: %s: HTTP %d: %.*s", url, status, (int)(resp.len - body),
-		        resp.p + body);
-		code = status == 400 || status == 404 ? 2 : 1;
-		goto out;
-	}
-	if (fwrite(resp.p + body, 1, resp.len - body, stdout) != resp.len - body ||
+	if ((resp.len > 0 && fwrite(resp.p, 1, resp.len, stdout) != resp.len) ||
 	    fflush(stdout) != 0) {
 		fprintf(stderr, "fleetstat: writing the output: %s\n", strerror(errno));
 		goto out;
 	}
 	code = 0;
 	if (summary) {
-		char v[8];
+		const char *v = r.nagios;
 
-		code = col_http_header(resp.p, body, "Fleetstat-Status", v, sizeof(v)) &&
-		       v[0] >= '0' && v[0] <= '3' && v[1] == '\0' ? v[0] - '0' : COL_UNKNOWN;
+		code = v[0] >= '0' && v[0] <= '3' && v[1] == '\0' ? v[0] - '0' : COL_UNKNOWN;
 		fs_buf_close(&path);
 		fs_buf_close(&resp);
 		return code;
@@ -246,7 +259,7 @@ static int via_db(const char *db, const col_cmd_t *c, col_qopts_t *o, const char
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *server = NULL, *token_file = NULL, *config = NULL;
+	const char *db = NULL, *server = NULL, *token_file = NULL, *config = NULL, *cacert = NULL;
 	struct option longopts[N_OWN + COL_NPARAMS + 1];
 	given_t given[64];
 	const col_cmd_t *cmd;
@@ -259,6 +272,7 @@ int main(int argc, char **argv)
 		case 'd': db = optarg; continue;
 		case 'u': server = optarg; continue;
 		case 'k': token_file = optarg; continue;
+		case 'a': cacert = optarg; continue;
 		case 'c': config = optarg; continue;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fleetstat %s\n", FLEETSTAT_VERSION); return 0;
@@ -318,5 +332,10 @@ int main(int argc, char **argv)
 	}
 	if (db)
 		return via_db(db, cmd, &o, config);
-	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cmd, given, n, &o);
+	if (db && (token_file || cacert)) {
+		fprintf(stderr, "fleetstat: --token-file and --cacert go with --server\n");
+		return 2;
+	}
+	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cacert, cmd, given,
+	                  n, &o);
 }

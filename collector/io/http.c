@@ -20,6 +20,7 @@
 #include "log.h"
 #include "query.h"
 #include "reader.h"
+#include "tls.h"
 
 #define API_PREFIX "/api/v1/"
 #define MAX_IDLE_READERS 64
@@ -32,7 +33,22 @@ struct col_http {
 	pthread_mutex_t mu;
 	db_reader_t *idle[MAX_IDLE_READERS];
 	size_t n_idle, max_idle;
+	char *cert_pem, *key_pem;   /* HTTPS: what libmicrohttpd was given */
+	size_t key_len;
 };
+
+/* TLS 1.3 preferred, 1.2 the least (GnuTLS's words: libmicrohttpd's TLS). */
+#define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+static void http_free(col_http_t *h)
+{
+	if (h->key_pem != NULL)
+		explicit_bzero(h->key_pem, h->key_len);
+	free(h->key_pem);
+	free(h->cert_pem);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
 
 static int64_t now_ms(void)
 {
@@ -314,7 +330,10 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	struct sockaddr_in a4 = {0};
 	struct sockaddr *sa;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL}};
+	size_t certlen;
 	col_http_t *h;
+	int err;
 
 	*out = NULL;
 	if (strchr(cfg->host, ':')) {
@@ -340,19 +359,38 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	h->max_idle = cfg->threads ? cfg->threads : 1;
 	if (h->max_idle > MAX_IDLE_READERS)
 		h->max_idle = MAX_IDLE_READERS;
+	if (cfg->tls_cert != NULL) {
+		if ((err = fs_tls_pem_load(cfg->tls_cert, false, &h->cert_pem, &certlen, why,
+		                           whylen)) < 0 ||
+		    (err = fs_tls_pem_load(cfg->tls_key, true, &h->key_pem, &h->key_len, why,
+		                           whylen)) < 0) {
+			http_free(h);
+			return err;
+		}
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem};
+		tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+		                                 (void *)HTTPS_PRIORITIES};
+	}
+	errno = 0;
 	h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
 	                        MHD_OPTION_SOCK_ADDR, sa,
 	                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1,
 	                        MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+	                        MHD_OPTION_ARRAY, tls,
 	                        MHD_OPTION_END);
 	if (h->d == NULL) {
-		int err = errno ? -errno : -EADDRINUSE;
-
-		snprintf(why, whylen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
-		         strerror(-err));
-		pthread_mutex_destroy(&h->mu);
-		free(h);
+		err = errno ? -errno : -EADDRINUSE;
+		if (cfg->tls_cert != NULL && errno == 0)
+			snprintf(why, whylen, "cannot serve HTTPS on %s:%d with %s and %s (not a"
+			         " certificate and its key?)", cfg->host, cfg->port, cfg->tls_cert,
+			         cfg->tls_key);
+		else
+			snprintf(why, whylen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
+			         strerror(-err));
+		http_free(h);
 		return err;
 	}
 	*out = h;
@@ -369,6 +407,5 @@ void col_http_stop(col_http_t *h)
 	MHD_stop_daemon(h->d);
 	while (h->n_idle > 0)
 		db_reader_close(h->idle[--h->n_idle]);
-	pthread_mutex_destroy(&h->mu);
-	free(h);
+	http_free(h);
 }

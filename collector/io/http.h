@@ -21,6 +21,8 @@ typedef struct {
 	const uint8_t *token;      /* the bearer token clients must send; NULL: none */
 	size_t token_len;
 	const char *db_path;       /* requests read on read-only connections, kept between them */
+	const char *tls_cert;      /* HTTPS: the certificate (PEM, then its chain); NULL: HTTP */
+	const char *tls_key;       /* its private key (PEM, mode 0600) */
 	unsigned max_conns;        /* clients at once (more are refused) */
 	unsigned timeout_s;        /* a client silent this long is dropped */
 	unsigned threads;          /* libmicrohttpd's pool: queries answered at once */

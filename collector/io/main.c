@@ -23,7 +23,7 @@ typedef struct {
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
 	char *max_conns_per_ip, *max_write_queue, *http_max_conns, *http_timeout;
 	char *http_threads;
-	char *tls_cert, *tls_key, *tls_client_ca;
+	char *tls_cert, *tls_key, *tls_client_ca, *http_tls_cert, *http_tls_key;
 	int insecure;
 	col_qcfg_t q;         /* [thresholds], [suspects] */
 } opts_t;
@@ -34,7 +34,7 @@ enum {
 	OPT_IDLE_TIMEOUT, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
 	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS, OPT_TLS_CERT, OPT_TLS_KEY,
-	OPT_TLS_CLIENT_CA,
+	OPT_TLS_CLIENT_CA, OPT_HTTP_TLS_CERT, OPT_HTTP_TLS_KEY,
 };
 
 static const fs_opt_t options[] = {
@@ -60,6 +60,8 @@ static const fs_opt_t options[] = {
 	{"tls-cert", required_argument, OPT_TLS_CERT, FS_OPT_CONFIG},
 	{"tls-key", required_argument, OPT_TLS_KEY, FS_OPT_CONFIG},
 	{"tls-client-ca", required_argument, OPT_TLS_CLIENT_CA, FS_OPT_CONFIG},
+	{"http-tls-cert", required_argument, OPT_HTTP_TLS_CERT, FS_OPT_CONFIG},
+	{"http-tls-key", required_argument, OPT_HTTP_TLS_KEY, FS_OPT_CONFIG},
 };
 
 static const char usage[] =
@@ -95,6 +97,8 @@ static const char usage[] =
 	"                            127.0.0.1:7401)\n"
 	"  --http-token-file FILE    bearer token HTTP clients must send (mode 0600);\n"
 	"                            required for --http off loopback\n"
+	"  --http-tls-cert FILE      serve the API over HTTPS with this certificate (PEM)\n"
+	"  --http-tls-key FILE       and its private key (PEM, mode 0600)\n"
 	"  --http-max-conns N        HTTP clients at once (default 64)\n"
 	"  --http-timeout DUR        drop an HTTP client silent this long (default 10s)\n"
 	"  --http-threads N          queries answered at once (default 2); never more than\n"
@@ -131,6 +135,8 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_TLS_CERT: fs_cli_set_str(&o->tls_cert, v); break;
 	case OPT_TLS_KEY: fs_cli_set_str(&o->tls_key, v); break;
 	case OPT_TLS_CLIENT_CA: fs_cli_set_str(&o->tls_client_ca, v); break;
+	case OPT_HTTP_TLS_CERT: fs_cli_set_str(&o->http_tls_cert, v); break;
+	case OPT_HTTP_TLS_KEY: fs_cli_set_str(&o->http_tls_key, v); break;
 	case OPT_INSECURE:
 		if (v && strcmp(v, "true") && strcmp(v, "yes") && strcmp(v, "1") &&
 		    strcmp(v, "false") && strcmp(v, "no") && strcmp(v, "0"))
@@ -201,6 +207,13 @@ static void configure(const opts_t *o, col_config_t *cfg)
 			fatalx("refusing to serve HTTP on %s without a bearer token: give "
 			       "--http-token-file, or --http on a loopback address", cfg->http_host);
 		}
+		if ((o->http_tls_cert == NULL) != (o->http_tls_key == NULL))
+			fatalx("HTTPS needs both --http-tls-cert and --http-tls-key");
+		cfg->http_tls_cert = o->http_tls_cert;
+		cfg->http_tls_key = o->http_tls_key;
+		if (!lb && o->http_tls_cert == NULL)
+			log_warnx("HTTP on %s in clear: the bearer token and the answers travel"
+			          " unsealed (give --http-tls-cert and --http-tls-key)", cfg->http_host);
 	}
 	cfg->retention_ms = duration("retention", o->retention, 7 * 86400000LL);
 	cfg->minute_retention_ms = duration("minute-retention", o->minute_retention,
@@ -270,7 +283,8 @@ static void opts_close(opts_t *o)
 	                &o->retention, &o->max_frame, &o->max_conns, &o->handshake_timeout, &o->idle_timeout,
 	                &o->minute_retention, &o->rollup_retention, &o->max_conns_per_ip,
 	                &o->max_write_queue, &o->http_max_conns, &o->http_timeout,
-	                &o->http_threads, &o->tls_cert, &o->tls_key, &o->tls_client_ca};
+	                &o->http_threads, &o->tls_cert, &o->tls_key, &o->tls_client_ca,
+	                &o->http_tls_cert, &o->http_tls_key};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);

@@ -907,6 +907,8 @@ static int http_on(col_srv_t *s)
 		.token = cfg->http_token_len ? cfg->http_token : NULL,
 		.token_len = cfg->http_token_len,
 		.db_path = cfg->db_path,
+		.tls_cert = cfg->http_tls_cert,
+		.tls_key = cfg->http_tls_key,
 		.max_conns = cfg->http_max_conns,
 		.timeout_s = cfg->http_timeout_s,
 		.threads = cfg->http_threads,
@@ -925,8 +927,9 @@ static int http_on(col_srv_t *s)
 		log_warnx("col: http: %s", why);
 		return err;
 	}
-	log_info("col: http: serving the API and /metrics on %s:%d%s", cfg->http_host,
-	         cfg->http_port, cfg->http_token_len ? ", bearer token required" : "");
+	log_info("col: http: serving the API and /metrics on %s:%d over %s%s", cfg->http_host,
+	         cfg->http_port, cfg->http_tls_cert ? "HTTPS" : "HTTP",
+	         cfg->http_token_len ? ", bearer token required" : "");
 	return 0;
 }
 

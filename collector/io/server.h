@@ -39,6 +39,8 @@ typedef struct {
 	unsigned http_threads;       /* queries answered at once */
 	uint8_t http_token[WIRE_TOKEN_MAX];
 	size_t http_token_len;       /* 0: no bearer token (loopback only) */
+	const char *http_tls_cert;   /* HTTPS: its certificate and key; NULL: HTTP */
+	const char *http_tls_key;
 	const char *db_path;         /* for the HTTP API's read-only connections */
 	col_thresholds_t thresholds; /* [thresholds] of the config file, for summary */
 	col_suspect_cfg_t suspects;  /* [suspects] of the config file */
