@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tls_reload.sh: certificates renewed under load. A collector on mutual TLS takes reports from
+# eight real agents (one a second each). Its certificate and key are renewed in place and it
+# gets SIGHUP: no agent connection drops (none reconnects, the collector accepts no new one of
+# theirs), no report is lost (each host's seqs stored 1..last, spools empty at the end), and a
+# new handshake (openssl s_client) is shown the new certificate while the old sessions go on.
+# A reload that fails (a broken certificate file) keeps the loaded files and says why. An
+# agent's own certificate renewed and SIGHUP: its next connection presents it, the collector
+# stores it and logs the change.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: tls_reload.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+command -v openssl >/dev/null || fail "openssl missing"
+fs_fleet_env
+C=$_FS_LIB_ROOT/deploy/certs.sh
+D=$T/pki
+N=8
+{
+	bash "$C" "$D" ca && bash "$C" "$D" collector c1.test 127.0.0.1 &&
+		for i in $(seq 1 $N); do bash "$C" "$D" agent "a$i" || exit 1; done
+} >/dev/null || fail "certs.sh"
+# The files the collector reads: renewed by replacing them, as a certificate manager does.
+mkdir "$T/live"
+install -m 644 "$D/c1.test.crt" "$T/live/col.crt"
+install -m 600 "$D/c1.test.key" "$T/live/col.key"
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
+# The certificate a new handshake is shown, as its SHA-256.
+presented() {
+	openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$D/ca.crt" -cert "$D/a1.crt" \
+		-key "$D/a1.key" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 |
+		sed 's/.*=//; s/://g' | tr A-F a-f
+}
+metric() {   # NAME: its value on /metrics
+	curl -sSf "$SERVER/metrics" | awk -v m="$1" '$1 == m {print $2}'
+}
+
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --tls-cert "$T/live/col.crt" \
+	--tls-key "$T/live/col.key" --tls-client-ca "$D/ca.crt"
+for i in $(seq 1 $N); do
+	mkdir -m 700 "$T/st$i"
+	fs_agent_start "a$i" --collector "127.0.0.1:$PORT" --interval 1 --state-dir "$T/st$i" \
+		--hostname "a$i" --tls-ca "$D/ca.crt" --tls-cert "$D/a$i.crt" --tls-key "$D/a$i.key"
+done
+all_welcomed() { [ "$(fs_sql "SELECT count(*) FROM hosts")" = "$N" ] && [ "$(fs_sql "SELECT min(last_seq) FROM hosts")" -ge 2 ]; }
+fs_wait_for 20 all_welcomed || fail "the agents did not all report"
+old=$(presented)
+[ "$old" = "$(fp "$D/c1.test.crt")" ] || fail "s_client was shown $old, not the collector's certificate"
+accepted0=$(metric fleetstat_collector_connections_accepted_total)
+
+# Renewed: a new key and certificate in the same files, then SIGHUP.
+bash "$C" "$D" collector c1.test 127.0.0.1 >/dev/null
+new_fp=$(fp "$D/c1.test.crt")
+[ "$new_fp" != "$old" ] || fail "certs.sh did not renew the collector's certificate"
+install -m 600 "$D/c1.test.key" "$T/live/col.key.new" && mv "$T/live/col.key.new" "$T/live/col.key"
+install -m 644 "$D/c1.test.crt" "$T/live/col.crt.new" && mv "$T/live/col.crt.new" "$T/live/col.crt"
+kill -HUP "$COL_PID"
+fs_wait_for 5 grep -q "SIGHUP: TLS files reloaded; new handshakes use them ($N connections keep theirs)" \
+	"$T/collector.log" || fail "no reload line: $(grep SIGHUP "$T/collector.log")"
+[ "$(presented)" = "$new_fp" ] || fail "a new handshake was not shown the new certificate"
+echo "SIGHUP: a new handshake is shown the new certificate ($new_fp)"
+
+# A reload that fails keeps what was loaded.
+echo "not a certificate" >"$T/live/col.crt"
+kill -HUP "$COL_PID"
+fs_wait_for 5 grep -q "SIGHUP: TLS files not reloaded, the loaded ones stay: .*col.crt" "$T/collector.log" ||
+	fail "the failed reload was not said: $(grep SIGHUP "$T/collector.log" | tail -1)"
+[ "$(presented)" = "$new_fp" ] || fail "after a failed reload the loaded certificate is gone"
+grep "SIGHUP: TLS files not reloaded" "$T/collector.log" | sed 's/^[^:]*: warning: col: /collector: /'
+
+# The load went on: more reports from each agent, still on their first connections.
+seq0=$(fs_sql "SELECT min(last_seq) FROM hosts")
+more() { [ "$(fs_sql "SELECT min(last_seq) FROM hosts")" -ge $((seq0 + 3)) ]; }
+fs_wait_for 20 more || fail "the agents stopped reporting after the reload"
+for i in $(seq 1 $N); do fs_agent_kill "a$i"; done
+accepted1=$(metric fleetstat_collector_connections_accepted_total)
+# Two s_client handshakes since; /metrics is read over HTTP, which counts apart.
+[ "$((accepted1 - accepted0))" = 2 ] ||
+	fail "the collector accepted $((accepted1 - accepted0)) connections since the reload, not 2 (s_client's)"
+if grep -l "warning" "$T"/a*.log; then fail "an agent said something went wrong"; fi
+for i in $(seq 1 $N); do
+	[ "$("$BUILD/fleetstat-agent" --state-dir "$T/st$i" --print-spool | wc -l)" = 0 ] ||
+		fail "agent a$i has unacked reports"
+	row=$(fs_sql "SELECT count(*) || ' ' || max(r.seq) FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.hostname = 'a$i'")
+	read -r cnt max <<<"$row"
+	[ "$cnt" = "$max" ] || fail "a$i: $cnt reports stored, seqs up to $max"
+done
+echo "$N agents over the reloads: no reconnect, every report stored (seqs 1..last), spools empty"
+
+# An agent's certificate renewed, SIGHUP to it: its next connection presents the new one.
+fs_agent_start a1 --collector "127.0.0.1:$PORT" --interval 1 --state-dir "$T/st1" --hostname a1 \
+	--tls-ca "$D/ca.crt" --tls-cert "$D/a1.crt" --tls-key "$D/a1.key"
+old_a1=$(fp "$D/a1.crt")
+stored_fp() { fs_sql "SELECT cert_sha256 FROM hosts WHERE hostname = 'a1'"; }
+fs_wait_for 10 eval '[ "$(stored_fp)" = "$old_a1" ]' || fail "a1's certificate not stored"
+bash "$C" "$D" agent a1 >/dev/null
+kill -HUP "${AGENT_PID[a1]}"
+fs_wait_for 5 grep -q "SIGHUP: TLS files reloaded" "$T/a1.log" || fail "a1 did not say it reloaded"
+fs_collector_kill TERM || fail "the collector did not exit 0"
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --tls-cert "$D/c1.test.crt" \
+	--tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
+fs_wait_for 20 eval '[ "$(stored_fp)" = "$(fp "$D/a1.crt")" ]' ||
+	fail "a1's renewed certificate was not stored: $(stored_fp)"
+grep -q "a new certificate: CN=a1,O=fleetstat (sha256 $(fp "$D/a1.crt"); was $old_a1)" "$T/collector.log" ||
+	fail "the collector did not log a1's new certificate"
+fs_agent_kill a1
+echo "agent SIGHUP: its next connection presented the renewed certificate; stored and logged"
+echo "tls_reload.sh: PASS"
