@@ -7,6 +7,9 @@
 # real agent reports every second.  Checks: every report of the agent is stored once, within 3
 # intervals of its collection, and acked (its spool drains); each hostile client got what it
 # deserved; the collector's RSS stayed under the bound; /metrics counts each refusal by reason.
+# With FS_TLS=1 (mutual TLS, lib.sh) every client speaks through TLS, 2,000 of them idle after
+# their handshake, and three more kinds come: half a ClientHello then silence, garbage instead
+# of a ClientHello, and plaintext agents: each closed (the plaintext ones told why in clear).
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: hostile.sh BUILD_DIR}" && pwd)
@@ -42,16 +45,23 @@ done ) >"$T/rss.txt" &
 sampler=$!
 fs_on_exit "kill $sampler 2>/dev/null; wait $sampler 2>/dev/null"
 
-python3 "$here/../tools/hostile.py" --port "$PORT" --token-file "$T/token" --idle 5000 \
-	--hellos 500 --seconds 15 >"$T/hostile.json" || fail "hostile.py: $(cat "$T/hostile.json")"
+IDLE=5000
+tls=()
+if [ "${FS_TLS:-0}" = 1 ]; then
+	IDLE=2000
+	tls=(--tls-ca "$T/pki/ca.crt" --tls-cert "$T/pki/agent.crt" --tls-key "$T/pki/agent.key")
+fi
+python3 "$here/../tools/hostile.py" --port "$PORT" --token-file "$T/token" --idle "$IDLE" \
+	--hellos 500 --seconds 15 "${tls[@]}" >"$T/hostile.json" || fail "hostile.py: $(cat "$T/hostile.json")"
 sleep 3   # the agent's last reports of the storm: acked within 3 intervals
 end_ms=$(date +%s%3N)
 kill "$sampler"
 wait "$sampler" 2>/dev/null || true
 
-python3 - "$T/hostile.json" <<'PY' || fail "the hostile clients: $(cat "$T/hostile.json")"
+python3 - "$T/hostile.json" "$IDLE" "${FS_TLS:-0}" <<'PY' || fail "the hostile clients: $(cat "$T/hostile.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
+idle, tls = int(sys.argv[2]), sys.argv[3] == "1"
 def only(kind, outcome, n):
     assert r.get(kind) == {outcome: n}, (kind, r.get(kind))
 only("garbage", "error+close", 50)
@@ -63,10 +73,16 @@ for k in ("bad_ip", "backwards", "ahead", "many_ips"):
     only(k, "error+close", 5)
 only("bad_tier", "hello refused", 5)
 assert list(r["slow"]) and list(r["slow"])[0].startswith("error+close after"), r["slow"]
-assert r["idle_open"] == 5000 and r["idle_challenged"] == 5000, (r["idle_open"], r["idle_challenged"])
+assert r["idle_open"] == idle and r["idle_challenged"] == idle, (r["idle_open"], r["idle_challenged"])
 assert r["no_reader_sent"] > 0, r
-print("hostile clients: each refused as it deserved; 5000 idle connections challenged and held;"
-      f" the client that never reads its acks sent {r['no_reader_sent']} reports")
+if tls:
+    only("half_handshake", "closed", 50)
+    only("tls_garbage", "closed", 50)
+    only("plaintext", "error+close", 10)
+print(f"hostile clients: each refused as it deserved; {idle} idle connections challenged and held;"
+      f" the client that never reads its acks sent {r['no_reader_sent']} reports" +
+      ("; over TLS, with 50 half handshakes, 50 garbage ClientHellos and 10 plaintext agents"
+       " closed" if tls else ""))
 PY
 
 # The good agent: every report stored once, in order, within 3 intervals; its spool drained.

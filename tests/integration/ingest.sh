@@ -58,7 +58,7 @@ chmod 600 "$T/wrong"
 mkdir -m 700 "$T/state-bad"
 before=$(fs_sql "SELECT count(*) FROM reports")
 rc=0
-"$BUILD/fleetstat-agent" --once --collector "127.0.0.1:$PORT" --tier web --timeout 10 \
+"$BUILD/fleetstat-agent" "${FS_AGENT_TLS[@]}" --once --collector "127.0.0.1:$PORT" --tier web --timeout 10 \
 	--token-file "$T/wrong" --state-dir "$T/state-bad" >"$T/bad.out" 2>"$T/bad.err" || rc=$?
 [ "$rc" -ne 0 ] || fail "--once with a wrong token exited 0"
 grep -qi "auth" "$T/bad.err" || fail "agent did not say why: $(cat "$T/bad.err")"

@@ -27,6 +27,10 @@
 #   fs_on_exit CMD            also run CMD at exit, after the processes are killed and before
 #                             the temp dir goes (e.g. umount)
 #   fail MSG
+# FS_TLS=1 runs ingest on mutual TLS: fs_tmpdir makes a CA and certificates in $T/pki
+# (deploy/certs.sh), fs_collector_start and fs_col_start add FS_COL_TLS (--tls-cert, --tls-key,
+# --tls-client-ca), fs_agent_start adds FS_AGENT_TLS (--tls-ca, --tls-cert, --tls-key); a test
+# that runs the agent otherwise passes "${FS_AGENT_TLS[@]}" itself (empty without FS_TLS).
 # FS_KEEP=DIR copies the temp dir there at exit.  FS_VERBOSE=1 runs the collector and agents with --verbose.
 # Every process started here is killed by PID at exit.
 
@@ -72,7 +76,19 @@ trap _fs_lib_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fs_tmpdir() { T=$(mktemp -d); chmod 700 "$T"; }
+FS_COL_TLS=()
+FS_AGENT_TLS=()
+fs_tmpdir() {
+	T=$(mktemp -d)
+	chmod 700 "$T"
+	[ "${FS_TLS:-0}" = 1 ] || return 0
+	# The collector's certificate for the addresses the tests dial: 127.0.0.1 and ::1.
+	local c=$_FS_LIB_ROOT/deploy/certs.sh p=$T/pki
+	{ bash "$c" "$p" ca && bash "$c" "$p" collector c1.test 127.0.0.1 ::1 &&
+		bash "$c" "$p" agent agent; } >/dev/null || fail "FS_TLS: certs.sh"
+	FS_COL_TLS=(--tls-cert "$p/c1.test.crt" --tls-key "$p/c1.test.key" --tls-client-ca "$p/ca.crt")
+	FS_AGENT_TLS=(--tls-ca "$p/ca.crt" --tls-cert "$p/agent.crt" --tls-key "$p/agent.key")
+}
 
 fs_db_env() {
 	DB=$T/fleetstat.db
@@ -98,7 +114,8 @@ fs_collector_start() {
 	local http=()
 	[ -n "${HTTP_PORT:-}" ] || HTTP_PORT=$(fs_free_port)
 	[[ " $* " == *" --http "* ]] || http=(--http "127.0.0.1:$HTTP_PORT")
-	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "${http[@]}" "$@" >>"$T/collector.log" 2>&1 &
+	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "${http[@]}" "${FS_COL_TLS[@]}" "$@" \
+		>>"$T/collector.log" 2>&1 &
 	COL_PID=$!
 	fs_wait_for 10 fs_port_open "$PORT" || fail "collector did not listen: $(tail -5 "$T/collector.log")"
 }
@@ -108,7 +125,8 @@ fs_port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 fs_col_start() {
 	local name=$1 host=$2 port=$3
 	shift 3
-	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "$@" >>"$T/collector-$name.log" 2>&1 &
+	"$BUILD/fleetstat-collector" ${FS_VERBOSE:+--verbose} "${FS_COL_TLS[@]}" "$@" \
+		>>"$T/collector-$name.log" 2>&1 &
 	COLS[$name]=$!
 	fs_wait_for 15 fs_port_open "$port" "$host" || fail "collector $name did not listen"
 }
@@ -132,7 +150,7 @@ fs_collector_kill() {
 fs_agent_start() {
 	local name=$1
 	shift
-	"$BUILD/fleetstat-agent" ${FS_VERBOSE:+--verbose} "$@" >>"$T/$name.log" 2>&1 &
+	"$BUILD/fleetstat-agent" ${FS_VERBOSE:+--verbose} "${FS_AGENT_TLS[@]}" "$@" >>"$T/$name.log" 2>&1 &
 	AGENT_PID[$name]=$!
 }
 

@@ -16,7 +16,13 @@ be as wrong as wanted.  Each kind of client records what the collector did to it
                reports (or a Hello) with one invalid field each, after a good handshake
   no_reader    a client that sends up to 100,000 reports as fast as it can and never reads
                its acks
+With --tls-ca (and --tls-cert, --tls-key: mutual TLS) every client above speaks through a TLS
+session it completed (the idle ones too: handshake, then silence), and three more come:
+  half_handshake  the first half of a ClientHello, then silence
+  tls_garbage     random bytes instead of a ClientHello
+  plaintext       a plaintext agent that waits for its Challenge
 usage: hostile.py --port P --token-file F [--idle N] [--hellos N] [--seconds S]
+                  [--tls-ca F [--tls-cert F --tls-key F]]
 Traffic goes to 127.0.0.1 only.
 """
 import argparse
@@ -26,6 +32,7 @@ import json
 import os
 import resource
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -37,7 +44,16 @@ ap.add_argument("--token-file", required=True)
 ap.add_argument("--idle", type=int, default=5000)
 ap.add_argument("--hellos", type=int, default=500)
 ap.add_argument("--seconds", type=float, default=15)
+ap.add_argument("--tls-ca")
+ap.add_argument("--tls-cert")
+ap.add_argument("--tls-key")
 args = ap.parse_args()
+TLS = None
+if args.tls_ca:
+    TLS = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args.tls_ca)
+    TLS.minimum_version = ssl.TLSVersion.TLSv1_2
+    if args.tls_cert:
+        TLS.load_cert_chain(args.tls_cert, args.tls_key)
 TOKEN = open(args.token_file, "rb").read().split(b"\n")[0]
 ADDR = ("127.0.0.1", args.port)
 results = {}
@@ -75,11 +91,30 @@ def fate(s, timeout=5):
     return "error+open" if saw_error else "open"
 
 
-def connect(src="127.0.0.1"):
+def connect(src="127.0.0.1", tls=True):
+    """A connection from src; with --tls-ca, through a TLS session (its handshake done)."""
     s = socket.socket()
     s.bind((src, 0))
     s.connect(ADDR)
+    if TLS is not None and tls:
+        s.settimeout(10)
+        s = TLS.wrap_socket(s, server_hostname=ADDR[0])
     return s
+
+
+def closed_within(s, timeout):
+    """Whether the peer closed s (EOF or reset) within timeout, whatever it sent first."""
+    s.settimeout(timeout)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            if not s.recv(65536):
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    return False
 
 
 def handshake(tier="hostile", token=TOKEN):
@@ -234,7 +269,7 @@ def no_reader():
             pending = pending[n:]
             if not pending:
                 sent += 1
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             time.sleep(0.05)
         except OSError:
             break
@@ -243,8 +278,46 @@ def no_reader():
     s.close()
 
 
-threads = [threading.Thread(target=f) for f in (idle, slow, no_reader, garbage, lengths,
-                                                 wrong_tokens, invalid)]
+def client_hello():
+    """A ClientHello as this TLS stack writes it, taken from memory."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    o = TLS.wrap_bio(inc, out, server_hostname=ADDR[0])
+    try:
+        o.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def tls_attacks():
+    """Half a ClientHello then silence; garbage for one; a plaintext agent: each closed."""
+    ch = client_hello()
+    half = []
+    for _ in range(50):
+        s = connect(tls=False)
+        s.sendall(ch[:len(ch) // 2])
+        half.append(s)
+    for s in half:
+        note("half_handshake", "closed" if closed_within(s, 15) else "open")
+        s.close()
+    for _ in range(50):
+        s = connect(tls=False)
+        try:
+            s.sendall(random_garbage())
+        except OSError:
+            pass
+        note("tls_garbage", "closed" if closed_within(s, 5) else "open")
+        s.close()
+    for _ in range(10):
+        s = connect(tls=False)
+        note("plaintext", fate(s, 5))
+        s.close()
+
+
+clients = [idle, slow, no_reader, garbage, lengths, wrong_tokens, invalid]
+if TLS is not None:
+    clients.append(tls_attacks)
+threads = [threading.Thread(target=f) for f in clients]
 for th in threads:
     th.start()
 for th in threads:
