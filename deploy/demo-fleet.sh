@@ -11,7 +11,9 @@
 #   fleet    one real fleetstat-agent per host (--netns, with its tier), and the collector in
 #            the root namespace on SQLite, both on 127.0.0.1; with --postgres two collectors
 #            on one throwaway PostgreSQL cluster (tests/tools/pgcluster.sh), every agent
-#            listing both (half of them in each order)
+#            listing both (half of them in each order). Mutual TLS end to end: a CA made
+#            for the run (deploy/certs.sh), a certificate per agent (CN=its host), the
+#            collector's for 127.0.0.1; the HTTP API over HTTPS, queried with that CA
 #
 # All of it is joined by a bridge in a namespace of its own; nothing is routed anywhere else.
 # After a few intervals it prints `fleetstat summary`, `top-ips`, `suspects` and `tiers`, then
@@ -146,8 +148,16 @@ NFT
 free_port() { "$root/deploy/free-port"; }
 PORT=$(free_port)
 HTTP=$(free_port)
-URL=http://127.0.0.1:$HTTP
+URL=https://127.0.0.1:$HTTP
 DB=$dir/fleetstat.db
+# Mutual TLS: the run's own CA, the collector's certificate, one per agent.
+PKI=$dir/pki
+{
+	bash "$root/deploy/certs.sh" "$PKI" ca && bash "$root/deploy/certs.sh" "$PKI" collector collector 127.0.0.1 &&
+		for n in "${HOSTS[@]}"; do bash "$root/deploy/certs.sh" "$PKI" agent "$n" || exit 1; done
+} >/dev/null || die "deploy/certs.sh could not make the certificates"
+TLS_COL=(--tls-cert "$PKI/collector.crt" --tls-key "$PKI/collector.key" --tls-client-ca "$PKI/ca.crt"
+         --http-tls-cert "$PKI/collector.crt" --http-tls-key "$PKI/collector.key")
 COLLECTORS=127.0.0.1:$PORT
 if [ "$postgres" -eq 1 ]; then
 	pgdir=$(mktemp -d)
@@ -165,10 +175,10 @@ web.CLOSE_WAIT = 50,1000
 stale = 1,3
 INI
 run - collector "$build/fleetstat-collector" --listen "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
-	--db "$DB" --config "$dir/collector.ini"
+	--db "$DB" --config "$dir/collector.ini" "${TLS_COL[@]}"
 if [ "$postgres" -eq 1 ]; then
 	run - collector2 "$build/fleetstat-collector" --listen "127.0.0.1:$PORT2" \
-		--http "127.0.0.1:$HTTP2" --db "$DB" --config "$dir/collector.ini"
+		--http "127.0.0.1:$HTTP2" --db "$DB" --config "$dir/collector.ini" "${TLS_COL[@]}"
 fi
 for p in $PORT ${PORT2:-}; do
 	for ((i = 0; i < 50; i++)); do
@@ -185,7 +195,8 @@ for n in "${HOSTS[@]}"; do
 		[ $((k++ % 2)) -eq 1 ] && list=127.0.0.1:$PORT2,127.0.0.1:$PORT
 	fi
 	run - "agent-$n" "$build/fleetstat-agent" --netns "$P$n" --hostname "$n" --tier "${TIER[$n]}" \
-		--interval "$INTERVAL" --collector "$list" --state-dir "$dir/state-$n"
+		--interval "$INTERVAL" --collector "$list" --state-dir "$dir/state-$n" \
+		--tls-ca "$PKI/ca.crt" --tls-cert "$PKI/$n.crt" --tls-key "$PKI/$n.key"
 done
 
 # ---- servers, then clients --------------------------------------------------------------
@@ -221,6 +232,7 @@ DEMO_DIR=$dir
 DEMO_DB=$DB
 DEMO_PGDIR=$pgdir
 DEMO_URL=$URL
+DEMO_CACERT=$PKI/ca.crt
 DEMO_PREFIX=$P
 DEMO_HOSTS="${HOSTS[*]}"
 DEMO_LOAD_PIDS="$LOAD_PIDS"
@@ -230,13 +242,13 @@ ENV
 fi
 
 # ---- a few intervals, then the tables ---------------------------------------------------
-FS() { "$build/fleetstat" --server "$URL" "$@"; }
+FS() { "$build/fleetstat" --server "$URL" --cacert "$PKI/ca.crt" "$@"; }
 reporting() { [ "$(FS hosts --format json | python3 -c 'import json,sys; print(sum(not h["stale"] for h in json.load(sys.stdin)["hosts"]))')" -eq ${#HOSTS[@]} ]; }
 for ((i = 0; i < 100; i++)); do reporting 2>/dev/null && break; sleep 0.2; done
 reporting || die "not every agent reports: $(FS hosts 2>&1 | tail -6)"
 store="one collector on SQLite"
 [ "$postgres" -eq 0 ] || store="two collectors on PostgreSQL"
-say "the fleet runs: 5 hosts, 4 kinds of client, $store; waiting 4 intervals for the load to settle"
+say "the fleet runs: 5 hosts, 4 kinds of client, $store, mutual TLS; waiting 4 intervals for the load to settle"
 sleep $((4 * INTERVAL))
 [ -z "$envfile" ] || mv "$envfile.tmp" "$envfile"
 
@@ -251,7 +263,7 @@ show suspects
 show tiers
 
 if [ "$hold" -eq 1 ]; then
-	say "holding: fleetstat --server $URL <query> | Ctrl-C ends it and removes everything"
+	say "holding: fleetstat --server $URL --cacert $PKI/ca.crt <query> | Ctrl-C ends it and removes everything"
 	# Bounded: the load programs stop by themselves after an hour anyway.
 	sleep 3600 &
 	pids+=($!)

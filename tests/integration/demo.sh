@@ -7,6 +7,7 @@
 #     watch, the NAT egress never an attack verdict;
 #   - with the clients paused, each tier's sums equal the sums of `ss -tan` taken inside its
 #     hosts' namespaces at the same snapshot;
+#   - mutual TLS end to end: the API is HTTPS, and each host presented its own certificate;
 #   - stopped by SIGTERM, it leaves no namespace, process or file behind.
 # FS_DEMO_ARGS=--postgres: the same on two collectors and a PostgreSQL cluster (removed too).
 #
@@ -53,7 +54,19 @@ done
 [ -s "$env" ] || fail "the demo did not get going in 60 s"
 # shellcheck disable=SC1090
 source "$env"
-FS() { "$build/fleetstat" --server "$DEMO_URL" "$@"; }
+FS() { "$build/fleetstat" --server "$DEMO_URL" --cacert "$DEMO_CACERT" "$@"; }
+
+# Mutual TLS end to end: the API over HTTPS, each host's certificate its own.
+case $DEMO_URL in https://*) ;; *) fail "the demo's API is not HTTPS: $DEMO_URL" ;; esac
+FS hosts --format json >"$tmp/hosts.json"
+python3 - "$tmp/hosts.json" <<'PY' || fail "hosts' certificates: $(cat "$tmp/hosts.json")"
+import json, sys
+h = json.load(open(sys.argv[1]))["hosts"]
+assert len(h) == 5 and all(x["cert_subject"] == f'CN={x["hostname"]},O=fleetstat' and
+                           len(x["cert_sha256"]) == 64 for x in h), [(x["hostname"], x["cert_subject"]) for x in h]
+print("mutual TLS: each of the 5 hosts presented its own certificate (" +
+      ", ".join(x["cert_subject"] for x in h) + ")")
+PY
 
 FS tiers --format json >"$tmp/tiers.json"
 python3 - "$tmp/tiers.json" <<'PY' || fail "tiers: $(cat "$tmp/tiers.json")"
