@@ -200,17 +200,41 @@ static void reader_give(col_http_t *h, db_reader_t *rd)
 }
 
 /*
- * A kept reader whose connection was lost meanwhile (PostgreSQL restarted)
- * fails with -ECONNRESET before it reads anything: *rd is then replaced by a
- * new one (NULL when none opens) for the one retry.
+ * fn(rd, ctx) on a reader: a kept one, or a new one.  A kept reader whose
+ * connection was lost meanwhile (PostgreSQL restarted) fails with
+ * -ECONNRESET before it reads anything: fn runs again on the next, until one
+ * is new.  fn's result, and in *rdp the reader for the caller to give back
+ * or close; -ENOTCONN and NULL when none opens.
  */
-static bool reader_retry(col_http_t *h, db_reader_t **rd, bool *kept, int rc)
+static int with_reader(col_http_t *h, int (*fn)(db_reader_t *rd, void *ctx), void *ctx,
+                       db_reader_t **rdp)
 {
-	if (!*kept || rc != -ECONNRESET)
-		return false;
-	db_reader_close(*rd);
-	*rd = reader_take(h, kept);
-	return true;
+	bool kept;
+	db_reader_t *rd = reader_take(h, &kept);
+	int rc = -ENOTCONN;
+
+	while (rd != NULL && (rc = fn(rd, ctx)) == -ECONNRESET && kept) {
+		db_reader_close(rd);
+		rd = reader_take(h, &kept);
+		rc = -ENOTCONN;
+	}
+	*rdp = rd;
+	return rc;
+}
+
+typedef struct {
+	params_t *p;
+	const db_query_cfg_t *qcfg;
+	fs_buf_t *b;
+	const char *why;
+} query_job_t;
+
+static int run_query(db_reader_t *rd, void *ctx)
+{
+	query_job_t *q = ctx;
+
+	fs_buf_reset(q->b);
+	return db_query(rd, q->p->cmd->id, &q->p->o, q->qcfg, q->b, &q->why);
 }
 
 static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, const char *cmd)
@@ -219,8 +243,8 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 	fs_buf_t b = FS_BUF_INIT;
 	db_reader_t *rd;
 	params_t p = {.cmd = col_cmd_find(cmd), .bad = ""};
+	query_job_t q = {&p, &qcfg, &b, NULL};
 	const char *why;
-	bool kept;
 	int rc;
 
 	if (p.cmd == NULL)
@@ -230,16 +254,11 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_param, &p);
 	if (p.bad[0])
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", p.bad);
-	if ((rd = reader_take(h, &kept)) == NULL)
+	rc = with_reader(h, run_query, &q, &rd);
+	why = q.why;
+	if (rd == NULL) {
+		fs_buf_close(&b);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
-	while ((rc = db_query(rd, p.cmd->id, &p.o, &qcfg, &b, &why)) < 0 &&
-	       reader_retry(h, &rd, &kept, rc)) {
-		fs_buf_reset(&b);
-		if (rd == NULL) {
-			fs_buf_close(&b);
-			return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable",
-			                   NULL);
-		}
 	}
 	if (rc < 0) {
 		unsigned status = rc == -EINVAL && why ? MHD_HTTP_BAD_REQUEST
@@ -262,24 +281,35 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 	                  p.cmd->id == COL_CMD_SUMMARY ? rc : -1);
 }
 
+typedef struct {
+	col_host_t *hosts;
+	size_t n;
+} hosts_job_t;
+
+static int read_hosts(db_reader_t *rd, void *ctx)
+{
+	hosts_job_t *j = ctx;
+
+	return db_reader_hosts(rd, &j->hosts, &j->n);
+}
+
 static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 {
 	fs_buf_t b = FS_BUF_INIT;
 	col_selfstats_t self = {0};
 	db_reader_t *rd;
-	col_host_t *hosts = NULL;
-	size_t n = 0;
-	bool kept;
+	hosts_job_t j = {NULL, 0};
+	col_host_t *hosts;
+	size_t n;
 	int rc;
 
 	h->cfg.selfstats(h->cfg.ctx, &self);
 	self.http_requests = h->requests;
-	if ((rd = reader_take(h, &kept)) == NULL)
+	rc = with_reader(h, read_hosts, &j, &rd);
+	hosts = j.hosts;
+	n = j.n;
+	if (rd == NULL)
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
-	while ((rc = db_reader_hosts(rd, &hosts, &n)) < 0 && reader_retry(h, &rd, &kept, rc))
-		if (rd == NULL)
-			return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable",
-			                   NULL);
 	if (rc < 0) {
 		log_warnx("http: metrics: %s", db_reader_errmsg(rd));
 		db_reader_close(rd);
