@@ -4,6 +4,8 @@
 # with top-20 IPs, token auth) against a fresh collector and database, in two configurations:
 #   flood  every agent sends as fast as acks allow (64 unacked), ~20 s: throughput
 #   1/s    every agent sends one report a second (a fleet at a 1 s interval): latency
+# each in clear and on mutual TLS (a CA and certificates from deploy/certs.sh), turn about in the
+# same run, with TLS's throughput as a ratio of plaintext's (the target: at least 0.8x).
 #
 # usage: bash tests/bench/ingest.sh BUILD_DIR
 #   FS_BENCH_AGENTS (default 1000), FS_BENCH_SECONDS (default 20), FS_BENCH_WINDOW (default 64)
@@ -14,6 +16,7 @@
 set -euo pipefail
 
 build=$(cd "${1:?usage: ingest.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 agents=${FS_BENCH_AGENTS:-1000}
 secs=${FS_BENCH_SECONDS:-20}
 window=${FS_BENCH_WINDOW:-64}
@@ -63,7 +66,7 @@ run() {
 	port=$(free_port)
 
 	"$build/fleetstat-collector" --listen "127.0.0.1:$port" --db "$db" \
-		--token-file "$tmp/token" >"$log" 2>&1 &
+		--token-file "$tmp/token" "${col_extra[@]}" >"$log" 2>&1 &
 	col_pid=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -126,8 +129,24 @@ run() {
 	rm -f "$db" "$db-wal" "$db-shm"
 }
 
+# Mutual TLS: the collector's certificate for 127.0.0.1, one agent certificate for loadgen.
+pki=$tmp/pki
+{
+	bash "$here/../../deploy/certs.sh" "$pki" ca &&
+		bash "$here/../../deploy/certs.sh" "$pki" collector c1 127.0.0.1 &&
+		bash "$here/../../deploy/certs.sh" "$pki" agent lg
+} >/dev/null || { echo "ingest.sh: deploy/certs.sh failed" >&2; exit 1; }
+tls=(--tls-ca "$pki/ca.crt" --tls-cert "$pki/lg.crt" --tls-key "$pki/lg.key")
+col_tls=(--tls-cert "$pki/c1.crt" --tls-key "$pki/c1.key" --tls-client-ca "$pki/ca.crt")
+
+col_extra=()
 run flood "flood (window $window)" --flood --window "$window"
+col_extra=("${col_tls[@]}")
+run flood-tls "flood (window $window), mutual TLS" --flood --window "$window" "${tls[@]}"
+col_extra=()
 run rate1 "1 report/s per agent" --rate 1
+col_extra=("${col_tls[@]}")
+run rate1-tls "1 report/s per agent, mutual TLS" --rate 1 "${tls[@]}"
 
 python3 - "$tmp/rows" "$target" "$(nproc)" <<'PY'
 import json, sys
@@ -136,7 +155,7 @@ print(f"Collector ingest on loopback ({ncpu} CPUs shared by collector and loadge
 print("| configuration | agents | reports acked | acked reports/s | ack p50 | ack p99 "
       "| disk bytes/report | collector peak RSS | collector CPU | loadgen CPU |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-flood = None
+flood = flood_tls = None
 for line in open(rows):
     name, jf, size, hwm, c0, c1, t0, t1 = line.rstrip("\n").split("\t")
     try:
@@ -148,8 +167,10 @@ for line in open(rows):
     ccpu = float(c1) - float(c0)
     per = int(size) / j["acked"] if j["acked"] else 0
     lat = j["latency_ms"]
-    if name.startswith("flood"):
+    if name.startswith("flood") and "TLS" not in name:
         flood = j["acked_per_s"]
+    elif name.startswith("flood"):
+        flood_tls = j["acked_per_s"]
     print(f"| {name} | {j['connected']}/{j['agents']} | {j['acked']:,} | {j['acked_per_s']:,.0f} "
           f"| {lat['p50']:.1f} ms | {lat['p99']:.1f} ms | {per:,.0f} "
           f"| {int(hwm) / 1024:,.0f} MiB | {ccpu:.1f} s ({100 * ccpu / wall:.0f}% of a core) "
@@ -161,5 +182,9 @@ if flood is not None:
     verdict = "met" if flood >= target else "NOT met"
     print(f"\nTarget: at least {target:,} acked reports/s with 1,000 agents: {verdict} "
           f"({flood:,.0f}/s).")
+if flood and flood_tls is not None:
+    r = flood_tls / flood
+    print(f"Mutual TLS: {flood_tls:,.0f} acked reports/s, {r:.2f}x plaintext's "
+          f"(target at least 0.8x: {'met' if r >= 0.8 else 'NOT met'}).")
 PY
 exit "$fail"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tls_reload.sh: certificates renewed under load. A collector on mutual TLS takes reports from
-# eight real agents (one a second each). Its certificate and key are renewed in place and it
-# gets SIGHUP: no agent connection drops (none reconnects, the collector accepts no new one of
-# theirs), no report is lost (each host's seqs stored 1..last, spools empty at the end), and a
+# eight real agents (one a second each) and 200 loadgen agents (five a second each). Its
+# certificate and key are renewed in place and it gets SIGHUP: no connection drops (no agent
+# reconnects, the collector accepts no new one of theirs, loadgen sees no disconnect), no report
+# is lost (each host's seqs stored 1..last, spools empty, every loadgen report acked), and a
 # new handshake (openssl s_client) is shown the new certificate while the old sessions go on.
 # A reload that fails (a broken certificate file) keeps the loaded files and says why. An
 # agent's own certificate renewed and SIGHUP: its next connection presents it, the collector
@@ -20,7 +21,8 @@ D=$T/pki
 N=8
 {
 	bash "$C" "$D" ca && bash "$C" "$D" collector c1.test 127.0.0.1 &&
-		for i in $(seq 1 $N); do bash "$C" "$D" agent "a$i" || exit 1; done
+		for i in $(seq 1 $N); do bash "$C" "$D" agent "a$i" || exit 1; done &&
+		bash "$C" "$D" agent lg
 } >/dev/null || fail "certs.sh"
 # The files the collector reads: renewed by replacing them, as a certificate manager does.
 mkdir "$T/live"
@@ -44,7 +46,16 @@ for i in $(seq 1 $N); do
 	fs_agent_start "a$i" --collector "127.0.0.1:$PORT" --interval 1 --state-dir "$T/st$i" \
 		--hostname "a$i" --tls-ca "$D/ca.crt" --tls-cert "$D/a$i.crt" --tls-key "$D/a$i.key"
 done
-all_welcomed() { [ "$(fs_sql "SELECT count(*) FROM hosts")" = "$N" ] && [ "$(fs_sql "SELECT min(last_seq) FROM hosts")" -ge 2 ]; }
+# The load: 200 simulated agents at 5 reports a second each, over the reloads.
+"$BUILD/loadgen" --collector "127.0.0.1:$PORT" --agents 200 --rate 5 --duration 20 --json \
+	--tls-ca "$D/ca.crt" --tls-cert "$D/lg.crt" --tls-key "$D/lg.key" >"$T/loadgen.json" \
+	2>"$T/loadgen.log" &
+lg=$!
+fs_on_exit "kill $lg 2>/dev/null; wait $lg 2>/dev/null"
+lg_up() { [ "$(fs_sql "SELECT count(*) FROM hosts WHERE hostname LIKE 'loadgen-%'")" = 200 ]; }
+fs_wait_for 20 lg_up || fail "loadgen's agents did not all connect: $(tail -3 "$T/loadgen.log")"
+AG="hostname NOT LIKE 'loadgen-%'"
+all_welcomed() { [ "$(fs_sql "SELECT count(*) FROM hosts WHERE $AG")" = "$N" ] && [ "$(fs_sql "SELECT min(last_seq) FROM hosts WHERE $AG")" -ge 2 ]; }
 fs_wait_for 20 all_welcomed || fail "the agents did not all report"
 old=$(presented)
 [ "$old" = "$(fp "$D/c1.test.crt")" ] || fail "s_client was shown $old, not the collector's certificate"
@@ -57,7 +68,7 @@ new_fp=$(fp "$D/c1.test.crt")
 install -m 600 "$D/c1.test.key" "$T/live/col.key.new" && mv "$T/live/col.key.new" "$T/live/col.key"
 install -m 644 "$D/c1.test.crt" "$T/live/col.crt.new" && mv "$T/live/col.crt.new" "$T/live/col.crt"
 kill -HUP "$COL_PID"
-fs_wait_for 5 grep -q "SIGHUP: TLS files reloaded; new handshakes use them ($N connections keep theirs)" \
+fs_wait_for 5 grep -q "SIGHUP: TLS files reloaded; new handshakes use them ($((N + 200)) connections keep theirs)" \
 	"$T/collector.log" || fail "no reload line: $(grep SIGHUP "$T/collector.log")"
 [ "$(presented)" = "$new_fp" ] || fail "a new handshake was not shown the new certificate"
 echo "SIGHUP: a new handshake is shown the new certificate ($new_fp)"
@@ -71,10 +82,17 @@ fs_wait_for 5 grep -q "SIGHUP: TLS files not reloaded, the loaded ones stay: .*c
 grep "SIGHUP: TLS files not reloaded" "$T/collector.log" | sed 's/^[^:]*: warning: col: /collector: /'
 
 # The load went on: more reports from each agent, still on their first connections.
-seq0=$(fs_sql "SELECT min(last_seq) FROM hosts")
-more() { [ "$(fs_sql "SELECT min(last_seq) FROM hosts")" -ge $((seq0 + 3)) ]; }
+seq0=$(fs_sql "SELECT min(last_seq) FROM hosts WHERE $AG")
+more() { [ "$(fs_sql "SELECT min(last_seq) FROM hosts WHERE $AG")" -ge $((seq0 + 3)) ]; }
 fs_wait_for 20 more || fail "the agents stopped reporting after the reload"
 for i in $(seq 1 $N); do fs_agent_kill "a$i"; done
+wait "$lg" || fail "loadgen: $(cat "$T/loadgen.json") $(tail -3 "$T/loadgen.log")"
+python3 - "$T/loadgen.json" <<'PY' || fail "loadgen: $(cat "$T/loadgen.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ok"] and r["tls"] and r["connected"] == 200 and r["errors"]["disconnects"] == 0, r
+print(f"loadgen over the reloads: 200 agents, {r['acked']:,} reports sent and acked, no disconnect")
+PY
 accepted1=$(metric fleetstat_collector_connections_accepted_total)
 # Two s_client handshakes since; /metrics is read over HTTP, which counts apart.
 [ "$((accepted1 - accepted0))" = 2 ] ||

@@ -11,6 +11,14 @@
  * Exit status: 0 when every report sent was acked and nothing went wrong,
  * 1 when a check failed, 2 on bad usage or setup.
  *
+ * With --tls-ca every agent speaks through a TLS session (mutual TLS with
+ * --tls-cert and --tls-key), as fleetstat-agent does.  With --reconnect an
+ * agent whose connection is lost connects again after the agent's backoff
+ * and resumes from the Welcome's last_seq, so a collector can be restarted
+ * under the load: the reports in flight then are sent again, a Welcome below
+ * what was acked is a lost report (a failure), and the summary says how
+ * long the agents took to be welcomed again.
+ *
  * Traffic goes to loopback only: other addresses are refused.  Over IPv4
  * each agent connects from an address of its own in 127.64.0.0/10.
  */
@@ -31,7 +39,9 @@
 #include "auth.h"
 #include "log.h"
 #include "report.h"
+#include "tls.h"
 #include "token.h"
+#include "uplink.h"
 #include "util.h"
 #include "wire.h"
 
@@ -51,7 +61,7 @@
 #define HIST_SIZE (HIST_EXACT + 50 * HIST_SUB)
 
 enum { PH_RAMP, PH_STEADY, PH_DRAIN, PH_DONE };
-enum { AG_IDLE, AG_CONNECTING, AG_CHALLENGE, AG_WELCOME, AG_READY, AG_CLOSED };
+enum { AG_IDLE, AG_CONNECTING, AG_CHALLENGE, AG_WELCOME, AG_READY, AG_LOST, AG_CLOSED };
 enum { K_CONNECT, K_HANDSHAKE, K_ERRFRAME, K_DISCONNECT, K_PROTO, K_NKINDS };
 
 typedef struct lg lg_t;
@@ -59,12 +69,16 @@ typedef struct lg lg_t;
 typedef struct {
 	uv_tcp_t tcp;
 	uv_connect_t creq;
-	uv_timer_t timer;           /* rate mode: the send schedule */
+	uv_timer_t timer;           /* rate mode: the send schedule; --reconnect: the backoff */
 	lg_t *lg;
 	unsigned idx;
 	int state;
 	int handles;                /* handles open or closing; the decoder is freed at 0 */
-	bool welcomed;
+	fs_tls_t *tls;              /* --tls-ca: this connection's session */
+	bool welcomed;              /* its first Welcome came */
+	bool lost;                  /* --reconnect: waiting to be welcomed again */
+	uint64_t lost_ns;           /* when the connection was lost */
+	uint64_t backoff;           /* ag_backoff_next() state */
 	bool sysctls_sent;
 	const char *tier;
 	char hostname[24];
@@ -101,6 +115,9 @@ typedef struct {
 	const char *token_file;
 	double connect_rate;
 	bool json;
+	bool reconnect;
+	fs_tls_files_t tls;          /* tls.ca: TLS on */
+	const char *tls_name;        /* the name the collector's certificate must carry */
 	uint32_t interval_ms;        /* the reports' interval_ms, and the rate timers' period */
 	uint64_t history_ms;         /* --history: stamp reports from now - history on */
 	uint32_t step_ms;            /* --history: one report per step_ms of history */
@@ -117,6 +134,9 @@ struct lg {
 	agent_t *agents;
 	wire_ip_t pool[LG_POOL];
 	uint8_t rbuf[65536];        /* shared: frames are consumed inside on_read */
+	uint8_t pbuf[16384];        /* shared: a TLS record's plaintext */
+	fs_tls_ctx_t *tls;
+	char tls_name[64];
 	int phase;
 	uint64_t t0, steady_start, stop_at, drain_until, t_end;
 	unsigned started, settled, welcomed, closed;
@@ -129,6 +149,10 @@ struct lg {
 	uint64_t window_full;       /* rate mode: a due report waited for the window */
 	int64_t history_t0;         /* --history: collected_at_ms of seq 1 */
 	uint64_t history_n;         /* --history: reports per agent */
+	/* --reconnect */
+	uint64_t lost_conns, rewelcomed, reconnect_max_ns, first_lost_ns, last_rewelcome_ns;
+	unsigned lost_now;          /* agents waiting to be welcomed again */
+	unsigned never_back;        /* agents lost and not welcomed again by the end */
 };
 
 static const char *const tiers[] = {"lvs", "web", "db"};
@@ -152,7 +176,10 @@ static const char *const sysctls[][2] = {
 
 static void agent_close(agent_t *a);
 static void agent_pump(agent_t *a);
+static void agent_connect(agent_t *a);
 static void lg_finish(lg_t *lg);
+static void agent_lost(agent_t *a, int kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* ---- small helpers ---- */
 
@@ -445,10 +472,23 @@ static int agent_encode_report(agent_t *a, uint64_t seq, uint8_t **out, size_t *
 
 /* ---- I/O ---- */
 
+static void on_backoff(uv_timer_t *t)
+{
+	agent_connect(container_of(t, agent_t, timer));
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	agent_t *a = h->data;
 
+	if (h == (uv_handle_t *)&a->tcp) {
+		fs_tls_free(a->tls);
+		a->tls = NULL;
+		/* --reconnect: the next attempt after the agent's backoff. */
+		if (a->state == AG_LOST)
+			uv_timer_start(&a->timer, on_backoff,
+			               ag_backoff_next(&a->backoff, (uint32_t)rnd(&a->rng)), 0);
+	}
 	if (--a->handles == 0)
 		wire_dec_close(&a->dec);
 }
@@ -464,14 +504,12 @@ static void on_write(uv_write_t *req, int status)
 	free(w);
 	if (status == UV_ECANCELED)
 		return;
-	if (status < 0 && a->state != AG_CLOSED) {
-		problem(a->lg, K_DISCONNECT, a, "write: %s", uv_strerror(status));
-		agent_close(a);
-	}
+	if (status < 0 && a->state != AG_CLOSED && a->state != AG_LOST)
+		agent_lost(a, K_DISCONNECT, "write: %s", uv_strerror(status));
 }
 
-/* Queues frames[0..n) (taken over) as one write; false (frames freed) on failure. */
-static bool agent_write(agent_t *a, uint8_t **frames, size_t *lens, unsigned n)
+/* Queues bufs[0..n) (taken over) as one write on the socket; false (freed) on failure. */
+static bool socket_write(agent_t *a, uint8_t **bufs, size_t *lens, unsigned n)
 {
 	wreq_t *w;
 	int err;
@@ -481,22 +519,54 @@ static bool agent_write(agent_t *a, uint8_t **frames, size_t *lens, unsigned n)
 	w = malloc(sizeof(*w) + n * sizeof(uv_buf_t));
 	if (w == NULL) {
 		for (unsigned i = 0; i < n; i++)
-			free(frames[i]);
+			free(bufs[i]);
 		fatalx("out of memory");
 	}
 	w->nbufs = n;
 	for (unsigned i = 0; i < n; i++)
-		w->bufs[i] = uv_buf_init((char *)frames[i], (unsigned)lens[i]);
+		w->bufs[i] = uv_buf_init((char *)bufs[i], (unsigned)lens[i]);
 	w->req.data = a;
 	if ((err = uv_write(&w->req, (uv_stream_t *)&a->tcp, w->bufs, n, on_write)) < 0) {
 		for (unsigned i = 0; i < n; i++)
-			free(frames[i]);
+			free(bufs[i]);
 		free(w);
-		problem(a->lg, K_DISCONNECT, a, "write: %s", uv_strerror(err));
-		agent_close(a);
+		agent_lost(a, K_DISCONNECT, "write: %s", uv_strerror(err));
 		return false;
 	}
 	return true;
+}
+
+/* What the TLS session has for the collector, as one write. */
+static bool tls_flush(agent_t *a)
+{
+	size_t n = fs_tls_pending(a->tls);
+	uint8_t *b;
+
+	if (n == 0)
+		return true;
+	if ((b = malloc(n)) == NULL)
+		fatalx("out of memory");
+	n = fs_tls_take(a->tls, b, n);
+	return socket_write(a, &b, &n, 1);
+}
+
+/* Queues frames[0..n) (taken over) as one write, through the TLS session if there is one. */
+static bool agent_write(agent_t *a, uint8_t **frames, size_t *lens, unsigned n)
+{
+	int err = 0;
+
+	if (a->tls == NULL)
+		return socket_write(a, frames, lens, n);
+	for (unsigned i = 0; i < n; i++) {
+		if (err == 0)
+			err = fs_tls_write(a->tls, frames[i], lens[i]);
+		free(frames[i]);
+	}
+	if (err < 0) {
+		agent_lost(a, K_HANDSHAKE, "TLS: %s", fs_tls_error(a->tls));
+		return false;
+	}
+	return tls_flush(a);
 }
 
 /* Whether reports may go out: not after --duration, even before the next tick notices. */
@@ -637,6 +707,11 @@ static void agent_on_frame(agent_t *a, const wire_frame_t *f)
 	if (f->type == WIRE_ERROR) {
 		int32_t c = f->error.code;
 
+		/* A collector stopping says so to its clients: --reconnect takes it as a loss. */
+		if (lg->o.reconnect && sending(lg) && c == WIRE_ERR_OVERLOADED) {
+			agent_lost(a, K_DISCONNECT, "Error %s: %s", errcode_name(c), f->error.message);
+			return;
+		}
 		lg->errframes[c >= 0 && c < 7 ? c : 0]++;
 		problem(lg, K_ERRFRAME, a, "Error %s: %s", errcode_name(c), f->error.message);
 		agent_close(a);
@@ -658,12 +733,35 @@ static void agent_on_frame(agent_t *a, const wire_frame_t *f)
 			agent_close(a);
 			return;
 		}
+		if (a->lost) {
+			uint64_t last = f->welcome.last_seq, now = uv_hrtime();
+
+			/* Again after a loss: what it stored of the reports in flight then counts. */
+			if (last < a->acked) {
+				problem(lg, K_PROTO, a, "collector lost acked reports: Welcome last_seq %"
+				        PRIu64 ", %" PRIu64 " acked before", last, a->acked);
+				agent_close(a);
+				return;
+			}
+			lg->sent += last - a->acked;
+			lg->acked += last - a->acked;
+			a->lost = false;
+			lg->lost_now--;
+			lg->rewelcomed++;
+			if (now - a->lost_ns > lg->reconnect_max_ns)
+				lg->reconnect_max_ns = now - a->lost_ns;
+			lg->last_rewelcome_ns = now;
+		}
 		a->acked = f->welcome.last_seq;
 		a->next_seq = a->acked + 1;
 		a->state = AG_READY;
-		a->welcomed = true;
-		lg->welcomed++;
-		agent_settle(a);
+		a->backoff = 0;
+		a->rate_sent = 0;
+		if (!a->welcomed) {
+			a->welcomed = true;
+			lg->welcomed++;
+			agent_settle(a);
+		}
 		if (lg->o.flood) {
 			agent_pump(a);
 		} else {
@@ -695,7 +793,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)a->lg->rbuf, sizeof(a->lg->rbuf));
 }
 
-/* wire_dec_read()'s callback: decodes and handles a frame; stops when the agent closed. */
+/* wire_dec_read()'s callback: decodes and handles a frame; stops when the connection went. */
 static int on_frame(void *ctx, const uint8_t *body, size_t len)
 {
 	agent_t *a = ctx;
@@ -709,30 +807,56 @@ static int on_frame(void *ctx, const uint8_t *body, size_t len)
 	}
 	agent_on_frame(a, &f);
 	wire_frame_close(&f);
-	return a->state == AG_CLOSED;
+	return a->state == AG_CLOSED || a->state == AG_LOST;
+}
+
+static bool gone(const agent_t *a)
+{
+	return a->state == AG_CLOSED || a->state == AG_LOST;
+}
+
+/* Plaintext, from the socket or out of the TLS session, to the frame reader. */
+static int on_plain(void *ctx, const void *p, size_t n)
+{
+	agent_t *a = ctx;
+	int err;
+
+	if ((err = wire_dec_read(&a->dec, p, n, on_frame, a)) < 0) {
+		problem(a->lg, K_PROTO, a, "bad frame from the collector: %s", wire_dec_strerror(err));
+		agent_close(a);
+	}
+	return gone(a);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	agent_t *a = container_of((uv_tcp_t *)s, agent_t, tcp);
-	const uint8_t *p = (const uint8_t *)buf->base;
-	int err;
+	int r;
 
+	if (gone(a))
+		return;
 	if (nread < 0) {
-		if (a->state != AG_CLOSED) {
-			if (nread == UV_EOF)
-				problem(a->lg, K_DISCONNECT, a, "collector closed the connection%s",
-				        wire_dec_pending(&a->dec) ? " inside a frame" : "");
-			else
-				problem(a->lg, K_DISCONNECT, a, "read: %s", uv_strerror((int)nread));
-			agent_close(a);
-		}
+		if (nread == UV_EOF)
+			agent_lost(a, K_DISCONNECT, "collector closed the connection%s",
+			           wire_dec_pending(&a->dec) ? " inside a frame" : "");
+		else
+			agent_lost(a, K_DISCONNECT, "read: %s", uv_strerror((int)nread));
 		return;
 	}
-	if (a->state != AG_CLOSED && (err = wire_dec_read(&a->dec, p, (size_t)nread, on_frame, a)) < 0) {
-		problem(a->lg, K_PROTO, a, "bad frame from the collector: %s", wire_dec_strerror(err));
-		agent_close(a);
+	if (a->tls == NULL) {
+		on_plain(a, buf->base, (size_t)nread);
+		return;
 	}
+	r = fs_tls_feed(a->tls, buf->base, (size_t)nread, a->lg->pbuf, sizeof(a->lg->pbuf),
+	                on_plain, a);
+	if (gone(a))
+		return;
+	if (r == FS_TLS_CLOSED)
+		agent_lost(a, K_DISCONNECT, "the collector closed the TLS session");
+	else if (r < 0)
+		agent_lost(a, K_HANDSHAKE, "TLS: %s", r == -ENOMEM ? "out of memory" : fs_tls_error(a->tls));
+	else
+		tls_flush(a);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -740,34 +864,44 @@ static void on_connect(uv_connect_t *req, int status)
 	agent_t *a = container_of(req, agent_t, creq);
 	int err;
 
-	if (status == UV_ECANCELED)
+	if (status == UV_ECANCELED || gone(a))
 		return;
 	if (status < 0) {
-		problem(a->lg, K_CONNECT, a, "connect: %s", uv_strerror(status));
-		agent_close(a);
+		agent_lost(a, K_CONNECT, "connect: %s", uv_strerror(status));
 		return;
 	}
 	a->state = AG_CHALLENGE;
 	if ((err = uv_read_start((uv_stream_t *)&a->tcp, on_alloc, on_read)) < 0) {
-		problem(a->lg, K_CONNECT, a, "read_start: %s", uv_strerror(err));
-		agent_close(a);
+		agent_lost(a, K_CONNECT, "read_start: %s", uv_strerror(err));
+		return;
+	}
+	if (a->lg->tls != NULL) {
+		/* The ClientHello now; the Challenge comes once the handshake is over. */
+		if (fs_tls_new(a->lg->tls, a->lg->tls_name, &a->tls) < 0)
+			fatalx("out of memory");
+		if (fs_tls_handshake(a->tls) < 0) {
+			agent_lost(a, K_HANDSHAKE, "TLS: %s", fs_tls_error(a->tls));
+			return;
+		}
+		tls_flush(a);
 	}
 }
 
-static void agent_start(lg_t *lg, agent_t *a)
+/* A connection attempt: the socket (from an address of the agent's own), then connect. */
+static void agent_connect(agent_t *a)
 {
+	lg_t *lg = a->lg;
 	int err;
 
+	if (lg->phase == PH_DONE || a->state == AG_CLOSED)
+		return;
 	a->t_start = uv_hrtime();
 	a->state = AG_CONNECTING;
+	wire_dec_close(&a->dec);
 	wire_dec_init(&a->dec, 0);
 	uv_tcp_init(&lg->loop, &a->tcp);
 	a->tcp.data = a;
 	a->handles++;
-	uv_timer_init(&lg->loop, &a->timer);
-	a->timer.data = a;
-	a->handles++;
-	lg->started++;
 	uv_tcp_nodelay(&a->tcp, 1);
 	/* Over IPv4 each agent has an address of its own, 127.64.0.1 on, as hosts of a fleet do
 	 * (the collector's --max-conns-per-ip stays at its default). */
@@ -776,16 +910,64 @@ static void agent_start(lg_t *lg, agent_t *a)
 
 		src.sin_addr.s_addr = htonl(0x7f400000u + (uint32_t)a->idx + 1);
 		if ((err = uv_tcp_bind(&a->tcp, (const struct sockaddr *)&src, 0)) < 0) {
-			problem(lg, K_CONNECT, a, "bind: %s", uv_strerror(err));
-			agent_close(a);
+			agent_lost(a, K_CONNECT, "bind: %s", uv_strerror(err));
 			return;
 		}
 	}
 	if ((err = uv_tcp_connect(&a->creq, &a->tcp, (const struct sockaddr *)&lg->addr,
-	                          on_connect)) < 0) {
-		problem(lg, K_CONNECT, a, "connect: %s", uv_strerror(err));
+	                          on_connect)) < 0)
+		agent_lost(a, K_CONNECT, "connect: %s", uv_strerror(err));
+}
+
+static void agent_start(lg_t *lg, agent_t *a)
+{
+	wire_dec_init(&a->dec, 0);
+	uv_timer_init(&lg->loop, &a->timer);
+	a->timer.data = a;
+	a->handles++;
+	lg->started++;
+	agent_connect(a);
+}
+
+/*
+ * The connection is gone (kind says how).  With --reconnect, while reports
+ * still go out, the agent connects again after its backoff: the reports in
+ * flight are taken back, to go again from the last acked on (the next Welcome
+ * says what the collector kept).  Otherwise a problem, and the agent closes.
+ */
+static void agent_lost(agent_t *a, int kind, const char *fmt, ...)
+{
+	lg_t *lg = a->lg;
+	uint64_t in_flight = a->next_seq > a->acked ? a->next_seq - 1 - a->acked : 0;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (gone(a))
+		return;
+	if (!lg->o.reconnect || !sending(lg)) {
+		problem(lg, kind, a, "%s", msg);
 		agent_close(a);
+		return;
 	}
+	if (++lg->lost_conns <= LG_LOG_MAX)
+		log_warnx("agent %s: %s; reconnecting%s", a->hostname, msg,
+		          lg->lost_conns == LG_LOG_MAX ? " (further losses are only counted)" : "");
+	if (!a->lost) {
+		a->lost = true;
+		a->lost_ns = uv_hrtime();
+		lg->lost_now++;
+		if (lg->first_lost_ns == 0)
+			lg->first_lost_ns = a->lost_ns;
+	}
+	lg->sent -= in_flight;
+	lg->sent_steady -= in_flight < lg->sent_steady ? in_flight : lg->sent_steady;
+	a->next_seq = a->acked + 1;
+	a->state = AG_LOST;
+	uv_timer_stop(&a->timer);
+	uv_close((uv_handle_t *)&a->tcp, on_handle_closed);   /* then the backoff */
 }
 
 /* Closes a's handles once; an agent that never got its Welcome counts as settled here. */
@@ -795,9 +977,15 @@ static void agent_close(agent_t *a)
 		return;
 	if (!a->welcomed)
 		agent_settle(a);
+	if (a->lost) {
+		a->lost = false;
+		a->lg->lost_now--;
+		a->lg->never_back++;
+	}
 	a->state = AG_CLOSED;
 	a->lg->closed++;
-	uv_close((uv_handle_t *)&a->tcp, on_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&a->tcp))
+		uv_close((uv_handle_t *)&a->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&a->timer, on_handle_closed);
 }
 
@@ -860,9 +1048,8 @@ static void on_tick(uv_timer_t *t)
 
 		if (a->state >= AG_CONNECTING && a->state < AG_READY &&
 		    now - a->t_start > (uint64_t)LG_HANDSHAKE_MS * 1000000ull) {
-			problem(lg, K_HANDSHAKE, a, "no Welcome within %d s of connecting",
-			        LG_HANDSHAKE_MS / 1000);
-			agent_close(a);
+			agent_lost(a, K_HANDSHAKE, "no Welcome within %d s of connecting",
+			           LG_HANDSHAKE_MS / 1000);
 		}
 	}
 	/* Every connection is gone: no ack can come any more. */
@@ -954,6 +1141,19 @@ static int parse_collector(const char *s, struct sockaddr_storage *ss)
 	return -EINVAL;
 }
 
+/* The host part of HOST:PORT ([IPv6]:PORT): the name the collector's certificate must carry. */
+static void tls_name_of(const char *collector, char *out, size_t len)
+{
+	const char *colon = strrchr(collector, ':');
+	size_t n = colon ? (size_t)(colon - collector) : strlen(collector);
+
+	if (n >= 2 && collector[0] == '[' && collector[n - 1] == ']') {
+		collector++;
+		n -= 2;
+	}
+	snprintf(out, len, "%.*s", (int)n, collector);
+}
+
 static void raise_nofile(unsigned agents)
 {
 	struct rlimit rl;
@@ -990,8 +1190,17 @@ static bool lg_ok(const lg_t *lg)
 	for (size_t i = 0; i < FS_ARRAY_SIZE(lg->errframes); i++)
 		errframes += lg->errframes[i];
 	return lg->acked == lg->sent && errframes == 0 && lg->welcomed == lg->o.agents &&
+	       lg->lost_now == 0 && lg->never_back == 0 &&
 	       lg->problems[K_CONNECT] == 0 && lg->problems[K_HANDSHAKE] == 0 &&
 	       lg->problems[K_DISCONNECT] == 0 && lg->problems[K_PROTO] == 0;
+}
+
+/* From the first lost connection to the last agent welcomed again (0: none lost). */
+static double recovered_s(const lg_t *lg)
+{
+	if (lg->first_lost_ns == 0 || lg->last_rewelcome_ns < lg->first_lost_ns)
+		return 0;
+	return (double)(lg->last_rewelcome_ns - lg->first_lost_ns) / 1e9;
 }
 
 static void lg_report(const lg_t *lg, bool loop_closed)
@@ -1030,10 +1239,14 @@ static void lg_report(const lg_t *lg, bool loop_closed)
 		printf("}, \"connect_failed\": %" PRIu64 ", \"handshake_failed\": %" PRIu64
 		       ", \"disconnects\": %" PRIu64 ", \"protocol\": %" PRIu64 "}, "
 		       "\"dup_acks\": %" PRIu64 ", \"window_full\": %" PRIu64 ", \"wall_s\": %.3f, "
-		       "\"cpu_s\": %.3f, \"ok\": %s}\n",
+		       "\"cpu_s\": %.3f, \"tls\": %s, \"reconnect\": {\"lost\": %" PRIu64
+		       ", \"welcomed_again\": %" PRIu64 ", \"never_back\": %u"
+		       ", \"reconnect_max_s\": %.3f, \"recovered_s\": %.3f}, \"ok\": %s}\n",
 		       lg->problems[K_CONNECT], lg->problems[K_HANDSHAKE], lg->problems[K_DISCONNECT],
 		       lg->problems[K_PROTO], lg->dup_acks, lg->window_full, wall, cpu_seconds(),
-		       ok ? "true" : "false");
+		       lg->tls ? "true" : "false", lg->lost_conns, lg->rewelcomed,
+		       lg->never_back + lg->lost_now, (double)lg->reconnect_max_ns / 1e9,
+		       recovered_s(lg), ok ? "true" : "false");
 		return;
 	}
 	printf("loadgen: %u agents (%s) against %s\n", lg->o.agents, mode, lg->o.collector);
@@ -1055,7 +1268,13 @@ static void lg_report(const lg_t *lg, bool loop_closed)
 	       lg->problems[K_PROTO]);
 	printf("  duplicate acks     %" PRIu64 "; rate mode waits on a full window %" PRIu64 "\n",
 	       lg->dup_acks, lg->window_full);
-	printf("  loadgen            %.1f s wall, %.1f s CPU\n", wall, cpu_seconds());
+	if (lg->o.reconnect)
+		printf("  reconnects         %" PRIu64 " connections lost, %" PRIu64 " agents welcomed"
+		       " again (%u never), the longest wait %.2f s, all back %.2f s after the first"
+		       " loss\n", lg->lost_conns, lg->rewelcomed, lg->never_back + lg->lost_now,
+		       (double)lg->reconnect_max_ns / 1e9, recovered_s(lg));
+	printf("  loadgen            %.1f s wall, %.1f s CPU%s\n", wall, cpu_seconds(),
+	       lg->tls ? (lg->o.tls.cert ? ", mutual TLS" : ", TLS") : "");
 	printf("  result             %s\n", ok ? "OK" : "FAILED");
 }
 
@@ -1078,6 +1297,11 @@ static void usage(FILE *f)
 	        "  --flood                send as fast as acks open the window\n"
 	        "  --window W             unacked reports per agent, 1..64 (default 64)\n"
 	        "  --token-file F         shared token (mode 0600) for the Hello's auth\n"
+	        "  --tls-ca F             TLS: the collector's certificate from this CA, for the\n"
+	        "                         --collector address (or --tls-server-name)\n"
+	        "  --tls-cert F --tls-key F  mutual TLS: the agents' certificate and key\n"
+	        "  --reconnect            a lost connection comes back after the agent's backoff and\n"
+	        "                         resumes (a collector restarted under the load)\n"
 	        "  --connect-rate C       new connections per second during ramp-up (default 500)\n"
 	        "  --history DUR          with --flood: each agent sends the reports of the last DUR\n"
 	        "                         (10m, 24h), one per --step, stamped in the past, then stops\n"
@@ -1104,7 +1328,8 @@ static double num_arg(const char *name, const char *v, double lo, double hi)
 static void parse_args(int argc, char **argv, lg_opts_t *o)
 {
 	enum { O_COLLECTOR = 256, O_AGENTS, O_DURATION, O_RATE, O_FLOOD, O_WINDOW, O_TOKEN,
-	       O_CRATE, O_JSON, O_HELP, O_HISTORY, O_STEP };
+	       O_CRATE, O_JSON, O_HELP, O_HISTORY, O_STEP, O_TLS_CA, O_TLS_CERT, O_TLS_KEY,
+	       O_TLS_NAME, O_RECONNECT };
 	static const struct option opts[] = {
 		{"collector", required_argument, NULL, O_COLLECTOR},
 		{"agents", required_argument, NULL, O_AGENTS},
@@ -1117,6 +1342,11 @@ static void parse_args(int argc, char **argv, lg_opts_t *o)
 		{"json", no_argument, NULL, O_JSON},
 		{"history", required_argument, NULL, O_HISTORY},
 		{"step", required_argument, NULL, O_STEP},
+		{"tls-ca", required_argument, NULL, O_TLS_CA},
+		{"tls-cert", required_argument, NULL, O_TLS_CERT},
+		{"tls-key", required_argument, NULL, O_TLS_KEY},
+		{"tls-server-name", required_argument, NULL, O_TLS_NAME},
+		{"reconnect", no_argument, NULL, O_RECONNECT},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -1155,12 +1385,21 @@ static void parse_args(int argc, char **argv, lg_opts_t *o)
 			break;
 		}
 		case O_STEP: o->step_ms = (uint32_t)(num_arg("step", optarg, 1, 3600) * 1000); break;
+		case O_TLS_CA: o->tls.ca = optarg; break;
+		case O_TLS_CERT: o->tls.cert = optarg; break;
+		case O_TLS_KEY: o->tls.key = optarg; break;
+		case O_TLS_NAME: o->tls_name = optarg; break;
+		case O_RECONNECT: o->reconnect = true; break;
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
 	if (o->step_ms == 0)
 		o->step_ms = 10000;
+	if ((o->tls.cert || o->tls.key || o->tls_name) && !o->tls.ca) {
+		fprintf(stderr, "loadgen: --tls-cert, --tls-key and --tls-server-name go with --tls-ca\n");
+		exit(2);
+	}
 	if (o->history_ms && !o->flood) {
 		fprintf(stderr, "loadgen: --history goes with --flood\n");
 		exit(2);
@@ -1201,6 +1440,18 @@ int main(int argc, char **argv)
 	    (err = fs_token_load(lg->o.token_file, lg->token, sizeof(lg->token), &lg->token_len)) < 0) {
 		fprintf(stderr, "loadgen: --token-file %s: %s\n", lg->o.token_file, fs_token_strerror(err));
 		return 2;
+	}
+	if (lg->o.tls.ca) {
+		char why[512];
+
+		if (fs_tls_ctx_new(false, &lg->o.tls, &lg->tls, why, sizeof(why)) < 0) {
+			fprintf(stderr, "loadgen: TLS: %s\n", why);
+			return 2;
+		}
+		if (lg->o.tls_name)
+			snprintf(lg->tls_name, sizeof(lg->tls_name), "%s", lg->o.tls_name);
+		else
+			tls_name_of(lg->o.collector, lg->tls_name, sizeof(lg->tls_name));
 	}
 	raise_nofile(lg->o.agents);
 	if (lg->o.history_ms) {
@@ -1253,6 +1504,7 @@ int main(int argc, char **argv)
 		log_warnx("uv_loop_close: handles still open");
 	lg_report(lg, loop_closed);
 	err = lg_ok(lg) && loop_closed ? 0 : 1;
+	fs_tls_ctx_free(lg->tls);
 	free(lg->agents);
 	free(lg);
 	return err;
