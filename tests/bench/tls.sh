@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # tls.sh: what mutual TLS costs the fleet, beside plaintext in the same run (root).
 #   reconnect  loadgen plays FS_BENCH_AGENTS agents (default 1,000, one report a second each,
-#              --reconnect) on mutual TLS; the collector is stopped (SIGTERM) and started
-#              again on the same database: how long until every agent has handshaken again and
+#              --reconnect) on mutual TLS; the collector is stopped (SIGTERM, and in a second
+#              run killed: SIGKILL) and started again on the same database: how long until every agent has handshaken again and
 #              is welcomed (recovered_s), the longest one agent waited (reconnect_max_s), and
 #              whether anything acked was lost (loadgen checks every Welcome's last_seq).
 #   agent      fleetstat-agent --once from a namespace holding FS_BENCH_SOCKETS sockets
@@ -65,20 +65,24 @@ col_stop() {
 }
 
 # ---- reconnect: the collector restarted under 1,000 TLS agents -----------------------------
-col_start "${col_tls[@]}"
-"$build/loadgen" --collector "127.0.0.1:$port" --agents "$agents" --rate 1 --duration 40 \
-	--reconnect --connect-rate 1000 "${ag_tls[@]}" --json >"$tmp/reconnect.json" \
-	2>"$tmp/reconnect.log" &
-lg_pid=$!
-sleep 15
-col_stop
-col_start "${col_tls[@]}"
-lg_rc=0
-wait "$lg_pid" || lg_rc=$?
-lg_pid=""
-col_stop
-[[ $lg_rc -eq 0 ]] || { echo "tls.sh: reconnect: loadgen exited $lg_rc" >&2; cat "$tmp/reconnect.json" "$tmp/reconnect.log" >&2; fail=1; }
-rm -f "$tmp"/db.sqlite*
+for sig in TERM KILL; do
+	col_start "${col_tls[@]}"
+	"$build/loadgen" --collector "127.0.0.1:$port" --agents "$agents" --rate 1 --duration 40 \
+		--reconnect --connect-rate 1000 "${ag_tls[@]}" --json >"$tmp/reconnect-$sig.json" \
+		2>"$tmp/reconnect-$sig.log" &
+	lg_pid=$!
+	sleep 15
+	kill -"$sig" "$col_pid"
+	wait "$col_pid" 2>/dev/null || [[ $sig == KILL ]] || { echo "tls.sh: the collector exited $? on SIGTERM" >&2; fail=1; }
+	col_pid=""
+	col_start "${col_tls[@]}"
+	lg_rc=0
+	wait "$lg_pid" || lg_rc=$?
+	lg_pid=""
+	col_stop
+	[[ $lg_rc -eq 0 ]] || { echo "tls.sh: reconnect ($sig): loadgen exited $lg_rc" >&2; cat "$tmp/reconnect-$sig.json" "$tmp/reconnect-$sig.log" >&2; fail=1; }
+	rm -f "$tmp"/db.sqlite*
+done
 
 # ---- agent: peak RSS at 100,000 sockets, over TLS and in clear ------------------------------
 fs_netns_up "$prefix"
@@ -101,16 +105,18 @@ fs_sockgen_stop
 python3 - "$tmp" "$agents" "$sockets" <<'PY'
 import json, sys
 tmp, agents, sockets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-r = json.load(open(f"{tmp}/reconnect.json"))
-rc = r["reconnect"]
-print(f"| {agents:,} agents on mutual TLS, the collector restarted (SIGTERM, start) | value |")
-print("|---|---:|")
-print(f"| connections lost (the stop, refused connects while down) | {rc['lost']:,} |")
-print(f"| agents welcomed again / never | {rc['welcomed_again']:,} / {rc['never_back']} |")
-print(f"| all welcomed again, after the first loss | {rc['recovered_s']:.2f} s |")
-print(f"| the longest one agent waited | {rc['reconnect_max_s']:.2f} s |")
-print(f"| reports sent / acked (nothing acked lost) | {r['sent']:,} / {r['acked']:,} |")
-print(f"| target: all back within 10 s | {'met' if r['ok'] and rc['recovered_s'] <= 10 else 'NOT met'} |")
+print(f"| {agents:,} agents on mutual TLS, the collector restarted | SIGTERM, start | SIGKILL, start |")
+print("|---|---:|---:|")
+r = {sig: json.load(open(f"{tmp}/reconnect-{sig}.json")) for sig in ("TERM", "KILL")}
+rc = {sig: r[sig]["reconnect"] for sig in r}
+def row(label, f):
+    print(f"| {label} | {f('TERM')} | {f('KILL')} |")
+row("connections lost (the stop, refused connects while down)", lambda k: f"{rc[k]['lost']:,}")
+row("agents welcomed again / never", lambda k: f"{rc[k]['welcomed_again']:,} / {rc[k]['never_back']}")
+row("all welcomed again, after the first loss", lambda k: f"{rc[k]['recovered_s']:.2f} s")
+row("the longest one agent waited", lambda k: f"{rc[k]['reconnect_max_s']:.2f} s")
+row("reports sent / acked (nothing acked lost)", lambda k: f"{r[k]['sent']:,} / {r[k]['acked']:,}")
+row("target: all back within 10 s", lambda k: "met" if r[k]["ok"] and rc[k]["recovered_s"] <= 10 else "NOT met")
 print()
 rss = {m: int(open(f"{tmp}/rss.{m}").read().split()[-1]) / 1024 for m in ("tls", "clear")}
 print(f"| fleetstat-agent --once at {sockets:,} sockets | peak RSS MiB |")
