@@ -44,8 +44,10 @@ fs_fuzz_run() {
 	case $name in diag | frame) max=65536 ;; kstat) max=8192 ;; text) max=1024 ;; esac
 	log=$dir/fuzz_$name.log
 	mkdir -p "$dir/corpus-fuzz_$name"
+	# Artifacts (crashes, slow units) go beside the log, never into the checkout.
 	# shellcheck disable=SC2046
-	if "$dir/fuzz_$name" "$@" -max_len=$max -print_final_stats=1 "$dir/corpus-fuzz_$name" \
+	if "$dir/fuzz_$name" "$@" -max_len=$max -print_final_stats=1 -artifact_prefix="$dir/" \
+		"$dir/corpus-fuzz_$name" \
 		$(_fs_fuzz_seeds "$root" "$name") >"$log" 2>&1; then
 		runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
 		secs=$(grep -m1 -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
