@@ -25,27 +25,50 @@
 #define API_PREFIX "/api/v1/"
 #define MAX_IDLE_READERS 64
 
-struct col_http {
+/* A libmicrohttpd daemon and the PEM text it was started with (HTTPS). */
+typedef struct {
 	struct MHD_Daemon *d;
+	char *cert_pem, *key_pem;
+	size_t key_len;
+} daemon_t;
+
+/* Daemons a reload replaced, serving the requests they had until those end. */
+#define MAX_RETIRED 8
+
+struct col_http {
+	daemon_t cur;
+	daemon_t retired[MAX_RETIRED];
+	size_t n_retired;
+	unsigned flags;
+	struct sockaddr_storage sa;
 	col_http_config_t cfg;
 	_Atomic uint64_t requests;
 	/* Read-only connections between requests: a new one costs PostgreSQL a session. */
 	pthread_mutex_t mu;
 	db_reader_t *idle[MAX_IDLE_READERS];
 	size_t n_idle, max_idle;
-	char *cert_pem, *key_pem;   /* HTTPS: what libmicrohttpd was given */
-	size_t key_len;
 };
 
 /* TLS 1.3 preferred, 1.2 the least (GnuTLS's words: libmicrohttpd's TLS). */
 #define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
+/* Stops d's daemon (if any) and wipes its key. */
+static void daemon_end(daemon_t *d)
+{
+	if (d->d != NULL)
+		MHD_stop_daemon(d->d);
+	if (d->key_pem != NULL)
+		explicit_bzero(d->key_pem, d->key_len);
+	free(d->key_pem);
+	free(d->cert_pem);
+	memset(d, 0, sizeof(*d));
+}
+
 static void http_free(col_http_t *h)
 {
-	if (h->key_pem != NULL)
-		explicit_bzero(h->key_pem, h->key_len);
-	free(h->key_pem);
-	free(h->cert_pem);
+	daemon_end(&h->cur);
+	for (size_t i = 0; i < h->n_retired; i++)
+		daemon_end(&h->retired[i]);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
@@ -354,69 +377,92 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found", "try /api/v1/tiers or /metrics");
 }
 
+/* The PEM files of cfg into d (HTTPS), checked to be a certificate and its key. */
+static int pems_load(const col_http_config_t *cfg, daemon_t *d, char *why, size_t whylen)
+{
+	fs_tls_files_t f = {cfg->tls_cert, cfg->tls_key, NULL};
+	fs_tls_ctx_t *check;
+	size_t certlen;
+	int err;
+
+	if ((err = fs_tls_pem_load(cfg->tls_cert, false, &d->cert_pem, &certlen, why, whylen)) < 0 ||
+	    (err = fs_tls_pem_load(cfg->tls_key, true, &d->key_pem, &d->key_len, why, whylen)) < 0 ||
+	    (err = fs_tls_ctx_new(true, &f, &check, why, whylen)) < 0) {
+		daemon_end(d);
+		return err;
+	}
+	fs_tls_ctx_free(check);
+	return 0;
+}
+
+/* d's daemon on h's address, or on the listening socket fd (a reload's; -1: none yet). */
+static int daemon_start(col_http_t *h, daemon_t *d, MHD_socket fd)
+{
+	struct MHD_OptionItem o[6] = {{MHD_OPTION_END, 0, NULL}};
+	size_t k = 0;
+
+	if (fd != MHD_INVALID_SOCKET)
+		o[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+	else
+		o[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &h->sa};
+	if (d->cert_pem != NULL) {
+		o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, d->cert_pem};
+		o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, d->key_pem};
+		o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+		                                 (void *)HTTPS_PRIORITIES};
+	}
+	errno = 0;
+	d->d = MHD_start_daemon(h->flags | (d->cert_pem ? MHD_USE_TLS : 0),
+	                        (uint16_t)h->cfg.port, NULL, NULL, on_request, h,
+	                        MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads ? h->cfg.threads : 1,
+	                        MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_conns,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.timeout_s,
+	                        MHD_OPTION_ARRAY, o,
+	                        MHD_OPTION_END);
+	return d->d != NULL ? 0 : errno ? -errno : -EIO;
+}
+
 int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, size_t whylen)
 {
-	struct sockaddr_in6 a6 = {0};
-	struct sockaddr_in a4 = {0};
-	struct sockaddr *sa;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
-	struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL}};
-	size_t certlen;
+	struct sockaddr_in6 *a6;
+	struct sockaddr_in *a4;
 	col_http_t *h;
 	int err;
 
 	*out = NULL;
-	if (strchr(cfg->host, ':')) {
-		a6.sin6_family = AF_INET6;
-		a6.sin6_port = htons((uint16_t)cfg->port);
-		if (inet_pton(AF_INET6, cfg->host, &a6.sin6_addr) != 1)
-			goto bad_addr;
-		sa = (struct sockaddr *)&a6;
-		flags |= MHD_USE_IPv6;
-	} else {
-		a4.sin_family = AF_INET;
-		a4.sin_port = htons((uint16_t)cfg->port);
-		if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) != 1)
-			goto bad_addr;
-		sa = (struct sockaddr *)&a4;
-	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->mu, NULL);
+	/* ITC: a reload quiesces the daemon (MHD_quiesce_daemon) to hand its socket on. */
+	h->flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	a6 = (struct sockaddr_in6 *)&h->sa;
+	a4 = (struct sockaddr_in *)&h->sa;
+	if (strchr(cfg->host, ':')) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)cfg->port);
+		if (inet_pton(AF_INET6, cfg->host, &a6->sin6_addr) != 1)
+			goto bad_addr;
+		h->flags |= MHD_USE_IPv6;
+	} else {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)cfg->port);
+		if (inet_pton(AF_INET, cfg->host, &a4->sin_addr) != 1)
+			goto bad_addr;
+	}
 	h->max_idle = cfg->threads ? cfg->threads : 1;
 	if (h->max_idle > MAX_IDLE_READERS)
 		h->max_idle = MAX_IDLE_READERS;
-	if (cfg->tls_cert != NULL) {
-		if ((err = fs_tls_pem_load(cfg->tls_cert, false, &h->cert_pem, &certlen, why,
-		                           whylen)) < 0 ||
-		    (err = fs_tls_pem_load(cfg->tls_key, true, &h->key_pem, &h->key_len, why,
-		                           whylen)) < 0) {
-			http_free(h);
-			return err;
-		}
-		flags |= MHD_USE_TLS;
-		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem};
-		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem};
-		tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
-		                                 (void *)HTTPS_PRIORITIES};
+	if (cfg->tls_cert != NULL && (err = pems_load(cfg, &h->cur, why, whylen)) < 0) {
+		http_free(h);
+		return err;
 	}
-	errno = 0;
-	h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
-	                        MHD_OPTION_SOCK_ADDR, sa,
-	                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1,
-	                        MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
-	                        MHD_OPTION_ARRAY, tls,
-	                        MHD_OPTION_END);
-	if (h->d == NULL) {
-		err = errno ? -errno : -EADDRINUSE;
-		if (cfg->tls_cert != NULL && errno == 0)
-			snprintf(why, whylen, "cannot serve HTTPS on %s:%d with %s and %s (not a"
-			         " certificate and its key?)", cfg->host, cfg->port, cfg->tls_cert,
-			         cfg->tls_key);
+	if ((err = daemon_start(h, &h->cur, MHD_INVALID_SOCKET)) < 0) {
+		if (cfg->tls_cert != NULL && err == -EIO)
+			snprintf(why, whylen, "cannot serve HTTPS on %s:%d with %s and %s", cfg->host,
+			         cfg->port, cfg->tls_cert, cfg->tls_key);
 		else
 			snprintf(why, whylen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
 			         strerror(-err));
@@ -427,14 +473,76 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	return 0;
 bad_addr:
 	snprintf(why, whylen, "'%s' is not an IP address", cfg->host);
+	http_free(h);
 	return -EINVAL;
+}
+
+/* Retired daemons whose last request is over go (all of them when all is set). */
+static void retired_reap(col_http_t *h, bool all)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < h->n_retired; i++) {
+		const union MHD_DaemonInfo *info =
+			MHD_get_daemon_info(h->retired[i].d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (all || info == NULL || info->num_connections == 0)
+			daemon_end(&h->retired[i]);
+		else
+			h->retired[k++] = h->retired[i];
+	}
+	h->n_retired = k;
+}
+
+int col_http_reload(col_http_t *h, char *why, size_t whylen)
+{
+	daemon_t d = {0};
+	MHD_socket fd;
+	int err;
+
+	if (h->cfg.tls_cert == NULL)
+		return 0;
+	retired_reap(h, false);
+	if ((err = pems_load(&h->cfg, &d, why, whylen)) < 0)
+		return err;
+	if (h->n_retired == MAX_RETIRED) {
+		/* Requests that outlived MAX_RETIRED reloads: the oldest daemon's go. */
+		daemon_end(&h->retired[0]);
+		memmove(h->retired, h->retired + 1, --h->n_retired * sizeof(h->retired[0]));
+	}
+	/* The listening socket passes to the new daemon; the old one ends its requests. */
+	if ((fd = MHD_quiesce_daemon(h->cur.d)) == MHD_INVALID_SOCKET) {
+		daemon_end(&d);
+		snprintf(why, whylen, "cannot hand the listening socket on");
+		return -EIO;
+	}
+	if ((err = daemon_start(h, &d, fd)) < 0) {
+		daemon_t old = h->cur;
+
+		/* The same socket with what was loaded: the API stays up on the old files. */
+		daemon_end(&d);
+		h->cur.d = NULL;
+		if (daemon_start(h, &h->cur, fd) < 0)
+			log_warnx("http: the API stopped: no daemon would take its socket again");
+		h->retired[h->n_retired++] = (daemon_t){old.d, NULL, NULL, 0};
+		snprintf(why, whylen, "libmicrohttpd refused %s and %s", h->cfg.tls_cert,
+		         h->cfg.tls_key);
+		return -EIO;
+	}
+	h->retired[h->n_retired++] = h->cur;
+	h->cur = d;
+	return 1;
 }
 
 void col_http_stop(col_http_t *h)
 {
 	if (h == NULL)
 		return;
-	MHD_stop_daemon(h->d);
+	/* The daemons first: no request may still hold a reader. */
+	retired_reap(h, true);
+	if (h->cur.d != NULL)
+		MHD_stop_daemon(h->cur.d);
+	h->cur.d = NULL;
 	while (h->n_idle > 0)
 		db_reader_close(h->idle[--h->n_idle]);
 	http_free(h);

@@ -42,6 +42,14 @@ typedef struct {
  */
 int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, size_t whylen);
 
+/*
+ * HTTPS: the certificate and key read again (SIGHUP).  New connections get
+ * them; requests under way finish on the daemon they came to.  1 reloaded,
+ * 0 nothing to reload (HTTP), or a negative errno with why: what was loaded
+ * stays.  From the thread that started it.
+ */
+int col_http_reload(col_http_t *h, char *why, size_t whylen);
+
 /* Stops serving, waits for requests in progress, frees.  NULL is a no-op. */
 void col_http_stop(col_http_t *h);
 

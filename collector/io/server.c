@@ -842,21 +842,28 @@ static void on_sighup(uv_signal_t *sig, int signum)
 	col_srv_t *s = sig->data;
 	fs_tls_ctx_t *ctx;
 	char why[512];
+	int rc = 0;
 
 	(void)signum;
-	if (s->tls == NULL) {
+	if (s->tls == NULL && (s->http == NULL || s->cfg->http_tls_cert == NULL)) {
 		log_info("col: SIGHUP: no TLS files to reload");
 		return;
 	}
-	if (fs_tls_ctx_new(true, &s->cfg->tls_files, &ctx, why, sizeof(why)) < 0) {
+	if (s->tls == NULL) {
+		/* In clear on ingest. */
+	} else if (fs_tls_ctx_new(true, &s->cfg->tls_files, &ctx, why, sizeof(why)) < 0) {
 		log_warnx("col: SIGHUP: TLS files not reloaded, the loaded ones stay: %s", why);
-		return;
+	} else {
+		if (s->tls != s->cfg->tls)
+			fs_tls_ctx_free(s->tls);
+		s->tls = ctx;
+		log_info("col: SIGHUP: TLS files reloaded; new handshakes use them (%u connections"
+		         " keep theirs)", s->nconns);
 	}
-	if (s->tls != s->cfg->tls)
-		fs_tls_ctx_free(s->tls);
-	s->tls = ctx;
-	log_info("col: SIGHUP: TLS files reloaded; new handshakes use them (%u connections keep"
-	         " theirs)", s->nconns);
+	if (s->http != NULL && (rc = col_http_reload(s->http, why, sizeof(why))) < 0)
+		log_warnx("col: SIGHUP: the HTTPS files not reloaded, the loaded ones stay: %s", why);
+	else if (rc > 0)
+		log_info("col: SIGHUP: the HTTPS files reloaded; new HTTP connections use them");
 }
 
 static void on_signal(uv_signal_t *sig, int signum)

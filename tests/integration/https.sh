@@ -9,6 +9,8 @@
 #   - the bearer token still holds over HTTPS (401 without it);
 #   - a server certificate of another CA, or no --cacert for a private CA: one clear line, exit 3
 #     (summary too); plain http:// to the HTTPS port: one line, exit 1;
+#   - SIGHUP with a renewed certificate: new connections are shown it; a reload with a key
+#     others may read is refused and the loaded files stay;
 #   - a key file that others may read stops the collector at start, with the file named.
 set -euo pipefail
 
@@ -97,6 +99,27 @@ wrong 3 "give --cacert with the collector's CA" --server "$S" tiers
 wrong 3 "TLS:" --server "$S" --cacert "$T/other/ca.crt" summary
 wrong 1 "an HTTPS server? try https://" --server "http://127.0.0.1:$HTTP_PORT" tiers
 wrong 3 "TLS: .*c1.test\|TLS: .*match" --server "https://localhost:$HTTP_PORT" --cacert "$D/ca.crt" tiers
+
+# Renewed and SIGHUP: new connections are shown the new certificate, queries go on.
+shown() {
+	openssl s_client -connect "127.0.0.1:$HTTP_PORT" -CAfile "$D/ca.crt" </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256 | sed 's/.*=//'
+}
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//'; }
+[ "$(shown)" = "$(fp "$D/c1.test.crt")" ] || fail "s_client was not shown the API's certificate"
+bash "$C" "$D" collector c1.test 127.0.0.1 >/dev/null
+kill -HUP "$COL_PID"
+fs_wait_for 5 grep -q "SIGHUP: the HTTPS files reloaded" "$T/collector.log" ||
+	fail "no reload line: $(grep SIGHUP "$T/collector.log")"
+[ "$(shown)" = "$(fp "$D/c1.test.crt")" ] || fail "after SIGHUP the old certificate is still shown"
+q --server "$S" --cacert "$D/ca.crt" tiers --format json >/dev/null || fail "a query after the reload"
+chmod 644 "$D/c1.test.key"
+kill -HUP "$COL_PID"
+fs_wait_for 5 grep -q "SIGHUP: the HTTPS files not reloaded, the loaded ones stay: .*group or others" \
+	"$T/collector.log" || fail "a refused reload was not said: $(grep SIGHUP "$T/collector.log")"
+chmod 600 "$D/c1.test.key"
+[ "$(shown)" = "$(fp "$D/c1.test.crt")" ] || fail "a refused reload changed the certificate"
+echo "SIGHUP: the renewed certificate shown to new connections; a key others may read refused, the loaded one kept"
 fs_collector_kill TERM || fail "the HTTPS collector did not exit 0"
 
 # The same database over plain HTTP: the same JSON, the same exit statuses.
