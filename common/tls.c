@@ -68,6 +68,42 @@ int fs_tls_pem_load(const char *path, bool secret, char **pem, size_t *len, char
 	return 0;
 }
 
+/* Keys are read unencrypted: never a passphrase prompt on a daemon's terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* A certificate and its private key from PEM text: 0, or -EINVAL with why. */
+int fs_tls_pem_check(const char *cert, size_t certlen, const char *key, size_t keylen,
+                     char *err, size_t errlen)
+{
+	BIO *cb = BIO_new_mem_buf(cert, (int)certlen), *kb = BIO_new_mem_buf(key, (int)keylen);
+	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, no_passphrase, NULL) : NULL;
+	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_passphrase, NULL) : NULL;
+	int rc = 0;
+
+	if (x == NULL) {
+		ssl_reason(err, errlen, "the certificate");
+		rc = -EINVAL;
+	} else if (k == NULL) {
+		ssl_reason(err, errlen, "the private key (an encrypted one is not read)");
+		rc = -EINVAL;
+	} else if (X509_check_private_key(x, k) != 1) {
+		ssl_reason(err, errlen, "the private key is not the certificate's");
+		rc = -EINVAL;
+	}
+	EVP_PKEY_free(k);
+	X509_free(x);
+	BIO_free(kb);
+	BIO_free(cb);
+	return rc;
+}
+
 /* The private key of path, read as secrets are: only its owner may read the file. */
 static int load_key(SSL_CTX *ssl, const char *path, char *err, size_t errlen)
 {
@@ -83,10 +119,13 @@ static int load_key(SSL_CTX *ssl, const char *path, char *err, size_t errlen)
 		rc = -ENOMEM;
 		goto out;
 	}
-	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
 	BIO_free(b);
 	if (k == NULL) {
-		ssl_reason(err, errlen, path);
+		char why[200];
+
+		ssl_reason(why, sizeof(why), "OpenSSL");
+		snprintf(err, errlen, "%s: not an unencrypted private key (%s)", path, why);
 		rc = -EINVAL;
 	} else if (SSL_CTX_use_PrivateKey(ssl, k) != 1 || SSL_CTX_check_private_key(ssl) != 1) {
 		char why[200];
@@ -379,8 +418,12 @@ int fs_tls_peer(const fs_tls_t *t, char *subject, size_t len, char sha256[65])
 	if ((b = BIO_new(BIO_s_mem())) != NULL) {
 		int w;
 
-		/* RFC 2253 order, one line, UTF-8 as it is. */
-		X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		/*
+		 * RFC 2253 on one line, every byte past ASCII and every control
+		 * escaped: printable ASCII whatever the certificate holds, so a cut
+		 * at len never splits a character, and the store takes it as text.
+		 */
+		X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
 		w = BIO_read(b, subject, len > 1 ? (int)len - 1 : 0);
 		subject[w > 0 ? w : 0] = '\0';
 		BIO_free(b);

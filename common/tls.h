@@ -44,6 +44,10 @@ void fs_tls_ctx_free(fs_tls_ctx_t *ctx);
 int fs_tls_pem_load(const char *path, bool secret, char **pem, size_t *len, char *err,
                     size_t errlen);
 
+/* A certificate and its private key, from PEM text, belong together: 0, or -EINVAL and why. */
+int fs_tls_pem_check(const char *cert, size_t certlen, const char *key, size_t keylen,
+                     char *err, size_t errlen);
+
 /*
  * A session of ctx.  A client checks the server's certificate against
  * peer_name (a DNS name, or an IP address), also sent as the server name when
@@ -101,8 +105,8 @@ void fs_tls_close(fs_tls_t *t);
 const char *fs_tls_error(const fs_tls_t *t);
 
 /*
- * The peer's certificate after the handshake: its subject on one line and its
- * SHA-256 in lowercase hex.  0, or -ENOENT when the peer sent none.
+ * The peer's certificate after the handshake: its subject on one line (RFC
+ * 2253, printable ASCII: the rest escaped) and its SHA-256 in lowercase hex.  0, or -ENOENT when the peer sent none.
  */
 int fs_tls_peer(const fs_tls_t *t, char *subject, size_t len, char sha256[65]);
 

@@ -33,6 +33,7 @@
 
 #define HANDSHAKE_MS 10000u   /* Challenge and Welcome each within this */
 #define ACK_WAIT_MS 60000u    /* reports in flight and no Ack for this long: reconnect */
+#define CLOSE_MS 2000u        /* for TLS's goodbye to go out */
 #define READ_BUF 65536
 #define PLAIN_BUF 16384       /* a TLS record's plaintext at most */
 #define NO_COLLECTOR SIZE_MAX
@@ -58,6 +59,7 @@ typedef struct {
 	fs_tls_t *tls;        /* the TLS session (NULL: plaintext) */
 	bool tls_up;          /* its handshake is done */
 	bool got_bytes;       /* the collector's first bytes came */
+	bool clear;           /* TLS asked, and the collector answered in clear */
 	wire_dec_t dec;
 	conn_state_t st;
 	uint64_t welcome_last;
@@ -307,12 +309,26 @@ static void conn_close_cb(uv_handle_t *h)
 	}
 }
 
+/* The goodbye went out (or could not): the socket and the deadline go. */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	conn_t *c = req->data;
 
 	(void)status;  /* closing either way */
-	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+	if (!uv_is_closing((uv_handle_t *)&c->timer))
+		uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+}
+
+/* A collector that does not take the goodbye within CLOSE_MS: closed without it. */
+static void on_close_deadline(uv_timer_t *t)
+{
+	conn_t *c = container_of(t, conn_t, timer);
+
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);   /* cancels the shutdown */
+	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
 }
 
 static int conn_flush_tls(conn_t *c);
@@ -332,15 +348,17 @@ static void conn_close(conn_t *c)
 		a->conn = NULL;
 	ag_spool_rewind(&a->sp);
 	c->closing = 2;
-	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
 	if (c->tls != NULL && c->tls_up && fs_tls_error(c->tls)[0] == '\0' &&
 	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
 		fs_tls_close(c->tls);
 		c->shut.data = c;
 		if (conn_flush_tls(c) == 0 &&
-		    uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+		    uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) == 0) {
+			uv_timer_start(&c->timer, on_close_deadline, CLOSE_MS, 0);
 			return;
+		}
 	}
+	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
 	if (!uv_is_closing((uv_handle_t *)&c->tcp))
 		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 }
@@ -799,17 +817,41 @@ static int on_plain(void *ctx, const void *p, size_t n)
 	return c->dead;
 }
 
+/*
+ * A frame in clear where TLS was asked: an Error the collector sent before
+ * any TLS says why; anything else means a plaintext listener.
+ */
+static int on_clear_frame(void *ctx, const uint8_t *body, size_t len)
+{
+	conn_t *c = ctx;
+	wire_frame_t f;
+
+	memset(&f, 0, sizeof(f));
+	if (wire_frame_decode(body, len, &f) == 0 && f.type == WIRE_ERROR)
+		on_error_frame(c, &f.error);
+	else
+		conn_lost(c, "the collector answered in plaintext, not TLS (has it --tls-cert?)");
+	wire_frame_close(&f);
+	return 1;
+}
+
 /* The collector's bytes over TLS. */
 static void on_read_tls(conn_t *c, const uint8_t *p, size_t n)
 {
 	const char *name = c->a->o->tls_server_name;
 	int r;
 
-	if (!c->got_bytes && !fs_tls_record_start(p, n)) {
-		conn_lost(c, "the collector answered in plaintext, not TLS (has it --tls-cert?)");
+	if (!c->got_bytes && !fs_tls_record_start(p, n))
+		c->clear = true;
+	c->got_bytes = true;
+	if (c->clear) {
+		/* A refusal sent before any TLS (too many connections), or a plaintext listener. */
+		int err = wire_dec_read(&c->dec, p, n, on_clear_frame, c);
+
+		if (err < 0 && !c->dead)
+			conn_lost(c, "the collector answered in plaintext, not TLS (has it --tls-cert?)");
 		return;
 	}
-	c->got_bytes = true;
 	r = fs_tls_feed(c->tls, p, n, c->pbuf, sizeof(c->pbuf), on_plain, c);
 	if (r == 1 || c->dead)
 		return;

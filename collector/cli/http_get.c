@@ -103,6 +103,8 @@ int col_http_get(const char *url, const col_http_opts_t *o, fs_buf_t *body, col_
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Straight to the collector: no proxy from the environment gets the bearer token. */
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "fleetstat/" FLEETSTAT_VERSION);
@@ -130,6 +132,8 @@ int col_http_get(const char *url, const col_http_opts_t *o, fs_buf_t *body, col_
 	err = body->err;
 out:
 	explicit_bzero(auth, sizeof(auth));
+	for (struct curl_slist *l = hdrs; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));   /* libcurl's copy of the token */
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	curl_global_cleanup();

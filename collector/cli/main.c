@@ -330,12 +330,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleetstat: --config goes with --db (the collector uses its own)\n");
 		return 2;
 	}
-	if (db)
-		return via_db(db, cmd, &o, config);
 	if (db && (token_file || cacert)) {
 		fprintf(stderr, "fleetstat: --token-file and --cacert go with --server\n");
 		return 2;
 	}
+	if (db)
+		return via_db(db, cmd, &o, config);
 	return via_server(server ? server : "http://127.0.0.1:7401", token_file, cacert, cmd, given,
 	                  n, &o);
 }

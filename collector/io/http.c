@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -377,34 +378,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found", "try /api/v1/tiers or /metrics");
 }
 
-/* The PEM files of cfg into d (HTTPS), checked to be a certificate and its key. */
+/* The PEM files of cfg into d (HTTPS), the very bytes checked to be a certificate and its key. */
 static int pems_load(const col_http_config_t *cfg, daemon_t *d, char *why, size_t whylen)
 {
-	fs_tls_files_t f = {cfg->tls_cert, cfg->tls_key, NULL};
-	fs_tls_ctx_t *check;
 	size_t certlen;
 	int err;
 
 	if ((err = fs_tls_pem_load(cfg->tls_cert, false, &d->cert_pem, &certlen, why, whylen)) < 0 ||
 	    (err = fs_tls_pem_load(cfg->tls_key, true, &d->key_pem, &d->key_len, why, whylen)) < 0 ||
-	    (err = fs_tls_ctx_new(true, &f, &check, why, whylen)) < 0) {
+	    (err = fs_tls_pem_check(d->cert_pem, certlen, d->key_pem, d->key_len, why, whylen)) < 0) {
 		daemon_end(d);
 		return err;
 	}
-	fs_tls_ctx_free(check);
 	return 0;
 }
 
-/* d's daemon on h's address, or on the listening socket fd (a reload's; -1: none yet). */
-static int daemon_start(col_http_t *h, daemon_t *d, MHD_socket fd)
+/*
+ * d's daemon on h's address.  Its socket shares the port (SO_REUSEPORT) so
+ * that a reload's daemon can listen before the one it replaces stops.
+ */
+static int daemon_start(col_http_t *h, daemon_t *d)
 {
 	struct MHD_OptionItem o[6] = {{MHD_OPTION_END, 0, NULL}};
 	size_t k = 0;
 
-	if (fd != MHD_INVALID_SOCKET)
-		o[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
-	else
-		o[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &h->sa};
+	o[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &h->sa};
+	o[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
 	if (d->cert_pem != NULL) {
 		o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, d->cert_pem};
 		o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, d->key_pem};
@@ -436,8 +435,12 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	}
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->mu, NULL);
-	/* ITC: a reload quiesces the daemon (MHD_quiesce_daemon) to hand its socket on. */
-	h->flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	/*
+	 * ITC: a reload quiesces the daemon it replaces (MHD_quiesce_daemon).
+	 * poll(), not epoll: quiescing an epoll pool races its threads over the
+	 * listening socket; the API has a few dozen clients at most.
+	 */
+	h->flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
 	a6 = (struct sockaddr_in6 *)&h->sa;
 	a4 = (struct sockaddr_in *)&h->sa;
 	if (strchr(cfg->host, ':')) {
@@ -459,7 +462,7 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 		http_free(h);
 		return err;
 	}
-	if ((err = daemon_start(h, &h->cur, MHD_INVALID_SOCKET)) < 0) {
+	if ((err = daemon_start(h, &h->cur)) < 0) {
 		if (cfg->tls_cert != NULL && err == -EIO)
 			snprintf(why, whylen, "cannot serve HTTPS on %s:%d with %s and %s", cfg->host,
 			         cfg->port, cfg->tls_cert, cfg->tls_key);
@@ -505,30 +508,21 @@ int col_http_reload(col_http_t *h, char *why, size_t whylen)
 	retired_reap(h, false);
 	if ((err = pems_load(&h->cfg, &d, why, whylen)) < 0)
 		return err;
+	/* The new daemon listens beside the old one; if it cannot, nothing changed. */
+	if ((err = daemon_start(h, &d)) < 0) {
+		daemon_end(&d);
+		snprintf(why, whylen, "cannot start the API with %s and %s: %s", h->cfg.tls_cert,
+		         h->cfg.tls_key, err == -EIO ? "libmicrohttpd refused them" : strerror(-err));
+		return err;
+	}
 	if (h->n_retired == MAX_RETIRED) {
 		/* Requests that outlived MAX_RETIRED reloads: the oldest daemon's go. */
 		daemon_end(&h->retired[0]);
 		memmove(h->retired, h->retired + 1, --h->n_retired * sizeof(h->retired[0]));
 	}
-	/* The listening socket passes to the new daemon; the old one ends its requests. */
-	if ((fd = MHD_quiesce_daemon(h->cur.d)) == MHD_INVALID_SOCKET) {
-		daemon_end(&d);
-		snprintf(why, whylen, "cannot hand the listening socket on");
-		return -EIO;
-	}
-	if ((err = daemon_start(h, &d, fd)) < 0) {
-		daemon_t old = h->cur;
-
-		/* The same socket with what was loaded: the API stays up on the old files. */
-		daemon_end(&d);
-		h->cur.d = NULL;
-		if (daemon_start(h, &h->cur, fd) < 0)
-			log_warnx("http: the API stopped: no daemon would take its socket again");
-		h->retired[h->n_retired++] = (daemon_t){old.d, NULL, NULL, 0};
-		snprintf(why, whylen, "libmicrohttpd refused %s and %s", h->cfg.tls_cert,
-		         h->cfg.tls_key);
-		return -EIO;
-	}
+	/* The old one stops listening (its socket is ours to close) and ends its requests. */
+	if ((fd = MHD_quiesce_daemon(h->cur.d)) != MHD_INVALID_SOCKET)
+		close(fd);
 	h->retired[h->n_retired++] = h->cur;
 	h->cur = d;
 	return 1;

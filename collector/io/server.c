@@ -344,7 +344,7 @@ static void conn_reject(col_conn_t *c, wire_errcode_t code, const char *why)
  * A TLS client speaks first (its ClientHello); one that said nothing for this
  * long is told in clear, as a plaintext agent reads it, and closed.
  */
-#define TLS_SILENT_MS 2000
+#define TLS_SILENT_MS 5000
 
 static void on_timeout(uv_timer_t *t)
 {
@@ -357,13 +357,6 @@ static void on_timeout(uv_timer_t *t)
 		size_t len;
 
 		c->silent_checked = true;
-		if (c->got_bytes) {
-			/* A handshake under way: the rest of the handshake timeout. */
-			uv_timer_start(&c->timer, on_timeout,
-			               (uint64_t)(cfg->handshake_timeout_ms - TLS_SILENT_MS),
-			               (uint64_t)cfg->idle_timeout_ms);
-			return;
-		}
 		f.error.code = WIRE_ERR_BAD_PROTOCOL;
 		f.error.message = "this collector speaks TLS: give the agent --tls-ca";
 		c->srv->st.rejected++;
@@ -559,7 +552,15 @@ static void on_read_tls(col_conn_t *c, const uint8_t *p, size_t n)
 	col_srv_t *s = c->srv;
 	int r;
 
-	c->got_bytes |= n > 0;
+	if (n > 0 && !c->got_bytes) {
+		c->got_bytes = true;
+		if (!c->silent_checked) {
+			/* It speaks: the rest of the handshake timeout, as for any client. */
+			c->silent_checked = true;
+			uv_timer_start(&c->timer, on_timeout, (uint64_t)c->srv->cfg->handshake_timeout_ms,
+			               (uint64_t)c->srv->cfg->idle_timeout_ms);
+		}
+	}
 	r = fs_tls_feed(c->tls, p, n, s->pbuf, sizeof(s->pbuf), on_plain, c);
 
 	if (r == 1)
@@ -704,7 +705,7 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	memcpy(ch.challenge.nonce, c->nonce, sizeof(c->nonce));
-	c->silent_checked = c->tls == NULL || s->cfg->handshake_timeout_ms <= 2 * TLS_SILENT_MS;
+	c->silent_checked = c->tls == NULL || s->cfg->handshake_timeout_ms <= TLS_SILENT_MS;
 	uv_timer_start(&c->timer, on_timeout,
 	               (uint64_t)(c->silent_checked ? s->cfg->handshake_timeout_ms : TLS_SILENT_MS),
 	               (uint64_t)s->cfg->idle_timeout_ms);

@@ -174,14 +174,14 @@ wait "$COL_PID" || fail "the collector exited $? on SIGTERM"
 COL_PID=""
 
 # Plaintext agent against a TLS listener, TLS agent against a plaintext one: one clear line on
-# each side, at once (a plaintext agent is told in clear after 2 s of silence).
+# each side, at once (a plaintext agent is told in clear after 5 s of silence).
 : >"$T/collector.log"
 fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --tls-cert "$D/c1.test.crt" \
 	--tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
 agent --once --timeout 8 2>"$T/plain.log" && fail "a plaintext agent was taken by a TLS listener"
 grep -q "refused: BAD_PROTOCOL: this collector speaks TLS: give the agent --tls-ca" "$T/plain.log" ||
 	fail "plaintext agent, TLS listener: $(cat "$T/plain.log")"
-fs_wait_for 5 grep -q "sent nothing in 2 s on a TLS listener (a plaintext agent?)" "$T/collector.log" ||
+fs_wait_for 5 grep -q "sent nothing in 5 s on a TLS listener (a plaintext agent?)" "$T/collector.log" ||
 	fail "plaintext agent, TLS listener: the collector said nothing"
 fs_collector_kill TERM || fail "the TLS collector did not exit 0"
 grep "sent nothing" "$T/collector.log" | sed 's/^[^:]*: col: /collector: /'
@@ -199,4 +199,17 @@ for f in plain tls; do
 done
 fs_collector_kill TERM || fail "the plaintext collector did not exit 0"
 [ "$(stored)" = "$n" ] || fail "stored $(stored), not $n"
+
+# A refusal sent before any TLS (too many connections from one address) reaches a TLS agent
+# as the collector's words, not as "plaintext".
+: >"$T/collector.log"
+fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --max-conns-per-ip 1 \
+	--tls-cert "$D/c1.test.crt" --tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
+exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+agent --once --timeout 8 "${mtls[@]}" 2>"$T/over.log" && fail "an agent over the limit was taken"
+exec 4>&-
+grep -q "refused: OVERLOADED: too many connections from this address" "$T/over.log" ||
+	fail "over the limit: $(cat "$T/over.log")"
+echo "over the limit: $(sed 's/^[^:]*: warning: //' "$T/over.log")"
+fs_collector_kill TERM || fail "the limited collector did not exit 0"
 echo "tls.sh: PASS"

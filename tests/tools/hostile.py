@@ -310,7 +310,7 @@ def tls_attacks():
         s.close()
     for _ in range(10):
         s = connect(tls=False)
-        note("plaintext", fate(s, 5))
+        note("plaintext", fate(s, 10))
         s.close()
 
 

@@ -694,7 +694,7 @@ static void agent_on_ack(agent_t *a, uint64_t seq)
 	if (steady)
 		lg->acked_steady += seq - a->acked;
 	a->acked = seq;
-	if (lg->phase == PH_DRAIN && lg->acked == lg->sent)
+	if (lg->phase == PH_DRAIN && lg->acked == lg->sent && lg->lost_now == 0)
 		lg_finish(lg);
 	else
 		agent_pump(a);
@@ -1007,7 +1007,7 @@ static void lg_start_drain(lg_t *lg, uint64_t now)
 	for (unsigned i = 0; i < lg->o.agents; i++)
 		if (lg->agents[i].state == AG_READY)
 			uv_timer_stop(&lg->agents[i].timer);
-	if (lg->acked == lg->sent)
+	if (lg->acked == lg->sent && lg->lost_now == 0)
 		lg_finish(lg);
 }
 
@@ -1077,7 +1077,8 @@ static void on_tick(uv_timer_t *t)
 			lg_start_drain(lg, now);
 		break;
 	case PH_DRAIN:
-		if (lg->acked == lg->sent || now >= lg->drain_until)
+		/* Agents still coming back after a loss may yet be welcomed: wait for them. */
+		if ((lg->acked == lg->sent && lg->lost_now == 0) || now >= lg->drain_until)
 			lg_finish(lg);
 		break;
 	default:
