@@ -850,11 +850,9 @@ static void on_sighup(uv_signal_t *sig, int signum)
 		log_info("col: SIGHUP: no TLS files to reload");
 		return;
 	}
-	if (s->tls == NULL) {
-		/* In clear on ingest. */
-	} else if (fs_tls_ctx_new(true, &s->cfg->tls_files, &ctx, why, sizeof(why)) < 0) {
+	if (s->tls != NULL && fs_tls_ctx_new(true, &s->cfg->tls_files, &ctx, why, sizeof(why)) < 0) {
 		log_warnx("col: SIGHUP: TLS files not reloaded, the loaded ones stay: %s", why);
-	} else {
+	} else if (s->tls != NULL) {
 		if (s->tls != s->cfg->tls)
 			fs_tls_ctx_free(s->tls);
 		s->tls = ctx;

@@ -19,12 +19,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 command -v curl >/dev/null || fail "curl missing"
 fs_fleet_env
-C=$_FS_LIB_ROOT/deploy/certs.sh
 D=$T/pki
-{
-	bash "$C" "$D" ca && bash "$C" "$D" collector c1.test 127.0.0.1 && bash "$C" "$T/other" ca &&
-		bash "$C" "$T/other" collector c1.test 127.0.0.1
-} >/dev/null || fail "certs.sh"
+fs_certs "$D" ca
+fs_certs "$D" collector c1.test 127.0.0.1
+fs_certs "$T/other" ca
+fs_certs "$T/other" collector c1.test 127.0.0.1
 printf 'h-%s\n' "$RANDOM$RANDOM" >"$T/http.token"
 chmod 600 "$T/http.token"
 
@@ -103,22 +102,21 @@ wrong 3 "TLS: .*c1.test\|TLS: .*match" --server "https://localhost:$HTTP_PORT" -
 # Renewed and SIGHUP: new connections are shown the new certificate, queries go on.
 shown() {
 	openssl s_client -connect "127.0.0.1:$HTTP_PORT" -CAfile "$D/ca.crt" </dev/null 2>/dev/null |
-		openssl x509 -noout -fingerprint -sha256 | sed 's/.*=//'
+		fs_cert_sha256
 }
-fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//'; }
-[ "$(shown)" = "$(fp "$D/c1.test.crt")" ] || fail "s_client was not shown the API's certificate"
-bash "$C" "$D" collector c1.test 127.0.0.1 >/dev/null
+[ "$(shown)" = "$(fs_cert_sha256 "$D/c1.test.crt")" ] || fail "s_client was not shown the API's certificate"
+fs_certs "$D" collector c1.test 127.0.0.1
 kill -HUP "$COL_PID"
 fs_wait_for 5 grep -q "SIGHUP: the HTTPS files reloaded" "$T/collector.log" ||
 	fail "no reload line: $(grep SIGHUP "$T/collector.log")"
-[ "$(shown)" = "$(fp "$D/c1.test.crt")" ] || fail "after SIGHUP the old certificate is still shown"
+[ "$(shown)" = "$(fs_cert_sha256 "$D/c1.test.crt")" ] || fail "after SIGHUP the old certificate is still shown"
 q --server "$S" --cacert "$D/ca.crt" tiers --format json >/dev/null || fail "a query after the reload"
 chmod 644 "$D/c1.test.key"
 kill -HUP "$COL_PID"
 fs_wait_for 5 grep -q "SIGHUP: the HTTPS files not reloaded, the loaded ones stay: .*group or others" \
 	"$T/collector.log" || fail "a refused reload was not said: $(grep SIGHUP "$T/collector.log")"
 chmod 600 "$D/c1.test.key"
-[ "$(shown)" = "$(fp "$D/c1.test.crt")" ] || fail "a refused reload changed the certificate"
+[ "$(shown)" = "$(fs_cert_sha256 "$D/c1.test.crt")" ] || fail "a refused reload changed the certificate"
 echo "SIGHUP: the renewed certificate shown to new connections; a key others may read refused, the loaded one kept"
 fs_collector_kill TERM || fail "the HTTPS collector did not exit 0"
 

@@ -26,6 +26,10 @@
 #   fs_wait_for SECONDS CMD   run CMD every 0.2 s until it succeeds, at most SECONDS
 #   fs_on_exit CMD            also run CMD at exit, after the processes are killed and before
 #                             the temp dir goes (e.g. umount)
+#   fs_certs DIR ca|collector NAME [SAN...]|agent NAME
+#                             deploy/certs.sh, quietly; fails the test with what it said
+#   fs_cert_sha256 [FILE]     a PEM certificate's SHA-256 (FILE, or stdin), lowercase hex: as
+#                             the collector stores it (hosts.cert_sha256)
 #   fail MSG
 # FS_TLS=1 runs ingest on mutual TLS: fs_tmpdir makes a CA and certificates in $T/pki
 # (deploy/certs.sh), fs_collector_start and fs_col_start add FS_COL_TLS (--tls-cert, --tls-key,
@@ -41,6 +45,15 @@ T=""
 _FS_ON_EXIT=()
 
 fs_on_exit() { _FS_ON_EXIT+=("$*"); }
+
+fs_certs() {
+	local out
+	out=$(bash "$_FS_LIB_ROOT/deploy/certs.sh" "$@" 2>&1) || fail "certs.sh $*: $out"
+}
+
+fs_cert_sha256() {
+	openssl x509 ${1:+-in "$1"} -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f
+}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -83,9 +96,10 @@ fs_tmpdir() {
 	chmod 700 "$T"
 	[ "${FS_TLS:-0}" = 1 ] || return 0
 	# The collector's certificate for the addresses the tests dial: 127.0.0.1 and ::1.
-	local c=$_FS_LIB_ROOT/deploy/certs.sh p=$T/pki
-	{ bash "$c" "$p" ca && bash "$c" "$p" collector c1.test 127.0.0.1 ::1 &&
-		bash "$c" "$p" agent agent; } >/dev/null || fail "FS_TLS: certs.sh"
+	local p=$T/pki
+	fs_certs "$p" ca
+	fs_certs "$p" collector c1.test 127.0.0.1 ::1
+	fs_certs "$p" agent agent
 	FS_COL_TLS=(--tls-cert "$p/c1.test.crt" --tls-key "$p/c1.test.key" --tls-client-ca "$p/ca.crt")
 	FS_AGENT_TLS=(--tls-ca "$p/ca.crt" --tls-cert "$p/agent.crt" --tls-key "$p/agent.key")
 }

@@ -17,13 +17,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 command -v openssl >/dev/null || fail "openssl missing"
 fs_tmpdir
-C=$_FS_LIB_ROOT/deploy/certs.sh
 D=$T/pki
 PEER=$_FS_LIB_ROOT/tests/tools/tlspeer.py
-{
-	bash "$C" "$D" ca && bash "$C" "$D" collector c1.test 127.0.0.1 && bash "$C" "$D" agent web1 &&
-		bash "$C" "$D" collector web3 && bash "$C" "$T/other" ca && bash "$C" "$T/other" agent web9
-} >/dev/null || fail "certs.sh"
+fs_certs "$D" ca
+fs_certs "$D" collector c1.test 127.0.0.1
+fs_certs "$D" agent web1
+fs_certs "$D" collector web3
+fs_certs "$T/other" ca
+fs_certs "$T/other" agent web9
 # An agent certificate that expired a second after it was made.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/old.key" \
 	-subj /CN=web2 -out "$T/old.csr" 2>/dev/null
@@ -119,7 +120,6 @@ fs_wait_for 5 stored_is 7 || fail "the agent's reports: stored $(stored), not 7"
 echo "fleetstat-agent over mutual TLS: acked and stored"
 
 # Its host carries the certificate it presented; a renewed one is stored and logged.
-fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
 cert_of() {   # the hostname's certificate as `fleetstat hosts` gives it: SUBJECT SHA256
 	"$BUILD/fleetstat" --db "$DB" hosts --format json | python3 -c '
 import json, sys
@@ -128,15 +128,15 @@ for h in json.load(sys.stdin)["hosts"]:
         print(h["cert_subject"], h["cert_sha256"])' "$1"
 }
 me=$(uname -n)
-[ "$(cert_of "$me")" = "CN=web1,O=fleetstat $(fp "$D/web1.crt")" ] ||
-	fail "hosts: $(cert_of "$me"), not web1's certificate $(fp "$D/web1.crt")"
+[ "$(cert_of "$me")" = "CN=web1,O=fleetstat $(fs_cert_sha256 "$D/web1.crt")" ] ||
+	fail "hosts: $(cert_of "$me"), not web1's certificate $(fs_cert_sha256 "$D/web1.crt")"
 "$BUILD/fleetstat" --db "$DB" hosts | grep -q "CN=web1,O=fleetstat" || fail "hosts' table: no CERT"
-old_fp=$(fp "$D/web1.crt")
-bash "$C" "$D" agent web1 >/dev/null
-[ "$(fp "$D/web1.crt")" != "$old_fp" ] || fail "certs.sh did not renew web1"
+old_fp=$(fs_cert_sha256 "$D/web1.crt")
+fs_certs "$D" agent web1
+[ "$(fs_cert_sha256 "$D/web1.crt")" != "$old_fp" ] || fail "certs.sh did not renew web1"
 agent --once --timeout 10 "${mtls[@]}" 2>"$T/once.log" || fail "agent --once, renewed certificate"
-[ "$(cert_of "$me")" = "CN=web1,O=fleetstat $(fp "$D/web1.crt")" ] || fail "the renewed certificate not stored"
-fs_wait_for 5 grep -q "a new certificate: CN=web1,O=fleetstat (sha256 $(fp "$D/web1.crt"); was $old_fp)" \
+[ "$(cert_of "$me")" = "CN=web1,O=fleetstat $(fs_cert_sha256 "$D/web1.crt")" ] || fail "the renewed certificate not stored"
+fs_wait_for 5 grep -q "a new certificate: CN=web1,O=fleetstat (sha256 $(fs_cert_sha256 "$D/web1.crt"); was $old_fp)" \
 	"$T/collector.log" || fail "the renewed certificate was not logged"
 grep "a new certificate" "$T/collector.log" | sed 's/^[^:]*: col: /collector: /'
 fs_wait_for 5 stored_is 8 || fail "stored $(stored), not 8"

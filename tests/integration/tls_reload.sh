@@ -16,24 +16,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 command -v openssl >/dev/null || fail "openssl missing"
 fs_fleet_env
-C=$_FS_LIB_ROOT/deploy/certs.sh
 D=$T/pki
 N=8
-{
-	bash "$C" "$D" ca && bash "$C" "$D" collector c1.test 127.0.0.1 &&
-		for i in $(seq 1 $N); do bash "$C" "$D" agent "a$i" || exit 1; done &&
-		bash "$C" "$D" agent lg
-} >/dev/null || fail "certs.sh"
+fs_certs "$D" ca
+fs_certs "$D" collector c1.test 127.0.0.1
+for i in $(seq 1 $N); do fs_certs "$D" agent "a$i"; done
+fs_certs "$D" agent lg
 # The files the collector reads: renewed by replacing them, as a certificate manager does.
 mkdir "$T/live"
 install -m 644 "$D/c1.test.crt" "$T/live/col.crt"
 install -m 600 "$D/c1.test.key" "$T/live/col.key"
-fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
 # The certificate a new handshake is shown, as its SHA-256.
 presented() {
 	openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$D/ca.crt" -cert "$D/a1.crt" \
-		-key "$D/a1.key" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 |
-		sed 's/.*=//; s/://g' | tr A-F a-f
+		-key "$D/a1.key" </dev/null 2>/dev/null | fs_cert_sha256
 }
 metric() {   # NAME: its value on /metrics
 	curl -sSf "$SERVER/metrics" | awk -v m="$1" '$1 == m {print $2}'
@@ -58,12 +54,12 @@ AG="hostname NOT LIKE 'loadgen-%'"
 all_welcomed() { [ "$(fs_sql "SELECT count(*) FROM hosts WHERE $AG")" = "$N" ] && [ "$(fs_sql "SELECT min(last_seq) FROM hosts WHERE $AG")" -ge 2 ]; }
 fs_wait_for 20 all_welcomed || fail "the agents did not all report"
 old=$(presented)
-[ "$old" = "$(fp "$D/c1.test.crt")" ] || fail "s_client was shown $old, not the collector's certificate"
+[ "$old" = "$(fs_cert_sha256 "$D/c1.test.crt")" ] || fail "s_client was shown $old, not the collector's certificate"
 accepted0=$(metric fleetstat_collector_connections_accepted_total)
 
 # Renewed: a new key and certificate in the same files, then SIGHUP.
-bash "$C" "$D" collector c1.test 127.0.0.1 >/dev/null
-new_fp=$(fp "$D/c1.test.crt")
+fs_certs "$D" collector c1.test 127.0.0.1
+new_fp=$(fs_cert_sha256 "$D/c1.test.crt")
 [ "$new_fp" != "$old" ] || fail "certs.sh did not renew the collector's certificate"
 install -m 600 "$D/c1.test.key" "$T/live/col.key.new" && mv "$T/live/col.key.new" "$T/live/col.key"
 install -m 644 "$D/c1.test.crt" "$T/live/col.crt.new" && mv "$T/live/col.crt.new" "$T/live/col.crt"
@@ -113,18 +109,18 @@ echo "$N agents over the reloads: no reconnect; every report stored (seqs 1..k) 
 # An agent's certificate renewed, SIGHUP to it: its next connection presents the new one.
 fs_agent_start a1 --collector "127.0.0.1:$PORT" --interval 1 --state-dir "$T/st1" --hostname a1 \
 	--tls-ca "$D/ca.crt" --tls-cert "$D/a1.crt" --tls-key "$D/a1.key"
-old_a1=$(fp "$D/a1.crt")
+old_a1=$(fs_cert_sha256 "$D/a1.crt")
 stored_fp() { fs_sql "SELECT cert_sha256 FROM hosts WHERE hostname = 'a1'"; }
 fs_wait_for 10 eval '[ "$(stored_fp)" = "$old_a1" ]' || fail "a1's certificate not stored"
-bash "$C" "$D" agent a1 >/dev/null
+fs_certs "$D" agent a1
 kill -HUP "${AGENT_PID[a1]}"
 fs_wait_for 5 grep -q "SIGHUP: TLS files reloaded" "$T/a1.log" || fail "a1 did not say it reloaded"
 fs_collector_kill TERM || fail "the collector did not exit 0"
 fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --tls-cert "$D/c1.test.crt" \
 	--tls-key "$D/c1.test.key" --tls-client-ca "$D/ca.crt"
-fs_wait_for 20 eval '[ "$(stored_fp)" = "$(fp "$D/a1.crt")" ]' ||
+fs_wait_for 20 eval '[ "$(stored_fp)" = "$(fs_cert_sha256 "$D/a1.crt")" ]' ||
 	fail "a1's renewed certificate was not stored: $(stored_fp)"
-grep -q "a new certificate: CN=a1,O=fleetstat (sha256 $(fp "$D/a1.crt"); was $old_a1)" "$T/collector.log" ||
+grep -q "a new certificate: CN=a1,O=fleetstat (sha256 $(fs_cert_sha256 "$D/a1.crt"); was $old_a1)" "$T/collector.log" ||
 	fail "the collector did not log a1's new certificate"
 fs_agent_kill a1
 echo "agent SIGHUP: its next connection presented the renewed certificate; stored and logged"
