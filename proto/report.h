@@ -27,9 +27,20 @@ typedef struct {
 	uint8_t b[16];    /* network byte order */
 } wire_ip_t;
 
+/* What one remote IP's ESTABLISHED connections did (DESIGN 12): counts <= its ESTABLISHED. */
+typedef struct {
+	uint32_t active;          /* received data within the interval */
+	uint32_t unanswered;      /* never had a byte acked from our side */
+	uint32_t idle;            /* no data either way for longer than the interval */
+	uint64_t bytes_received;
+	uint64_t bytes_acked;
+} wire_activity_t;
+
 typedef struct {
 	wire_ip_t ip;
 	wire_states_t st;
+	bool has_act;             /* the agent read its connections' TCP info */
+	wire_activity_t act;
 } wire_remote_t;
 
 typedef struct {

@@ -16,6 +16,7 @@ typedef Fleetstat__V1__Ack pb_ack_t;
 typedef Fleetstat__V1__Error pb_error_t;
 typedef Fleetstat__V1__StateCounts pb_states_t;
 typedef Fleetstat__V1__RemoteIp pb_remote_t;
+typedef Fleetstat__V1__Activity pb_activity_t;
 typedef Fleetstat__V1__TopRemote pb_top_t;
 typedef Fleetstat__V1__Listener pb_listener_t;
 typedef Fleetstat__V1__Report pb_report_t;
@@ -178,6 +179,15 @@ int wire_hello_validate(const wire_hello_t *h)
 	return kvs_validate(h->labels, h->n_labels, WIRE_MAX_LABELS);
 }
 
+/* Each count of an IP's activity describes some of its ESTABLISHED connections. */
+static bool activity_valid(const wire_remote_t *e)
+{
+	uint32_t est = e->st.n[WIRE_ESTABLISHED];
+
+	return !e->has_act ||
+	       (e->act.active <= est && e->act.unanswered <= est && e->act.idle <= est);
+}
+
 int wire_report_validate(const wire_report_t *r)
 {
 	const char *names[NAMES_MAX];
@@ -200,7 +210,7 @@ int wire_report_validate(const wire_report_t *r)
 	    (r->top.n_ips > 0 && r->top.ips == NULL))
 		return -EINVAL;
 	for (i = 0; i < r->top.n_ips; i++)
-		if (!ip_valid(&r->top.ips[i].ip))
+		if (!ip_valid(&r->top.ips[i].ip) || !activity_valid(&r->top.ips[i]))
 			return -EINVAL;
 
 	if (r->n_counters > WIRE_MAX_COUNTERS ||
@@ -453,6 +463,17 @@ static int hello_from_pb(const pb_hello_t *m, wire_hello_t *h)
 	return 0;
 }
 
+static void activity_from_pb(const pb_activity_t *m, wire_remote_t *e)
+{
+	if ((e->has_act = m != NULL)) {
+		e->act.active = m->active;
+		e->act.unanswered = m->unanswered;
+		e->act.idle = m->idle;
+		e->act.bytes_received = m->bytes_received;
+		e->act.bytes_acked = m->bytes_acked;
+	}
+}
+
 /* On error r holds whatever was converted; the caller closes it. */
 static int report_from_pb(const pb_report_t *m, wire_report_t *r)
 {
@@ -506,6 +527,7 @@ static int report_from_pb(const pb_report_t *m, wire_report_t *r)
 					      &r->top.ips[i].ip)) < 0)
 				return err;
 			states_from_pb(top->ips[i]->states, &r->top.ips[i].st);
+			activity_from_pb(top->ips[i]->activity, &r->top.ips[i]);
 		}
 	}
 
@@ -631,6 +653,7 @@ typedef struct {
 	pb_remote_t *ips;
 	pb_remote_t **pips;
 	pb_states_t *ip_states;
+	pb_activity_t *ip_acts;
 	pb_counter_t *counters;
 	pb_counter_t **pcounters;
 	pb_sysctl_t *sysctls;
@@ -646,6 +669,7 @@ static void build_free(build_t *b)
 	free(b->ips);
 	free(b->pips);
 	free(b->ip_states);
+	free(b->ip_acts);
 	free(b->counters);
 	free(b->pcounters);
 	free(b->sysctls);
@@ -766,13 +790,28 @@ static int report_to_pb(const wire_report_t *r, build_t *b)
 	if ((err = alloc_msgs(r->top.n_ips, sizeof(*b->ips),
 			      (void **)&b->ips, (void **)&b->pips)) < 0 ||
 	    (err = alloc_array(r->top.n_ips, sizeof(*b->ip_states),
-			       (void **)&b->ip_states)) < 0)
+			       (void **)&b->ip_states)) < 0 ||
+	    (err = alloc_array(r->top.n_ips, sizeof(*b->ip_acts),
+			       (void **)&b->ip_acts)) < 0)
 		return err;
 	for (i = 0; i < r->top.n_ips; i++) {
+		const wire_remote_t *e = &r->top.ips[i];
+
 		fleetstat__v1__remote_ip__init(&b->ips[i]);
-		ip_to_pb(&r->top.ips[i].ip, &b->ips[i].ip);
-		states_to_pb(&r->top.ips[i].st, &b->ip_states[i]);
+		ip_to_pb(&e->ip, &b->ips[i].ip);
+		states_to_pb(&e->st, &b->ip_states[i]);
 		b->ips[i].states = &b->ip_states[i];
+		if (e->has_act) {
+			pb_activity_t *a = &b->ip_acts[i];
+
+			fleetstat__v1__activity__init(a);
+			a->active = e->act.active;
+			a->unanswered = e->act.unanswered;
+			a->idle = e->act.idle;
+			a->bytes_received = e->act.bytes_received;
+			a->bytes_acked = e->act.bytes_acked;
+			b->ips[i].activity = a;
+		}
 		b->pips[i] = &b->ips[i];
 	}
 	b->top.n_ips = r->top.n_ips;

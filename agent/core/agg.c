@@ -20,6 +20,12 @@ typedef struct {
 	uint8_t pad[2];
 } ip_entry_t;
 
+/* What one IP's ESTABLISHED connections did; act[i] belongs to tab[i]. */
+typedef struct {
+	uint32_t active, unanswered, idle;
+	uint64_t bytes_received, bytes_acked;
+} ip_act_t;
+
 struct ag_agg {
 	uint32_t top_n;
 	wire_cidr_t *exclude;
@@ -30,6 +36,8 @@ struct ag_agg {
 	wire_states_t excluded;
 
 	ip_entry_t *tab;
+	ip_act_t *act;          /* NULL unless act_ms: allocated with tab's capacity */
+	uint32_t act_ms;        /* the interval of activity, 0: none counted */
 	size_t cap;    /* power of two */
 	unsigned shift; /* 64 - log2(cap): slots are the top bits of the hash */
 	size_t count;
@@ -71,6 +79,7 @@ void ag_agg_free(ag_agg_t *a)
 		return;
 	free(a->exclude);
 	free(a->tab);
+	free(a->act);
 	free(a->lis);
 	free(a);
 }
@@ -78,6 +87,8 @@ void ag_agg_free(ag_agg_t *a)
 void ag_agg_reset(ag_agg_t *a)
 {
 	memset(a->tab, 0, a->cap * sizeof(*a->tab));
+	if (a->act)
+		memset(a->act, 0, a->cap * sizeof(*a->act));
 	a->count = 0;
 	a->n_lis = 0;
 	a->err = 0;
@@ -99,14 +110,35 @@ static inline size_t slot_of(const uint8_t *k, unsigned shift)
 	return (size_t)(((x * 0x9e3779b97f4a7c15ull) ^ (y * 0xc2b2ae3d27d4eb4full)) >> shift);
 }
 
+int ag_agg_activity(ag_agg_t *a, uint32_t interval_ms)
+{
+	a->act_ms = 0;
+	if (interval_ms == 0) {
+		free(a->act);
+		a->act = NULL;
+		return 0;
+	}
+	if (a->act == NULL) {
+		if ((a->act = malloc(a->cap * sizeof(*a->act))) == NULL)
+			return -ENOMEM;
+		/* Entries already counted have no activity. */
+		memset(a->act, 0, a->cap * sizeof(*a->act));
+	}
+	a->act_ms = interval_ms;
+	return 0;
+}
+
 static int grow(ag_agg_t *a)
 {
 	size_t cap = a->cap * 2, mask = cap - 1;
 	unsigned shift = a->shift - 1;
 	ip_entry_t *t = calloc(cap, sizeof(*t));
+	ip_act_t *act = NULL;
 
-	if (t == NULL)
+	if (t == NULL || (a->act && (act = calloc(cap, sizeof(*act))) == NULL)) {
+		free(t);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < a->cap; i++) {
 		size_t j;
 
@@ -115,8 +147,12 @@ static int grow(ag_agg_t *a)
 		for (j = slot_of(a->tab[i].key, shift); t[j].used; j = (j + 1) & mask)
 			;
 		t[j] = a->tab[i];
+		if (act)
+			act[j] = a->act[i];
 	}
 	free(a->tab);
+	free(a->act);
+	a->act = act;
 	a->tab = t;
 	a->cap = cap;
 	a->shift = shift;
@@ -175,6 +211,22 @@ static int in_excludes(const ag_agg_t *a, const uint8_t *ip, size_t alen)
 	return 0;
 }
 
+/*
+ * DESIGN 12, per ESTABLISHED connection: active if data came within the
+ * interval; unanswered if nothing we sent was acked (an active open's SYN is
+ * the 1 byte allowed); idle if no data moved either way for longer than the
+ * interval.  The kernel's "last" times of a connection that never carried
+ * data count from when it was made, so a young one is never idle.
+ */
+static void count_activity(ip_act_t *x, const ag_sock_t *s, uint32_t interval_ms)
+{
+	x->active += s->tcp_bytes_received > 0 && s->tcp_last_recv_ms < interval_ms;
+	x->unanswered += s->tcp_bytes_acked <= 1;
+	x->idle += s->tcp_last_recv_ms >= interval_ms && s->tcp_last_send_ms >= interval_ms;
+	x->bytes_received += s->tcp_bytes_received;
+	x->bytes_acked += s->tcp_bytes_acked;
+}
+
 void ag_agg_add(void *ctx, const ag_sock_t *s)
 {
 	static const uint8_t loop6[16] = {[15] = 1};
@@ -211,6 +263,8 @@ void ag_agg_add(void *ctx, const ag_sock_t *s)
 		return;
 	}
 	e->n[s->state - 1]++;
+	if (a->act_ms && (s->flags & AG_SOCK_INFO) && s->state == WIRE_ESTABLISHED)
+		count_activity(&a->act[e - a->tab], s, a->act_ms);
 }
 
 int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src)
@@ -243,6 +297,16 @@ int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src)
 			return dst->err = -ENOMEM;
 		for (int s = 0; s < WIRE_NSTATES - 1; s++)
 			d->n[s] += e->n[s];
+		if (dst->act_ms && src->act_ms) {
+			ip_act_t *x = &dst->act[d - dst->tab];
+			const ip_act_t *y = &src->act[i];
+
+			x->active += y->active;
+			x->unanswered += y->unanswered;
+			x->idle += y->idle;
+			x->bytes_received += y->bytes_received;
+			x->bytes_acked += y->bytes_acked;
+		}
 	}
 	return dst->err;
 }
@@ -408,6 +472,14 @@ int ag_agg_finish(ag_agg_t *a, wire_report_t *r)
 		for (int s = 1; s < WIRE_NSTATES; s++) {
 			w->st.n[s] = e->n[s - 1];
 			r->top.rest.n[s] -= e->n[s - 1];
+		}
+		if ((w->has_act = a->act_ms != 0)) {
+			const ip_act_t *x = &a->act[i];
+
+			w->act = (wire_activity_t){
+				.active = x->active, .unanswered = x->unanswered, .idle = x->idle,
+				.bytes_received = x->bytes_received, .bytes_acked = x->bytes_acked,
+			};
 		}
 	}
 	if (n_ips)

@@ -30,6 +30,15 @@ void ag_agg_free(ag_agg_t *a);
 void ag_agg_reset(ag_agg_t *a);
 
 /*
+ * Whether the dumps to come carry TCP info (interval_ms > 0: the report's
+ * interval, which decides `active` and `idle`) or not (0).  With it, every
+ * ESTABLISHED socket with AG_SOCK_INFO counts in its IP's activity, and
+ * ag_agg_finish() gives every listed IP its activity (DESIGN 12).  Stays
+ * set across ag_agg_reset().  0, or -ENOMEM (then off).
+ */
+int ag_agg_activity(ag_agg_t *a, uint32_t interval_ms);
+
+/*
  * Counts one socket (an ag_sock_fn: ctx is the ag_agg_t).  LISTEN sockets
  * become listeners; every other socket counts in the state table and, by
  * its remote address (IPv4-mapped folded to IPv4), in the IP ranking, or in

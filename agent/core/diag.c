@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/tcp.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -20,7 +21,7 @@ void ag_diag_init(ag_diag_t *d, uint32_t seq)
 	d->seq = seq;
 }
 
-size_t ag_diag_request(void *buf, size_t len, uint32_t seq, uint32_t states)
+static size_t request(void *buf, size_t len, uint32_t seq, uint32_t states, uint8_t ext)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -36,15 +37,60 @@ size_t ag_diag_request(void *buf, size_t len, uint32_t seq, uint32_t states)
 	req.nlh.nlmsg_seq = seq;
 	req.r.idiag_family = AF_UNSPEC;
 	req.r.idiag_states = states;
+	req.r.idiag_ext = ext;
 	memcpy(buf, &req, sizeof(req));
 	return sizeof(req);
+}
+
+size_t ag_diag_request(void *buf, size_t len, uint32_t seq, uint32_t states)
+{
+	return request(buf, len, seq, states, 0);
+}
+
+size_t ag_diag_request_info(void *buf, size_t len, uint32_t seq, uint32_t states)
+{
+	return request(buf, len, seq, states, 1u << (INET_DIAG_INFO - 1));
+}
+
+/* The fields of struct tcp_info it reads; an older kernel's shorter info lacks the last. */
+#define TI_END (offsetof(struct tcp_info, tcpi_bytes_received) + 8)
+
+/*
+ * Finds INET_DIAG_INFO among the attributes after the message (len bytes at
+ * a, unaligned) and fills s's tcp_* fields from it.
+ */
+static void decode_info(const uint8_t *a, size_t len, ag_sock_t *s)
+{
+	while (len >= sizeof(struct nlattr)) {
+		struct nlattr h;
+		size_t step;
+
+		memcpy(&h, a, sizeof(h));
+		if (h.nla_len < sizeof(h) || h.nla_len > len)
+			return;
+		if ((h.nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO && h.nla_len >= (size_t)NLA_HDRLEN + TI_END) {
+			const uint8_t *ti = a + NLA_HDRLEN;
+
+			memcpy(&s->tcp_last_recv_ms, ti + offsetof(struct tcp_info, tcpi_last_data_recv), 4);
+			memcpy(&s->tcp_last_send_ms, ti + offsetof(struct tcp_info, tcpi_last_data_sent), 4);
+			memcpy(&s->tcp_bytes_received, ti + offsetof(struct tcp_info, tcpi_bytes_received), 8);
+			memcpy(&s->tcp_bytes_acked, ti + offsetof(struct tcp_info, tcpi_bytes_acked), 8);
+			s->flags |= AG_SOCK_INFO;
+			return;
+		}
+		step = (size_t)NLA_ALIGN(h.nla_len);
+		if (step >= len)
+			return;
+		a += step;
+		len -= step;
+	}
 }
 
 /*
  * Reads the fields it needs straight from the message (which need not be
  * aligned): this runs once per socket, 100,000 times on a busy host.
  */
-static void decode_sock(ag_diag_t *d, const uint8_t *m, ag_sock_fn fn, void *ctx)
+static void decode_sock(ag_diag_t *d, const uint8_t *m, size_t len, ag_sock_fn fn, void *ctx)
 {
 	ag_sock_t s;
 	uint16_t port;
@@ -71,6 +117,9 @@ static void decode_sock(ag_diag_t *d, const uint8_t *m, ag_sock_fn fn, void *ctx
 	memcpy(s.raddr, m + offsetof(struct inet_diag_msg, id.idiag_dst), 16);
 	memcpy(&s.rqueue, m + offsetof(struct inet_diag_msg, idiag_rqueue), 4);
 	memcpy(&s.wqueue, m + offsetof(struct inet_diag_msg, idiag_wqueue), 4);
+	if (len > NLMSG_ALIGN(sizeof(struct inet_diag_msg)))
+		decode_info(m + NLMSG_ALIGN(sizeof(struct inet_diag_msg)),
+		            len - NLMSG_ALIGN(sizeof(struct inet_diag_msg)), &s);
 	fn(ctx, &s);
 	d->nsocks++;
 }
@@ -125,7 +174,7 @@ int ag_diag_parse(ag_diag_t *d, const void *buf, size_t len,
 			case TCPDIAG_GETSOCK: {
 				if (h.nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 					return -EPROTO;
-				decode_sock(d, p + NLMSG_HDRLEN, fn, ctx);
+				decode_sock(d, p + NLMSG_HDRLEN, h.nlmsg_len - NLMSG_HDRLEN, fn, ctx);
 				break;
 			}
 			default:

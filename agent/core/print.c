@@ -3,6 +3,7 @@
 #include "print.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,12 @@ int ag_print_json(const wire_report_t *r, const char *host, const char *tier,
 		fs_buf_printf(b, "%s{\"ip\":\"%s\",\"total\":%" PRIu32 ",\"states\":",
 		              i ? "," : "", wire_ip_str(&e->ip, ip), wire_states_total(&e->st));
 		json_states(b, &e->st, 0);
+		if (e->has_act)
+			fs_buf_printf(b, ",\"activity\":{\"active\":%" PRIu32 ",\"unanswered\":%" PRIu32
+			              ",\"idle\":%" PRIu32 ",\"bytes_received\":%" PRIu64
+			              ",\"bytes_acked\":%" PRIu64 "}",
+			              e->act.active, e->act.unanswered, e->act.idle,
+			              e->act.bytes_received, e->act.bytes_acked);
 		fs_buf_puts(b, "}");
 	}
 	fs_buf_puts(b, "],\"rest\":");
@@ -120,7 +127,17 @@ static void table_row(fs_buf_t *b, const char *label, const wire_states_t *st,
 	fs_buf_printf(b, "%-40s %8" PRIu32, label, wire_states_total(st));
 	for (int c = 0; c < ncols; c++)
 		fs_buf_printf(b, " %8" PRIu32, st->n[cols[c]]);
-	fs_buf_puts(b, "\n");
+}
+
+/* The activity columns of a listed IP: blank when its TCP info was not read. */
+static void act_cols(fs_buf_t *b, const wire_remote_t *e)
+{
+	if (e == NULL || !e->has_act) {
+		fs_buf_puts(b, "\n");
+		return;
+	}
+	fs_buf_printf(b, " %8" PRIu32 " %8" PRIu32 " %8" PRIu32 "\n",
+	              e->act.active, e->act.unanswered, e->act.idle);
 }
 
 static uint64_t counter(const wire_report_t *r, const char *name)
@@ -137,6 +154,7 @@ int ag_print_table(const wire_report_t *r, const char *host, const char *tier,
 	char ip[INET6_ADDRSTRLEN], label[INET6_ADDRSTRLEN + 16];
 	uint32_t total = wire_states_total(&r->states);
 	int cols[WIRE_NSTATES], ncols = 0;
+	bool any_act = false;
 
 	fs_buf_printf(b, "%s%s%s  %" PRIu32 " TCP sockets (LISTEN aside), %zu listeners"
 	              "  [%s, %.1f ms]\n\n",
@@ -175,11 +193,18 @@ int ag_print_table(const wire_report_t *r, const char *host, const char *tier,
 	              r->top.distinct_ips, "REMOTE IP", "TOTAL");
 	for (int c = 0; c < ncols; c++)
 		fs_buf_printf(b, " %8s", short_name[cols[c]]);
-	fs_buf_puts(b, "\n");
 	for (size_t i = 0; i < r->top.n_ips; i++)
+		any_act |= r->top.ips[i].has_act;
+	/* Of the ESTABLISHED: data in within the interval, never answered, silent both ways. */
+	fs_buf_puts(b, any_act ? "   ACTIVE UNANSWER     IDLE\n" : "\n");
+	for (size_t i = 0; i < r->top.n_ips; i++) {
 		table_row(b, wire_ip_str(&r->top.ips[i].ip, ip), &r->top.ips[i].st, cols, ncols);
+		act_cols(b, &r->top.ips[i]);
+	}
 	table_row(b, "(rest)", &r->top.rest, cols, ncols);
+	act_cols(b, NULL);
 	table_row(b, "(excluded: loopback, --exclude)", &r->top.excluded, cols, ncols);
+	act_cols(b, NULL);
 	fs_buf_printf(b, "an IP not listed has at most %" PRIu32 " sockets, %" PRIu32
 	              " ESTABLISHED, %" PRIu32 " SYN_RECV\n",
 	              r->top.threshold_total, r->top.threshold_established,

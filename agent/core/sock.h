@@ -7,6 +7,7 @@
 
 enum {
 	AG_SOCK_NORADDR = 1 << 0, /* remote address could not be read (truncated text) */
+	AG_SOCK_INFO = 1 << 1,    /* the tcp_* fields below were read (sock_diag's TCP info) */
 };
 
 typedef struct {
@@ -19,6 +20,11 @@ typedef struct {
 	uint8_t raddr[16];
 	uint32_t rqueue;    /* LISTEN: accept queue now; else bytes unread */
 	uint32_t wqueue;    /* LISTEN: backlog; else bytes unacked */
+	/* With AG_SOCK_INFO (full sockets only): the kernel's struct tcp_info, in part. */
+	uint32_t tcp_last_recv_ms; /* since data last arrived (or since it was made) */
+	uint32_t tcp_last_send_ms; /* since data was last sent (or since it was made) */
+	uint64_t tcp_bytes_received;
+	uint64_t tcp_bytes_acked;  /* ours the peer acked; an active open's SYN counts 1 */
 } ag_sock_t;
 
 /* A consumer of decoded sockets.  The socket is borrowed for the call only. */

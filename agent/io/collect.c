@@ -192,14 +192,45 @@ int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux,
 	return err;
 }
 
+/*
+ * Whether this dump should carry TCP info: always with activity_min 0; else
+ * in the first collection (nothing known yet) and after one that listed an
+ * IP with activity_min ESTABLISHED.  A host with no heavy IP pays nothing.
+ */
+static bool want_info(const ag_collect_opts_t *o, const wire_report_t *r)
+{
+	if (o->interval_ms == 0)
+		return false;
+	if (o->activity_min == 0 || r->collected_at_ms == 0)
+		return true;
+	for (size_t i = 0; i < r->top.n_ips; i++)
+		if (r->top.ips[i].st.n[WIRE_ESTABLISHED] >= o->activity_min)
+			return true;
+	return false;
+}
+
+/* Turns activity on or off in both aggregators, as the dump will carry TCP info or not. */
+static int set_activity(ag_agg_t *agg, ag_agg_t *aux, uint32_t interval_ms)
+{
+	if (ag_agg_activity(agg, interval_ms) < 0 ||
+	    (aux && ag_agg_activity(aux, interval_ms) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
 static int collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux, wire_report_t *r)
 {
 	static int fallback_said;
+	bool info = false;
 	const char *source;
 	uint64_t t0 = now_us(CLOCK_MONOTONIC);
 	int err;
 
+	if (!o->input && o->source != AG_SRC_PROC)
+		info = want_info(o, r);
 	r->collected_at_ms = (int64_t)(now_us(CLOCK_REALTIME) / 1000u);
+	if ((err = set_activity(agg, aux, info ? o->interval_ms : 0)) < 0)
+		return err;
 	if (o->input) {
 		source = "input";
 		err = text_source(o->input, agg, 0);
@@ -208,14 +239,16 @@ static int collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux, wir
 		err = proc_source(agg);
 	} else {
 		source = "netlink";
-		err = ag_netlink_collect(agg, want_split(o, r) ? aux : NULL, r->states.n);
+		err = ag_netlink_collect(agg, want_split(o, r) ? aux : NULL, r->states.n, info);
 		if (err < 0 && o->source == AG_SRC_AUTO) {
 			if (!fallback_said++) {
 				errno = -err;
 				log_warn("agent: sock_diag dump failed, reading /proc/net/tcp instead");
 			}
 			source = "proc";
-			err = proc_source(agg);
+			/* /proc/net/tcp has no TCP info: no activity this time. */
+			if ((err = set_activity(agg, aux, 0)) == 0)
+				err = proc_source(agg);
 		} else if (err < 0) {
 			errno = -err;
 			log_warn("agent: sock_diag dump");

@@ -9,6 +9,9 @@
 #include "agg.h"
 #include "report.h"
 
+/* A single IP with over a hundred connections is suspicious (DESIGN 1.3). */
+#define AG_ACTIVITY_MIN_DEFAULT 100
+
 typedef enum { AG_SRC_AUTO, AG_SRC_NETLINK, AG_SRC_PROC } ag_source_t;
 
 typedef struct {
@@ -16,6 +19,9 @@ typedef struct {
 	const char *input;   /* saved netstat/ss//proc text instead of the kernel */
 	int kernel_stats;    /* also read counters and sysctls */
 	int threads;         /* sock_diag dump: 0 auto, 1 one dump, 2 split in two */
+	uint32_t interval_ms; /* the report's interval: what `active` and `idle` are measured by */
+	uint32_t activity_min; /* read the TCP info (DESIGN 12) when the last collection listed
+	                          an IP with this many ESTABLISHED, and in the first; 0: always */
 	bool in_netns;       /* collect inside the network namespace netns_fd (ag_netns_open()) */
 	int netns_fd, home_fd;
 } ag_collect_opts_t;
@@ -49,10 +55,11 @@ int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux,
 /*
  * The sock_diag dump into agg (reset first): split by state across two
  * threads, the second counting into aux, when aux is given; prev (a
- * state-indexed table, may be NULL) balances the split.
+ * state-indexed table, may be NULL) balances the split.  With info, the
+ * kernel adds each socket's TCP info (ag_diag_request_info()).
  * 0 or a negative errno.
  */
-int ag_netlink_collect(ag_agg_t *agg, ag_agg_t *aux, const uint32_t *prev);
+int ag_netlink_collect(ag_agg_t *agg, ag_agg_t *aux, const uint32_t *prev, bool info);
 
 /*
  * Streams a text file (netstat, ss or /proc/net/tcp format; detected when

@@ -44,6 +44,7 @@ typedef struct {
 	strlist_t excludes;
 	long interval;
 	long top;
+	long activity_min;
 	char *token_file;
 	char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
 	char *state_dir;
@@ -65,7 +66,7 @@ enum {
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
 	OPT_PRINT, OPT_ONCE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
-	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY,
+	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY, OPT_ACTIVITY_MIN,
 };
 
 static const fs_opt_t options[] = {
@@ -76,6 +77,7 @@ static const fs_opt_t options[] = {
 	{"interval", required_argument, OPT_INTERVAL, FS_OPT_CONFIG},
 	{"top", required_argument, OPT_TOP, FS_OPT_CONFIG},
 	{"exclude", required_argument, OPT_EXCLUDE, FS_OPT_CONFIG},
+	{"activity-min", required_argument, OPT_ACTIVITY_MIN, FS_OPT_CONFIG},
 	{"token-file", required_argument, OPT_TOKEN_FILE, FS_OPT_CONFIG},
 	{"tls-ca", required_argument, OPT_TLS_CA, FS_OPT_CONFIG},
 	{"tls-server-name", required_argument, OPT_TLS_SERVER_NAME, FS_OPT_CONFIG},
@@ -119,6 +121,9 @@ static const char usage[] =
 	"  --top N                   IPs per ranking: total, ESTABLISHED, SYN_RECV (default 20)\n"
 	"  --exclude CIDR            leave remote addresses out of the ranking, repeatable\n"
 	"                            (loopback always is); they are counted as `excluded`\n"
+	"  --activity-min N          what the listed IPs' connections are doing (TCP info:\n"
+	"                            active, unanswered, idle, bytes) is read while some\n"
+	"                            IP has N ESTABLISHED (default 100; 0: always)\n"
 	"  --token-file FILE         shared secret proving this agent to the collector\n"
 	"  --tls-ca FILE             TLS to the collector, whose certificate must come from\n"
 	"                            this CA (PEM) and be for its --collector host\n"
@@ -203,6 +208,9 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_INTERVAL: o->interval = parse_long("interval", v, 1, 86400); break;
 	case OPT_TOP: o->top = parse_long("top", v, 0, AG_TOP_MAX); break;
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
+	case OPT_ACTIVITY_MIN:
+		o->activity_min = parse_long("activity-min", v, 0, UINT32_MAX);
+		break;
 	case OPT_TOKEN_FILE: fs_cli_set_str(&o->token_file, v); break;
 	case OPT_TLS_CA: fs_cli_set_str(&o->tls_ca, v); break;
 	case OPT_TLS_SERVER_NAME: fs_cli_set_str(&o->tls_server_name, v); break;
@@ -296,6 +304,8 @@ static int print_once(const opts_t *o, const wire_cidr_t *cidrs)
 		.input = o->input,
 		.kernel_stats = 1,
 		.threads = o->threads,
+		.interval_ms = (uint32_t)o->interval * 1000u,
+		.activity_min = (uint32_t)o->activity_min,
 	};
 	wire_report_t r;
 	fs_buf_t out = FS_BUF_INIT;
@@ -361,6 +371,8 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 			.input = o->input,
 			.kernel_stats = 1,
 			.threads = o->threads,
+			.interval_ms = (uint32_t)o->interval * 1000u,
+			.activity_min = (uint32_t)o->activity_min,
 		},
 		.agg = {
 			.top_n = (uint32_t)o->top,
@@ -399,7 +411,8 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 
 int main(int argc, char **argv)
 {
-	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .source = AG_SRC_AUTO,
+	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .activity_min = AG_ACTIVITY_MIN_DEFAULT,
+	            .source = AG_SRC_AUTO,
 	            .spool_max = AG_SPOOL_MAX_DEFAULT, .timeout = 30};
 	wire_cidr_t cidrs[MAX_LIST];
 	ag_addrs_t collectors;

@@ -27,6 +27,7 @@
 typedef struct {
 	uint32_t states;
 	uint32_t seq;
+	bool info;
 	ag_agg_t *agg;
 	int err;
 	uint8_t buf[AG_DIAG_RCVBUF] __attribute__((aligned(8)));
@@ -39,7 +40,8 @@ static int dump_once(int fd, dump_t *d)
 	size_t len;
 	int rc;
 
-	len = ag_diag_request(d->buf, sizeof(d->buf), d->seq, d->states);
+	len = d->info ? ag_diag_request_info(d->buf, sizeof(d->buf), d->seq, d->states)
+	              : ag_diag_request(d->buf, sizeof(d->buf), d->seq, d->states);
 	if (sendto(fd, d->buf, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
 	ag_diag_init(&st, d->seq);
@@ -81,7 +83,7 @@ static void *dump_main(void *arg)
 	return NULL;
 }
 
-int ag_netlink_collect(ag_agg_t *agg, ag_agg_t *aux, const uint32_t *prev)
+int ag_netlink_collect(ag_agg_t *agg, ag_agg_t *aux, const uint32_t *prev, bool info)
 {
 	dump_t *d;
 	pthread_t th;
@@ -92,6 +94,7 @@ int ag_netlink_collect(ag_agg_t *agg, ag_agg_t *aux, const uint32_t *prev)
 	d[0].seq = (uint32_t)getpid() << 1;
 	d[0].agg = agg;
 	d[0].states = AG_DIAG_STATES;
+	d[0].info = d[1].info = info;
 	if (aux == NULL) {
 		dump_main(&d[0]);
 		err = d[0].err;

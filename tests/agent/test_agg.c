@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "util.h"
 
 static ag_sock_t sock(uint8_t state, const char *raddr)
 {
@@ -374,6 +375,113 @@ static void test_ag_agg_merge_equals_whole(void **state)
 	ag_agg_free(b);
 }
 
+static ag_sock_t info_sock(const char *ip, uint32_t last_recv, uint32_t last_send,
+                           uint64_t received, uint64_t acked)
+{
+	ag_sock_t s = sock(WIRE_ESTABLISHED, ip);
+
+	s.flags = AG_SOCK_INFO;
+	s.tcp_last_recv_ms = last_recv;
+	s.tcp_last_send_ms = last_send;
+	s.tcp_bytes_received = received;
+	s.tcp_bytes_acked = acked;
+	return s;
+}
+
+/* The sockets of test_ag_agg_activity, dealt to a or b by their index's parity. */
+static void add_activity_mix(ag_agg_t *a, ag_agg_t *b)
+{
+	const ag_sock_t socks[] = {
+		info_sock("198.51.100.1", 500, 400, 100, 50),      /* active, answered */
+		info_sock("198.51.100.1", 20000, 20000, 0, 0),     /* never a byte: unanswered, idle */
+		info_sock("198.51.100.1", 15000, 12000, 10, 1),    /* a client's SYN only: unanswered, idle */
+		info_sock("198.51.100.1", 2000, 2000, 0, 0),       /* young, silent: unanswered only */
+		info_sock("198.51.100.1", 10000, 9999, 5, 7),      /* the interval exactly: not active */
+		sock(WIRE_ESTABLISHED, "198.51.100.1"),            /* no info: counted, no activity */
+		info_sock("2001:db8::9", 1, 1, 1 << 20, 1 << 21),  /* active, answered */
+		sock(WIRE_SYN_RECV, "198.51.100.2"),
+	};
+	ag_sock_t tw = info_sock("198.51.100.1", 30000, 30000, 0, 0);
+
+	tw.state = WIRE_TIME_WAIT; /* only ESTABLISHED counts */
+	for (size_t i = 0; i < FS_ARRAY_SIZE(socks); i++)
+		ag_agg_add(i % 2 ? b : a, &socks[i]);
+	ag_agg_add(a, &tw);
+}
+
+static void test_ag_agg_activity(void **state)
+{
+	ag_agg_t *whole = new_agg(5, NULL, 0), *a = new_agg(5, NULL, 0), *b = new_agg(5, NULL, 0);
+	const wire_remote_t *e;
+	wire_report_t r, rm;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&rm, 0, sizeof(rm));
+
+	/* Off (the default): the same sockets give no activity. */
+	add_activity_mix(whole, whole);
+	assert_int_equal(ag_agg_finish(whole, &r), 0);
+	assert_false(find(&r, "198.51.100.1")->has_act);
+
+	assert_int_equal(ag_agg_activity(whole, 10000), 0);
+	ag_agg_reset(whole); /* stays on */
+	add_activity_mix(whole, whole);
+	/* Enough other IPs to grow the table twice: the activity moves with its entries. */
+	for (int i = 0; i < 2000; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 200, i % 200);
+		add_n(whole, 1, WIRE_TIME_WAIT, ip);
+	}
+	assert_int_equal(ag_agg_finish(whole, &r), 0);
+	assert_sums(&r);
+	e = find(&r, "198.51.100.1");
+	assert_non_null(e);
+	assert_int_equal(e->st.n[WIRE_ESTABLISHED], 6);
+	assert_true(e->has_act);
+	assert_int_equal(e->act.active, 1);
+	assert_int_equal(e->act.unanswered, 3);
+	assert_int_equal(e->act.idle, 2);
+	assert_int_equal(e->act.bytes_received, 115);
+	assert_int_equal(e->act.bytes_acked, 58);
+	e = find(&r, "2001:db8::9");
+	assert_true(e->has_act);
+	assert_int_equal(e->act.active, 1);
+	assert_int_equal(e->act.unanswered, 0);
+	assert_int_equal(e->act.idle, 0);
+	assert_int_equal(e->act.bytes_acked, 1 << 21);
+	/* Listed without ESTABLISHED: measured, nothing to count. */
+	e = find(&r, "198.51.100.2");
+	assert_true(e->has_act);
+	assert_int_equal(e->act.unanswered, 0);
+	assert_int_equal(wire_report_validate(&(wire_report_t){.seq = 1, .source = "x", .top = r.top}), 0);
+
+	/* Split in two and merged: the same activity. */
+	assert_int_equal(ag_agg_activity(a, 10000), 0);
+	assert_int_equal(ag_agg_activity(b, 10000), 0);
+	add_activity_mix(a, b);
+	assert_int_equal(ag_agg_merge(a, b), 0);
+	assert_int_equal(ag_agg_finish(a, &rm), 0);
+	e = find(&rm, "198.51.100.1");
+	assert_memory_equal(&e->act, &find(&r, "198.51.100.1")->act, sizeof(e->act));
+	e = find(&rm, "2001:db8::9");
+	assert_memory_equal(&e->act, &find(&r, "2001:db8::9")->act, sizeof(e->act));
+
+	/* Off again: nothing. */
+	assert_int_equal(ag_agg_activity(whole, 0), 0);
+	ag_agg_reset(whole);
+	add_activity_mix(whole, whole);
+	assert_int_equal(ag_agg_finish(whole, &r), 0);
+	assert_false(find(&r, "198.51.100.1")->has_act);
+
+	wire_report_close(&r);
+	wire_report_close(&rm);
+	ag_agg_free(whole);
+	ag_agg_free(a);
+	ag_agg_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_ag_agg_top_zero),
 		cmocka_unit_test(test_ag_agg_many_ips),
 		cmocka_unit_test(test_ag_agg_merge_equals_whole),
+		cmocka_unit_test(test_ag_agg_activity),
 	};
 
 	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);

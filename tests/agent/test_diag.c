@@ -12,6 +12,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
@@ -125,6 +126,124 @@ static void test_ag_diag_request_layout(void **state)
 	assert_int_equal(req.r.idiag_family, AF_UNSPEC);
 	assert_int_equal(req.r.idiag_states, 0x1ffe);
 	assert_int_equal(req.r.idiag_ext, 0);
+}
+
+static void test_ag_diag_request_info(void **state)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req r;
+	} req;
+
+	(void)state;
+	assert_int_equal(ag_diag_request_info(&req, sizeof(req), 7, 1u << 1), sizeof(req));
+	assert_int_equal(req.nlh.nlmsg_type, TCPDIAG_GETSOCK);
+	assert_int_equal(req.r.idiag_family, AF_UNSPEC);
+	assert_int_equal(req.r.idiag_states, 2);
+	assert_int_equal(req.r.idiag_ext, 1u << (INET_DIAG_INFO - 1));
+}
+
+/* Appends an attribute (type, len bytes of payload) at p; returns its aligned size. */
+static size_t put_attr(uint8_t *p, uint16_t type, const void *payload, size_t len)
+{
+	struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + len), .nla_type = type};
+
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + NLA_HDRLEN, payload, len);
+	return NLA_ALIGN(a.nla_len);
+}
+
+/*
+ * An ESTABLISHED socket with attributes after its inet_diag_msg: SHUTDOWN
+ * (which the kernel always adds) then INFO, of info_len bytes.
+ */
+static size_t put_info_sock(uint8_t *buf, size_t off, uint32_t seq, const struct tcp_info *ti,
+                            size_t info_len, uint16_t info_attr_len)
+{
+	uint8_t payload[1024], shut = 0;
+	struct inet_diag_msg m;
+	size_t plen, at;
+
+	memset(&m, 0, sizeof(m));
+	m.idiag_family = AF_INET;
+	m.idiag_state = 1;
+	m.id.idiag_sport = htons(443);
+	m.id.idiag_dport = htons(50000);
+	assert_int_equal(inet_pton(AF_INET, "198.51.100.7", m.id.idiag_dst), 1);
+	memcpy(payload, &m, sizeof(m));
+	plen = NLMSG_ALIGN(sizeof(m));
+	plen += put_attr(payload + plen, INET_DIAG_SHUTDOWN, &shut, 1);
+	at = plen;
+	plen += put_attr(payload + plen, INET_DIAG_INFO, ti, info_len);
+	if (info_attr_len) { /* a bent length */
+		struct nlattr a;
+
+		memcpy(&a, payload + at, sizeof(a));
+		a.nla_len = info_attr_len;
+		memcpy(payload + at, &a, sizeof(a));
+	}
+	put_msg(buf, &off, TCPDIAG_GETSOCK, NLM_F_MULTI, seq, payload, plen);
+	return off;
+}
+
+static void test_ag_diag_parse_info(void **state)
+{
+	uint8_t buf[4096];
+	struct tcp_info ti;
+	size_t off;
+	tally_t t;
+	ag_diag_t d;
+
+	(void)state;
+	memset(&ti, 0, sizeof(ti));
+	ti.tcpi_last_data_recv = 1234;
+	ti.tcpi_last_data_sent = 5678;
+	ti.tcpi_bytes_received = 1ull << 40;
+	ti.tcpi_bytes_acked = 99;
+
+	/* This kernel's whole struct. */
+	memset(&t, 0, sizeof(t));
+	off = put_info_sock(buf, 0, 3, &ti, sizeof(ti), 0);
+	ag_diag_init(&d, 3);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 0);
+	assert_int_equal(t.calls, 1);
+	assert_true(t.last.flags & AG_SOCK_INFO);
+	assert_int_equal(t.last.tcp_last_recv_ms, 1234);
+	assert_int_equal(t.last.tcp_last_send_ms, 5678);
+	assert_true(t.last.tcp_bytes_received == 1ull << 40);
+	assert_int_equal(t.last.tcp_bytes_acked, 99);
+	assert_int_equal(t.last.lport, 443);
+
+	/* An older kernel's info that ends where bytes_received ends: still read. */
+	memset(&t, 0, sizeof(t));
+	off = put_info_sock(buf, 0, 3, &ti, offsetof(struct tcp_info, tcpi_bytes_received) + 8, 0);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 0);
+	assert_true(t.last.flags & AG_SOCK_INFO);
+
+	/* One that ends before it (Linux < 4.1): the socket counts, without info. */
+	memset(&t, 0, sizeof(t));
+	off = put_info_sock(buf, 0, 3, &ti, offsetof(struct tcp_info, tcpi_bytes_acked), 0);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 0);
+	assert_int_equal(t.calls, 1);
+	assert_false(t.last.flags & AG_SOCK_INFO);
+
+	/* An attribute longer than the message, or shorter than its header: ignored. */
+	memset(&t, 0, sizeof(t));
+	off = put_info_sock(buf, 0, 3, &ti, sizeof(ti), 2000);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 0);
+	assert_int_equal(t.calls, 1);
+	assert_false(t.last.flags & AG_SOCK_INFO);
+	memset(&t, 0, sizeof(t));
+	off = put_info_sock(buf, 0, 3, &ti, sizeof(ti), 2);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 0);
+	assert_false(t.last.flags & AG_SOCK_INFO);
+
+	/* Without attributes (what the plain request gets): no info. */
+	memset(&t, 0, sizeof(t));
+	off = 0;
+	put_sock(buf, &off, 3, AF_INET, 1, "198.51.100.7", 50000);
+	assert_int_equal(ag_diag_parse(&d, buf, off, tally, &t), 0);
+	assert_false(t.last.flags & AG_SOCK_INFO);
 }
 
 /* The kernel's reply to our own request, captured with tests/bench/dumpcount --raw. */
@@ -447,6 +566,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ag_diag_request_layout),
+		cmocka_unit_test(test_ag_diag_request_info),
+		cmocka_unit_test(test_ag_diag_parse_info),
 		cmocka_unit_test(test_ag_diag_parse_fixture),
 		cmocka_unit_test(test_ag_diag_parse_fixture_per_message),
 		cmocka_unit_test(test_ag_diag_parse_fixture_truncated),

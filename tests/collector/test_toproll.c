@@ -41,14 +41,14 @@ static const col_host_t hosts[3] = {
  * below the other's threshold 12, and never lists C (web2's) nor D (db1's).
  */
 static rep_t reps[] = {
-	{0, NOW - 9000, 2, {{IP_A, {.n = {[WIRE_ESTABLISHED] = 50}}},
-	                    {IP_B, {.n = {[WIRE_ESTABLISHED] = 8}}}}, 10},
-	{0, NOW - 2000, 1, {{IP_A, {.n = {[WIRE_ESTABLISHED] = 40, [WIRE_TIME_WAIT] = 20}}}}, 12},
-	{1, NOW - 5000, 3, {{IP_A, {.n = {[WIRE_ESTABLISHED] = 25}}},
-	                    {IP_B, {.n = {[WIRE_ESTABLISHED] = 3, [WIRE_SYN_RECV] = 7}}},
-	                    {IP_C, {.n = {[WIRE_ESTABLISHED] = 5}}}}, 4},
-	{2, NOW - 4000, 2, {{IP_D, {.n = {[WIRE_ESTABLISHED] = 100}}},
-	                    {IP_A, {.n = {[WIRE_CLOSE_WAIT] = 6}}}}, 9},
+	{0, NOW - 9000, 2, {{.ip = IP_A, .st = {.n = {[WIRE_ESTABLISHED] = 50}}},
+	                    {.ip = IP_B, .st = {.n = {[WIRE_ESTABLISHED] = 8}}}}, 10},
+	{0, NOW - 2000, 1, {{.ip = IP_A, .st = {.n = {[WIRE_ESTABLISHED] = 40, [WIRE_TIME_WAIT] = 20}}}}, 12},
+	{1, NOW - 5000, 3, {{.ip = IP_A, .st = {.n = {[WIRE_ESTABLISHED] = 25}}},
+	                    {.ip = IP_B, .st = {.n = {[WIRE_ESTABLISHED] = 3, [WIRE_SYN_RECV] = 7}}},
+	                    {.ip = IP_C, .st = {.n = {[WIRE_ESTABLISHED] = 5}}}}, 4},
+	{2, NOW - 4000, 2, {{.ip = IP_D, .st = {.n = {[WIRE_ESTABLISHED] = 100}}},
+	                    {.ip = IP_A, .st = {.n = {[WIRE_CLOSE_WAIT] = 6}}}}, 9},
 };
 
 static wire_top_t top_of(rep_t *r)

@@ -130,6 +130,13 @@ static void make_report(wire_frame_t *f)
 			ip->ip.b[15] = (uint8_t)i;
 		}
 		fill_states(&ip->st, (uint32_t)i);
+		if (i % 3 == 0) { /* some with activity, some without */
+			uint32_t est = ip->st.n[WIRE_ESTABLISHED];
+
+			ip->has_act = true;
+			ip->act = (wire_activity_t){.active = est / 2, .unanswered = est, .idle = i,
+			                            .bytes_received = 1ull << 40, .bytes_acked = i};
+		}
 	}
 	r->top.ips = report_ips;
 	r->top.n_ips = N_TOP;
@@ -186,6 +193,8 @@ static void assert_report_equal(const wire_report_t *a, const wire_report_t *b)
 	for (i = 0; i < a->top.n_ips; i++) {
 		assert_ip_equal(&a->top.ips[i].ip, &b->top.ips[i].ip);
 		assert_states_equal(&a->top.ips[i].st, &b->top.ips[i].st);
+		assert_int_equal(a->top.ips[i].has_act, b->top.ips[i].has_act);
+		assert_memory_equal(&a->top.ips[i].act, &b->top.ips[i].act, sizeof(a->top.ips[i].act));
 	}
 	assert_int_equal(a->top.limit, b->top.limit);
 	assert_int_equal(a->top.threshold_total, b->top.threshold_total);
@@ -1113,6 +1122,27 @@ static void test_wire_report_validate_limits(void **state)
 	f.report.seq = 0;
 	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
 	f.report.seq = 1;
+
+	/* Activity: each count at most the IP's ESTABLISHED. */
+	{
+		wire_remote_t *e = &f.report.top.ips[0];
+		uint32_t est = e->st.n[WIRE_ESTABLISHED];
+
+		assert_true(e->has_act);
+		assert_int_equal(wire_report_validate(&f.report), 0);
+		e->act.unanswered = est + 1;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		e->act.unanswered = est;
+		e->act.idle = est + 1;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		e->act.idle = 0;
+		e->act.active = UINT32_MAX;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		e->has_act = false; /* not measured: the counts are not looked at */
+		assert_int_equal(wire_report_validate(&f.report), 0);
+		e->has_act = true;
+		e->act.active = est / 2;
+	}
 
 	/* Counters: 1024 distinct are fine, 1025 or a duplicate are not. */
 	many = calloc(WIRE_MAX_COUNTERS + 1, sizeof(*many));
