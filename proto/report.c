@@ -90,6 +90,11 @@ uint64_t wire_states_sum(const wire_states_t *s)
 	return t;
 }
 
+bool wire_activity_within(const wire_activity_t *a, uint32_t established)
+{
+	return a->active <= established && a->unanswered <= established && a->idle <= established;
+}
+
 uint32_t wire_states_total(const wire_states_t *s)
 {
 	return (uint32_t)wire_states_sum(s);

@@ -36,6 +36,9 @@ typedef struct {
 	uint64_t bytes_acked;
 } wire_activity_t;
 
+/* Each count of a at most established: the rule every reader of activity holds it to. */
+bool wire_activity_within(const wire_activity_t *a, uint32_t established);
+
 typedef struct {
 	wire_ip_t ip;
 	wire_states_t st;

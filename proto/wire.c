@@ -182,10 +182,7 @@ int wire_hello_validate(const wire_hello_t *h)
 /* Each count of an IP's activity describes some of its ESTABLISHED connections. */
 static bool activity_valid(const wire_remote_t *e)
 {
-	uint32_t est = e->st.n[WIRE_ESTABLISHED];
-
-	return !e->has_act ||
-	       (e->act.active <= est && e->act.unanswered <= est && e->act.idle <= est);
+	return !e->has_act || wire_activity_within(&e->act, e->st.n[WIRE_ESTABLISHED]);
 }
 
 int wire_report_validate(const wire_report_t *r)

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 	"                        each host's peak over the window\n"
 	"  suspects              each IP over suspect_min (default 100 on one host or a\n"
 	"                        tier) over --since (default 15m), with a verdict:\n"
-	"                        syn-flood, conn-flood, nat-egress or watch (allowed,\n"
+	"                        syn-flood, conn-flood, nat-egress, busy or watch (allowed,\n"
 	"                        denied: the config's lists) and its reasons against its\n"
 	"                        own baseline week; --format ipset prints ipset commands\n"
 	"                        for the attack verdicts (nothing is blocked by fleetstat)\n"

@@ -181,6 +181,29 @@ static void json_key(fs_buf_t *b, const char *key)
 }
 
 /* {"NAME":n,...} of the nonzero states (all of them when `all`), LISTEN aside. */
+void col__json_activity(fs_buf_t *b, const col_activity_t *a)
+{
+	if (a->hosts == 0)
+		return;
+	fs_buf_printf(b, ",\"activity\":{\"active\":%" PRIu64 ",\"unanswered\":%" PRIu64
+	              ",\"idle\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ",\"bytes_acked\":%" PRIu64
+	              ",\"established\":%" PRIu64 ",\"hosts\":%" PRIu32 "}",
+	              a->active, a->unanswered, a->idle, a->bytes_received, a->bytes_acked,
+	              a->established, a->hosts);
+}
+
+void col__grid_activity(grid_t *g, const col_activity_t *a)
+{
+	if (a->hosts == 0) {
+		for (int i = 0; i < 3; i++)
+			grid_cell(g, "-");
+		return;
+	}
+	grid_cell(g, "%" PRIu64, a->active);
+	grid_cell(g, "%" PRIu64, a->unanswered);
+	grid_cell(g, "%" PRIu64, a->idle);
+}
+
 void col__json_states(fs_buf_t *b, const uint64_t *n, bool all)
 {
 	const char *sep = "";

@@ -123,6 +123,17 @@ int col_top_add_roll(col_top_t *t, const col_host_t *h, const col_roll_top_t *r)
 
 int col_top_render(col_top_t *t, fs_buf_t *b);
 
+/*
+ * What an IP's connections were doing (DESIGN 12), summed over the hosts
+ * that measured it: each host's latest measurement in the window, with the
+ * ESTABLISHED it was taken of.  hosts 0: none measured.
+ */
+typedef struct {
+	uint32_t hosts;
+	uint64_t established, active, unanswered, idle;
+	uint64_t bytes_received, bytes_acked;
+} col_activity_t;
+
 /* One IP of a merge, for the queries built on it (suspects); ranks by the options' state. */
 typedef struct {
 	wire_ip_t ip;
@@ -134,6 +145,7 @@ typedef struct {
 	const char *const *tiers;        /* sorted */
 	size_t n_tiers;
 	int64_t first_ms, last_ms;
+	col_activity_t act;
 } col_top_ip_t;
 
 /*

@@ -28,6 +28,15 @@ void col__grid_state_heads(grid_t *g);
 /* {"NAME":n,...} of the nonzero states (all of them when `all`), LISTEN aside. */
 void col__json_states(fs_buf_t *b, const uint64_t *n, bool all);
 
+/*
+ * `,"activity":{...}` of an IP measured by some host (nothing when none):
+ * the DESIGN 12 keys, and the ESTABLISHED they are of and the hosts.
+ */
+void col__json_activity(fs_buf_t *b, const col_activity_t *a);
+
+/* Its ACTIVE, UNANSWERED and IDLE cells ("-" when no host measured it). */
+void col__grid_activity(grid_t *g, const col_activity_t *a);
+
 /* `{"now_ms":...,"tier":...` : the opening every query's JSON shares (unclosed). */
 void col__json_head(fs_buf_t *b, const col_qopts_t *o);
 

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "grid.h"
+#include "query_priv.h"
 
 #define QUERY_MAX_BASELINE_MS (366LL * 86400000)
 
@@ -27,6 +28,9 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c)
 	c->flood_growth = 10;
 	c->flood_hours = 0.1;
 	c->flood_min_hours = 24;
+	c->activity_min = 20;
+	c->flood_unanswered = 0.8;
+	c->busy_answered = 0.5;
 	c->baseline_ms = 7 * 86400000LL;
 	strcpy(c->ipset, "fleetstat-block");
 }
@@ -94,6 +98,8 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 		{"nat_established", offsetof(col_suspect_cfg_t, nat_established), 0, 1},
 		{"nat_hours", offsetof(col_suspect_cfg_t, nat_hours), 0, 1},
 		{"flood_hours", offsetof(col_suspect_cfg_t, flood_hours), 0, 1},
+		{"flood_unanswered", offsetof(col_suspect_cfg_t, flood_unanswered), 0, 1},
+		{"busy_answered", offsetof(col_suspect_cfg_t, busy_answered), 0, 1},
 		{"nat_growth", offsetof(col_suspect_cfg_t, nat_growth), 1, 1e6},
 		{"flood_growth", offsetof(col_suspect_cfg_t, flood_growth), 1, 1e6},
 	};
@@ -108,8 +114,10 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 			}
 			return 0;
 		}
-	if (strcmp(name, "suspect_min") == 0 || strcmp(name, "syn_min") == 0) {
-		if (parse_count(value, name[1] == 'u' ? &c->suspect_min : &c->syn_min) < 0) {
+	if (strcmp(name, "suspect_min") == 0 || strcmp(name, "syn_min") == 0 ||
+	    strcmp(name, "activity_min") == 0) {
+		if (parse_count(value, name[0] == 'a'   ? &c->activity_min
+		                       : name[1] == 'u' ? &c->suspect_min : &c->syn_min) < 0) {
 			*why = "not a count from 1 to 4294967295";
 			return -EINVAL;
 		}
@@ -157,7 +165,7 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 static const char *const verdict_names[] = {
 	[COL_V_SYN_FLOOD] = "syn-flood", [COL_V_CONN_FLOOD] = "conn-flood",
 	[COL_V_NAT_EGRESS] = "nat-egress", [COL_V_WATCH] = "watch",
-	[COL_V_ALLOWED] = "allowed", [COL_V_DENIED] = "denied",
+	[COL_V_ALLOWED] = "allowed", [COL_V_DENIED] = "denied", [COL_V_BUSY] = "busy",
 };
 
 const char *col_verdict_name(col_verdict_t v)
@@ -204,12 +212,36 @@ static bool in_list(const wire_cidr_t *v, size_t n, const wire_ip_t *ip)
 	return false;
 }
 
+/* What its connections are doing, measured on enough of them to tell (DESIGN 12). */
+static bool measured(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return s->w.act.hosts > 0 && s->w.act.established >= c->activity_min;
+}
+
+static double unanswered(const col_suspect_t *s)
+{
+	return share(s->w.act.unanswered, s->w.act.established);
+}
+
+/* The history of an egress: present much of the baseline, not far above its median. */
+static bool egress_history(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return s->hours_pending == 0 && s->hours_baseline > 0 &&
+	       share(s->hours_present, s->hours_baseline) >= c->nat_hours &&
+	       growth(s) <= c->nat_growth;
+}
+
 /*
  * Lists first, then SYN_RECV dominance (a flood of half-open connections
- * is an attack whatever its history), then the history: steady and
- * ESTABLISHED-dominated is an egress, sudden and new is a flood.  A history
- * with hours still to be built is not judged: their IPs are missing from it,
- * so a steady egress whose hours are pending would look new (a conn-flood).
+ * is an attack whatever its history), then what its connections are doing:
+ * most never answered is a connection flood (silent or slowloris) from the
+ * first report; most answered is real traffic, never an attack on
+ * connection counts alone (nat-egress when the history says so, busy
+ * while it cannot).  Idle alone decides nothing: keep-alive pools of real
+ * clients idle too.  Then the history: steady and ESTABLISHED-dominated is
+ * an egress, sudden and new is a flood.  A history with hours still to be
+ * built is not judged: their IPs are missing from it, so a steady egress
+ * whose hours are pending would look new (a conn-flood).
  */
 void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 {
@@ -223,10 +255,13 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 	else if (s->w.st[WIRE_SYN_RECV] >= c->syn_min &&
 	         share(s->w.st[WIRE_SYN_RECV], all) >= c->syn_share)
 		s->verdict = COL_V_SYN_FLOOD;
+	else if (measured(c, s) && unanswered(s) >= c->flood_unanswered)
+		s->verdict = COL_V_CONN_FLOOD;
+	else if (measured(c, s) && 1 - unanswered(s) >= c->busy_answered)
+		s->verdict = egress_history(c, s) ? COL_V_NAT_EGRESS : COL_V_BUSY;
 	else if (s->hours_pending > 0)
 		s->verdict = COL_V_WATCH;
-	else if (share(s->w.st[WIRE_ESTABLISHED], all) >= c->nat_established &&
-	         s->hours_baseline > 0 && present >= c->nat_hours && g <= c->nat_growth)
+	else if (share(s->w.st[WIRE_ESTABLISHED], all) >= c->nat_established && egress_history(c, s))
 		s->verdict = COL_V_NAT_EGRESS;
 	else if (g >= c->flood_growth && present <= c->flood_hours &&
 	         s->hours_baseline >= c->flood_min_hours)
@@ -234,13 +269,23 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 	else
 		s->verdict = COL_V_WATCH;
 	/* A verdict the history does not decide is final: nothing of it waits. */
-	if (s->verdict != COL_V_WATCH)
+	if (s->verdict != COL_V_WATCH && s->verdict != COL_V_BUSY)
 		s->hours_pending = 0;
 }
 
 bool col_suspect_waits(const col_suspect_t *s)
 {
-	return s->hours_pending > 0 && s->verdict == COL_V_WATCH;
+	return s->hours_pending > 0 && (s->verdict == COL_V_WATCH || s->verdict == COL_V_BUSY);
+}
+
+/* "380 of 400 connections never answered, idle 95%, active 0%" (the measured ones). */
+static void activity_text(const col_suspect_t *s, char *out, size_t len)
+{
+	const col_activity_t *a = &s->w.act;
+
+	snprintf(out, len, "%" PRIu64 " of %" PRIu64 " connections never answered, idle %.0f%%"
+	         ", active %.0f%%", a->unanswered, a->established,
+	         100 * share(a->idle, a->established), 100 * share(a->active, a->established));
 }
 
 /* The reasons, in words, for mail and terminals. */
@@ -248,8 +293,9 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 {
 	uint64_t all = total(&s->w);
 	double g = growth(s);
-	char gs[64];
+	char gs[64], act[160];
 
+	activity_text(s, act, sizeof(act));
 	if (isinf(g))
 		snprintf(gs, sizeof(gs), "no baseline");
 	else
@@ -262,13 +308,28 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 		         s->w.st[WIRE_SYN_RECV], 100 * share(s->w.st[WIRE_SYN_RECV], all));
 		break;
 	case COL_V_NAT_EGRESS:
-		snprintf(out, len, "%.0f%% ESTABLISHED, seen %" PRIu32 " of %" PRIu32 " hours, %s",
-		         100 * share(s->w.st[WIRE_ESTABLISHED], all), s->hours_present,
-		         s->hours_baseline, gs);
+		if (measured(c, s))
+			snprintf(out, len, "%s; seen %" PRIu32 " of %" PRIu32 " hours, %s", act,
+			         s->hours_present, s->hours_baseline, gs);
+		else
+			snprintf(out, len, "%.0f%% ESTABLISHED, seen %" PRIu32 " of %" PRIu32 " hours, %s",
+			         100 * share(s->w.st[WIRE_ESTABLISHED], all), s->hours_present,
+			         s->hours_baseline, gs);
 		break;
 	case COL_V_CONN_FLOOD:
-		snprintf(out, len, "seen %" PRIu32 " of %" PRIu32 " hours before, %s", s->hours_present,
-		         s->hours_baseline, gs);
+		if (measured(c, s) && unanswered(s) >= c->flood_unanswered)
+			snprintf(out, len, "%s", act);
+		else
+			snprintf(out, len, "seen %" PRIu32 " of %" PRIu32 " hours before, %s",
+			         s->hours_present, s->hours_baseline, gs);
+		break;
+	case COL_V_BUSY:
+		if (s->hours_pending > 0)
+			snprintf(out, len, "%s; baseline being built: %" PRIu32 " hours pending", act,
+			         s->hours_pending);
+		else
+			snprintf(out, len, "%s; seen %" PRIu32 " of %" PRIu32 " hours, %s", act,
+			         s->hours_present, s->hours_baseline, gs);
 		break;
 	case COL_V_WATCH:
 		if (s->hours_pending > 0)
@@ -367,6 +428,7 @@ int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_
 			              ",\"baseline_median\":%" PRIu64 ",\"growth\":",
 			              x->hours_present, x->hours_baseline, x->baseline_median);
 			json_growth(b, x);
+			col__json_activity(b, &x->w.act);
 			fs_buf_printf(b, ",\"pending_hours\":%" PRIu32 ",\"why\":", x->hours_pending);
 			fs_buf_json_str(b, why);
 			fs_buf_puts(b, "}");

@@ -26,6 +26,11 @@ typedef struct {
 	double flood_growth;      /* conn-flood: at least 10 times its median (none: infinite) */
 	double flood_hours;       /* and present in at most 0.1 of the baseline's hours, */
 	uint32_t flood_min_hours; /* of a baseline with at least 24 hours of data (less: watch) */
+	/* From what its connections are doing (DESIGN 12), when measured on at least
+	   activity_min of its ESTABLISHED: */
+	uint64_t activity_min;    /* 20 */
+	double flood_unanswered;  /* conn-flood: this share never answered, 0.8 (no history needed) */
+	double busy_answered;     /* busy (or nat-egress by history): this share answered, 0.5 */
 	int64_t baseline_ms;      /* the baseline: 7 d before the window's hour */
 	wire_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
 	size_t n_allow, n_deny;
@@ -36,7 +41,8 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c);
 
 /*
  * One key of [suspects]: suspect_min, syn_share, syn_min, nat_established,
- * nat_hours, nat_growth, flood_growth, flood_hours, flood_min_hours, baseline (a duration),
+ * nat_hours, nat_growth, flood_growth, flood_hours, flood_min_hours, activity_min,
+ * flood_unanswered, busy_answered, baseline (a duration),
  * allow and deny (CIDRs or addresses, separated by spaces or commas; each
  * key adds to its list), ipset.  0, -ENOENT (unknown key) or -EINVAL with a
  * static reason in *why.
@@ -46,6 +52,7 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 
 typedef enum {
 	COL_V_SYN_FLOOD, COL_V_CONN_FLOOD, COL_V_NAT_EGRESS, COL_V_WATCH, COL_V_ALLOWED, COL_V_DENIED,
+	COL_V_BUSY,
 } col_verdict_t;
 
 const char *col_verdict_name(col_verdict_t v);
@@ -70,13 +77,15 @@ bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w);
 
 /*
  * Sets s->verdict from its figures and the config.  While s->hours_pending,
- * only the lists and syn-flood (which need no history) are judged; the rest
- * is watch until the baseline is built.  A verdict so decided is final: its
- * hours_pending becomes 0 (its JSON's pending_hours: 0 when final).
+ * only the lists, syn-flood and what its connections are doing (conn-flood
+ * or busy: they need no history) are judged; the rest is watch until the
+ * baseline is built.  A verdict so decided is final: its hours_pending
+ * becomes 0 (its JSON's pending_hours: 0 when final); busy is not, for the
+ * history may yet make it nat-egress.
  */
 void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s);
 
-/* Whether its verdict waits for baseline hours still to be built (watch meanwhile). */
+/* Whether its verdict waits for baseline hours still to be built (watch or busy meanwhile). */
 bool col_suspect_waits(const col_suspect_t *s);
 
 /*

@@ -33,6 +33,8 @@ typedef struct {
 	uint64_t tier_max;         /* fleet: the largest rank summed over one tier's hosts */
 	const char **tiers;        /* fleet: distinct tier names (borrowed) */
 	size_t n_tiers;
+	col_act_t act;             /* host: its latest activity */
+	col_activity_t asum;       /* fleet: the hosts' latest, summed */
 } ipent_t;
 
 typedef struct {
@@ -272,6 +274,15 @@ static int top_fold(col_top_t *t)
 			return -ENOMEM;
 		if (x->rank > f->host_max)
 			f->host_max = x->rank;
+		if (x->act.at_ms != 0) {
+			f->asum.hosts++;
+			f->asum.established += x->act.established;
+			f->asum.active += x->act.a.active;
+			f->asum.unanswered += x->act.a.unanswered;
+			f->asum.idle += x->act.a.idle;
+			f->asum.bytes_received += x->act.a.bytes_received;
+			f->asum.bytes_acked += x->act.a.bytes_acked;
+		}
 		if ((err = tier_sum(t, x, hs->h->tier)) < 0)
 			return err;
 	}
@@ -309,7 +320,8 @@ static int host_reports(col_top_t *t, const col_host_t *h, uint32_t reports, uin
 
 /* An IP's peaks (st per state; total) in `listed` reports of a host, seen from first to last. */
 static int pair_add(col_top_t *t, uint32_t slot, const wire_ip_t *ip, const uint32_t *st,
-                    uint64_t total, uint32_t listed, int64_t first, int64_t last)
+                    uint64_t total, uint32_t listed, int64_t first, int64_t last,
+                    const col_act_t *act)
 {
 	ipent_t *x = ipmap_get(&t->pairs, ip, slot);
 	uint64_t v = t->o.state == COL_STATE_TOTAL ? total : st[t->o.state];
@@ -326,6 +338,8 @@ static int pair_add(col_top_t *t, uint32_t slot, const wire_ip_t *ip, const uint
 		x->first = first;
 	if (last > x->last)
 		x->last = last;
+	if (act->at_ms != 0 && (x->act.at_ms == 0 || act->at_ms >= x->act.at_ms))
+		x->act = *act;
 	return 0;
 }
 
@@ -339,9 +353,11 @@ int col_top_add(col_top_t *t, const col_host_t *h, int64_t collected_at_ms, cons
 
 	for (size_t i = 0; i < top->n_ips && err == 0; i++) {
 		const wire_remote_t *r = &top->ips[i];
+		col_act_t act = {0};
 
+		col_act_take(&act, r, collected_at_ms);
 		err = pair_add(t, slot, &r->ip, r->st.n, wire_states_total(&r->st), 1,
-		               collected_at_ms, collected_at_ms);
+		               collected_at_ms, collected_at_ms, &act);
 	}
 	return err;
 }
@@ -357,7 +373,8 @@ int col_top_add_roll(col_top_t *t, const col_host_t *h, const col_roll_top_t *r)
 	for (size_t i = 0; i < r->n && err == 0; i++) {
 		const col_roll_ip_t *e = &r->ips[i];
 
-		err = pair_add(t, slot, &e->ip, e->st.n, e->total, e->listed, e->first_ms, e->last_ms);
+		err = pair_add(t, slot, &e->ip, e->st.n, e->total, e->listed, e->first_ms, e->last_ms,
+		               &e->act);
 	}
 	return err;
 }
@@ -431,7 +448,7 @@ int col_top_ips(col_top_t *t, const col_top_ip_t **out, size_t *n)
 		*x = (col_top_ip_t){.ip = f->ip, .count = f->rank, .upper_bound = f->ub,
 		                    .host_max = f->host_max, .tier_max = f->tier_max,
 		                    .hosts = f->listed, .tiers = f->tiers, .n_tiers = f->n_tiers,
-		                    .first_ms = f->first, .last_ms = f->last};
+		                    .first_ms = f->first, .last_ms = f->last, .act = f->asum};
 		memcpy(x->st, f->st, sizeof(x->st));
 	}
 	free(v);
@@ -453,7 +470,7 @@ uint64_t col_top_count(const col_top_t *t, const wire_ip_t *ip)
 int col_top_render(col_top_t *t, fs_buf_t *b)
 {
 	static const char *const head[] = {"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS"};
-	static const char *const tail[] = {"FIRST_SEEN", "LAST_SEEN"};
+	static const char *const tail[] = {"ACTIVE", "UNANSWERED", "IDLE", "FIRST_SEEN", "LAST_SEEN"};
 	const col_qopts_t *o = &t->o;
 	ipent_t **v;
 	size_t k;
@@ -482,8 +499,10 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 			fs_buf_printf(b, "],\"total\":%" PRIu64 ",\"states\":",
 			              col__state_value_u64(f->st, COL_STATE_TOTAL));
 			col__json_states(b, f->st, false);
-			fs_buf_printf(b, ",\"first_seen\":%" PRId64 ",\"last_seen\":%" PRId64 "}",
+			fs_buf_printf(b, ",\"first_seen\":%" PRId64 ",\"last_seen\":%" PRId64,
 			              f->first, f->last);
+			col__json_activity(b, &f->asum);
+			fs_buf_puts(b, "}");
 		}
 		fs_buf_puts(b, "]}\n");
 		free(v);
@@ -512,6 +531,7 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 		grid_cell(&g, "%s", tiers);
 		for (size_t s = 0; s + 1 < COL__NTABLE_STATES; s++)
 			grid_cell(&g, "%" PRIu64, f->st[col__table_states[s]]);
+		col__grid_activity(&g, &f->asum);
 		grid_cell(&g, "%s", col_time_str(f->first, t1));
 		grid_cell(&g, "%s", col_time_str(f->last, t2));
 	}

@@ -42,6 +42,12 @@ static void trim(col_roll_top_t *r)
 	r->n = COL_ROLL_TOP_MAX;
 }
 
+void col_act_take(col_act_t *a, const wire_remote_t *x, int64_t at_ms)
+{
+	if (x->has_act && (a->at_ms == 0 || at_ms >= a->at_ms))
+		*a = (col_act_t){.at_ms = at_ms, .established = x->st.n[WIRE_ESTABLISHED], .a = x->act};
+}
+
 int col_roll_top_add(col_roll_top_t *r, const wire_top_t *top, int64_t at_ms)
 {
 	if (r->n + top->n_ips > r->cap) {
@@ -75,6 +81,7 @@ int col_roll_top_add(col_roll_top_t *r, const wire_top_t *top, int64_t at_ms)
 			e->first_ms = at_ms;
 		if (at_ms > e->last_ms)
 			e->last_ms = at_ms;
+		col_act_take(&e->act, x, at_ms);
 	}
 	if (r->n > COL_ROLL_TOP_MAX)
 		trim(r);

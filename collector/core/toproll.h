@@ -15,6 +15,20 @@
  */
 #define COL_ROLL_TOP_MAX 256
 
+/*
+ * What an IP's connections were doing on one host (DESIGN 12): the latest
+ * report of the period that measured it, with that report's ESTABLISHED
+ * (what the counts are shares of).  at_ms 0: none measured.
+ */
+typedef struct {
+	int64_t at_ms;
+	uint32_t established;
+	wire_activity_t a;
+} col_act_t;
+
+/* Keeps x's activity in *a when it is the later (a report's, collected at at_ms). */
+void col_act_take(col_act_t *a, const wire_remote_t *x, int64_t at_ms);
+
 /* One IP over the period's reports. */
 typedef struct {
 	wire_ip_t ip;
@@ -22,6 +36,7 @@ typedef struct {
 	uint32_t total;          /* its largest total (every state but LISTEN) */
 	wire_states_t st;        /* its largest count per state */
 	int64_t first_ms, last_ms;
+	col_act_t act;
 } col_roll_ip_t;
 
 /*

@@ -63,10 +63,23 @@ static bool put_ip(fs_buf_t *b, const wire_ip_t *ip, bool zero_ok)
 }
 
 /* Starts a column in b: its format byte. */
-static void put_start(fs_buf_t *b)
+static void put_start(fs_buf_t *b, uint8_t format)
 {
 	fs_buf_reset(b);
-	put_u8(b, DB_PACK_FORMAT);
+	put_u8(b, format);
+}
+
+/* An IP's activity in a top list of format 2: 0, or 1 and its five figures. */
+static void put_act(fs_buf_t *b, bool has, const wire_activity_t *a)
+{
+	put_u8(b, has);
+	if (!has)
+		return;
+	put_var(b, a->active);
+	put_var(b, a->unanswered);
+	put_var(b, a->idle);
+	put_var(b, a->bytes_received);
+	put_var(b, a->bytes_acked);
 }
 
 /* Starts a column of n entries, or leaves b empty (a NULL column) and false when n is 0. */
@@ -76,7 +89,7 @@ static bool put_start_list(fs_buf_t *b, size_t n)
 		fs_buf_reset(b);
 		return false;
 	}
-	put_start(b);
+	put_start(b, DB_PACK_FORMAT);
 	put_var(b, n);
 	return true;
 }
@@ -91,7 +104,7 @@ static void put_thresholds(fs_buf_t *b, uint32_t total, uint32_t established, ui
 
 int db_top_pack(fs_buf_t *b, const wire_top_t *t)
 {
-	put_start(b);
+	put_start(b, DB_PACK_FORMAT_TOP);
 	put_var(b, t->limit);
 	put_thresholds(b, t->threshold_total, t->threshold_established, t->threshold_syn_recv);
 	put_var(b, t->distinct_ips);
@@ -102,6 +115,7 @@ int db_top_pack(fs_buf_t *b, const wire_top_t *t)
 		if (!put_ip(b, &t->ips[i].ip, false))
 			return -EINVAL;
 		put_states(b, &t->ips[i].st);
+		put_act(b, t->ips[i].has_act, &t->ips[i].act);
 	}
 	return b->err;
 }
@@ -158,7 +172,7 @@ int db_roll_top_pack(fs_buf_t *b, const col_roll_top_t *r)
 	for (size_t i = 1; i < r->n; i++)
 		if (r->ips[i].first_ms < base)
 			base = r->ips[i].first_ms;
-	put_start(b);
+	put_start(b, DB_PACK_FORMAT_TOP);
 	put_var(b, r->reports);
 	put_thresholds(b, r->thr_total, r->thr_established, r->thr_syn_recv);
 	put_var(b, zigzag(base));
@@ -173,6 +187,14 @@ int db_roll_top_pack(fs_buf_t *b, const col_roll_top_t *r)
 		put_states(b, &e->st);
 		put_var(b, (uint64_t)(e->first_ms - base));
 		put_var(b, (uint64_t)(e->last_ms - e->first_ms));
+		put_act(b, e->act.at_ms != 0, &e->act.a);
+		if (e->act.at_ms != 0) {
+			/* Taken from a report of the period: at first_ms or later. */
+			if (e->act.at_ms < e->first_ms || e->act.at_ms > e->last_ms)
+				return -EINVAL;
+			put_var(b, (uint64_t)(e->act.at_ms - e->first_ms));
+			put_var(b, e->act.established);
+		}
 	}
 	return b->err;
 }
@@ -183,6 +205,7 @@ typedef struct {
 	const uint8_t *p;
 	const uint8_t *end;
 	bool bad;
+	uint8_t format;
 } rd_t;
 
 static uint64_t get_var(rd_t *r)
@@ -260,17 +283,40 @@ static void get_ip(rd_t *r, wire_ip_t *ip, bool zero_ok)
 	get_mem(r, ip->b, ip->len);
 }
 
-/* Starts a reader on a packed column; false if it is empty (NULL). */
-static bool rd_start(rd_t *r, const void *blob, size_t len)
+/*
+ * Starts a reader on a packed column of format 1 up to max_format (its
+ * format in r->format); false if it is empty (NULL).
+ */
+static bool rd_start(rd_t *r, const void *blob, size_t len, uint8_t max_format)
 {
 	r->p = blob;
 	r->end = blob != NULL ? r->p + len : r->p;   /* NULL + 0 is undefined */
 	r->bad = false;
+	r->format = 0;
 	if (r->p == r->end)
 		return false;
-	if (get_u8(r) != DB_PACK_FORMAT)
+	r->format = get_u8(r);
+	if (r->format < DB_PACK_FORMAT || r->format > max_format)
 		r->bad = true;
 	return true;
+}
+
+/* An IP's activity in a top list of format 2 (nothing in format 1); *has as stored. */
+static void get_act(rd_t *r, bool *has, wire_activity_t *a)
+{
+	uint8_t flag = r->format >= 2 ? get_u8(r) : 0;
+
+	memset(a, 0, sizeof(*a));
+	*has = flag == 1;
+	if (flag > 1)
+		r->bad = true;
+	if (!*has)
+		return;
+	a->active = get_u32(r);
+	a->unanswered = get_u32(r);
+	a->idle = get_u32(r);
+	a->bytes_received = get_var(r);
+	a->bytes_acked = get_var(r);
 }
 
 /* A count of entries that each take at least min bytes of what is left. */
@@ -297,7 +343,7 @@ int db_top_unpack(const void *blob, size_t len, wire_top_t *out)
 	size_t i, n;
 
 	memset(out, 0, sizeof(*out));
-	if (!rd_start(&r, blob, len))
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT_TOP))
 		return 0;
 	out->limit = get_u32(&r);
 	out->threshold_total = get_u32(&r);
@@ -318,8 +364,14 @@ int db_top_unpack(const void *blob, size_t len, wire_top_t *out)
 	}
 	out->n_ips = n;
 	for (i = 0; i < n && !r.bad; i++) {
-		get_ip(&r, &out->ips[i].ip, false);
-		get_states(&r, &out->ips[i].st);
+		wire_remote_t *e = &out->ips[i];
+
+		get_ip(&r, &e->ip, false);
+		get_states(&r, &e->st);
+		get_act(&r, &e->has_act, &e->act);
+		/* As the collector took it: each count at most the IP's ESTABLISHED. */
+		if (e->has_act && !wire_activity_within(&e->act, e->st.n[WIRE_ESTABLISHED]))
+			r.bad = true;
 	}
 	if (!rd_done(&r))
 		goto bad;
@@ -338,7 +390,7 @@ int db_listeners_unpack(const void *blob, size_t len, wire_listener_t **out, siz
 
 	*out = NULL;
 	*n = 0;
-	if (!rd_start(&r, blob, len))
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT))
 		return 0;
 	cnt = get_count(&r, 4);  /* length byte and three varints */
 	if (r.bad)
@@ -370,7 +422,7 @@ int db_counters_unpack(const void *blob, size_t len, db_id_name_fn name_of, void
 
 	*out = NULL;
 	*n = 0;
-	if (!rd_start(&r, blob, len))
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT))
 		return 0;
 	cnt = get_count(&r, 2);  /* two varints */
 	if (r.bad)
@@ -408,7 +460,7 @@ int db_counters_pick(const void *blob, size_t len, const uint32_t *ids, size_t n
 	rd_t r;
 
 	*found = 0;
-	if (!rd_start(&r, blob, len))
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT))
 		return 0;
 	n = get_count(&r, 2);
 	for (i = 0; i < n && !r.bad; i++) {
@@ -437,9 +489,10 @@ int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out)
 	rd_t r;
 	int64_t base;
 	size_t n;
+	bool has;
 
 	memset(out, 0, sizeof(*out));
-	if (!rd_start(&r, blob, len))
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT_TOP))
 		return -EBADMSG;
 	out->reports = get_u32(&r);
 	out->thr_total = get_u32(&r);
@@ -465,6 +518,15 @@ int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out)
 		    !add_ms(e->first_ms, get_var(&r), &e->last_ms) ||
 		    e->listed == 0 || e->listed > out->reports)
 			r.bad = true;
+		get_act(&r, &has, &e->act.a);
+		if (has && !r.bad) {
+			if (!add_ms(e->first_ms, get_var(&r), &e->act.at_ms) ||
+			    e->act.at_ms > e->last_ms || e->act.at_ms == 0)
+				r.bad = true;
+			e->act.established = get_u32(&r);
+			if (!wire_activity_within(&e->act.a, e->act.established))
+				r.bad = true;
+		}
 	}
 	if (!rd_done(&r))
 		goto bad;

@@ -35,6 +35,12 @@
  * a corrupt row, which queries skip or report.
  */
 #define DB_PACK_FORMAT 1
+/*
+ * Top lists (a report's, a minute's) are written in format 2: format 1 with
+ * each IP's activity after it (a 0, or a 1 and the figures).  Format 1
+ * columns, stored before, still read (without activity).
+ */
+#define DB_PACK_FORMAT_TOP 2
 
 /* A report's top list.  Never NULL: an empty list still has its thresholds. */
 int db_top_pack(fs_buf_t *b, const wire_top_t *t);

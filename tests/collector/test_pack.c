@@ -21,7 +21,7 @@
  * The bytes of schema/001_init.sql and 004_top_minute.sql, worked out by
  * hand from the format: what databases hold, so they must never change.
  */
-static const uint8_t top_bytes[] = {
+static const uint8_t top_bytes_v1[] = {
 	1,                      /* format */
 	20, 0xac, 0x02, 5, 0,   /* limit, thresholds total (300), established, syn_recv */
 	4,                      /* distinct_ips */
@@ -31,6 +31,21 @@ static const uint8_t top_bytes[] = {
 	4, 10, 0, 0, 1, 0x05, 7, 1,                               /* ESTABLISHED 7, SYN_RECV 1 */
 	16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
 	0x80, 0x02, 0xc8, 0x01,                                   /* LAST_ACK 200 */
+};
+
+/* Format 2 (since activity): each IP's activity after its states. */
+static const uint8_t top_bytes[] = {
+	2,
+	20, 0xac, 0x02, 5, 0,
+	4,
+	0x21, 2, 1,
+	0x80, 0x01, 3,
+	2,
+	4, 10, 0, 0, 1, 0x05, 7, 1,
+	1, 3, 2, 1, 0xac, 0x02, 0,  /* activity: active 3, unanswered 2, idle 1, received 300, acked 0 */
+	16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
+	0x80, 0x02, 0xc8, 0x01,
+	0,                          /* not measured */
 };
 
 static const uint8_t lis_bytes[] = {
@@ -47,7 +62,7 @@ static const uint8_t cnt_bytes[] = {
 	3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,   /* "" UINT64_MAX */
 };
 
-static const uint8_t roll_bytes[] = {
+static const uint8_t roll_bytes_v1[] = {
 	1, 3, 10, 2, 1,                         /* reports, thresholds */
 	0x80, 0xe8, 0x81, 0xea, 0xc6, 0x68,     /* base NOW, zigzagged */
 	2,
@@ -55,8 +70,20 @@ static const uint8_t roll_bytes[] = {
 	16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 2, 0x04, 2, 0x90, 0x4e, 0,
 };
 
+/* Format 2: after each IP's times its activity, and then when and of how many ESTABLISHED. */
+static const uint8_t roll_bytes[] = {
+	2, 3, 10, 2, 1,
+	0x80, 0xe8, 0x81, 0xea, 0xc6, 0x68,
+	2,
+	4, 10, 0, 0, 1, 3, 9, 0x01, 9, 0, 0xa0, 0x9c, 0x01,
+	1, 1, 2, 3, 4, 5, 0x90, 0x4e, 9,       /* activity, at first + 10000, of 9 ESTABLISHED */
+	16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 2, 0x04, 2, 0x90, 0x4e, 0,
+	0,
+};
+
 static wire_remote_t top_ips[2] = {
-	{.ip = IP4, .st.n = {[WIRE_ESTABLISHED] = 7, [WIRE_SYN_RECV] = 1}},
+	{.ip = IP4, .st.n = {[WIRE_ESTABLISHED] = 7, [WIRE_SYN_RECV] = 1}, .has_act = true,
+	 .act = {.active = 3, .unanswered = 2, .idle = 1, .bytes_received = 300}},
 	{.ip = IP6, .st.n = {[WIRE_LAST_ACK] = 200}},
 };
 
@@ -84,7 +111,9 @@ static const wire_counter_t cnt_value[3] = {
 
 static col_roll_ip_t roll_ips[2] = {
 	{.ip = IP4, .listed = 3, .total = 9, .st.n = {[WIRE_ESTABLISHED] = 9},
-	 .first_ms = NOW, .last_ms = NOW + 20000},
+	 .first_ms = NOW, .last_ms = NOW + 20000,
+	 .act = {.at_ms = NOW + 10000, .established = 9,
+	         .a = {.active = 1, .unanswered = 2, .idle = 3, .bytes_received = 4, .bytes_acked = 5}}},
 	{.ip = IP6, .listed = 1, .total = 2, .st.n = {[WIRE_SYN_RECV] = 2},
 	 .first_ms = NOW + 10000, .last_ms = NOW + 10000},
 };
@@ -157,6 +186,8 @@ static void top_equal(const wire_top_t *a, const wire_top_t *b)
 	for (size_t i = 0; i < a->n_ips; i++) {
 		ip_equal(&a->ips[i].ip, &b->ips[i].ip);
 		states_equal(&a->ips[i].st, &b->ips[i].st);
+		assert_int_equal(a->ips[i].has_act, b->ips[i].has_act);
+		assert_memory_equal(&a->ips[i].act, &b->ips[i].act, sizeof(a->ips[i].act));
 	}
 }
 
@@ -186,6 +217,9 @@ static void roll_equal(const col_roll_top_t *a, const col_roll_top_t *b)
 		states_equal(&x->st, &y->st);
 		assert_int_equal(x->first_ms, y->first_ms);
 		assert_int_equal(x->last_ms, y->last_ms);
+		assert_int_equal(x->act.at_ms, y->act.at_ms);
+		assert_int_equal(x->act.established, y->act.established);
+		assert_memory_equal(&x->act.a, &y->act.a, sizeof(x->act.a));
 	}
 }
 
@@ -283,7 +317,7 @@ static void refuse_damaged(decode_fn dec, const uint8_t *good, size_t len)
 	memcpy(b, good, len);
 	b[len] = 0;
 	assert_int_equal(dec(b, len + 1), -EBADMSG);
-	b[0] = DB_PACK_FORMAT + 1;
+	b[0] = DB_PACK_FORMAT_TOP + 1;
 	assert_int_equal(dec(b, len), -EBADMSG);
 	b[0] = 0;
 	assert_int_equal(dec(b, len), -EBADMSG);
@@ -311,6 +345,27 @@ static void test_db_top_pack_bytes(void **state)
 	assert_int_equal(db_top_unpack(b.p, b.len, &back), 0);
 	top_equal(&back, &t);
 	free(back.ips);
+
+	/* Format 1, as databases before activity hold it, still reads: no activity. */
+	top_ips[0].has_act = false;
+	top_ips[0].act = (wire_activity_t){0};
+	assert_int_equal(db_top_unpack(top_bytes_v1, sizeof(top_bytes_v1), &back), 0);
+	top_equal(&back, &t);
+	free(back.ips);
+	top_ips[0].has_act = true;
+	top_ips[0].act = (wire_activity_t){.active = 3, .unanswered = 2, .idle = 1,
+	                                   .bytes_received = 300};
+
+	/* Activity beyond the IP's ESTABLISHED is a corrupt row. */
+	uint8_t bad[sizeof(top_bytes)];
+
+	memcpy(bad, top_bytes, sizeof(bad));
+	bad[24] = 8; /* unanswered 8 of 7 */
+	assert_int_equal(dec_top(bad, sizeof(bad)), -EBADMSG);
+	bad[24] = 7;
+	assert_int_equal(dec_top(bad, sizeof(bad)), 0);
+	bad[22] = 2; /* a flag other than 0 or 1 */
+	assert_int_equal(dec_top(bad, sizeof(bad)), -EBADMSG);
 	fs_buf_close(&b);
 }
 
@@ -341,7 +396,7 @@ static void test_db_top_pack_round_trip_extremes(void **state)
 	/* An empty list still has its bytes; a NULL column is an empty list. */
 	t = (wire_top_t){.limit = 20};
 	assert_int_equal(db_top_pack(&b, &t), 0);
-	bytes_equal(&b, (const uint8_t[]){1, 20, 0, 0, 0, 0, 0, 0, 0}, 9);
+	bytes_equal(&b, (const uint8_t[]){2, 20, 0, 0, 0, 0, 0, 0, 0}, 9);
 	assert_int_equal(db_top_unpack(b.p, b.len, &back), 0);
 	top_equal(&back, &t);
 	assert_null(back.ips);
@@ -449,6 +504,33 @@ static void test_db_roll_top_pack_bytes(void **state)
 	roll_equal(&back, &r);
 	assert_true(back.cap >= back.n);
 	col_roll_top_close(&back);
+
+	/* Format 1 still reads, without activity. */
+	col_act_t act = roll_ips[0].act;
+
+	roll_ips[0].act = (col_act_t){0};
+	assert_int_equal(db_roll_top_unpack(roll_bytes_v1, sizeof(roll_bytes_v1), &back), 0);
+	roll_equal(&back, &r);
+	col_roll_top_close(&back);
+	roll_ips[0].act = act;
+
+	/* Activity from outside the IP's times, or beyond its ESTABLISHED: corrupt. */
+	uint8_t bad[sizeof(roll_bytes)];
+
+	memcpy(bad, roll_bytes, sizeof(bad));
+	bad[33] = 10;   /* established 10: still fine */
+	assert_int_equal(dec_roll(bad, sizeof(bad)), 0);
+	bad[33] = 2;    /* idle 3 of 2 */
+	assert_int_equal(dec_roll(bad, sizeof(bad)), -EBADMSG);
+	memcpy(bad, roll_bytes, sizeof(bad));
+	bad[22] = 0x80; /* last_ms - first_ms: 0 in three bytes, so at (first + 10000) is after it */
+	bad[23] = 0x80;
+	bad[24] = 0x00;
+	assert_int_equal(dec_roll(bad, sizeof(bad)), -EBADMSG);
+	/* A packer refuses activity it could not have taken from the period. */
+	roll_ips[0].act.at_ms = NOW + 20001;
+	assert_int_equal(db_roll_top_pack(&b, &r), -EINVAL);
+	roll_ips[0].act = act;
 	fs_buf_close(&b);
 }
 
@@ -486,6 +568,8 @@ static const struct {
 	size_t len;
 } codecs[] = {
 	{dec_top, top_bytes, sizeof(top_bytes)},
+	{dec_top, top_bytes_v1, sizeof(top_bytes_v1)},
+	{dec_roll, roll_bytes_v1, sizeof(roll_bytes_v1)},
 	{dec_lis, lis_bytes, sizeof(lis_bytes)},
 	{dec_cnt, cnt_bytes, sizeof(cnt_bytes)},
 	{dec_pick, cnt_bytes, sizeof(cnt_bytes)},

@@ -184,6 +184,73 @@ static void expect_in(const char *text, const char *part)
  * history waits (watch, saying so), never "too little history"; the lists and
  * syn-flood need no history.  Built, the same figures give the verdicts.
  */
+/* ip() with what its est connections were measured doing. */
+static col_suspect_t act(col_suspect_t s, uint64_t unanswered, uint64_t idle, uint64_t active)
+{
+	s.w.act = (col_activity_t){.hosts = 1, .established = s.w.st[WIRE_ESTABLISHED],
+	                           .unanswered = unanswered, .idle = idle, .active = active};
+	return s;
+}
+
+static void test_verdict_activity(void **state)
+{
+	col_suspect_cfg_t c;
+	col_suspect_t s;
+	char *t;
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	/* No history at all: 80% never answered is a conn-flood from the first report ... */
+	assert_int_equal(judge(&c, act(ip(400, 0, 0, 0, 0), 320, 380, 0)), COL_V_CONN_FLOOD);
+	assert_int_equal(judge(&c, act(ip(400, 0, 0, 0, 0), 319, 400, 0)), COL_V_WATCH);
+	/* ... a slowloris too (never answered, not idle) ... */
+	assert_int_equal(judge(&c, act(ip(200, 0, 0, 0, 0), 200, 0, 150)), COL_V_CONN_FLOOD);
+	/* ... and half answered is real traffic: busy, never an attack on counts alone. */
+	assert_int_equal(judge(&c, act(ip(300, 0, 0, 0, 0), 150, 0, 300)), COL_V_BUSY);
+	assert_int_equal(judge(&c, act(ip(300, 0, 0, 168, 0), 0, 0, 300)), COL_V_BUSY);
+	/* Idle but answered (keep-alive pools): real traffic, not a flood. */
+	assert_int_equal(judge(&c, act(ip(400, 0, 0, 0, 0), 0, 400, 0)), COL_V_BUSY);
+	/* With the history of an egress, busy is nat-egress. */
+	assert_int_equal(judge(&c, act(ip(300, 0, 34, 168, 160), 10, 0, 290)), COL_V_NAT_EGRESS);
+	/* SYN floods and the lists stay first. */
+	assert_int_equal(judge(&c, act(ip(100, 100, 0, 0, 0), 0, 0, 100)), COL_V_SYN_FLOOD);
+	/* Measured on too few of its connections: as without activity. */
+	assert_int_equal(judge(&c, act(ip(19, 181, 0, 0, 0), 19, 19, 0)), COL_V_SYN_FLOOD);
+	s = act(ip(400, 0, 0, 0, 0), 400, 400, 0);
+	s.w.act.established = 19;
+	s.w.act.unanswered = s.w.act.idle = 19;
+	assert_int_equal(judge(&c, s), COL_V_WATCH);
+	assert_int_equal(col_suspect_cfg_set(&c, "activity_min", "10", &(const char *){0}), 0);
+	assert_int_equal(judge(&c, s), COL_V_CONN_FLOOD);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_unanswered", "1.5", &(const char *){0}),
+	                 -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "busy_answered", "0.9", &(const char *){0}), 0);
+	assert_int_equal(judge(&c, act(ip(300, 0, 0, 0, 0), 60, 0, 300)), COL_V_WATCH);
+	assert_false(col_verdict_blocks(COL_V_BUSY));
+	assert_true(col_verdict_blocks(COL_V_CONN_FLOOD));
+
+	/* Busy while the baseline is built: it waits (nat-egress may follow); conn-flood is final. */
+	col_suspect_cfg_init(&c);
+	col_suspect_t v[2] = {act(ip(300, 0, 0, 8, 0), 0, 10, 295), act(ip(400, 0, 0, 8, 0), 380, 390, 0)};
+
+	v[1].w.ip = ip4(198, 51, 100, 40);
+	v[0].hours_pending = v[1].hours_pending = 160;
+	t = render(&c, v, 2, 160, COL_FMT_JSON);
+	assert_int_equal(v[0].verdict, COL_V_BUSY);
+	assert_true(col_suspect_waits(&v[0]));
+	assert_int_equal(v[0].hours_pending, 160);
+	assert_int_equal(v[1].verdict, COL_V_CONN_FLOOD);
+	assert_int_equal(v[1].hours_pending, 0);
+	expect_in(t, "\"verdict\":\"busy\"");
+	expect_in(t, "\"activity\":{\"active\":295,\"unanswered\":0,\"idle\":10,");
+	expect_in(t, "\"why\":\"380 of 400 connections never answered, idle 98%, active 0%\"");
+	free(t);
+	t = render(&c, v, 2, 160, COL_FMT_TABLE);
+	expect_in(t, "0 of 300 connections never answered, idle 3%, active 98%; baseline being built:"
+	             " 160 hours pending");
+	free(t);
+}
+
 static void test_pending_hours(void **state)
 {
 	col_suspect_cfg_t c;
@@ -244,6 +311,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_keys),
 		cmocka_unit_test(test_verdict_edges),
+		cmocka_unit_test(test_verdict_activity),
 		cmocka_unit_test(test_heavy),
 		cmocka_unit_test(test_render_ipset),
 		cmocka_unit_test(test_pending_hours),
