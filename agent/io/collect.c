@@ -199,7 +199,7 @@ int ag_collect(const ag_collect_opts_t *o, ag_agg_t *agg, ag_agg_t *aux,
  */
 static bool want_info(const ag_collect_opts_t *o, const wire_report_t *r)
 {
-	if (o->interval_ms == 0)
+	if (o->interval_ms == 0 || o->activity_min == AG_ACTIVITY_OFF)
 		return false;
 	if (o->activity_min == 0 || r->collected_at_ms == 0)
 		return true;

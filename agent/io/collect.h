@@ -11,6 +11,7 @@
 
 /* A single IP with over a hundred connections is suspicious (DESIGN 1.3). */
 #define AG_ACTIVITY_MIN_DEFAULT 100
+#define AG_ACTIVITY_OFF UINT32_MAX /* --activity-min off: never read the TCP info */
 
 typedef enum { AG_SRC_AUTO, AG_SRC_NETLINK, AG_SRC_PROC } ag_source_t;
 
@@ -21,7 +22,8 @@ typedef struct {
 	int threads;         /* sock_diag dump: 0 auto, 1 one dump, 2 split in two */
 	uint32_t interval_ms; /* the report's interval: what `active` and `idle` are measured by */
 	uint32_t activity_min; /* read the TCP info (DESIGN 12) when the last collection listed
-	                          an IP with this many ESTABLISHED, and in the first; 0: always */
+	                          an IP with this many ESTABLISHED, and in the first; 0: always;
+	                          AG_ACTIVITY_OFF: never */
 	bool in_netns;       /* collect inside the network namespace netns_fd (ag_netns_open()) */
 	int netns_fd, home_fd;
 } ag_collect_opts_t;

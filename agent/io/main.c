@@ -123,7 +123,8 @@ static const char usage[] =
 	"                            (loopback always is); they are counted as `excluded`\n"
 	"  --activity-min N          what the listed IPs' connections are doing (TCP info:\n"
 	"                            active, unanswered, idle, bytes) is read while some\n"
-	"                            IP has N ESTABLISHED (default 100; 0: always)\n"
+	"                            IP has N ESTABLISHED, and in the first collection\n"
+	"                            (default 100; 0: always; off: never)\n"
 	"  --token-file FILE         shared secret proving this agent to the collector\n"
 	"  --tls-ca FILE             TLS to the collector, whose certificate must come from\n"
 	"                            this CA (PEM) and be for its --collector host\n"
@@ -209,7 +210,8 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_TOP: o->top = parse_long("top", v, 0, AG_TOP_MAX); break;
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
 	case OPT_ACTIVITY_MIN:
-		o->activity_min = parse_long("activity-min", v, 0, UINT32_MAX);
+		o->activity_min = strcmp(v, "off") == 0 ? AG_ACTIVITY_OFF
+		                                        : parse_long("activity-min", v, 0, UINT32_MAX - 1);
 		break;
 	case OPT_TOKEN_FILE: fs_cli_set_str(&o->token_file, v); break;
 	case OPT_TLS_CA: fs_cli_set_str(&o->tls_ca, v); break;

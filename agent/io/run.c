@@ -1186,6 +1186,16 @@ out_state:
 
 /* ---- --print-spool ---------------------------------------------------------- */
 
+/* How many of the listed IPs carry their connections' activity. */
+static size_t listed_with_activity(const wire_top_t *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_ips; i++)
+		n += t->ips[i].has_act;
+	return n;
+}
+
 int ag_print_spool(const char *state_dir)
 {
 	ag_state_t st;
@@ -1233,10 +1243,12 @@ int ag_print_spool(const char *state_dir)
 		} else {
 			printf("seq=%" PRIu64 " bytes=%" PRIu64 " report_seq=%" PRIu64
 			       " collected_at_ms=%" PRId64 " interval_ms=%u dropped_reports=%" PRIu64
-			       " sysctls=%zu sockets=%" PRIu32 " source=%s\n",
+			       " sysctls=%zu sockets=%" PRIu32 " source=%s collect_us=%" PRIu64
+			       " activity=%zu\n",
 			       e.seq, e.size, f.report.seq, f.report.collected_at_ms,
 			       f.report.interval_ms, f.report.dropped_reports, f.report.n_sysctls,
-			       wire_states_total(&f.report.states), f.report.source);
+			       wire_states_total(&f.report.states), f.report.source,
+			       f.report.collect_us, listed_with_activity(&f.report.top));
 			wire_frame_close(&f);
 		}
 		free(buf);

@@ -42,7 +42,8 @@ int ag_run(const ag_run_opts_t *o);
 
 /*
  * --print-spool: one line per spooled report in state_dir (seq, bytes,
- * collected_at_ms, dropped_reports, sysctls, states total) to stdout, for
+ * collected_at_ms, dropped_reports, sysctls, states total, collect_us, listed
+ * IPs with activity) to stdout, for
  * tests and operators.  Returns the exit status.
  */
 int ag_print_spool(const char *state_dir);

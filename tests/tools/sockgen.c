@@ -156,6 +156,7 @@ typedef struct {
 	uint64_t seed;
 	double v6, mapped, heavy_share; /* fractions 0..1 */
 	unsigned heavy, tail;
+	bool heavy_even;    /* the heavy addresses share alike instead of 1/rank */
 	unsigned port_base;
 	unsigned timeout;   /* seconds, bound of every wait */
 	unsigned max_hold;  /* seconds, 0 = until EOF or signal */
@@ -258,6 +259,7 @@ static void sg_usage(FILE *f)
 	fprintf(f,
 "usage: sockgen --host-ns NS --peer-ns NS (--count STATE=N ... | --total N [--mix MIX])\n"
 "               [--seed S] [--v6 PCT] [--mapped PCT] [--heavy K] [--heavy-share PCT]\n"
+"               [--heavy-even]\n"
 "               [--tail M] [--port-base P] [--timeout SEC] [--max-hold SEC]\n"
 "               [--workers N] [--plan FILE] [--quiet]\n"
 "\n"
@@ -285,6 +287,7 @@ static void sg_usage(FILE *f)
 "  --heavy K           heavy remote addresses, 0..254 (default 5)\n"
 "  --heavy-share PCT   share of sockets on the heavy addresses, split 1/rank\n"
 "                      (default 40)\n"
+"  --heavy-even        split it evenly between the heavy addresses instead\n"
 "  --tail M            light addresses sharing the rest, 1..%d, mildly skewed\n"
 "                      toward low indexes (default 4000)\n"
 "  --port-base P       first of the 20 ports of netns.sh (default 40000, must match\n"
@@ -485,6 +488,7 @@ static int sg_parse_args(sg_opts_t *o, int argc, char **argv)
 		{"mapped", required_argument, NULL, '4'},
 		{"heavy", required_argument, NULL, 'k'},
 		{"heavy-share", required_argument, NULL, 'S'},
+		{"heavy-even", no_argument, NULL, 'E'},
 		{"tail", required_argument, NULL, 't'},
 		{"port-base", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 'T'},
@@ -525,6 +529,7 @@ static int sg_parse_args(sg_opts_t *o, int argc, char **argv)
 		case '6': err = sg_parse_pct(optarg, &o->v6); break;
 		case '4': err = sg_parse_pct(optarg, &o->mapped); break;
 		case 'S': err = sg_parse_pct(optarg, &o->heavy_share); break;
+		case 'E': o->heavy_even = true; break;
 		case 'k':
 			err = sg_parse_u64(optarg, 254, &v);
 			o->heavy = (unsigned)v;
@@ -679,7 +684,7 @@ static int sg_plan(sg_t *g)
 	int s, err = 0;
 
 	for (r = 0; r < o->heavy; r++) {
-		hsum += 1.0 / (r + 1);
+		hsum += o->heavy_even ? 1.0 : 1.0 / (r + 1);
 		cum[r] = hsum;
 	}
 	tally = calloc((size_t)SG_NFAM * SG_ADDR_SLOTS * ST_N, sizeof(*tally));
