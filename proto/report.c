@@ -48,6 +48,8 @@ void wire_report_close(wire_report_t *r)
 	free(r->listeners);
 	free(r->top.ips);
 	free(r->source);
+	free(r->ports.inbound);
+	free(r->ports.outbound);
 	memset(r, 0, sizeof(*r));
 }
 

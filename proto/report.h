@@ -75,6 +75,29 @@ typedef struct {
 	uint32_t distinct_ips;
 } wire_top_t;
 
+#define WIRE_MAX_PORTS 1024    /* of each direction of Report.ports */
+
+/* One service port's state table (DESIGN 12). */
+typedef struct {
+	uint32_t port;            /* 1..65535 */
+	wire_states_t st;
+} wire_port_t;
+
+/*
+ * The state table split by service: inbound by local listening port,
+ * outbound by remote port, top `limit` of each by total; `rest` the other
+ * ports and the sockets with no port, so inbound + outbound + rest is the
+ * state table.  limit 0: not split (an agent before ports).
+ */
+typedef struct {
+	wire_port_t *inbound;
+	size_t n_inbound;
+	wire_port_t *outbound;
+	size_t n_outbound;
+	wire_states_t rest;
+	uint32_t limit;
+} wire_ports_t;
+
 /*
  * A report owns every array and string it points to; wire_report_close()
  * frees them (with free()) and leaves the struct zeroed.
@@ -94,6 +117,7 @@ typedef struct {
 	uint64_t dropped_reports;
 	uint64_t collect_us;
 	char *source;
+	wire_ports_t ports;
 } wire_report_t;
 
 void wire_report_close(wire_report_t *r);

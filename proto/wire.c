@@ -17,6 +17,8 @@ typedef Fleetstat__V1__Error pb_error_t;
 typedef Fleetstat__V1__StateCounts pb_states_t;
 typedef Fleetstat__V1__RemoteIp pb_remote_t;
 typedef Fleetstat__V1__Activity pb_activity_t;
+typedef Fleetstat__V1__PortStates pb_port_t;
+typedef Fleetstat__V1__Ports pb_ports_t;
 typedef Fleetstat__V1__TopRemote pb_top_t;
 typedef Fleetstat__V1__Listener pb_listener_t;
 typedef Fleetstat__V1__Report pb_report_t;
@@ -185,6 +187,45 @@ static bool activity_valid(const wire_remote_t *e)
 	return !e->has_act || wire_activity_within(&e->act, e->st.n[WIRE_ESTABLISHED]);
 }
 
+/* Ports 1..65535, each once in its direction, at most WIRE_MAX_PORTS and `limit` of them. */
+static int port_list_valid(const wire_port_t *v, size_t n, uint32_t limit)
+{
+	uint8_t seen[65536 / 8];
+
+	if (n > WIRE_MAX_PORTS || n > limit || (n > 0 && v == NULL))
+		return -EINVAL;
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t p = v[i].port;
+
+		if (p == 0 || p > 65535 || (seen[p >> 3] & (1u << (p & 7))))
+			return -EINVAL;
+		seen[p >> 3] |= (uint8_t)(1u << (p & 7));
+	}
+	return 0;
+}
+
+/* The lists are valid and, split at all, add up with rest to the state table. */
+static int ports_validate(const wire_ports_t *p, const wire_states_t *table)
+{
+	if (port_list_valid(p->inbound, p->n_inbound, p->limit) < 0 ||
+	    port_list_valid(p->outbound, p->n_outbound, p->limit) < 0)
+		return -EINVAL;
+	if (p->limit == 0)
+		return wire_states_sum(&p->rest) == 0 ? 0 : -EINVAL;
+	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++) {
+		uint64_t t = p->rest.n[s];
+
+		for (size_t i = 0; i < p->n_inbound; i++)
+			t += p->inbound[i].st.n[s];
+		for (size_t i = 0; i < p->n_outbound; i++)
+			t += p->outbound[i].st.n[s];
+		if (t != (s == WIRE_LISTEN ? 0 : table->n[s]))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int wire_report_validate(const wire_report_t *r)
 {
 	const char *names[NAMES_MAX];
@@ -209,6 +250,9 @@ int wire_report_validate(const wire_report_t *r)
 	for (i = 0; i < r->top.n_ips; i++)
 		if (!ip_valid(&r->top.ips[i].ip) || !activity_valid(&r->top.ips[i]))
 			return -EINVAL;
+
+	if ((err = ports_validate(&r->ports, &r->states)) < 0)
+		return err;
 
 	if (r->n_counters > WIRE_MAX_COUNTERS ||
 	    (r->n_counters > 0 && r->counters == NULL))
@@ -471,6 +515,35 @@ static void activity_from_pb(const pb_activity_t *m, wire_remote_t *e)
 	}
 }
 
+static int port_list_from_pb(pb_port_t *const *m, size_t n, wire_port_t **out, size_t *n_out)
+{
+	int err;
+
+	if (n > WIRE_MAX_PORTS)
+		return -EINVAL;
+	if ((err = alloc_array(n, sizeof(**out), (void **)out)) < 0)
+		return err;
+	*n_out = n;
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i].port = m[i]->port;
+		states_from_pb(m[i]->states, &(*out)[i].st);
+	}
+	return 0;
+}
+
+static int ports_from_pb(const pb_ports_t *m, wire_ports_t *p)
+{
+	int err;
+
+	if (m == NULL)
+		return 0;
+	p->limit = m->limit;
+	states_from_pb(m->rest, &p->rest);
+	if ((err = port_list_from_pb(m->inbound, m->n_inbound, &p->inbound, &p->n_inbound)) < 0)
+		return err;
+	return port_list_from_pb(m->outbound, m->n_outbound, &p->outbound, &p->n_outbound);
+}
+
 /* On error r holds whatever was converted; the caller closes it. */
 static int report_from_pb(const pb_report_t *m, wire_report_t *r)
 {
@@ -527,6 +600,9 @@ static int report_from_pb(const pb_report_t *m, wire_report_t *r)
 			activity_from_pb(top->ips[i]->activity, &r->top.ips[i]);
 		}
 	}
+
+	if ((err = ports_from_pb(m->ports, &r->ports)) < 0)
+		return err;
 
 	if ((err = alloc_array(m->n_counters, sizeof(*r->counters),
 			       (void **)&r->counters)) < 0)
@@ -642,6 +718,11 @@ typedef struct {
 	pb_top_t top;
 	pb_states_t rest;
 	pb_states_t excluded;
+	pb_ports_t ports;
+	pb_states_t ports_rest;
+	pb_port_t *port_msgs;      /* inbound, then outbound */
+	pb_port_t **pport_msgs;
+	pb_states_t *port_states;
 
 	pb_label_t *labels;
 	pb_label_t **plabels;
@@ -667,6 +748,9 @@ static void build_free(build_t *b)
 	free(b->pips);
 	free(b->ip_states);
 	free(b->ip_acts);
+	free(b->port_msgs);
+	free(b->pport_msgs);
+	free(b->port_states);
 	free(b->counters);
 	free(b->pcounters);
 	free(b->sysctls);
@@ -738,6 +822,39 @@ static int hello_to_pb(const wire_hello_t *h, build_t *b)
 	}
 	m->n_labels = h->n_labels;
 	m->labels = b->plabels;
+	return 0;
+}
+
+static int ports_to_pb(const wire_ports_t *p, build_t *b)
+{
+	size_t n = p->n_inbound + p->n_outbound;
+	int err;
+
+	if (p->limit == 0 && n == 0)
+		return 0; /* not split: no Ports at all */
+	if ((err = alloc_msgs(n, sizeof(*b->port_msgs), (void **)&b->port_msgs,
+			      (void **)&b->pport_msgs)) < 0 ||
+	    (err = alloc_array(n, sizeof(*b->port_states), (void **)&b->port_states)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const wire_port_t *x = i < p->n_inbound ? &p->inbound[i]
+		                                        : &p->outbound[i - p->n_inbound];
+
+		fleetstat__v1__port_states__init(&b->port_msgs[i]);
+		b->port_msgs[i].port = x->port;
+		states_to_pb(&x->st, &b->port_states[i]);
+		b->port_msgs[i].states = &b->port_states[i];
+		b->pport_msgs[i] = &b->port_msgs[i];
+	}
+	fleetstat__v1__ports__init(&b->ports);
+	b->ports.limit = p->limit;
+	states_to_pb(&p->rest, &b->ports_rest);
+	b->ports.rest = &b->ports_rest;
+	b->ports.n_inbound = p->n_inbound;
+	b->ports.inbound = n ? b->pport_msgs : NULL;
+	b->ports.n_outbound = p->n_outbound;
+	b->ports.outbound = n ? b->pport_msgs + p->n_inbound : NULL;
+	b->report.ports = &b->ports;
 	return 0;
 }
 
@@ -814,6 +931,9 @@ static int report_to_pb(const wire_report_t *r, build_t *b)
 	b->top.n_ips = r->top.n_ips;
 	b->top.ips = b->pips;
 	m->top = &b->top;
+
+	if ((err = ports_to_pb(&r->ports, b)) < 0)
+		return err;
 
 	if ((err = alloc_msgs(r->n_counters, sizeof(*b->counters),
 			      (void **)&b->counters, (void **)&b->pcounters)) < 0)

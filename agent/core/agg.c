@@ -26,8 +26,23 @@ typedef struct {
 	uint64_t bytes_received, bytes_acked;
 } ip_act_t;
 
+/* One port's state table; a map of them per direction (open addressing, key + 1: 0 is empty). */
+typedef struct {
+	uint32_t key;               /* port + 1 */
+	uint32_t n[WIRE_NSTATES - 1];
+} port_entry_t;
+
+typedef struct {
+	port_entry_t *e;
+	size_t cap, count;           /* cap a power of two, up to 2 * 65536 */
+} port_map_t;
+
 struct ag_agg {
 	uint32_t top_n;
+	uint32_t ports_n;
+	uint8_t *lports;            /* bit p: port p is listened on (8 KiB) */
+	port_map_t in, out;         /* by local listening port, by remote port */
+	wire_states_t port_rest;    /* neither: no remote port */
 	wire_cidr_t *exclude;
 	size_t n_exclude;
 	int err;
@@ -56,6 +71,9 @@ ag_agg_t *ag_agg_new(const ag_agg_opts_t *o)
 	if (a == NULL)
 		return NULL;
 	a->top_n = o->top_n;
+	a->ports_n = o->ports_n;
+	if ((a->lports = calloc(65536 / 8, 1)) == NULL)
+		goto fail;
 	if (o->n_exclude) {
 		a->exclude = malloc(o->n_exclude * sizeof(*a->exclude));
 		if (a->exclude == NULL)
@@ -80,20 +98,97 @@ void ag_agg_free(ag_agg_t *a)
 	free(a->exclude);
 	free(a->tab);
 	free(a->act);
+	free(a->lports);
+	free(a->in.e);
+	free(a->out.e);
 	free(a->lis);
 	free(a);
 }
 
-void ag_agg_reset(ag_agg_t *a)
+static void port_map_clear(port_map_t *m)
+{
+	if (m->e)
+		memset(m->e, 0, m->cap * sizeof(*m->e));
+	m->count = 0;
+}
+
+void ag_agg_reset_conns(ag_agg_t *a)
 {
 	memset(a->tab, 0, a->cap * sizeof(*a->tab));
 	if (a->act)
 		memset(a->act, 0, a->cap * sizeof(*a->act));
 	a->count = 0;
-	a->n_lis = 0;
 	a->err = 0;
 	memset(&a->states, 0, sizeof(a->states));
 	memset(&a->excluded, 0, sizeof(a->excluded));
+	memset(&a->port_rest, 0, sizeof(a->port_rest));
+	port_map_clear(&a->in);
+	port_map_clear(&a->out);
+}
+
+void ag_agg_reset(ag_agg_t *a)
+{
+	ag_agg_reset_conns(a);
+	a->n_lis = 0;
+	memset(a->lports, 0, 65536 / 8);
+}
+
+void ag_agg_copy_lports(ag_agg_t *dst, const ag_agg_t *src)
+{
+	for (size_t i = 0; i < 65536 / 8; i++)
+		dst->lports[i] |= src->lports[i];
+}
+
+/* The entry of port p (added zeroed), or NULL on ENOMEM. */
+static port_entry_t *port_get(port_map_t *m, uint16_t p)
+{
+	uint32_t key = (uint32_t)p + 1;
+	size_t mask, j;
+
+	if ((m->count + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		port_entry_t *e = calloc(cap, sizeof(*e));
+
+		if (e == NULL)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->e[i].key)
+				continue;
+			for (j = (m->e[i].key * 0x9e3779b1u) & (cap - 1); e[j].key; j = (j + 1) & (cap - 1))
+				;
+			e[j] = m->e[i];
+		}
+		free(m->e);
+		m->e = e;
+		m->cap = cap;
+	}
+	mask = m->cap - 1;
+	for (j = (key * 0x9e3779b1u) & mask; m->e[j].key; j = (j + 1) & mask)
+		if (m->e[j].key == key)
+			return &m->e[j];
+	m->e[j].key = key;
+	m->count++;
+	return &m->e[j];
+}
+
+/* By service: inbound to a listened local port, else outbound by remote port, else rest. */
+static void count_port(ag_agg_t *a, const ag_sock_t *s)
+{
+	port_entry_t *e;
+
+	if (a->lports[s->lport >> 3] & (1u << (s->lport & 7)))
+		e = port_get(&a->in, s->lport);
+	else if (s->rport != 0 && !(s->flags & AG_SOCK_NORADDR))
+		e = port_get(&a->out, s->rport);
+	else {
+		a->port_rest.n[s->state]++;
+		return;
+	}
+	if (e == NULL) {
+		a->err = -ENOMEM;
+		return;
+	}
+	e->n[s->state - 1]++;
 }
 
 /*
@@ -201,6 +296,7 @@ static void add_listener(ag_agg_t *a, const ag_sock_t *s)
 	l->port = s->lport;
 	l->accept_queue = s->rqueue;
 	l->backlog = s->wqueue;
+	a->lports[s->lport >> 3] |= (uint8_t)(1u << (s->lport & 7));
 }
 
 static int in_excludes(const ag_agg_t *a, const uint8_t *ip, size_t alen)
@@ -240,6 +336,8 @@ void ag_agg_add(void *ctx, const ag_sock_t *s)
 		return;
 	}
 	a->states.n[s->state]++;
+	if (a->ports_n)
+		count_port(a, s);
 	if (s->flags & AG_SOCK_NORADDR)
 		return; /* counted in the table, and so in `rest` */
 	/* IPv4 and IPv4-mapped IPv6 share the key ::ffff:a.b.c.d. */
@@ -267,6 +365,21 @@ void ag_agg_add(void *ctx, const ag_sock_t *s)
 		count_activity(&a->act[e - a->tab], s, a->act_ms);
 }
 
+static int port_map_merge(port_map_t *dst, const port_map_t *src)
+{
+	for (size_t i = 0; i < src->cap; i++) {
+		port_entry_t *d;
+
+		if (!src->e[i].key)
+			continue;
+		if ((d = port_get(dst, (uint16_t)(src->e[i].key - 1))) == NULL)
+			return -ENOMEM;
+		for (int s = 0; s < WIRE_NSTATES - 1; s++)
+			d->n[s] += src->e[i].n[s];
+	}
+	return 0;
+}
+
 int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src)
 {
 	if (src->err < 0)
@@ -274,7 +387,10 @@ int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src)
 	for (int s = 1; s < WIRE_NSTATES; s++) {
 		dst->states.n[s] += src->states.n[s];
 		dst->excluded.n[s] += src->excluded.n[s];
+		dst->port_rest.n[s] += src->port_rest.n[s];
 	}
+	if (port_map_merge(&dst->in, &src->in) < 0 || port_map_merge(&dst->out, &src->out) < 0)
+		return dst->err = -ENOMEM;
 	for (size_t i = 0; i < src->n_lis; i++) {
 		ag_sock_t l = {
 			.state = WIRE_LISTEN,
@@ -425,6 +541,65 @@ static int cmp_listener(const void *x, const void *y)
 	return memcmp(a->ip.b, b->ip.b, a->ip.len);
 }
 
+/* Largest total first, then the lower port. */
+static int cmp_port(const void *x, const void *y)
+{
+	const wire_port_t *a = x, *b = y;
+	uint32_t ta = wire_states_total(&a->st), tb = wire_states_total(&b->st);
+
+	if (ta != tb)
+		return ta > tb ? -1 : 1;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+/* The top n ports of m in *out (new; NULL when none), the others summed into rest. */
+static int ports_top(const port_map_t *m, uint32_t n, wire_port_t **out, size_t *n_out,
+                     wire_states_t *rest)
+{
+	wire_port_t *v;
+	size_t k = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (m->count == 0)
+		return 0;
+	if ((v = malloc(m->count * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->e[i].key)
+			continue;
+		v[k].port = m->e[i].key - 1;
+		v[k].st.n[0] = 0;
+		for (int s = 1; s < WIRE_NSTATES; s++)
+			v[k].st.n[s] = m->e[i].n[s - 1];
+		k++;
+	}
+	qsort(v, k, sizeof(*v), cmp_port);
+	for (size_t i = n; i < k; i++)
+		for (int s = 1; s < WIRE_NSTATES; s++)
+			rest->n[s] += v[i].st.n[s];
+	*out = v;
+	*n_out = k < n ? k : n;
+	return 0;
+}
+
+/* r->ports from the port maps, replacing what it held. */
+static int ports_finish(const ag_agg_t *a, wire_ports_t *p)
+{
+	wire_ports_t q = {.rest = a->port_rest, .limit = a->ports_n};
+
+	if (a->ports_n &&
+	    (ports_top(&a->in, a->ports_n, &q.inbound, &q.n_inbound, &q.rest) < 0 ||
+	     ports_top(&a->out, a->ports_n, &q.outbound, &q.n_outbound, &q.rest) < 0)) {
+		free(q.inbound);
+		return -ENOMEM;
+	}
+	free(p->inbound);
+	free(p->outbound);
+	*p = q;
+	return 0;
+}
+
 int ag_agg_finish(ag_agg_t *a, wire_report_t *r)
 {
 	uint32_t n = a->top_n;
@@ -444,6 +619,8 @@ int ag_agg_finish(ag_agg_t *a, wire_report_t *r)
 	if (n && (ips = calloc(3 * (size_t)n, sizeof(*ips))) == NULL)
 		goto fail;
 	if (a->n_lis && (lis = malloc(a->n_lis * sizeof(*lis))) == NULL)
+		goto fail;
+	if (ports_finish(a, &r->ports) < 0)
 		goto fail;
 
 	for (size_t i = 0; i < a->cap; i++)

@@ -50,6 +50,19 @@ static void json_states(fs_buf_t *b, const wire_states_t *s, int all)
 	fs_buf_puts(b, "}");
 }
 
+/* ,"NAME":[{"port":P,"total":N,"states":{...}},...] */
+static void json_ports(fs_buf_t *b, const char *name, const wire_port_t *v, size_t n)
+{
+	fs_buf_printf(b, ",\"%s\":[", name);
+	for (size_t i = 0; i < n; i++) {
+		fs_buf_printf(b, "%s{\"port\":%" PRIu32 ",\"total\":%" PRIu32 ",\"states\":",
+		              i ? "," : "", v[i].port, wire_states_total(&v[i].st));
+		json_states(b, &v[i].st, 0);
+		fs_buf_puts(b, "}");
+	}
+	fs_buf_puts(b, "]");
+}
+
 int ag_print_json(const wire_report_t *r, const char *host, const char *tier,
                   fs_buf_t *b)
 {
@@ -95,7 +108,13 @@ int ag_print_json(const wire_report_t *r, const char *host, const char *tier,
 	json_states(b, &r->top.rest, 0);
 	fs_buf_puts(b, ",\"excluded\":");
 	json_states(b, &r->top.excluded, 0);
-	fs_buf_printf(b, ",\"distinct_ips\":%" PRIu32 "},\"counters\":{", r->top.distinct_ips);
+	fs_buf_printf(b, ",\"distinct_ips\":%" PRIu32 "},\"ports\":{\"limit\":%" PRIu32,
+	              r->top.distinct_ips, r->ports.limit);
+	json_ports(b, "inbound", r->ports.inbound, r->ports.n_inbound);
+	json_ports(b, "outbound", r->ports.outbound, r->ports.n_outbound);
+	fs_buf_puts(b, ",\"rest\":");
+	json_states(b, &r->ports.rest, 0);
+	fs_buf_puts(b, "},\"counters\":{");
 	for (size_t i = 0; i < r->n_counters; i++) {
 		fs_buf_puts(b, i ? "," : "");
 		fs_buf_json_str(b, r->counters[i].name);
@@ -209,6 +228,26 @@ int ag_print_table(const wire_report_t *r, const char *host, const char *tier,
 	              " ESTABLISHED, %" PRIu32 " SYN_RECV\n",
 	              r->top.threshold_total, r->top.threshold_established,
 	              r->top.threshold_syn_recv);
+
+	if (r->ports.limit) {
+		fs_buf_printf(b, "\nBY SERVICE (top %" PRIu32 " ports each way)\n%-40s %8s", r->ports.limit,
+		              "PORT", "TOTAL");
+		for (int c = 0; c < ncols; c++)
+			fs_buf_printf(b, " %8s", short_name[cols[c]]);
+		fs_buf_puts(b, "\n");
+		for (int dir = 0; dir < 2; dir++) {
+			const wire_port_t *v = dir ? r->ports.outbound : r->ports.inbound;
+			size_t n = dir ? r->ports.n_outbound : r->ports.n_inbound;
+
+			for (size_t i = 0; i < n; i++) {
+				snprintf(label, sizeof(label), "%s :%" PRIu32, dir ? "to" : "on", v[i].port);
+				table_row(b, label, &v[i].st, cols, ncols);
+				fs_buf_puts(b, "\n");
+			}
+		}
+		table_row(b, "(rest)", &r->ports.rest, cols, ncols);
+		fs_buf_puts(b, "\n");
+	}
 
 	if (r->n_counters)
 		fs_buf_printf(b, "\nkernel: ListenOverflows %" PRIu64 "  ListenDrops %" PRIu64

@@ -44,6 +44,7 @@ typedef struct {
 	strlist_t excludes;
 	long interval;
 	long top;
+	long ports;
 	long activity_min;
 	char *token_file;
 	char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
@@ -66,7 +67,7 @@ enum {
 	OPT_EXCLUDE, OPT_TOKEN_FILE, OPT_STATE_DIR, OPT_SOURCE, OPT_INPUT,
 	OPT_PRINT, OPT_ONCE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
-	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY, OPT_ACTIVITY_MIN,
+	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY, OPT_ACTIVITY_MIN, OPT_PORTS,
 };
 
 static const fs_opt_t options[] = {
@@ -78,6 +79,7 @@ static const fs_opt_t options[] = {
 	{"top", required_argument, OPT_TOP, FS_OPT_CONFIG},
 	{"exclude", required_argument, OPT_EXCLUDE, FS_OPT_CONFIG},
 	{"activity-min", required_argument, OPT_ACTIVITY_MIN, FS_OPT_CONFIG},
+	{"ports", required_argument, OPT_PORTS, FS_OPT_CONFIG},
 	{"token-file", required_argument, OPT_TOKEN_FILE, FS_OPT_CONFIG},
 	{"tls-ca", required_argument, OPT_TLS_CA, FS_OPT_CONFIG},
 	{"tls-server-name", required_argument, OPT_TLS_SERVER_NAME, FS_OPT_CONFIG},
@@ -121,6 +123,9 @@ static const char usage[] =
 	"  --top N                   IPs per ranking: total, ESTABLISHED, SYN_RECV (default 20)\n"
 	"  --exclude CIDR            leave remote addresses out of the ranking, repeatable\n"
 	"                            (loopback always is); they are counted as `excluded`\n"
+	"  --ports N                 the state table per service: inbound by local listening\n"
+	"                            port, outbound by remote port, the top N of each\n"
+	"                            (default " FS_STR(AG_PORTS_DEFAULT) "; 0: not split)\n"
 	"  --activity-min N          what the listed IPs' connections are doing (TCP info:\n"
 	"                            active, unanswered, idle, bytes) is read while some\n"
 	"                            IP has N ESTABLISHED, and in the first collection\n"
@@ -208,6 +213,7 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_LABEL: list_add(&o->labels, v, from_flags, "label"); break;
 	case OPT_INTERVAL: o->interval = parse_long("interval", v, 1, 86400); break;
 	case OPT_TOP: o->top = parse_long("top", v, 0, AG_TOP_MAX); break;
+	case OPT_PORTS: o->ports = parse_long("ports", v, 0, WIRE_MAX_PORTS); break;
 	case OPT_EXCLUDE: list_add(&o->excludes, v, from_flags, "exclude"); break;
 	case OPT_ACTIVITY_MIN:
 		o->activity_min = strcmp(v, "off") == 0 ? AG_ACTIVITY_OFF
@@ -298,6 +304,7 @@ static int print_once(const opts_t *o, const wire_cidr_t *cidrs)
 {
 	ag_agg_opts_t ao = {
 		.top_n = (uint32_t)o->top,
+		.ports_n = (uint32_t)o->ports,
 		.exclude = cidrs,
 		.n_exclude = (size_t)o->excludes.n,
 	};
@@ -378,6 +385,7 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 		},
 		.agg = {
 			.top_n = (uint32_t)o->top,
+			.ports_n = (uint32_t)o->ports,
 			.exclude = cidrs,
 			.n_exclude = (size_t)o->excludes.n,
 		},
@@ -413,7 +421,8 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 
 int main(int argc, char **argv)
 {
-	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .activity_min = AG_ACTIVITY_MIN_DEFAULT,
+	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .ports = AG_PORTS_DEFAULT,
+	            .activity_min = AG_ACTIVITY_MIN_DEFAULT,
 	            .source = AG_SRC_AUTO,
 	            .spool_max = AG_SPOOL_MAX_DEFAULT, .timeout = 30};
 	wire_cidr_t cidrs[MAX_LIST];

@@ -15,7 +15,8 @@
 static const char *const param_names[] = {
 	[COL_PARAM_TIER] = "tier",   [COL_PARAM_HOST] = "host",   [COL_PARAM_NAME] = "name",
 	[COL_PARAM_STATE] = "state", [COL_PARAM_SINCE] = "since", [COL_PARAM_STEP] = "step",
-	[COL_PARAM_LIMIT] = "limit", [COL_PARAM_FORMAT] = "format",
+	[COL_PARAM_LIMIT] = "limit", [COL_PARAM_FORMAT] = "format", [COL_PARAM_BY] = "by",
+	[COL_PARAM_PORT] = "port",
 };
 _Static_assert(ARRAY_SIZE(param_names) == COL_NPARAMS, "a name per parameter");
 
@@ -31,10 +32,13 @@ static const char *const fmt_names[] = {
  * refused rather than ignored.
  */
 static const col_cmd_t cmds[] = {
-	[COL_CMD_TIERS] = {"tiers", COL_CMD_TIERS, P(TIER) | P(FORMAT), TEXT_FORMATS},
-	[COL_CMD_HOSTS] = {"hosts", COL_CMD_HOSTS, P(TIER) | P(HOST) | P(FORMAT), TEXT_FORMATS},
+	/* --by port: per service (DESIGN 12). */
+	[COL_CMD_TIERS] = {"tiers", COL_CMD_TIERS, P(TIER) | P(BY) | P(FORMAT), TEXT_FORMATS},
+	[COL_CMD_HOSTS] = {"hosts", COL_CMD_HOSTS, P(TIER) | P(HOST) | P(BY) | P(FORMAT),
+	                   TEXT_FORMATS},
+	/* --port P: the sockets on or to port P, from the raw reports. */
 	[COL_CMD_TREND] = {"trend", COL_CMD_TREND,
-	                   P(TIER) | P(HOST) | P(STATE) | P(SINCE) | P(STEP) | P(FORMAT),
+	                   P(TIER) | P(HOST) | P(STATE) | P(SINCE) | P(STEP) | P(PORT) | P(FORMAT),
 	                   TEXT_FORMATS},
 	[COL_CMD_TOP_IPS] = {"top-ips", COL_CMD_TOP_IPS,
 	                     P(TIER) | P(STATE) | P(SINCE) | P(LIMIT) | P(FORMAT), TEXT_FORMATS},

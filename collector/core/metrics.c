@@ -63,6 +63,68 @@ static const char *const reasons[COL_NREASONS] = {
 	"internal",
 };
 
+/* Largest total first, within one tier and direction. */
+static int port_rank(const void *a, const void *b)
+{
+	const col_tier_port_t *x = *(const col_tier_port_t *const *)a;
+	const col_tier_port_t *y = *(const col_tier_port_t *const *)b;
+	uint64_t tx = 0, ty = 0;
+
+	for (int s = 1; s < WIRE_NSTATES; s++) {
+		tx += x->st[s];
+		ty += y->st[s];
+	}
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/*
+ * fleetstat_tier_port_sockets: per tier and direction its COL_METRICS_PORTS
+ * busiest ports, state by state; a bounded label set whatever the fleet.
+ */
+static int tier_ports(fs_buf_t *b, const col_host_t *hosts, size_t n, int64_t now_ms)
+{
+	static const char *const dir[2] = {"inbound", "outbound"};
+	col_tier_port_t *tp;
+	const col_tier_port_t **run;
+	size_t np;
+
+	if (col_tier_ports(hosts, n, now_ms, &tp, &np) < 0)
+		return -ENOMEM;
+	if ((run = malloc((np ? np : 1) * sizeof(*run))) == NULL) {
+		free(tp);
+		return -ENOMEM;
+	}
+	help(b, "fleetstat_tier_port_sockets", "gauge",
+	     "TCP sockets by state on a listening port (inbound) or to a remote port (outbound),"
+	     " summed over the tier's fresh hosts; the tier's " COL_STR(COL_METRICS_PORTS)
+	     " busiest ports each way.");
+	for (size_t i = 0; i < np;) {
+		size_t k = 0, j = i;
+
+		while (j < np && tp[j].dir == tp[i].dir && strcmp(tp[j].tier, tp[i].tier) == 0)
+			run[k++] = &tp[j++];
+		if (tp[i].dir < 2) {
+			qsort(run, k, sizeof(*run), port_rank);
+			for (size_t r = 0; r < k && r < COL_METRICS_PORTS; r++)
+				for (int s = 1; s < WIRE_NSTATES; s++) {
+					if (s == WIRE_LISTEN)
+						continue;
+					fs_buf_puts(b, "fleetstat_tier_port_sockets{");
+					label(b, "tier", run[r]->tier);
+					fs_buf_printf(b, ",direction=\"%s\",port=\"%" PRIu32 "\",state=\"%s\"} %"
+					              PRIu64 "\n", dir[run[r]->dir], run[r]->port, wire_state_key(s),
+					              run[r]->st[s]);
+				}
+		}
+		i = j;
+	}
+	free(run);
+	free(tp);
+	return 0;
+}
+
 int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
                        const col_selfstats_t *self, fs_buf_t *b)
 {
@@ -116,6 +178,10 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		}
 	}
 	free(t);
+	if (tier_ports(b, hosts, n, now_ms) < 0) {
+		free(v);
+		return -ENOMEM;
+	}
 	help(b, "fleetstat_host_sockets", "gauge", "TCP sockets by state in the host's latest report.");
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i]->has_report)

@@ -9,6 +9,9 @@
 #include "buf.h"
 #include "query.h"
 
+/* Ports per tier and direction in fleetstat_tier_port_sockets. */
+#define COL_METRICS_PORTS 16
+
 /* Why frames were refused: the Error codes sent (wire.h), 0..6. */
 #define COL_NREASONS 7
 

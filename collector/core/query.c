@@ -97,6 +97,24 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 		o->limit = (unsigned)n;
 		break;
 	}
+	case COL_PARAM_BY:
+		if (strcmp(value, "port") != 0) {
+			*why = "not port (what --by splits by)";
+			return -EINVAL;
+		}
+		o->by_port = true;
+		break;
+	case COL_PARAM_PORT: {
+		char *end;
+		unsigned long n = strtoul(value, &end, 10);
+
+		if (*value < '0' || *value > '9' || *end || n < 1 || n > 65535) {
+			*why = "not a port from 1 to 65535";
+			return -EINVAL;
+		}
+		o->port = (uint32_t)n;
+		break;
+	}
 	case COL_PARAM_FORMAT:
 		if ((f = col_fmt_find(value)) < 0) {
 			*why = "not table, json, csv or ipset";
@@ -263,7 +281,7 @@ int col__select_hosts(const col_host_t *hosts, size_t n, const col_qopts_t *o, b
 	return 0;
 }
 
-static void states_u64(const wire_states_t *s, uint64_t *out)
+void col__states_u64(const wire_states_t *s, uint64_t *out)
 {
 	for (int i = 0; i < WIRE_NSTATES; i++)
 		out[i] = s->n[i];
@@ -294,7 +312,7 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 			const col_host_t *h = v[i];
 			uint64_t st[WIRE_NSTATES];
 
-			states_u64(&h->states, st);
+			col__states_u64(&h->states, st);
 			fs_buf_puts(b, i ? ",{" : "{");
 			json_key(b, "hostname");
 			fs_buf_json_str(b, h->hostname);

@@ -38,6 +38,8 @@ typedef struct {
 	int64_t since_ms;    /* 0: now (latest reports); trend default 1h */
 	int64_t step_ms;     /* trend bucket; 0: chosen from since */
 	unsigned limit;      /* top-ips rows (default 20) */
+	bool by_port;        /* tiers, hosts: per service port (--by port) */
+	uint32_t port;       /* trend: 1..65535, the sockets on or to it; 0: all */
 	col_fmt_t format;
 } col_qopts_t;
 
@@ -77,6 +79,7 @@ typedef struct {
 	wire_top_t top;            /* filled only when the query needs it */
 	wire_listener_t *listeners;   /* with top: its listeners' queues */
 	size_t n_listeners;
+	wire_ports_t ports;        /* by service: filled only when the query needs it */
 } col_host_t;
 
 /* The host of id in hosts (sorted by id), or NULL.  Borrowed. */
@@ -90,6 +93,30 @@ int col_hosts_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 
 /* Renders the tiers query: per tier, hosts reporting, stale, and each state's sum, mean, max. */
 int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b);
+
+/*
+ * --by port (ports.c): each host's latest state table per service, and each
+ * tier's: per direction and port the sum over its fresh hosts listing it,
+ * the host with the most, and the tier's rest (its hosts' rest, and the
+ * whole table of hosts that do not split).
+ */
+int col_hosts_ports_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b);
+int col_tiers_ports_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b);
+
+/* One (tier, direction, port) over the tier's fresh hosts; dir 2 is the tier's rest (port 0). */
+typedef struct {
+	const char *tier;          /* borrowed from the hosts */
+	int dir;                   /* 0 inbound, 1 outbound, 2 rest */
+	uint32_t port;
+	unsigned hosts;            /* fresh hosts listing it */
+	uint64_t st[WIRE_NSTATES]; /* summed over them */
+	uint64_t max;              /* the largest total on one host */
+	const char *max_host;
+} col_tier_port_t;
+
+/* What tiers --by port shows, sorted by tier, direction, port: *out new (free()).  -ENOMEM. */
+int col_tier_ports(const col_host_t *hosts, size_t n, int64_t now_ms, col_tier_port_t **out,
+                   size_t *n_out);
 
 /* ---- top-ips ------------------------------------------------------------ */
 

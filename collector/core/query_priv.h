@@ -19,6 +19,9 @@
 #define COL__NTABLE_STATES 11
 extern const int col__table_states[COL__NTABLE_STATES];
 
+/* A report's state counts widened to a per-state array of WIRE_NSTATES. */
+void col__states_u64(const wire_states_t *s, uint64_t *out);
+
 /* A state's value in a per-state array (COL_STATE_TOTAL: the sum of all but LISTEN). */
 uint64_t col__state_value_u64(const uint64_t *n, int state);
 

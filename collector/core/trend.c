@@ -149,6 +149,8 @@ int col_trend_render(col_trend_t *t, const char *source, fs_buf_t *b)
 			fs_buf_puts(b, ",\"host\":");
 			fs_buf_json_str(b, o->host);
 		}
+		if (o->port)
+			fs_buf_printf(b, ",\"port\":%" PRIu32, o->port);
 		fs_buf_printf(b, ",\"state\":\"%s\",\"since_ms\":%" PRId64 ",\"step_ms\":%" PRId64
 		              ",\"from_ms\":%" PRId64 ",\"to_ms\":%" PRId64 ",\"source\":\"%s\","
 		              "\"buckets\":[",

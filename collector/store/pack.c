@@ -120,6 +120,33 @@ int db_top_pack(fs_buf_t *b, const wire_top_t *t)
 	return b->err;
 }
 
+static bool put_port_list(fs_buf_t *b, const wire_port_t *v, size_t n)
+{
+	put_var(b, n);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].port == 0 || v[i].port > 65535)
+			return false;
+		put_var(b, v[i].port);
+		put_states(b, &v[i].st);
+	}
+	return true;
+}
+
+int db_ports_pack(fs_buf_t *b, const wire_ports_t *p)
+{
+	if (p->limit == 0 && p->n_inbound + p->n_outbound == 0) {
+		fs_buf_reset(b);
+		return 0;
+	}
+	put_start(b, DB_PACK_FORMAT);
+	put_var(b, p->limit);
+	if (!put_port_list(b, p->inbound, p->n_inbound) ||
+	    !put_port_list(b, p->outbound, p->n_outbound))
+		return -EINVAL;
+	put_states(b, &p->rest);
+	return b->err;
+}
+
 int db_listeners_pack(fs_buf_t *b, const wire_listener_t *l, size_t n)
 {
 	if (!put_start_list(b, n))
@@ -380,6 +407,52 @@ bad:
 	free(out->ips);
 	memset(out, 0, sizeof(*out));
 	return -EBADMSG;
+}
+
+/* n ports, each at least two bytes (a port varint, a mask), into *out (new). */
+static int get_port_list(rd_t *r, uint32_t limit, wire_port_t **out, size_t *n_out)
+{
+	size_t n = get_count(r, 2);
+
+	*out = NULL;
+	*n_out = 0;
+	if (r->bad || n > limit || n > WIRE_MAX_PORTS) {
+		r->bad = true;
+		return 0;
+	}
+	if (n > 0 && (*out = calloc(n, sizeof(**out))) == NULL)
+		return -ENOMEM;
+	*n_out = n;
+	for (size_t i = 0; i < n && !r->bad; i++) {
+		(*out)[i].port = get_u32(r);
+		if ((*out)[i].port == 0 || (*out)[i].port > 65535)
+			r->bad = true;
+		get_states(r, &(*out)[i].st);
+	}
+	return 0;
+}
+
+int db_ports_unpack(const void *blob, size_t len, wire_ports_t *out)
+{
+	rd_t r;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT))
+		return 0;
+	out->limit = get_u32(&r);
+	if ((err = get_port_list(&r, out->limit, &out->inbound, &out->n_inbound)) < 0 ||
+	    (err = get_port_list(&r, out->limit, &out->outbound, &out->n_outbound)) < 0)
+		goto fail;
+	get_states(&r, &out->rest);
+	if (rd_done(&r))
+		return 0;
+	err = -EBADMSG;
+fail:
+	free(out->inbound);
+	free(out->outbound);
+	memset(out, 0, sizeof(*out));
+	return err;
 }
 
 int db_listeners_unpack(const void *blob, size_t len, wire_listener_t **out, size_t *n)

@@ -48,6 +48,17 @@ int db_top_pack(fs_buf_t *b, const wire_top_t *t);
 /* *out's ips are new (free(out->ips)); a NULL column is an empty list. */
 int db_top_unpack(const void *blob, size_t len, wire_top_t *out);
 
+/*
+ * A report's state table by service (schema/007_ports.sql): its limit, the
+ * inbound and the outbound ports with their states, the rest.  NULL when
+ * not split (limit 0, as from agents before ports).
+ */
+int db_ports_pack(fs_buf_t *b, const wire_ports_t *p);
+
+/* *out's arrays are new (free() each); a NULL column is not split.  Also -EBADMSG for a port out
+ * of 1..65535, more than the limit or WIRE_MAX_PORTS of them. */
+int db_ports_unpack(const void *blob, size_t len, wire_ports_t *out);
+
 /* A report's listeners, in order; NULL when n is 0. */
 int db_listeners_pack(fs_buf_t *b, const wire_listener_t *l, size_t n);
 

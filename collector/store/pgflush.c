@@ -15,7 +15,7 @@
 #include "toproll.h"
 
 /* Columns of the report insert: host, seq, 3 times, 11 states, 2 counts, source, 3 packed. */
-#define INS_COLS (5 + (WIRE_NSTATES - 1) + 2 + 1 + 3)
+#define INS_COLS (5 + (WIRE_NSTATES - 1) + 2 + 1 + DB_PEND_COLS)
 /* Arrays at most one statement takes: the tier upsert's host, t, hosts and 2 per column. */
 #define MAX_ARRAYS (3 + 2 * DB_ROLL_NCOLS)
 /* The staging table the reports are copied into (one per session, emptied at each commit). */
@@ -141,7 +141,7 @@ static void ins_cols(char *sql, size_t len)
 	ADD("host_id, seq, collected_at_ms, received_at_ms, interval_ms");
 	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 		ADD(", %s", wire_state_key(s));
-	ADD(", dropped_reports, collect_us, source, top, listeners, counters");
+	ADD(", dropped_reports, collect_us, source, top, listeners, counters, ports");
 }
 
 /*
@@ -326,7 +326,7 @@ static int insert_rows(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint
 		copy_i64(d, (int64_t)r->dropped_reports);
 		copy_i64(d, (int64_t)r->collect_us);
 		copy_field(d, r->source ? r->source : "", r->source ? strlen(r->source) : 0, false);
-		for (int c = 0; c < 3; c++)
+		for (int c = 0; c < DB_PEND_COLS; c++)
 			copy_field(d, bytes + p[i].off[c], p[i].len[c], true);
 		isnew[i] = 0;
 		keys[i] = (gkey_t){p[i].host, (int64_t)r->seq, i};

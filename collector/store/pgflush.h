@@ -18,13 +18,17 @@
 #include "report.h"
 #include "sql.h"
 
+/* The packed columns of a report, in the order of the insert. */
+#define DB_PEND_COLS 4
+
 /* A report waiting for the commit. */
 typedef struct {
 	int64_t host;
 	const wire_report_t *r;  /* borrowed until db_commit() returns */
 	int64_t received_ms;
 	int *stored;             /* the caller's, set at the commit (may be NULL) */
-	size_t off[3], len[3];   /* packed top, listeners, counters in the batch's bytes; len 0: NULL */
+	size_t off[DB_PEND_COLS], len[DB_PEND_COLS]; /* packed top, listeners, counters, ports in
+	                                                the batch's bytes; len 0: NULL */
 } db_pend_t;
 
 typedef struct db_pgflush db_pgflush_t;

@@ -112,6 +112,8 @@ static void host_free(col_host_t *h)
 	free((char *)h->cert_sha256);
 	free(h->top.ips);
 	free(h->listeners);
+	free(h->ports.inbound);
+	free(h->ports.outbound);
 }
 
 static void hostset_free(hostset_t *hs)
@@ -147,7 +149,7 @@ static const char hosts_sql[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256"
+	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports"
 	" FROM hosts h LEFT JOIN reports r ON r.id ="
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
@@ -162,14 +164,14 @@ static const char hosts_sql_pg[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256"
+	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports"
 	" FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
 	" AND seq = h.last_seq AND collected_at_ms = h.last_collected_ms) UNION ALL"
 	" (SELECT * FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1) LIMIT 1) r"
 	" ON true ORDER BY h.id";
 
 /* What load_hosts() decodes of each host's latest report beside its counts. */
-enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2 };
+enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4 };
 
 /* Every host with its latest report; its top list and listeners decoded as `what` says. */
 static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
@@ -226,9 +228,11 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 		    ((what & HOSTS_LISTENERS) &&
 		     (err = db_listeners_unpack(sq_blob(st, 21),
 		                                sq_bytes(st, 21), &h->listeners,
-		                                &h->n_listeners)) < 0)) {
-			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list or listener list"
-			         " is malformed", h->hostname);
+		                                &h->n_listeners)) < 0) ||
+		    ((what & HOSTS_PORTS) &&
+		     (err = db_ports_unpack(sq_blob(st, 24), sq_bytes(st, 24), &h->ports)) < 0)) {
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list, listener list"
+			         " or port table is malformed", h->hostname);
 			break;
 		}
 	}
@@ -257,7 +261,7 @@ int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n)
 	int err;
 
 	rd->msg[0] = '\0';
-	if ((err = load_hosts(rd, 0, &hs)) < 0)
+	if ((err = load_hosts(rd, HOSTS_PORTS, &hs)) < 0)
 		return err;
 	*out = hs.v;
 	*n = hs.n;
@@ -650,6 +654,81 @@ static int source_start(db_reader_t *rd, source_t src, int64_t *start)
  * where it starts) for the part of the window that raw reports no longer
  * cover.  The writer keeps rollups as complete as the raw reports.
  */
+/* Port p's count of state (COL_STATE_TOTAL: all) in a report's table by service, both ways. */
+static uint64_t port_value(const wire_ports_t *ps, uint32_t p, int state)
+{
+	uint64_t v = 0;
+
+	for (int dir = 0; dir < 2; dir++) {
+		const wire_port_t *x = dir ? ps->outbound : ps->inbound;
+		size_t n = dir ? ps->n_outbound : ps->n_inbound;
+
+		for (size_t i = 0; i < n; i++)
+			if (x[i].port == p)
+				v += state == COL_STATE_TOTAL ? wire_states_total(&x[i].st) : x[i].st.n[state];
+	}
+	return v;
+}
+
+/*
+ * trend --port P: the sockets on port P (inbound) and to it (outbound), per
+ * host, from the raw reports' tables by service (no rollup keeps ports: the
+ * window is the raw retention's).  A port a report leaves in its rest
+ * counts 0 there.
+ */
+static int trend_port(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
+                      col_trend_t *t, int64_t from, int64_t to)
+{
+	static const char sql[] =
+		"SELECT host_id, collected_at_ms, ports FROM reports"
+		" WHERE collected_at_ms >= ?1 AND collected_at_ms < ?2 ORDER BY host_id, collected_at_ms";
+	sq_stmt_t *st;
+	int64_t host = 0, bucket = 0;
+	uint64_t n = 0, max = 0;
+	double sum = 0;
+	int rc, err = 0;
+
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
+		return rd_fail(rd, rc);
+	sq_bind_i64(st, 1, from);
+	sq_bind_i64(st, 2, to);
+	while (err == 0 && (rc = sq_step(st)) == SQ_ROW) {
+		const col_host_t *h = host_by_id(hs, sq_i64(st, 0));
+		int64_t b = from + (sq_i64(st, 1) - from) / o->step_ms * o->step_ms;
+		wire_ports_t ps;
+		uint64_t v;
+
+		if (!host_wanted(h, o, true))
+			continue;
+		if ((err = db_ports_unpack(sq_blob(st, 2), sq_bytes(st, 2), &ps)) < 0) {
+			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored port table is malformed",
+			         h->hostname);
+			break;
+		}
+		v = port_value(&ps, o->port, o->state);
+		free(ps.inbound);
+		free(ps.outbound);
+		if (n > 0 && (h->id != host || b != bucket)) {
+			err = col_trend_add(t, host, bucket, n, sum, max, 1);
+			n = 0;
+			sum = 0;
+			max = 0;
+		}
+		host = h->id;
+		bucket = b;
+		n++;
+		sum += (double)v;
+		if (v > max)
+			max = v;
+	}
+	if (err == 0 && n > 0)
+		err = col_trend_add(t, host, bucket, n, sum, max, 1);
+	if (err == 0 && rc != SQ_DONE && rc != SQ_ROW)
+		err = rd_fail(rd, rc);
+	sq_finalize(st);
+	return err;
+}
+
 static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out,
                        const char **why)
 {
@@ -676,6 +755,11 @@ static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_
 		return err;
 	}
 	col_trend_window(t, &from, &to);
+	if (o->port) {
+		if ((err = trend_port(rd, hs, o, t, from, to)) == 0)
+			err = col_trend_render(t, "raw", out);
+		goto out;
+	}
 	/*
 	 * A tier minute sums the hosts that reported in it: a host reporting
 	 * less often than once a minute would be missing from some, so such a
@@ -1232,11 +1316,19 @@ int db_query(db_reader_t *rd, col_cmd_id_t cmd, col_qopts_t *o, const db_query_c
 		what = HOSTS_TOP | HOSTS_LISTENERS;
 	else if (cmd == COL_CMD_TOP_IPS && o->since_ms == 0)
 		what = HOSTS_TOP;
+	else if ((cmd == COL_CMD_HOSTS || cmd == COL_CMD_TIERS) && o->by_port)
+		what = HOSTS_PORTS;
 	if ((err = load_hosts(rd, what, &hs)) < 0)
 		return err;
 	switch (cmd) {
-	case COL_CMD_HOSTS: err = col_hosts_render(hs.v, hs.n, o, out); break;
-	case COL_CMD_TIERS: err = col_tiers_render(hs.v, hs.n, o, out); break;
+	case COL_CMD_HOSTS:
+		err = o->by_port ? col_hosts_ports_render(hs.v, hs.n, o, out)
+		                 : col_hosts_render(hs.v, hs.n, o, out);
+		break;
+	case COL_CMD_TIERS:
+		err = o->by_port ? col_tiers_ports_render(hs.v, hs.n, o, out)
+		                 : col_tiers_render(hs.v, hs.n, o, out);
+		break;
 	case COL_CMD_TOP_IPS: err = query_top(rd, &hs, o, out); break;
 	case COL_CMD_SYSCTL: err = query_sysctl(rd, &hs, o, out); break;
 	case COL_CMD_TREND: err = query_trend(rd, &hs, o, out, why); break;

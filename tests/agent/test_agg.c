@@ -482,6 +482,112 @@ static void test_ag_agg_activity(void **state)
 	ag_agg_free(b);
 }
 
+static ag_sock_t port_sock(uint8_t state, uint16_t lport, uint16_t rport)
+{
+	ag_sock_t s = sock(state, "198.51.100.9");
+
+	s.lport = lport;
+	s.rport = rport;
+	return s;
+}
+
+static void test_ag_agg_ports(void **state)
+{
+	ag_agg_opts_t o = {.top_n = 5, .ports_n = 2};
+	ag_agg_t *a = ag_agg_new(&o), *b = ag_agg_new(&o);
+	wire_report_t r, rm;
+	ag_sock_t l = {.state = WIRE_LISTEN, .family = AF_INET, .lport = 443};
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&rm, 0, sizeof(rm));
+	assert_non_null(a);
+	assert_non_null(b);
+	/* A connection to 443 before its listener is seen counts by its remote port. */
+	ag_sock_t early = port_sock(WIRE_ESTABLISHED, 443, 51000);
+
+	ag_agg_add(a, &early);
+	ag_agg_add(a, &l);
+	l.lport = 80;
+	ag_agg_add(a, &l);
+	for (int i = 0; i < 5; i++) {
+		ag_sock_t s = port_sock(WIRE_ESTABLISHED, 443, (uint16_t)(50000 + i));
+
+		ag_agg_add(a, &s);
+	}
+	for (int i = 0; i < 3; i++) {
+		ag_sock_t s = port_sock(i ? WIRE_TIME_WAIT : WIRE_SYN_RECV, 80, (uint16_t)(40000 + i));
+
+		ag_agg_add(a, &s);
+	}
+	/* Outbound: to 3306 x4, 6379 x2, 11211 x1 (limit 2: the last to rest). */
+	for (int i = 0; i < 7; i++) {
+		ag_sock_t s = port_sock(WIRE_ESTABLISHED, (uint16_t)(33000 + i),
+		                        i < 4 ? 3306 : i < 6 ? 6379 : 11211);
+
+		ag_agg_add(a, &s);
+	}
+	ag_sock_t none = port_sock(WIRE_CLOSE, 33100, 0);
+
+	none.flags = AG_SOCK_NORADDR;
+	ag_agg_add(a, &none);
+	assert_int_equal(ag_agg_finish(a, &r), 0);
+	assert_int_equal(r.ports.limit, 2);
+	assert_int_equal(r.ports.n_inbound, 2);
+	assert_int_equal(r.ports.inbound[0].port, 443);
+	assert_int_equal(r.ports.inbound[0].st.n[WIRE_ESTABLISHED], 5);
+	assert_int_equal(r.ports.inbound[1].port, 80);
+	assert_int_equal(r.ports.inbound[1].st.n[WIRE_SYN_RECV], 1);
+	assert_int_equal(r.ports.inbound[1].st.n[WIRE_TIME_WAIT], 2);
+	assert_int_equal(r.ports.n_outbound, 2);
+	assert_int_equal(r.ports.outbound[0].port, 3306);
+	assert_int_equal(r.ports.outbound[0].st.n[WIRE_ESTABLISHED], 4);
+	assert_int_equal(r.ports.outbound[1].port, 6379);
+	/* Rest: 11211's one, 51000's (the early one, third outbound port), the one with no port. */
+	assert_int_equal(r.ports.rest.n[WIRE_ESTABLISHED], 2);
+	assert_int_equal(r.ports.rest.n[WIRE_CLOSE], 1);
+	assert_int_equal(wire_report_validate(&(wire_report_t){.seq = 1, .source = "x",
+	                 .states = r.states, .top = r.top, .ports = r.ports}), 0);
+	/* One socket fewer in the table than the ports say: refused. */
+	r.states.n[WIRE_ESTABLISHED]--;
+	assert_int_equal(wire_report_validate(&(wire_report_t){.seq = 1, .source = "x",
+	                 .states = r.states, .top = r.top, .ports = r.ports}), -EINVAL);
+	r.states.n[WIRE_ESTABLISHED]++;
+
+	/* The connections again, split over two aggregators that know the listeners: the same. */
+	ag_agg_reset_conns(a);       /* keeps the listeners and their ports */
+	ag_agg_reset(b);
+	ag_agg_copy_lports(b, a);
+	ag_agg_add(b, &early);       /* now known as inbound to 443 */
+	for (int i = 0; i < 5; i++) {
+		ag_sock_t s = port_sock(WIRE_ESTABLISHED, 443, (uint16_t)(50000 + i));
+
+		ag_agg_add(i % 2 ? a : b, &s);
+	}
+	assert_int_equal(ag_agg_merge(a, b), 0);
+	assert_int_equal(ag_agg_finish(a, &rm), 0);
+	assert_int_equal(rm.n_listeners, 2);
+	assert_int_equal(rm.ports.n_inbound, 1);
+	assert_int_equal(rm.ports.inbound[0].port, 443);
+	assert_int_equal(rm.ports.inbound[0].st.n[WIRE_ESTABLISHED], 6);
+	assert_int_equal(rm.ports.n_outbound, 0);
+
+	/* ports_n 0: not split. */
+	ag_agg_opts_t o0 = {.top_n = 5};
+	ag_agg_t *c = ag_agg_new(&o0);
+
+	ag_agg_add(c, &early);
+	assert_int_equal(ag_agg_finish(c, &rm), 0);
+	assert_int_equal(rm.ports.limit, 0);
+	assert_int_equal(rm.ports.n_inbound + rm.ports.n_outbound, 0);
+	assert_int_equal(wire_states_sum(&rm.ports.rest), 0);
+	wire_report_close(&r);
+	wire_report_close(&rm);
+	ag_agg_free(a);
+	ag_agg_free(b);
+	ag_agg_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_ag_agg_many_ips),
 		cmocka_unit_test(test_ag_agg_merge_equals_whole),
 		cmocka_unit_test(test_ag_agg_activity),
+		cmocka_unit_test(test_ag_agg_ports),
 	};
 
 	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);

@@ -80,7 +80,7 @@ static void test_ag_print_json_exact(void **state)
 		"\"ips\":[{\"ip\":\"198.18.0.1\",\"total\":9,\"states\":{\"ESTABLISHED\":2,\"SYN_RECV\":7}},"
 		"{\"ip\":\"2001:db8::5\",\"total\":9,\"states\":{\"TIME_WAIT\":9}}],"
 		"\"rest\":{\"ESTABLISHED\":4},\"excluded\":{\"ESTABLISHED\":1,\"CLOSE_WAIT\":1},"
-		"\"distinct_ips\":3},\"counters\":{\"TcpExt.ListenOverflows\":12},"
+		"\"distinct_ips\":3},\"ports\":{\"limit\":0,\"inbound\":[],\"outbound\":[],\"rest\":{}},\"counters\":{\"TcpExt.ListenOverflows\":12},"
 		"\"sysctls\":{\"net.ipv4.ip_local_port_range\":\"32768 60999\"}}\n");
 	fs_buf_close(&b);
 	wire_report_close(&r);

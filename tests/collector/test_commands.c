@@ -96,8 +96,8 @@ static void test_col_cmd_set_not_taken(void **state)
 	(void)state;
 	col_qopts_init(&o, NOW);
 	/* Refused, naming what the command takes, and o left as it was. */
-	expect("tiers", &o, "step", "5m", -ENOENT, "tiers takes only tier, format");
-	expect("hosts", &o, "since", "1h", -ENOENT, "hosts takes only tier, host, format");
+	expect("tiers", &o, "step", "5m", -ENOENT, "tiers takes only tier, by, format");
+	expect("hosts", &o, "since", "1h", -ENOENT, "hosts takes only tier, host, by, format");
 	expect("top-ips", &o, "host", "web1", -ENOENT,
 	       "top-ips takes only tier, state, since, limit, format");
 	expect("suspects", &o, "limit", "5", -ENOENT, NULL);
@@ -105,14 +105,14 @@ static void test_col_cmd_set_not_taken(void **state)
 	expect("sysctl", &o, "step", "1m", -ENOENT, "sysctl takes only tier, name, since, format");
 	/* A name no command takes, the same way. */
 	expect("trend", &o, "colour", "red", -ENOENT,
-	       "trend takes only tier, host, state, since, step, format");
+	       "trend takes only tier, host, state, since, step, port, format");
 	assert_int_equal(o.step_ms, 0);
 	assert_int_equal(o.since_ms, 0);
 	assert_null(o.host);
 	/* The CLI's names are flags. */
 	assert_int_equal(col_cmd_set(col_cmd(COL_CMD_TIERS), &o, "limit", "3", "--", why,
 	                             sizeof(why)), -ENOENT);
-	assert_string_equal(why, "tiers takes only --tier, --format");
+	assert_string_equal(why, "tiers takes only --tier, --by, --format");
 	assert_int_equal(o.limit, 20);
 }
 
@@ -155,7 +155,7 @@ static void test_col_cmd_usage_lines(void **state)
 
 	(void)state;
 	col_cmd_usage(col_cmd(COL_CMD_TREND), "--", line, sizeof(line));
-	assert_string_equal(line, "--tier --host --state --since --step --format table|json|csv");
+	assert_string_equal(line, "--tier --host --state --since --step --port --format table|json|csv");
 	col_cmd_usage(col_cmd(COL_CMD_SUSPECTS), "--", line, sizeof(line));
 	assert_string_equal(line, "--tier --since --format table|json|csv|ipset");
 	col_cmd_usage(col_cmd(COL_CMD_SUMMARY), "", line, sizeof(line));

@@ -179,6 +179,26 @@ static void mkreport(wire_report_t *r, uint64_t seq, int64_t t, size_t n_ips,
 		e->st.n[WIRE_TIME_WAIT] = (uint32_t)(i * 11);
 		if (i % 3 == 0)
 			e->st.n[WIRE_SYN_RECV] = (uint32_t)i;
+		if (i % 2 == 0) { /* what its connections were doing, for some */
+			e->has_act = true;
+			e->act = (wire_activity_t){.active = (uint32_t)i, .unanswered = 100,
+			                           .idle = (uint32_t)(150 - i * 3),
+			                           .bytes_received = (uint64_t)i << 35,
+			                           .bytes_acked = UINT64_MAX - i};
+		}
+	}
+	if (n_ips > 0) { /* by service, for the reports with top lists */
+		r->ports.limit = 16;
+		r->ports.n_inbound = 2;
+		r->ports.n_outbound = 1;
+		r->ports.inbound = calloc(2, sizeof(*r->ports.inbound));
+		r->ports.outbound = calloc(1, sizeof(*r->ports.outbound));
+		assert_non_null(r->ports.inbound);
+		assert_non_null(r->ports.outbound);
+		r->ports.inbound[0] = (wire_port_t){.port = 443, .st.n = {[WIRE_ESTABLISHED] = 4000000000u}};
+		r->ports.inbound[1] = (wire_port_t){.port = 80, .st.n = {[WIRE_TIME_WAIT] = 7}};
+		r->ports.outbound[0] = (wire_port_t){.port = 65535, .st.n = {[WIRE_SYN_SENT] = 3}};
+		r->ports.rest.n[WIRE_CLOSE_WAIT] = 11;
 	}
 	r->n_counters = n_counters;
 	if (n_counters > 0) {
@@ -276,7 +296,21 @@ static void assert_reports_equal(const wire_report_t *a, const wire_report_t *b)
 		assert_memory_equal(a->top.ips[i].ip.b, b->top.ips[i].ip.b,
 				    a->top.ips[i].ip.len);
 		assert_states_equal(&a->top.ips[i].st, &b->top.ips[i].st);
+		assert_int_equal(a->top.ips[i].has_act, b->top.ips[i].has_act);
+		assert_memory_equal(&a->top.ips[i].act, &b->top.ips[i].act, sizeof(a->top.ips[i].act));
 	}
+	assert_int_equal(a->ports.limit, b->ports.limit);
+	assert_int_equal(a->ports.n_inbound, b->ports.n_inbound);
+	assert_int_equal(a->ports.n_outbound, b->ports.n_outbound);
+	for (size_t i = 0; i < a->ports.n_inbound; i++) {
+		assert_int_equal(a->ports.inbound[i].port, b->ports.inbound[i].port);
+		assert_states_equal(&a->ports.inbound[i].st, &b->ports.inbound[i].st);
+	}
+	for (size_t i = 0; i < a->ports.n_outbound; i++) {
+		assert_int_equal(a->ports.outbound[i].port, b->ports.outbound[i].port);
+		assert_states_equal(&a->ports.outbound[i].st, &b->ports.outbound[i].st);
+	}
+	assert_states_equal(&a->ports.rest, &b->ports.rest);
 	assert_int_equal(a->n_counters, b->n_counters);
 	for (size_t i = 0; i < a->n_counters; i++) {
 		assert_string_equal(a->counters[i].name, b->counters[i].name);

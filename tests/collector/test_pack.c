@@ -490,6 +490,59 @@ static void test_db_counters_pick_finds(void **state)
 	assert_int_equal(found, 0);
 }
 
+/* ---- by service ------------------------------------------------------------------------ */
+
+static const uint8_t ports_bytes[] = {
+	1, 16,                          /* format, limit */
+	2, 0xbb, 0x03, 0x01, 5,         /* inbound: 443 ESTABLISHED 5 */
+	80, 0x20, 2,                    /* 80 TIME_WAIT 2 */
+	1, 0xea, 0x19, 0x02, 1,         /* outbound: 3306 SYN_SENT 1 */
+	0x80, 0x01, 3,                  /* rest: CLOSE_WAIT 3 */
+};
+
+static void test_db_ports_pack_bytes(void **state)
+{
+	wire_port_t in[2] = {{.port = 443, .st.n = {[WIRE_ESTABLISHED] = 5}},
+	                     {.port = 80, .st.n = {[WIRE_TIME_WAIT] = 2}}};
+	wire_port_t out[1] = {{.port = 3306, .st.n = {[WIRE_SYN_SENT] = 1}}};
+	wire_ports_t p = {.inbound = in, .n_inbound = 2, .outbound = out, .n_outbound = 1,
+	                  .rest.n = {[WIRE_CLOSE_WAIT] = 3}, .limit = 16}, back;
+	fs_buf_t b = FS_BUF_INIT;
+	uint8_t bad[sizeof(ports_bytes)];
+
+	(void)state;
+	assert_int_equal(db_ports_pack(&b, &p), 0);
+	bytes_equal(&b, ports_bytes, sizeof(ports_bytes));
+	assert_int_equal(db_ports_unpack(b.p, b.len, &back), 0);
+	assert_int_equal(back.limit, 16);
+	assert_int_equal(back.n_inbound, 2);
+	assert_int_equal(back.inbound[1].port, 80);
+	states_equal(&back.inbound[0].st, &in[0].st);
+	assert_int_equal(back.n_outbound, 1);
+	states_equal(&back.outbound[0].st, &out[0].st);
+	states_equal(&back.rest, &p.rest);
+	free(back.inbound);
+	free(back.outbound);
+	/* Not split: a NULL column, read back as not split. */
+	assert_int_equal(db_ports_pack(&b, &(wire_ports_t){0}), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(db_ports_unpack(NULL, 0, &back), 0);
+	assert_int_equal(back.limit, 0);
+	/* Port 0, a limit below the count, truncations: corrupt. */
+	memcpy(bad, ports_bytes, sizeof(bad));
+	bad[7] = 0;
+	assert_int_equal(db_ports_unpack(bad, sizeof(bad), &back), -EBADMSG);
+	memcpy(bad, ports_bytes, sizeof(bad));
+	bad[1] = 1;
+	assert_int_equal(db_ports_unpack(bad, sizeof(bad), &back), -EBADMSG);
+	assert_null(back.inbound);
+	for (size_t cut = 1; cut < sizeof(ports_bytes); cut++)
+		assert_int_equal(db_ports_unpack(ports_bytes, cut, &back), -EBADMSG);
+	in[0].port = 65536;
+	assert_int_equal(db_ports_pack(&b, &p), -EINVAL);
+	fs_buf_close(&b);
+}
+
 /* ---- the top-list minutes ------------------------------------------------------------ */
 
 static void test_db_roll_top_pack_bytes(void **state)
@@ -696,6 +749,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_db_top_pack_bytes),
+		cmocka_unit_test(test_db_ports_pack_bytes),
 		cmocka_unit_test(test_db_top_pack_round_trip_extremes),
 		cmocka_unit_test(test_db_listeners_pack_bytes),
 		cmocka_unit_test(test_db_counters_pack_bytes),

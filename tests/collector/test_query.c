@@ -437,6 +437,7 @@ static void test_query_top_ips_minutes_equal_raw(void **state)
 	assert_int_equal(sqlite3_exec(h, "DROP TABLE rollup_top_minute; DROP TABLE rollup_ip_hour;"
 	                              " DROP TABLE rollup_dirty_hour; ALTER TABLE hosts DROP COLUMN"
 	                              " cert_subject; ALTER TABLE hosts DROP COLUMN cert_sha256;"
+	                              " ALTER TABLE reports DROP COLUMN ports;"
 	                              " PRAGMA user_version = 3",
 	                              NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);

@@ -107,6 +107,22 @@ static void roll_top(const uint8_t *data, size_t size, fs_buf_t *b, fs_buf_t *ag
 	col_roll_top_close(&s);
 }
 
+static void ports(const uint8_t *data, size_t size, fs_buf_t *b, fs_buf_t *again)
+{
+	wire_ports_t p, q;
+
+	if (db_ports_unpack(data, size, &p) < 0)
+		return;
+	if (db_ports_pack(b, &p) < 0 || db_ports_unpack(b->p, b->len, &q) < 0 ||
+	    db_ports_pack(again, &q) < 0)
+		abort();
+	same_again(b, again);
+	free(p.inbound);
+	free(p.outbound);
+	free(q.inbound);
+	free(q.outbound);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fs_buf_t b = FS_BUF_INIT, again = FS_BUF_INIT;
@@ -115,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	listeners(data, size, &b, &again);
 	counters(data, size, &b, &again);
 	roll_top(data, size, &b, &again);
+	ports(data, size, &b, &again);
 	fs_buf_close(&b);
 	fs_buf_close(&again);
 	return 0;

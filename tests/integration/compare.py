@@ -8,7 +8,11 @@ usage: compare.py AGENT_JSON SS_TAN_TXT NETSTAT_AWK_TXT [MIN_SOCKETS]
 - the agent's state table equals ss's state counts (LISTEN aside) and the awk output;
 - for every IP the agent lists, its per-state counts equal the per-peer counts from
   ss -tan, IPv4-mapped IPv6 peers folded to IPv4;
-- entries + rest + excluded add up to the state table, state by state.
+- entries + rest + excluded add up to the state table, state by state;
+- by service, when the agent split it: each inbound port's states equal ss -tan's sockets on
+  that local port (`ss -tan 'sport = :P'`, the listener aside), each outbound port's equal
+  ss -tan's sockets to that remote port from a port nothing listens on (`'dport = :P'`), and
+  the ports the agent lists are the top ones of ss's, the rest summed.
 Prints one line per check; exits 1 on the first mismatch.
 """
 import ipaddress
@@ -40,14 +44,16 @@ def peer_ip(addr):
 def main():
     agent = json.load(open(sys.argv[1]))
     minimum = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    ss_states, ss_peers = {}, {}
+    ss_states, ss_peers, socks, listening = {}, {}, [], set()
     for line in open(sys.argv[2]):
         f = line.split()
         if not f or f[0] == "State":
             continue
         state = SS_NAMES[f[0]]
         if state == "LISTEN":
+            listening.add(f[3].rsplit(":", 1)[1])
             continue
+        socks.append((state, f[3].rsplit(":", 1)[1], f[4].rsplit(":", 1)[1]))
         ss_states[state] = ss_states.get(state, 0) + 1
         per = ss_peers.setdefault(peer_ip(f[4]), {})
         per[state] = per.get(state, 0) + 1
@@ -95,6 +101,39 @@ def main():
         if got != n:
             fail(f"{s}: entries + rest + excluded = {got} != {n}")
     print("entries + rest + excluded = the state table, state by state")
+
+    ports = agent.get("ports", {})
+    if not ports.get("limit"):
+        return
+    ss_in, ss_out = {}, {}
+    for state, lport, rport in socks:
+        if lport in listening:
+            d = ss_in.setdefault(int(lport), {})
+        elif rport not in ("*", "0"):
+            d = ss_out.setdefault(int(rport), {})
+        else:
+            continue
+        d[state] = d.get(state, 0) + 1
+    for name, ss_map in (("inbound", ss_in), ("outbound", ss_out)):
+        listed = ports[name]
+        for e in listed:
+            got = {k: v for k, v in e["states"].items() if v}
+            if got != ss_map.get(e["port"], {}):
+                fail(f"{name} :{e['port']}: agent {got} != ss {ss_map.get(e['port'], {})}")
+        # The top ones: no port left out has more than the least listed.
+        least = min((e["total"] for e in listed), default=0)
+        kept = {e["port"] for e in listed}
+        for port, per in ss_map.items():
+            if port not in kept and (len(listed) < ports["limit"] or sum(per.values()) > least):
+                fail(f"{name} :{port} ({per}) left out of the agent's top {ports['limit']}")
+    for s, n in agent["states"].items():
+        got = (sum(e["states"].get(s, 0) for e in ports["inbound"] + ports["outbound"])
+               + ports["rest"].get(s, 0))
+        if got != n:
+            fail(f"{s}: ports + rest = {got} != {n}")
+    print(f"by service: {len(ports['inbound'])} inbound and {len(ports['outbound'])} outbound "
+          f"ports equal ss -tan filtered by port ({len(listening)} listening); ports + rest = "
+          f"the state table")
 
 
 if __name__ == "__main__":

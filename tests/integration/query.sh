@@ -7,6 +7,8 @@
 #     `--print=json --input` of the same files say; a stopped agent turns stale and leaves the sums;
 #   - hosts, top-ips (a NAT-like IP spread over the web hosts: count = the sum of the agents' own
 #     counts), trend: --server and --db give the same JSON;
+#   - by port: tiers --by port sums each (tier, direction, port) as the agents' own reports split
+#     them, hosts --by port is each agent's own, trend --port and /metrics agree;
 #   - /metrics passes promtool check metrics and counts the reports;
 #   - the HTTP API wants the bearer token when one is set; bad parameters get a 400.
 set -euo pipefail
@@ -46,6 +48,18 @@ for h, (states, extra) in hosts.items():
         for i in range(n):
             k += 1
             lines.append(f"{st} 0 0 10.9.0.1:80 {ip}:{20000 + k}")
+    # By service: the web hosts ask the db on :3306 and a cache on :6379 (outbound); db1 also
+    # listens on :3306, with the web hosts' connections there (inbound).
+    if h.startswith("web"):
+        n3306 = {"web1": 25, "web2": 40, "web3": 10}[h]
+        for i in range(n3306):
+            lines.append(f"ESTAB 0 0 10.9.0.1:{41000 + i} 10.9.0.9:3306")
+        for i in range(7):
+            lines.append(f"TIME-WAIT 0 0 10.9.0.1:{42000 + i} 10.9.0.8:6379")
+    if h == "db1":
+        lines.insert(2, "LISTEN 0 128 0.0.0.0:3306 0.0.0.0:*")
+        for i in range(75):
+            lines.append(f"ESTAB 0 0 10.9.0.9:3306 10.9.0.{i % 3 + 2}:{41000 + i}")
     open(f"{out}/{h}.ss", "w").write("\n".join(lines) + "\n")
 PY
 
@@ -103,6 +117,51 @@ for name in got:
 web = got["web"]["states"]
 assert web["CLOSE_WAIT"]["max_host"] == "web2" and web["CLOSE_WAIT"]["sum"] == 603, web
 print("tiers: equal to the agents' own reports")
+PY
+
+# By service: tiers --by port sums each port over the tier's hosts as the agents' own reports
+# split them; hosts --by port is each agent's own; trend --port and /metrics say the same.
+q tiers --by port --format json >"$T/tiers-port.json"
+q hosts --by port --format json >"$T/hosts-port.json"
+# A bucket that all three web hosts reported in (they report every second).
+trend_port() {
+	q trend --port 3306 --tier web --since 30s --step 2s --format json >"$T/trend-port.json" &&
+		python3 -c 'import json, sys; sys.exit(0 if any(b["hosts"] == 3 for b in
+			json.load(open(sys.argv[1]))["buckets"]) else 1)' "$T/trend-port.json"
+}
+fs_wait_for 20 trend_port || fail "trend --port: no bucket with the three web hosts"
+q tiers --by port >"$T/tiers-port.txt"
+python3 - "$T" <<'PY' || fail "by port: $(cat "$T/tiers-port.txt")"
+import json, sys
+t = sys.argv[1]
+tier = {"lvs1": "lvs", "web1": "web", "web2": "web", "web3": "web", "db1": "db"}
+own = {h: json.load(open(f"{t}/{h}.json"))["ports"] for h in tier}
+want = {}
+for h, p in own.items():
+    for d in ("inbound", "outbound"):
+        for e in p[d]:
+            w = want.setdefault((tier[h], d, e["port"]), {"hosts": 0, "states": {}, "max": 0})
+            w["hosts"] += 1
+            w["max"] = max(w["max"], e["total"])
+            for s, n in e["states"].items():
+                w["states"][s] = w["states"].get(s, 0) + n
+got = {}
+for x in json.load(open(f"{t}/tiers-port.json"))["tiers"]:
+    for e in x["ports"]:
+        got[(x["tier"], e["direction"], e["port"])] = {"hosts": e["hosts"], "states": e["states"],
+                                                      "max": e["max"]}
+assert got == want, (got, want)
+assert want[("web", "outbound", 3306)]["states"] == {"ESTABLISHED": 75}, want
+assert want[("db", "inbound", 3306)]["states"] == {"ESTABLISHED": 75}, want
+assert want[("web", "inbound", 80)]["hosts"] == 3, want
+hosts = {x["hostname"]: x["ports"] for x in json.load(open(f"{t}/hosts-port.json"))["hosts"]}
+for h in tier:
+    assert hosts[h] == own[h], (h, hosts[h], own[h])
+tr = json.load(open(f"{t}/trend-port.json"))
+full = [b for b in tr["buckets"] if b["hosts"] == 3]
+assert tr["port"] == 3306 and full and all(b["mean"] == 75 and b["max"] == 75 for b in full), tr
+print(f"by port: {len(got)} (tier, direction, port) sums equal the agents' own; hosts --by port"
+      " equal; trend --port 3306 over the web tier 75")
 PY
 
 # top-ips: the NAT-like peer over the web hosts, exact; and by SYN_RECV.
@@ -217,6 +276,10 @@ grep -q '^fleetstat_tier_sockets{tier="web",state="close_wait"} 603$' "$T/metric
 	fail "metrics: web close_wait"
 grep -Eq '^fleetstat_host_stale\{host="db1",tier="db",id="[0-9]+"\} 1$' "$T/metrics.txt" ||
 	fail "metrics: stale"
+grep -q '^fleetstat_tier_port_sockets{tier="web",direction="outbound",port="3306",state="established"} 75$' \
+	"$T/metrics.txt" || fail "metrics: the web tier's :3306"
+grep -q '^fleetstat_tier_port_sockets{tier="web",direction="inbound",port="80",state="close_wait"} 603$' \
+	"$T/metrics.txt" || fail "metrics: the web tier's :80"
 stored=$(sed -n 's/^fleetstat_collector_reports_stored_total \([0-9]*\)$/\1/p' "$T/metrics.txt")
 [ "${stored:-0}" -ge 10 ] || fail "metrics: reports stored '$stored'"
 
@@ -241,13 +304,13 @@ rc=0
 # A parameter the query does not take is refused, naming those it takes.
 curl -s "${auth[@]}" "$SERVER/api/v1/tiers?step=5m" >"$T/nostep.txt"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/tiers?step=5m")" = 400 ] &&
-	grep -q '"bad parameter: step: tiers takes only tier, format"' "$T/nostep.txt" ||
+	grep -q '"bad parameter: step: tiers takes only tier, by, format"' "$T/nostep.txt" ||
 	fail "?step on tiers: $(cat "$T/nostep.txt")"
 for via in --db --server; do
 	rc=0
 	if [ "$via" = --db ]; then "$FS" --db "$DB" tiers --step 5m >/dev/null 2>"$T/err" || rc=$?
 	else q tiers --step 5m >/dev/null 2>"$T/err" || rc=$?; fi
-	[ "$rc" -eq 2 ] && grep -q "^fleetstat: --step: tiers takes only --tier, --format$" "$T/err" ||
+	[ "$rc" -eq 2 ] && grep -q "^fleetstat: --step: tiers takes only --tier, --by, --format$" "$T/err" ||
 		fail "tiers --step ($via): rc $rc: $(cat "$T/err")"
 done
 [ "$(code "${auth[@]}" "$SERVER/api/v1/healthz")" = 404 ] || fail "unknown query under api"

@@ -85,6 +85,7 @@ static wire_kv_t report_sysctls[] = {
 
 static wire_remote_t report_ips[N_TOP];
 static wire_listener_t report_listeners[N_LISTEN];
+static wire_port_t report_in[2], report_out[1];
 
 /* A full report: listeners, 60 top IPs (v4 and v6), counters, sysctls. */
 static void make_report(wire_frame_t *f)
@@ -154,6 +155,26 @@ static void make_report(wire_frame_t *f)
 	r->dropped_reports = 3;
 	r->collect_us = 75000;
 	r->source = "netlink";
+	/* By service: half of each state on :443 and :80, a quarter to :3306, the rest. */
+	memset(report_in, 0, sizeof(report_in));
+	memset(report_out, 0, sizeof(report_out));
+	memset(&r->ports.rest, 0, sizeof(r->ports.rest));
+	report_in[0].port = 443;
+	report_in[1].port = 80;
+	report_out[0].port = 3306;
+	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++) {
+		uint32_t n = s == WIRE_LISTEN ? 0 : r->states.n[s];
+
+		report_in[0].st.n[s] = n / 4;
+		report_in[1].st.n[s] = n / 4;
+		report_out[0].st.n[s] = n / 4;
+		r->ports.rest.n[s] = n - 3 * (n / 4);
+	}
+	r->ports.inbound = report_in;
+	r->ports.n_inbound = 2;
+	r->ports.outbound = report_out;
+	r->ports.n_outbound = 1;
+	r->ports.limit = 16;
 }
 
 /* The encoder sends NULL as "", and decoded strings are never NULL. */
@@ -196,6 +217,18 @@ static void assert_report_equal(const wire_report_t *a, const wire_report_t *b)
 		assert_int_equal(a->top.ips[i].has_act, b->top.ips[i].has_act);
 		assert_memory_equal(&a->top.ips[i].act, &b->top.ips[i].act, sizeof(a->top.ips[i].act));
 	}
+	assert_int_equal(a->ports.limit, b->ports.limit);
+	assert_int_equal(a->ports.n_inbound, b->ports.n_inbound);
+	assert_int_equal(a->ports.n_outbound, b->ports.n_outbound);
+	for (i = 0; i < a->ports.n_inbound; i++) {
+		assert_int_equal(a->ports.inbound[i].port, b->ports.inbound[i].port);
+		assert_states_equal(&a->ports.inbound[i].st, &b->ports.inbound[i].st);
+	}
+	for (i = 0; i < a->ports.n_outbound; i++) {
+		assert_int_equal(a->ports.outbound[i].port, b->ports.outbound[i].port);
+		assert_states_equal(&a->ports.outbound[i].st, &b->ports.outbound[i].st);
+	}
+	assert_states_equal(&a->ports.rest, &b->ports.rest);
 	assert_int_equal(a->top.limit, b->top.limit);
 	assert_int_equal(a->top.threshold_total, b->top.threshold_total);
 	assert_int_equal(a->top.threshold_established,
@@ -1121,6 +1154,33 @@ static void test_wire_report_validate_limits(void **state)
 	make_report(&f);
 	f.report.seq = 0;
 	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	f.report.seq = 1;
+
+	/* Ports: 1..65535, once each way, within limit, adding up to the table. */
+	assert_int_equal(wire_report_validate(&f.report), 0);
+	report_in[1].port = 443;
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	report_in[1].port = 3306; /* the same port the other way is fine */
+	assert_int_equal(wire_report_validate(&f.report), 0);
+	report_in[1].port = 0;
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	report_in[1].port = 65536;
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	report_in[1].port = 80;
+	f.report.ports.limit = 1;
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	f.report.ports.limit = 16;
+	f.report.ports.rest.n[WIRE_CLOSE_WAIT]++;
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	f.report.ports.rest.n[WIRE_CLOSE_WAIT]--;
+	report_out[0].st.n[WIRE_LISTEN] = 1;
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	report_out[0].st.n[WIRE_LISTEN] = 0;
+	f.report.ports = (wire_ports_t){0}; /* an agent before ports */
+	assert_int_equal(wire_report_validate(&f.report), 0);
+	f.report.ports.rest.n[WIRE_ESTABLISHED] = 1; /* not split, yet a rest */
+	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+	make_report(&f);
 	f.report.seq = 1;
 
 	/* Activity: each count at most the IP's ESTABLISHED. */
