@@ -20,8 +20,10 @@ import asyncio
 import random
 import resource
 import signal
+import socket
 import sys
 
+IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)  # <linux/in.h>; not named in Python 3.11
 BODY = b"x" * 300
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
 REQUEST = b"GET / HTTP/1.1\r\nHost: scenario\r\n\r\n"
@@ -83,6 +85,22 @@ async def serve(args):
 
 # --- client ---
 
+async def open_from(host, port, source):
+    """A connection from source.  IPv6 binds an address of an AnyIP local route (netns.sh's
+    2001:db8:f1::/64) only with IP_FREEBIND; IPv4 takes the route as local."""
+    fam = socket.AF_INET6 if ":" in source else socket.AF_INET
+    sock = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return await asyncio.open_connection(sock=sock)
+
+
 async def connect_all(args, host, port):
     """N connections from --source, IN_FLIGHT at a time, retrying failures until the deadline."""
     loop = asyncio.get_running_loop()
@@ -94,9 +112,8 @@ async def connect_all(args, host, port):
         async with gate:
             while True:
                 try:
-                    conns.append(await asyncio.wait_for(asyncio.open_connection(
-                        host, port, local_addr=(args.source, 0)),
-                        max(0.1, deadline - loop.time())))
+                    conns.append(await asyncio.wait_for(
+                        open_from(host, port, args.source), max(0.1, deadline - loop.time())))
                     if len(conns) % 100 == 0:
                         print(f"scenario {args.kind}: {len(conns)} up", file=sys.stderr)
                     return
