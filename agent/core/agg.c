@@ -22,6 +22,7 @@ typedef struct {
 
 /* What one IP's ESTABLISHED connections did; act[i] belongs to tab[i]. */
 typedef struct {
+	uint32_t measured;          /* ESTABLISHED sockets whose TCP info was read */
 	uint32_t active, unanswered, idle;
 	uint64_t bytes_received, bytes_acked;
 } ip_act_t;
@@ -58,6 +59,7 @@ struct ag_agg {
 	size_t count;
 
 	wire_listener_t *lis;
+	int lis_err;                /* an error adding listeners: kept by ag_agg_reset_conns() */
 	size_t n_lis;
 	size_t cap_lis;
 };
@@ -118,7 +120,7 @@ void ag_agg_reset_conns(ag_agg_t *a)
 	if (a->act)
 		memset(a->act, 0, a->cap * sizeof(*a->act));
 	a->count = 0;
-	a->err = 0;
+	a->err = a->lis_err;
 	memset(&a->states, 0, sizeof(a->states));
 	memset(&a->excluded, 0, sizeof(a->excluded));
 	memset(&a->port_rest, 0, sizeof(a->port_rest));
@@ -128,6 +130,7 @@ void ag_agg_reset_conns(ag_agg_t *a)
 
 void ag_agg_reset(ag_agg_t *a)
 {
+	a->lis_err = 0;
 	ag_agg_reset_conns(a);
 	a->n_lis = 0;
 	memset(a->lports, 0, 65536 / 8);
@@ -283,7 +286,7 @@ static void add_listener(ag_agg_t *a, const ag_sock_t *s)
 		size_t cap = a->cap_lis ? a->cap_lis * 2 : 16;
 
 		if ((l = realloc(a->lis, cap * sizeof(*l))) == NULL) {
-			a->err = -ENOMEM;
+			a->err = a->lis_err = -ENOMEM;
 			return;
 		}
 		a->lis = l;
@@ -316,6 +319,7 @@ static int in_excludes(const ag_agg_t *a, const uint8_t *ip, size_t alen)
  */
 static void count_activity(ip_act_t *x, const ag_sock_t *s, uint32_t interval_ms)
 {
+	x->measured++;
 	x->active += s->tcp_bytes_received > 0 && s->tcp_last_recv_ms < interval_ms;
 	x->unanswered += s->tcp_bytes_acked <= 1;
 	x->idle += s->tcp_last_recv_ms >= interval_ms && s->tcp_last_send_ms >= interval_ms;
@@ -417,6 +421,7 @@ int ag_agg_merge(ag_agg_t *dst, const ag_agg_t *src)
 			ip_act_t *x = &dst->act[d - dst->tab];
 			const ip_act_t *y = &src->act[i];
 
+			x->measured += y->measured;
 			x->active += y->active;
 			x->unanswered += y->unanswered;
 			x->idle += y->idle;
@@ -650,7 +655,9 @@ int ag_agg_finish(ag_agg_t *a, wire_report_t *r)
 			w->st.n[s] = e->n[s - 1];
 			r->top.rest.n[s] -= e->n[s - 1];
 		}
-		if ((w->has_act = a->act_ms != 0)) {
+		/* Measured only when every ESTABLISHED socket of it came with its TCP info (a kernel
+		   whose info is too short to read gives none: no activity, rather than zeros). */
+		if ((w->has_act = a->act_ms != 0 && a->act[i].measured == e->n[WIRE_ESTABLISHED - 1])) {
 			const ip_act_t *x = &a->act[i];
 
 			w->act = (wire_activity_t){

@@ -30,6 +30,7 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c)
 	c->flood_min_hours = 24;
 	c->activity_min = 20;
 	c->flood_unanswered = 0.8;
+	c->flood_bytes = 65536;
 	c->busy_answered = 0.5;
 	c->baseline_ms = 7 * 86400000LL;
 	strcpy(c->ipset, "fleetstat-block");
@@ -115,8 +116,9 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 			return 0;
 		}
 	if (strcmp(name, "suspect_min") == 0 || strcmp(name, "syn_min") == 0 ||
-	    strcmp(name, "activity_min") == 0) {
+	    strcmp(name, "activity_min") == 0 || strcmp(name, "flood_bytes") == 0) {
 		if (parse_count(value, name[0] == 'a'   ? &c->activity_min
+		                       : name[0] == 'f' ? &c->flood_bytes
 		                       : name[1] == 'u' ? &c->suspect_min : &c->syn_min) < 0) {
 			*why = "not a count from 1 to 4294967295";
 			return -EINVAL;
@@ -223,6 +225,13 @@ static double unanswered(const col_suspect_t *s)
 	return share(s->w.act.unanswered, s->w.act.established);
 }
 
+/* Most never answered, and little sent on them: held open, not an upload nobody answers. */
+static bool flood_by_activity(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return measured(c, s) && unanswered(s) >= c->flood_unanswered &&
+	       s->w.act.bytes_received <= c->flood_bytes * s->w.act.established;
+}
+
 /* The history of an egress: present much of the baseline, not far above its median. */
 static bool egress_history(const col_suspect_cfg_t *c, const col_suspect_t *s)
 {
@@ -255,7 +264,7 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 	else if (s->w.st[WIRE_SYN_RECV] >= c->syn_min &&
 	         share(s->w.st[WIRE_SYN_RECV], all) >= c->syn_share)
 		s->verdict = COL_V_SYN_FLOOD;
-	else if (measured(c, s) && unanswered(s) >= c->flood_unanswered)
+	else if (flood_by_activity(c, s))
 		s->verdict = COL_V_CONN_FLOOD;
 	else if (measured(c, s) && 1 - unanswered(s) >= c->busy_answered)
 		s->verdict = egress_history(c, s) ? COL_V_NAT_EGRESS : COL_V_BUSY;
@@ -317,7 +326,7 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 			         s->hours_baseline, gs);
 		break;
 	case COL_V_CONN_FLOOD:
-		if (measured(c, s) && unanswered(s) >= c->flood_unanswered)
+		if (flood_by_activity(c, s))
 			snprintf(out, len, "%s", act);
 		else
 			snprintf(out, len, "seen %" PRIu32 " of %" PRIu32 " hours before, %s",

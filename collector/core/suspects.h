@@ -29,7 +29,9 @@ typedef struct {
 	/* From what its connections are doing (DESIGN 12), when measured on at least
 	   activity_min of its ESTABLISHED: */
 	uint64_t activity_min;    /* 20 */
-	double flood_unanswered;  /* conn-flood: this share never answered, 0.8 (no history needed) */
+	double flood_unanswered;  /* conn-flood: this share never answered, 0.8 (no history needed), */
+	uint64_t flood_bytes;     /* having sent at most this many bytes a connection on average,
+	                             64 KiB: a one-way upload (syslog, metrics) is not a flood */
 	double busy_answered;     /* busy (or nat-egress by history): this share answered, 0.5 */
 	int64_t baseline_ms;      /* the baseline: 7 d before the window's hour */
 	wire_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
@@ -42,7 +44,7 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c);
 /*
  * One key of [suspects]: suspect_min, syn_share, syn_min, nat_established,
  * nat_hours, nat_growth, flood_growth, flood_hours, flood_min_hours, activity_min,
- * flood_unanswered, busy_answered, baseline (a duration),
+ * flood_unanswered, flood_bytes, busy_answered, baseline (a duration),
  * allow and deny (CIDRs or addresses, separated by spaces or commas; each
  * key adds to its list), ipset.  0, -ENOENT (unknown key) or -EINVAL with a
  * static reason in *why.

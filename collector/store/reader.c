@@ -170,6 +170,18 @@ static const char hosts_sql_pg[] =
 	" (SELECT * FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1) LIMIT 1) r"
 	" ON true ORDER BY h.id";
 
+/*
+ * A host's table by service, or none when its stored column does not decode:
+ * a corrupt row costs that host its split (it reads as one that does not
+ * split), not the query or /metrics.  0 or -ENOMEM.
+ */
+static int ports_or_none(sq_stmt_t *st, int col, wire_ports_t *p)
+{
+	int err = db_ports_unpack(sq_blob(st, col), sq_bytes(st, col), p);
+
+	return err == -EBADMSG ? 0 : err;
+}
+
 /* What load_hosts() decodes of each host's latest report beside its counts. */
 enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4 };
 
@@ -230,7 +242,7 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 		                                sq_bytes(st, 21), &h->listeners,
 		                                &h->n_listeners)) < 0) ||
 		    ((what & HOSTS_PORTS) &&
-		     (err = db_ports_unpack(sq_blob(st, 24), sq_bytes(st, 24), &h->ports)) < 0)) {
+		     (err = ports_or_none(st, 24, &h->ports)) < 0)) {
 			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list, listener list"
 			         " or port table is malformed", h->hostname);
 			break;
@@ -708,6 +720,8 @@ static int trend_port(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 		v = port_value(&ps, o->port, o->state);
 		free(ps.inbound);
 		free(ps.outbound);
+		if (ps.limit == 0)
+			continue; /* a report not split by service says nothing of the port */
 		if (n > 0 && (h->id != host || b != bucket)) {
 			err = col_trend_add(t, host, bucket, n, sum, max, 1);
 			n = 0;

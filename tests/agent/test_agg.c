@@ -397,7 +397,8 @@ static void add_activity_mix(ag_agg_t *a, ag_agg_t *b)
 		info_sock("198.51.100.1", 15000, 12000, 10, 1),    /* a client's SYN only: unanswered, idle */
 		info_sock("198.51.100.1", 2000, 2000, 0, 0),       /* young, silent: unanswered only */
 		info_sock("198.51.100.1", 10000, 9999, 5, 7),      /* the interval exactly: not active */
-		sock(WIRE_ESTABLISHED, "198.51.100.1"),            /* no info: counted, no activity */
+		info_sock("198.51.100.3", 1, 1, 5, 5),
+		sock(WIRE_ESTABLISHED, "198.51.100.3"),            /* no info: not measured whole */
 		info_sock("2001:db8::9", 1, 1, 1 << 20, 1 << 21),  /* active, answered */
 		sock(WIRE_SYN_RECV, "198.51.100.2"),
 	};
@@ -438,7 +439,7 @@ static void test_ag_agg_activity(void **state)
 	assert_sums(&r);
 	e = find(&r, "198.51.100.1");
 	assert_non_null(e);
-	assert_int_equal(e->st.n[WIRE_ESTABLISHED], 6);
+	assert_int_equal(e->st.n[WIRE_ESTABLISHED], 5);
 	assert_true(e->has_act);
 	assert_int_equal(e->act.active, 1);
 	assert_int_equal(e->act.unanswered, 3);
@@ -451,6 +452,11 @@ static void test_ag_agg_activity(void **state)
 	assert_int_equal(e->act.unanswered, 0);
 	assert_int_equal(e->act.idle, 0);
 	assert_int_equal(e->act.bytes_acked, 1 << 21);
+	/* One of its connections came without TCP info: no activity rather than a part of it. */
+	e = find(&r, "198.51.100.3");
+	assert_non_null(e);
+	assert_int_equal(e->st.n[WIRE_ESTABLISHED], 2);
+	assert_false(e->has_act);
 	/* Listed without ESTABLISHED: measured, nothing to count. */
 	e = find(&r, "198.51.100.2");
 	assert_true(e->has_act);

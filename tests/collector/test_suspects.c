@@ -212,6 +212,13 @@ static void test_verdict_activity(void **state)
 	assert_int_equal(judge(&c, act(ip(400, 0, 0, 0, 0), 0, 400, 0)), COL_V_BUSY);
 	/* With the history of an egress, busy is nat-egress. */
 	assert_int_equal(judge(&c, act(ip(300, 0, 34, 168, 160), 10, 0, 290)), COL_V_NAT_EGRESS);
+	/* Never answered but sending a lot (an upload nobody answers: syslog, metrics): not a flood
+	 * by activity; at most 64 KiB a connection on average is. */
+	s = act(ip(400, 0, 0, 0, 0), 400, 0, 400);
+	s.w.act.bytes_received = 400ull * 65537;
+	assert_int_equal(judge(&c, s), COL_V_WATCH);
+	s.w.act.bytes_received = 400ull * 65536;
+	assert_int_equal(judge(&c, s), COL_V_CONN_FLOOD);
 	/* SYN floods and the lists stay first. */
 	assert_int_equal(judge(&c, act(ip(100, 100, 0, 0, 0), 0, 0, 100)), COL_V_SYN_FLOOD);
 	/* Measured on too few of its connections: as without activity. */
