@@ -398,6 +398,7 @@ static int agent_encode_report(agent_t *a, uint64_t seq, uint8_t **out, size_t *
 	int tier = (int)(a->idx % 3);
 
 	memset(&f, 0, sizeof(f));
+	memset(ips, 0, sizeof(ips));   /* no activity: every field of an entry set */
 	f.type = WIRE_REPORT;
 	r->seq = seq;
 	if (a->lg->o.history_ms) {
