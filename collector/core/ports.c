@@ -37,6 +37,24 @@ static void grid_states(grid_t *g, const uint64_t *st)
 		grid_cell(g, "%" PRIu64, st[col__table_states[s]]);
 }
 
+/* One row of hosts --by port: the host, a direction (or a label) and port (0: none), states. */
+static void host_row(grid_t *g, const col_host_t *h, const char *stale, const char *dir,
+                     uint32_t port, const wire_states_t *states)
+{
+	uint64_t st[WIRE_NSTATES];
+
+	grid_cell(g, "%s", h->hostname);
+	grid_cell(g, "%s", h->tier);
+	grid_cell(g, "%s", stale);
+	grid_cell(g, "%s", dir);
+	if (port)
+		grid_cell(g, "%" PRIu32, port);
+	else
+		grid_cell(g, "%s", "");
+	col__states_u64(states, st);
+	grid_states(g, st);
+}
+
 int col_hosts_ports_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs_buf_t *b)
 {
 	static const char *const head[] = {"HOST", "TIER", "STALE", "DIRECTION", "PORT"};
@@ -90,40 +108,18 @@ int col_hosts_ports_render(const col_host_t *hosts, size_t n, const col_qopts_t 
 	for (size_t i = 0; i < k; i++) {
 		const col_host_t *h = v[i];
 		const char *stale = col_host_stale(h, o->now_ms) ? "stale" : "";
-		uint64_t st[WIRE_NSTATES];
 
 		for (int dir = 0; dir < 2; dir++) {
 			size_t np;
 			const wire_port_t *p = dir_ports(&h->ports, dir, &np);
 
-			for (size_t j = 0; j < np; j++) {
-				grid_cell(&g, "%s", h->hostname);
-				grid_cell(&g, "%s", h->tier);
-				grid_cell(&g, "%s", stale);
-				grid_cell(&g, "%s", dir_name[dir]);
-				grid_cell(&g, "%" PRIu32, p[j].port);
-				col__states_u64(&p[j].st, st);
-				grid_states(&g, st);
-			}
+			for (size_t j = 0; j < np; j++)
+				host_row(&g, h, stale, dir_name[dir], p[j].port, &p[j].st);
 		}
-		if (h->ports.limit == 0 && h->has_report) {
-			/* An agent that does not split by service: its whole table. */
-			grid_cell(&g, "%s", h->hostname);
-			grid_cell(&g, "%s", h->tier);
-			grid_cell(&g, "%s", stale);
-			grid_cell(&g, "%s", "(not split)");
-			grid_cell(&g, "%s", "");
-			col__states_u64(&h->states, st);
-			grid_states(&g, st);
-		} else if (wire_states_sum(&h->ports.rest)) {
-			grid_cell(&g, "%s", h->hostname);
-			grid_cell(&g, "%s", h->tier);
-			grid_cell(&g, "%s", stale);
-			grid_cell(&g, "%s", "(rest)");
-			grid_cell(&g, "%s", "");
-			col__states_u64(&h->ports.rest, st);
-			grid_states(&g, st);
-		}
+		if (h->ports.limit == 0 && h->has_report)
+			host_row(&g, h, stale, "(not split)", 0, &h->states); /* an agent before ports */
+		else if (wire_states_sum(&h->ports.rest))
+			host_row(&g, h, stale, "(rest)", 0, &h->ports.rest);
 	}
 	free(v);
 	return grid_render(&g, b);

@@ -338,8 +338,7 @@ static int pair_add(col_top_t *t, uint32_t slot, const wire_ip_t *ip, const uint
 		x->first = first;
 	if (last > x->last)
 		x->last = last;
-	if (act->at_ms != 0 && (x->act.at_ms == 0 || act->at_ms >= x->act.at_ms))
-		x->act = *act;
+	col_act_keep(&x->act, act);
 	return 0;
 }
 

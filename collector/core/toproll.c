@@ -42,10 +42,17 @@ static void trim(col_roll_top_t *r)
 	r->n = COL_ROLL_TOP_MAX;
 }
 
+void col_act_keep(col_act_t *a, const col_act_t *b)
+{
+	if (b->at_ms != 0 && (a->at_ms == 0 || b->at_ms >= a->at_ms))
+		*a = *b;
+}
+
 void col_act_take(col_act_t *a, const wire_remote_t *x, int64_t at_ms)
 {
-	if (x->has_act && (a->at_ms == 0 || at_ms >= a->at_ms))
-		*a = (col_act_t){.at_ms = at_ms, .established = x->st.n[WIRE_ESTABLISHED], .a = x->act};
+	if (x->has_act)
+		col_act_keep(a, &(col_act_t){.at_ms = at_ms, .established = x->st.n[WIRE_ESTABLISHED],
+		                             .a = x->act});
 }
 
 int col_roll_top_add(col_roll_top_t *r, const wire_top_t *top, int64_t at_ms)

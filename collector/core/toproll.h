@@ -26,7 +26,10 @@ typedef struct {
 	wire_activity_t a;
 } col_act_t;
 
-/* Keeps x's activity in *a when it is the later (a report's, collected at at_ms). */
+/* Keeps b in *a when b was measured and is the later: the one rule of which activity stands. */
+void col_act_keep(col_act_t *a, const col_act_t *b);
+
+/* col_act_keep() of x's activity in a report collected at at_ms. */
 void col_act_take(col_act_t *a, const wire_remote_t *x, int64_t at_ms);
 
 /* One IP over the period's reports. */
