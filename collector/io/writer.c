@@ -102,6 +102,12 @@ static int write_batch(col_writer_t *w, col_job_t *batch)
 	uint64_t t0 = mono_us();
 	int err;
 
+	/* A report's own odd day (its error, not the database's) is its job's to fail, below. */
+	for (col_job_t *j = batch; j; j = j->next)
+		if (j->type == COL_JOB_REPORT &&
+		    (err = db_prepare_for(w->db, j->report.collected_at_ms)) < 0 &&
+		    db_error_is_transient(err))
+			return err;
 	if ((err = db_begin(w->db)) < 0)
 		return err;
 	for (col_job_t *j = batch; j; j = j->next) {

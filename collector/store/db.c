@@ -966,6 +966,22 @@ int db_commit(db_t *db)
 	return to_errno(db, tx_commit(db));
 }
 
+int db_prepare_for(db_t *db, int64_t at_ms)
+{
+	int rc;
+
+	db->msg[0] = '\0';
+	if (sq_kind(db->h) != SQ_PG || db__parts_known(&db->parts, at_ms))
+		return 0;
+	if (sq_in_tx(db->h)) {
+		fail(db, -EINVAL, "a transaction is already open");
+		return -EALREADY;
+	}
+	if ((rc = sq_reconnect(db->h)) == 0)
+		rc = db__parts_ahead(&db->parts, db->h, at_ms);
+	return to_errno(db, rc);
+}
+
 int db_rollback(db_t *db)
 {
 	db->msg[0] = '\0';

@@ -63,6 +63,13 @@ int db_host_cert(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN], const char
  */
 int db_begin(db_t *db);
 int db_commit(db_t *db);
+/*
+ * Before db_begin(): makes ready, in a transaction of its own, what storing a
+ * report collected at at_ms needs (PostgreSQL: its day's partition and the
+ * next's), so that a batch never changes the schema under the other
+ * collectors' batches.  A no-op when it is ready, and on SQLite.
+ */
+int db_prepare_for(db_t *db, int64_t at_ms);
 int db_rollback(db_t *db);
 
 /*

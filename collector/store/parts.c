@@ -14,6 +14,14 @@
 
 /* The advisory lock of partition changes (first key fleetstat's, as in migrate.c). */
 #define PARTS_LOCK_SQL "SELECT pg_advisory_xact_lock(7400, 1)"
+/*
+ * A new partition's foreign key takes hosts in SHARE ROW EXCLUSIVE after it
+ * has taken reports in ACCESS EXCLUSIVE, the reverse of a writer's order
+ * (hosts, then reports): another collector's batch that has updated hosts and
+ * then reads reports would deadlock with it.  Taken first, hosts' lock waits
+ * for that batch instead.
+ */
+#define PARTS_HOSTS_SQL "LOCK TABLE hosts IN SHARE ROW EXCLUSIVE MODE"
 
 void db__parts_close(db_parts_t *p)
 {
@@ -74,18 +82,38 @@ static void part_name(char *out, size_t len, int64_t day)
 	snprintf(out, len, "reports_%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* The query's one integer: 1 (exists), 0, or a negative errno. */
+static int exists(sq_t *h, const char *sql)
+{
+	sq_stmt_t *st;
+	int rc;
+
+	if ((rc = sq_prepare(h, sql, &st)) < 0)
+		return rc;
+	if ((rc = sq_step(st)) == SQ_ROW)
+		rc = sq_i64(st, 0) == 1;
+	else if (rc >= 0)
+		rc = -EPROTO;
+	sq_finalize(st);
+	return rc;
+}
+
 static int create(db_parts_t *p, sq_t *h, int64_t day)
 {
-	char name[40], sql[256];
+	char name[40], sql[320];
 	int rc;
 
 	if (known(p, day))
 		return 0;
 	part_name(name, sizeof(name), day);
+	/* One that exists already costs no lock (the next day's, made yesterday, or another collector's). */
+	snprintf(sql, sizeof(sql), "SELECT CASE WHEN to_regclass('%s') IS NULL THEN 0 ELSE 1 END", name);
+	if ((rc = exists(h, sql)) < 0)
+		return rc;
 	snprintf(sql, sizeof(sql),
-	         PARTS_LOCK_SQL "; CREATE TABLE IF NOT EXISTS %s PARTITION OF reports"
+	         PARTS_LOCK_SQL "; " PARTS_HOSTS_SQL "; CREATE TABLE IF NOT EXISTS %s PARTITION OF reports"
 	         " FOR VALUES FROM (%" PRId64 ") TO (%" PRId64 ")", name, day, day + DB_DAY_MS);
-	if ((rc = sq_exec(h, sql)) < 0)
+	if (rc == 0 && (rc = sq_exec(h, sql)) < 0)
 		return rc;
 	if (p->n_pending == sizeof(p->pending) / sizeof(p->pending[0]))
 		return 0;   /* created; only asked again (IF NOT EXISTS) by a later transaction */
@@ -110,6 +138,24 @@ int db__parts_ensure(db_parts_t *p, sq_t *h, int64_t at_ms)
 	if ((rc = create(p, h, day)) < 0)
 		return rc;
 	return create(p, h, day + DB_DAY_MS);
+}
+
+int db__parts_ahead(db_parts_t *p, sq_t *h, int64_t at_ms)
+{
+	int rc;
+
+	if (db__parts_known(p, at_ms))
+		return 0;
+	if ((rc = sq_exec(h, "BEGIN")) < 0)
+		return rc;
+	if ((rc = db__parts_ensure(p, h, at_ms)) >= 0 && (rc = sq_exec(h, "COMMIT")) >= 0) {
+		db__parts_commit(p);
+		return 0;
+	}
+	if (sq_in_tx(h))
+		sq_exec(h, "ROLLBACK");
+	db__parts_abort(p);
+	return rc;
 }
 
 void db__parts_commit(db_parts_t *p)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * parts.h: PostgreSQL's day partitions of the raw reports (schema/pg/001):
- * created by the writer before it stores the first report of a day (and the
+ * created before the writer's batch that stores the first report of a day (and the
  * next day's with it, ahead of midnight), dropped whole by retention.
  */
 #ifndef DB_PARTS_H
@@ -31,6 +31,13 @@ void db__parts_close(db_parts_t *p);
  * creating the same day wait for each other).  0 or a negative errno.
  */
 int db__parts_ensure(db_parts_t *p, sq_t *h, int64_t at_ms);
+
+/*
+ * The same in a transaction of its own, before a batch's: a collector that
+ * creates a day while holding its batch's locks makes the others wait on it
+ * longer.  Outside any transaction; 0 or a negative errno.
+ */
+int db__parts_ahead(db_parts_t *p, sq_t *h, int64_t at_ms);
 
 /* Whether the day of at_ms and the next have their partitions already (nothing to do). */
 bool db__parts_known(const db_parts_t *p, int64_t at_ms);

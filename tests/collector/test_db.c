@@ -1274,6 +1274,74 @@ static void test_pg_prune_drops_days(void **state)
 	db_close(db);
 }
 
+typedef struct {
+	db_t *db;
+	int64_t at_ms;
+	int rc;
+} prepare_arg_t;
+
+static void *prepare_for(void *arg)
+{
+	prepare_arg_t *a = arg;
+
+	a->rc = db_prepare_for(a->db, a->at_ms);
+	return NULL;
+}
+
+/*
+ * A collector making a new day's partition while another's batch has updated
+ * hosts and has yet to read reports: the new day waits for that batch, and
+ * both go through (taking reports first, the new partition deadlocked with
+ * the batch, and PostgreSQL failed one of them).
+ */
+static void test_pg_new_day_beside_a_batch(void **state)
+{
+	const int64_t day = 86400000;
+	uint8_t ida[WIRE_AGENT_ID_LEN], idb[WIRE_AGENT_ID_LEN];
+	char sha[65], was[65];
+	wire_report_t r[2];
+	prepare_arg_t a;
+	pthread_t t;
+	db_t *dba, *dbb;
+
+	(void)state;
+	agent(ida, 6);
+	agent(idb, 7);
+	memset(sha, 'a', 64);
+	sha[64] = '\0';
+	dba = open_ok(pg_uri());
+	dbb = open_ok(pg_uri());
+	hello(dba, ida, "pg6", 1);
+	hello(dbb, idb, "pg7", 1);
+	mkreport(&r[0], 1, 10 * day + 3600000, 2, 3, 0);
+	mkreport(&r[1], 2, 10 * day + 7200000, 2, 3, 0);
+	assert_int_equal(db_prepare_for(dbb, r[0].collected_at_ms), 0);
+	put(dbb, idb, &r[0], 1);
+	assert_int_equal(db_begin(dbb), 0);
+	/* hosts updated in the open batch, reports not yet touched */
+	assert_int_equal(db_host_cert(dbb, idb, "CN=pg7", sha, was), 0);
+	a = (prepare_arg_t){.db = dba, .at_ms = 20 * day, .rc = -9};
+	assert_int_equal(pthread_create(&t, NULL, prepare_for, &a), 0);
+	usleep(300 * 1000);                           /* the new day waits on the batch */
+	hello(dbb, idb, "pg7", 2);                    /* reads reports for the host's last seq */
+	assert_int_equal(db_put_report(dbb, idb, &r[1], r[1].collected_at_ms, NULL), 0);
+	assert_int_equal(db_commit(dbb), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(pg_count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass"), 4);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), 2);
+	/* Known now: nothing asked of the server, and a batch stores on day 20 as it is. */
+	assert_int_equal(db_prepare_for(dba, 20 * day + 5), 0);
+	wire_report_close(&r[0]);
+	mkreport(&r[0], 1, 20 * day + 60000, 2, 3, 0);
+	put(dba, ida, &r[0], 1);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports_19700121"), 1);
+	for (int i = 0; i < 2; i++)
+		wire_report_close(&r[i]);
+	db_close(dba);
+	db_close(dbb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1303,6 +1371,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pg_finalize_deallocates, pg_setup),
 		cmocka_unit_test_setup(test_pg_host_cert, pg_setup),
 		cmocka_unit_test_setup(test_pg_prune_drops_days, pg_setup),
+		cmocka_unit_test_setup(test_pg_new_day_beside_a_batch, pg_setup),
 	};
 
 	/* With a cluster (tests/tools/pgcluster.sh run): the PostgreSQL backend alone. */

@@ -59,8 +59,8 @@ printf '[collector]\nflavour = salty\n' >"$T/bad.ini"
 expect_error 1 "unknown setting 'flavour'" "$col" --config "$T/bad.ini"
 expect_error 1 "unknown setting 'flavour'" "$col" --conf "$T/bad.ini"
 expect_error 2 "given 2 times" "$col" --config "$T/bad.ini" --config "$T/bad.ini"
-"$col" --help | grep -q -- "--token-file FILE" || fail "--help"
-"$col" --version | grep -Eq '^fleetstat-collector [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+"$col" --help | grep -- "--token-file FILE" >/dev/null || fail "--help"
+"$col" --version | grep -E '^fleetstat-collector [0-9]+\.[0-9]+\.[0-9]+$' >/dev/null || fail "--version"
 # No refusal wrote a database.
 [ ! -e "$DB" ] || fail "a refused start created $DB"
 

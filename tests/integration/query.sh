@@ -231,8 +231,8 @@ db = [x for x in json.load(sys.stdin)["tiers"] if x["tier"] == "db"][0]
 assert db["hosts"] == 0 and db["stale"] == 1 and db["stale_hosts"] == ["db1"], db
 assert db["states"]["total"]["sum"] == 0, db
 ' || fail "a stopped agent is not stale"
-q tiers --format table | grep -Eq '^web +3 +0 +CLOSE_WAIT +603 ' || fail "tiers table"
-q top-ips --format csv | head -1 | grep -q '^REMOTE IP,COUNT,UPPER_BOUND,HOSTS,TIERS' || fail "csv"
+q tiers --format table | grep -E '^web +3 +0 +CLOSE_WAIT +603 ' >/dev/null || fail "tiers table"
+q top-ips --format csv | sed -n 1p | grep '^REMOTE IP,COUNT,UPPER_BOUND,HOSTS,TIERS' >/dev/null || fail "csv"
 
 # summary: CRITICAL by the collector's thresholds and by an attack verdict (the SYN_RECV-heavy
 # peer), through the API and on the database with the same config; OK under calm thresholds;
