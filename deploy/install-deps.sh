@@ -17,6 +17,7 @@ pkgs=(
 	hyperfine time                            # benchmarks
 	postgresql-15 libpq-dev                   # the PostgreSQL backend; its tests start throwaway clusters
 	openssl                                   # deploy/certs.sh; TLS peers in the tests
+	nginx-light apache2-utils goaccess        # access logs: a real web server, ab, a peer counter
 )
 
 missing=()

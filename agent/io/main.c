@@ -8,13 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
+#include <time.h>
 
+#include "access.h"
 #include "agg.h"
 #include "buf.h"
 #include "cli.h"
 #include "collect.h"
 #include "log.h"
 #include "print.h"
+#include "reqprint.h"
 #include "report.h"
 #include "size.h"
 #include "run.h"
@@ -55,6 +58,9 @@ typedef struct {
 	char *netns;
 	char *hostname;
 	char *print; /* NULL: not printing */
+	char *log_format;           /* an access log's format (--input, --access-log) */
+	ag_alog_client_t log_client;
+	int by_domain;              /* --by domain */
 	uint64_t spool_max;
 	long timeout;
 	int print_spool;
@@ -68,6 +74,7 @@ enum {
 	OPT_PRINT, OPT_ONCE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
 	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY, OPT_ACTIVITY_MIN, OPT_PORTS,
+	OPT_LOG_FORMAT, OPT_LOG_CLIENT, OPT_BY,
 };
 
 static const fs_opt_t options[] = {
@@ -92,6 +99,9 @@ static const fs_opt_t options[] = {
 	{"netns", required_argument, OPT_NETNS, FS_OPT_CONFIG},
 	{"hostname", required_argument, OPT_HOSTNAME, FS_OPT_CONFIG},
 	{"print", optional_argument, OPT_PRINT, 0},
+	{"log-format", required_argument, OPT_LOG_FORMAT, FS_OPT_CONFIG},
+	{"log-client", required_argument, OPT_LOG_CLIENT, FS_OPT_CONFIG},
+	{"by", required_argument, OPT_BY, 0},
 	{"once", no_argument, OPT_ONCE, 0},
 	{"timeout", required_argument, OPT_TIMEOUT, FS_OPT_CONFIG},
 	{"spool-max", required_argument, OPT_SPOOL_MAX, FS_OPT_CONFIG},
@@ -149,7 +159,21 @@ static const char usage[] =
 	"  --input FILE              read saved `netstat -n`, `netstat -an`, `ss -tan` or\n"
 	"                            /proc/net/tcp text instead of the kernel, and print it\n"
 	"                            as --print does (table unless --print says otherwise);\n"
-	"                            with --once or --collector on the command line, send it\n"
+	"                            with --once or --collector on the command line, send it;\n"
+	"                            or an access log (combined or common found by itself,\n"
+	"                            else --log-format): requests per client IP, and with\n"
+	"                            --print=awk what `awk '{++S[$1]} END {for (a in S)\n"
+	"                            print a, S[a]}' FILE | sort -rn -k2` prints\n"
+	"  --by ip|domain            --input's access-log table: per client IP (default) or\n"
+	"                            per requested host; --print=awk --by domain takes FILE\n"
+	"                            as URLs, as `awk -F / '{++S[$3]} ...' | sort -k2`\n"
+	"  --log-format FORMAT       combined, common, main, vhost_combined, or the log_format\n"
+	"                            (nginx, $variables) or LogFormat (Apache, %%directives)\n"
+	"                            string the server writes with\n"
+	"  --log-client remote_addr|x_forwarded_for\n"
+	"                            the client of a request: the connecting address\n"
+	"                            (default), or the last address of the format's\n"
+	"                            forwarded-for field (the connecting one when it has none)\n"
 	"  --netns NAME|PATH         collect from this network namespace (a name of `ip netns`,\n"
 	"                            or a path like /proc/PID/ns/net); reports still leave\n"
 	"                            from the agent's own (needs CAP_SYS_ADMIN)\n"
@@ -204,6 +228,20 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_INPUT: fs_cli_set_str(&o->input, v); break;
 	case OPT_PRINT: fs_cli_set_str(&o->print, v ? v : "table"); break;
 	case OPT_ONCE: o->once = 1; break;
+	case OPT_LOG_FORMAT: fs_cli_set_str(&o->log_format, v); break;
+	case OPT_LOG_CLIENT:
+		if (strcmp(v, "remote_addr") == 0)
+			o->log_client = AG_ALOG_CLIENT_ADDR;
+		else if (strcmp(v, "x_forwarded_for") == 0)
+			o->log_client = AG_ALOG_CLIENT_XFF;
+		else
+			fatalx("--log-client: '%s' is not remote_addr or x_forwarded_for", v);
+		break;
+	case OPT_BY:
+		if (strcmp(v, "ip") != 0 && strcmp(v, "domain") != 0)
+			fatalx("--by: '%s' is not ip or domain", v);
+		o->by_domain = strcmp(v, "domain") == 0;
+		break;
 	case OPT_PRINT_SPOOL: o->print_spool = 1; break;
 	case OPT_COLLECTOR:
 		fs_cli_set_str(&o->collector, v);
@@ -294,6 +332,7 @@ static void opts_close(opts_t *o)
 	free(o->netns);
 	free(o->hostname);
 	free(o->print);
+	free(o->log_format);
 	for (int i = 0; i < o->labels.n; i++)
 		free(o->labels.items[i]);
 	for (int i = 0; i < o->excludes.n; i++)
@@ -353,6 +392,60 @@ out:
 	ag_agg_free(agg);
 	ag_netns_close(&co);
 	return err;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* --input with an access log: requests per client IP or host, or the one-liner.  Exit status. */
+static int print_requests(const opts_t *o, const char *guess)
+{
+	const char *format = o->log_format ? o->log_format : guess;
+	ag_reqprint_t v = {.file = o->input, .format = format, .top = (size_t)o->top,
+	                   .by_host = o->by_domain};
+	fs_buf_t out = FS_BUF_INIT;
+	ag_awkcount_t *awk = NULL;
+	ag_reqs_t *q = NULL;
+	ag_alog_fmt_t fmt;
+	struct utsname u;
+	char err[256];
+	double t0 = mono_ms();
+	int rc;
+
+	if (strcmp(o->print, "awk") == 0) {
+		if ((awk = ag_awkcount_new(o->by_domain ? '/' : 0, o->by_domain ? 3 : 1)) == NULL)
+			fatalx("out of memory");
+		if ((rc = ag_access_read(o->input, NULL, NULL, awk)) == 0)
+			rc = ag_awkcount_print(awk, o->by_domain ? AG_AWK_SORT_TEXT : AG_AWK_SORT_RN, &out);
+	} else {
+		if (ag_alog_compile(format, o->log_client, &fmt, err, sizeof(err)) < 0)
+			fatalx("--log-format: %s", err);
+		if ((q = ag_reqs_new(AG_REQS_IPS_FILE, 0)) == NULL)
+			fatalx("out of memory");
+		rc = ag_access_read(o->input, &fmt, q, NULL);
+		if (o->hostname)
+			snprintf(u.nodename, sizeof(u.nodename), "%s", o->hostname);
+		else if (uname(&u) < 0)
+			strcpy(u.nodename, "?");
+		v.hostname = u.nodename;
+		v.elapsed_ms = mono_ms() - t0;
+		if (rc == 0)
+			rc = strcmp(o->print, "json") == 0 ? ag_print_reqs_json(q, &v, &out)
+			                                   : ag_print_reqs_table(q, &v, &out);
+	}
+	if (rc < 0)
+		log_warnx("--input %s: %s", o->input, strerror(-rc));
+	else if ((out.len > 0 && fwrite(out.p, 1, out.len, stdout) != out.len) || fflush(stdout) != 0)
+		rc = -EIO, log_warn("stdout");
+	fs_buf_close(&out);
+	ag_awkcount_free(awk);
+	ag_reqs_free(q);
+	return rc < 0 ? 1 : 0;
 }
 
 /* Daemon or --once: reports go to the collector through the spool.  Exit status. */
@@ -460,6 +553,23 @@ int main(int argc, char **argv)
 		opts_close(&o);
 		return err;
 	}
+	if (o.input) {
+		const char *guess = NULL;
+		int kind = ag_access_sniff(o.input, &guess);
+
+		if (kind < 0)
+			fatalx("--input %s: %s", o.input, strerror(-kind));
+		/* Not socket text, and an access log by its look or by --log-format. */
+		if ((kind == 0 && (guess || o.log_format)) || (o.log_format && !o.once && !o.collector_flag)) {
+			if (o.once || o.collector_flag)
+				fatalx("--input %s is an access log: printed here, not sent", o.input);
+			err = print_requests(&o, guess);
+			opts_close(&o);
+			return err;
+		}
+	}
+	if (o.by_domain)
+		fatalx("--by goes with --input and an access log");
 	err = print_once(&o, cidrs);
 	opts_close(&o);
 	return err < 0 ? 1 : 0;

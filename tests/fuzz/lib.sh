@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: build and run the libFuzzer targets (a bash library: source it).
-#   fs_fuzz_targets          the targets' names (frame diag text kstat query config pack tls)
+#   fs_fuzz_targets          the targets' names (frame diag text kstat query config pack tls alog)
 #   fs_fuzz_build ROOT DIR   configure DIR with clang and FLEETSTAT_FUZZ, build every target
 #   fs_fuzz_run ROOT DIR NAME ARGS...
 #                            run fuzz_NAME on its corpus (DIR/corpus-fuzz_NAME, kept between
@@ -14,7 +14,7 @@
 # 2.6 KiB) and a TLS peer's bytes (a ClientHello and the first records), 1 KiB for saved
 # socket text (its parsers go line by line; a header and a dozen lines reach every branch, and
 # each input is parsed five times).
-FS_FUZZ_TARGETS="frame diag text kstat query config pack tls"
+FS_FUZZ_TARGETS="frame diag text kstat query config pack tls alog"
 
 fs_fuzz_targets() { echo "$FS_FUZZ_TARGETS"; }
 
