@@ -50,7 +50,20 @@ void wire_report_close(wire_report_t *r)
 	free(r->source);
 	free(r->ports.inbound);
 	free(r->ports.outbound);
+	wire_requests_close(&r->requests);
 	memset(r, 0, sizeof(*r));
+}
+
+void wire_requests_close(wire_requests_t *q)
+{
+	for (size_t i = 0; i < q->n_hosts; i++)
+		free(q->hosts[i].host);
+	for (size_t i = 0; i < q->n_marks; i++)
+		free(q->marks[i].path);
+	free(q->clients);
+	free(q->hosts);
+	free(q->marks);
+	memset(q, 0, sizeof(*q));
 }
 
 const char *wire_state_name(int state)

@@ -98,6 +98,50 @@ typedef struct {
 	uint32_t limit;
 } wire_ports_t;
 
+#define WIRE_MAX_REQ_LIST 256  /* clients and hosts of Report.requests, each */
+#define WIRE_MAX_LOG_MARKS 64
+#define WIRE_REQ_NCLASS 6      /* 1xx 2xx 3xx 4xx 5xx other */
+#define WIRE_MAX_PATH 4096
+
+typedef struct {
+	wire_ip_t ip;
+	uint64_t requests;        /* an upper bound */
+	uint64_t error;           /* requests - error: a lower bound */
+	uint64_t by_status[WIRE_REQ_NCLASS];
+	uint64_t bytes;
+	uint32_t user_agents;
+	bool user_agents_capped;
+} wire_req_client_t;
+
+typedef struct {
+	char *host;
+	uint64_t requests, error;
+} wire_req_host_t;
+
+typedef struct {
+	char *path;
+	uint64_t dev, inode, offset;
+} wire_log_mark_t;
+
+/* Requests from access logs over the interval (DESIGN 12); present false: no log followed. */
+typedef struct {
+	bool present;
+	uint64_t total;
+	uint64_t by_status[WIRE_REQ_NCLASS];
+	uint64_t bytes;
+	uint64_t malformed;
+	uint32_t limit;
+	wire_req_client_t *clients;
+	size_t n_clients;
+	uint64_t clients_unlisted_max;
+	wire_req_host_t *hosts;
+	size_t n_hosts;
+	uint64_t hosts_unlisted_max;
+	uint32_t distinct_clients;
+	wire_log_mark_t *marks;
+	size_t n_marks;
+} wire_requests_t;
+
 /*
  * A report owns every array and string it points to; wire_report_close()
  * frees them (with free()) and leaves the struct zeroed.
@@ -118,9 +162,11 @@ typedef struct {
 	uint64_t collect_us;
 	char *source;
 	wire_ports_t ports;
+	wire_requests_t requests;
 } wire_report_t;
 
 void wire_report_close(wire_report_t *r);
+void wire_requests_close(wire_requests_t *q);
 
 /* netstat's name of a state (1..11), or NULL. */
 const char *wire_state_name(int state);

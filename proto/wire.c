@@ -22,6 +22,10 @@ typedef Fleetstat__V1__Ports pb_ports_t;
 typedef Fleetstat__V1__TopRemote pb_top_t;
 typedef Fleetstat__V1__Listener pb_listener_t;
 typedef Fleetstat__V1__Report pb_report_t;
+typedef Fleetstat__V1__Requests pb_requests_t;
+typedef Fleetstat__V1__ClientRequests pb_client_t;
+typedef Fleetstat__V1__HostRequests pb_host_t;
+typedef Fleetstat__V1__LogMark pb_mark_t;
 typedef Fleetstat__V1__Report__CountersEntry pb_counter_t;
 typedef Fleetstat__V1__Report__SysctlsEntry pb_sysctl_t;
 
@@ -226,6 +230,58 @@ static int ports_validate(const wire_ports_t *p, const wire_states_t *table)
 	return 0;
 }
 
+static uint64_t sum6(const uint64_t *v)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < WIRE_REQ_NCLASS; i++)
+		t += v[i];
+	return t;
+}
+
+/*
+ * The counts hang together: classes add up; each listed client or host
+ * made at most the total and is no lighter than the bound of those left
+ * out; what the clients surely made adds up to at most the total.
+ */
+static int requests_validate(const wire_requests_t *q)
+{
+	uint64_t sure = 0;
+
+	if (!q->present)
+		return q->n_clients || q->n_hosts || q->n_marks ? -EINVAL : 0;
+	if (q->limit > WIRE_MAX_REQ_LIST || q->n_clients > q->limit || q->n_hosts > q->limit ||
+	    q->n_marks > WIRE_MAX_LOG_MARKS || sum6(q->by_status) != q->total ||
+	    (q->n_clients && !q->clients) || (q->n_hosts && !q->hosts) || (q->n_marks && !q->marks))
+		return -EINVAL;
+	for (size_t i = 0; i < q->n_clients; i++) {
+		const wire_req_client_t *c = &q->clients[i];
+
+		if (!ip_valid(&c->ip) || c->requests > q->total || c->error > c->requests ||
+		    sum6(c->by_status) > c->requests || c->user_agents > c->requests ||
+		    c->requests < q->clients_unlisted_max)
+			return -EINVAL;
+		sure += c->requests - c->error;
+	}
+	if (sure > q->total)
+		return -EINVAL;
+	for (size_t i = 0; i < q->n_hosts; i++) {
+		const wire_req_host_t *h = &q->hosts[i];
+
+		if (!str_valid(h->host, 1) || h->requests > q->total || h->error > h->requests ||
+		    h->requests < q->hosts_unlisted_max)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < q->n_marks; i++) {
+		const char *path = q->marks[i].path;
+
+		if (path == NULL || path[0] != '/' || strnlen(path, WIRE_MAX_PATH + 1) > WIRE_MAX_PATH ||
+		    !wire_text_valid(path, strlen(path)))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int wire_report_validate(const wire_report_t *r)
 {
 	const char *names[NAMES_MAX];
@@ -252,6 +308,8 @@ int wire_report_validate(const wire_report_t *r)
 			return -EINVAL;
 
 	if ((err = ports_validate(&r->ports, &r->states)) < 0)
+		return err;
+	if ((err = requests_validate(&r->requests)) < 0)
 		return err;
 
 	if (r->n_counters > WIRE_MAX_COUNTERS ||
@@ -544,6 +602,71 @@ static int ports_from_pb(const pb_ports_t *m, wire_ports_t *p)
 	return port_list_from_pb(m->outbound, m->n_outbound, &p->outbound, &p->n_outbound);
 }
 
+/* Six classes, or none (all zero). */
+static int classes_from_pb(const uint64_t *v, size_t n, uint64_t *out)
+{
+	memset(out, 0, WIRE_REQ_NCLASS * sizeof(*out));
+	if (n != 0 && n != WIRE_REQ_NCLASS)
+		return -EINVAL;
+	if (n)
+		memcpy(out, v, WIRE_REQ_NCLASS * sizeof(*out));
+	return 0;
+}
+
+static int requests_from_pb(const pb_requests_t *m, wire_requests_t *q)
+{
+	int err;
+
+	if (m == NULL)
+		return 0;
+	if (m->n_clients > WIRE_MAX_REQ_LIST || m->n_hosts > WIRE_MAX_REQ_LIST ||
+	    m->n_marks > WIRE_MAX_LOG_MARKS)
+		return -EINVAL;
+	q->present = true;
+	q->total = m->total;
+	q->bytes = m->bytes;
+	q->malformed = m->malformed;
+	q->limit = m->limit;
+	q->clients_unlisted_max = m->clients_unlisted_max;
+	q->hosts_unlisted_max = m->hosts_unlisted_max;
+	q->distinct_clients = m->distinct_clients;
+	if ((err = classes_from_pb(m->by_status, m->n_by_status, q->by_status)) < 0 ||
+	    (err = alloc_array(m->n_clients, sizeof(*q->clients), (void **)&q->clients)) < 0 ||
+	    (err = alloc_array(m->n_hosts, sizeof(*q->hosts), (void **)&q->hosts)) < 0 ||
+	    (err = alloc_array(m->n_marks, sizeof(*q->marks), (void **)&q->marks)) < 0)
+		return err;
+	q->n_clients = m->n_clients;
+	for (size_t i = 0; i < m->n_clients; i++) {
+		const pb_client_t *c = m->clients[i];
+		wire_req_client_t *w = &q->clients[i];
+
+		if ((err = ip_from_pb(&c->ip, &w->ip)) < 0 ||
+		    (err = classes_from_pb(c->by_status, c->n_by_status, w->by_status)) < 0)
+			return err;
+		w->requests = c->requests;
+		w->error = c->error;
+		w->bytes = c->bytes;
+		w->user_agents = c->user_agents;
+		w->user_agents_capped = c->user_agents_capped;
+	}
+	for (size_t i = 0; i < m->n_hosts; i++) {
+		q->n_hosts = i + 1;
+		if ((err = dup_str(m->hosts[i]->host, &q->hosts[i].host)) < 0)
+			return err;
+		q->hosts[i].requests = m->hosts[i]->requests;
+		q->hosts[i].error = m->hosts[i]->error;
+	}
+	for (size_t i = 0; i < m->n_marks; i++) {
+		q->n_marks = i + 1;
+		if ((err = dup_str(m->marks[i]->path, &q->marks[i].path)) < 0)
+			return err;
+		q->marks[i].dev = m->marks[i]->dev;
+		q->marks[i].inode = m->marks[i]->inode;
+		q->marks[i].offset = m->marks[i]->offset;
+	}
+	return 0;
+}
+
 /* On error r holds whatever was converted; the caller closes it. */
 static int report_from_pb(const pb_report_t *m, wire_report_t *r)
 {
@@ -601,7 +724,8 @@ static int report_from_pb(const pb_report_t *m, wire_report_t *r)
 		}
 	}
 
-	if ((err = ports_from_pb(m->ports, &r->ports)) < 0)
+	if ((err = ports_from_pb(m->ports, &r->ports)) < 0 ||
+	    (err = requests_from_pb(m->requests, &r->requests)) < 0)
 		return err;
 
 	if ((err = alloc_array(m->n_counters, sizeof(*r->counters),
@@ -736,6 +860,13 @@ typedef struct {
 	pb_counter_t **pcounters;
 	pb_sysctl_t *sysctls;
 	pb_sysctl_t **psysctls;
+	pb_requests_t requests;
+	pb_client_t *clients;
+	pb_client_t **pclients;
+	pb_host_t *hosts;
+	pb_host_t **phosts;
+	pb_mark_t *marks;
+	pb_mark_t **pmarks;
 } build_t;
 
 static void build_free(build_t *b)
@@ -755,6 +886,12 @@ static void build_free(build_t *b)
 	free(b->pcounters);
 	free(b->sysctls);
 	free(b->psysctls);
+	free(b->clients);
+	free(b->pclients);
+	free(b->hosts);
+	free(b->phosts);
+	free(b->marks);
+	free(b->pmarks);
 }
 
 /* protobuf-c wants char *; the strings are only read.  NULL encodes as "". */
@@ -858,6 +995,70 @@ static int ports_to_pb(const wire_ports_t *p, build_t *b)
 	return 0;
 }
 
+static int requests_to_pb(const wire_requests_t *q, build_t *b)
+{
+	pb_requests_t *m = &b->requests;
+	int err;
+
+	if (!q->present)
+		return 0;
+	if ((err = alloc_msgs(q->n_clients, sizeof(*b->clients), (void **)&b->clients,
+	                      (void **)&b->pclients)) < 0 ||
+	    (err = alloc_msgs(q->n_hosts, sizeof(*b->hosts), (void **)&b->hosts,
+	                      (void **)&b->phosts)) < 0 ||
+	    (err = alloc_msgs(q->n_marks, sizeof(*b->marks), (void **)&b->marks,
+	                      (void **)&b->pmarks)) < 0)
+		return err;
+	fleetstat__v1__requests__init(m);
+	m->total = q->total;
+	m->n_by_status = WIRE_REQ_NCLASS;
+	m->by_status = (uint64_t *)q->by_status;
+	m->bytes = q->bytes;
+	m->malformed = q->malformed;
+	m->limit = q->limit;
+	m->clients_unlisted_max = q->clients_unlisted_max;
+	m->hosts_unlisted_max = q->hosts_unlisted_max;
+	m->distinct_clients = q->distinct_clients;
+	for (size_t i = 0; i < q->n_clients; i++) {
+		const wire_req_client_t *c = &q->clients[i];
+		pb_client_t *x = &b->clients[i];
+
+		fleetstat__v1__client_requests__init(x);
+		ip_to_pb(&c->ip, &x->ip);
+		x->requests = c->requests;
+		x->error = c->error;
+		x->n_by_status = WIRE_REQ_NCLASS;
+		x->by_status = (uint64_t *)c->by_status;
+		x->bytes = c->bytes;
+		x->user_agents = c->user_agents;
+		x->user_agents_capped = c->user_agents_capped;
+		b->pclients[i] = x;
+	}
+	for (size_t i = 0; i < q->n_hosts; i++) {
+		fleetstat__v1__host_requests__init(&b->hosts[i]);
+		b->hosts[i].host = pb_str(q->hosts[i].host);
+		b->hosts[i].requests = q->hosts[i].requests;
+		b->hosts[i].error = q->hosts[i].error;
+		b->phosts[i] = &b->hosts[i];
+	}
+	for (size_t i = 0; i < q->n_marks; i++) {
+		fleetstat__v1__log_mark__init(&b->marks[i]);
+		b->marks[i].path = pb_str(q->marks[i].path);
+		b->marks[i].dev = q->marks[i].dev;
+		b->marks[i].inode = q->marks[i].inode;
+		b->marks[i].offset = q->marks[i].offset;
+		b->pmarks[i] = &b->marks[i];
+	}
+	m->n_clients = q->n_clients;
+	m->clients = b->pclients;
+	m->n_hosts = q->n_hosts;
+	m->hosts = b->phosts;
+	m->n_marks = q->n_marks;
+	m->marks = b->pmarks;
+	b->report.requests = m;
+	return 0;
+}
+
 static int report_to_pb(const wire_report_t *r, build_t *b)
 {
 	pb_report_t *m = &b->report;
@@ -932,7 +1133,7 @@ static int report_to_pb(const wire_report_t *r, build_t *b)
 	b->top.ips = b->pips;
 	m->top = &b->top;
 
-	if ((err = ports_to_pb(&r->ports, b)) < 0)
+	if ((err = ports_to_pb(&r->ports, b)) < 0 || (err = requests_to_pb(&r->requests, b)) < 0)
 		return err;
 
 	if ((err = alloc_msgs(r->n_counters, sizeof(*b->counters),

@@ -72,17 +72,18 @@ int ag_print_reqs_json(const ag_reqs_t *q, const ag_reqprint_t *v, fs_buf_t *b)
 	fs_buf_json_str(b, v->file);
 	fs_buf_puts(b, ",\"format\":");
 	fs_buf_json_str(b, v->format);
-	fs_buf_printf(b, ",\"lines\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"bytes\":%" PRIu64
-	              ",\"status\":", t->lines, t->requests, t->bytes);
+	fs_buf_printf(b, ",\"lines\":%" PRIu64 ",\"requests\":{\"total\":%" PRIu64
+	              ",\"by_status\":", t->lines, t->requests);
 	json_classes(b, t->cls);
-	fs_buf_printf(b, ",\"malformed\":{\"shape\":%" PRIu64 ",\"client\":%" PRIu64
-	              ",\"status\":%" PRIu64 ",\"too_long\":%" PRIu64 "}",
+	fs_buf_printf(b, ",\"bytes\":%" PRIu64 ",\"malformed\":{\"shape\":%" PRIu64
+	              ",\"client\":%" PRIu64 ",\"status\":%" PRIu64 ",\"too_long\":%" PRIu64 "}}",
+	              t->bytes,
 	              t->malformed[AG_ALOG_BAD_SHAPE], t->malformed[AG_ALOG_BAD_CLIENT],
 	              t->malformed[AG_ALOG_BAD_STATUS], t->too_long);
 	fs_buf_printf(b, ",\"distinct_ips\":%zu,\"ips\":[", ag_reqs_distinct_ips(q));
 	for (size_t i = 0; i < n; i++) {
 		fs_buf_printf(b, "%s{\"ip\":\"%s\",\"requests\":%" PRIu64 ",\"error\":%" PRIu64
-		              ",\"status\":", i ? "," : "", ip_text(&ips[i], ip), ips[i].requests,
+		              ",\"by_status\":", i ? "," : "", ip_text(&ips[i], ip), ips[i].requests,
 		              ips[i].error);
 		json_classes(b, ips[i].cls);
 		fs_buf_printf(b, ",\"bytes\":%" PRIu64 ",\"user_agents\":%" PRIu32

@@ -86,6 +86,9 @@ static wire_kv_t report_sysctls[] = {
 static wire_remote_t report_ips[N_TOP];
 static wire_listener_t report_listeners[N_LISTEN];
 static wire_port_t report_in[2], report_out[1];
+static wire_req_client_t report_clients[2];
+static wire_req_host_t report_hosts[1];
+static wire_log_mark_t report_marks[1];
 
 /* A full report: listeners, 60 top IPs (v4 and v6), counters, sysctls. */
 static void make_report(wire_frame_t *f)
@@ -175,6 +178,70 @@ static void make_report(wire_frame_t *f)
 	r->ports.outbound = report_out;
 	r->ports.n_outbound = 1;
 	r->ports.limit = 16;
+	/* Requests: a NAT of many user agents, a scraper of 404s; one host; where the log was. */
+	memset(&r->requests, 0, sizeof(r->requests));
+	memset(report_clients, 0, sizeof(report_clients));
+	r->requests.present = true;
+	r->requests.total = 1000;
+	r->requests.by_status[1] = 900;
+	r->requests.by_status[3] = 100;
+	r->requests.bytes = 123456789012ull;
+	r->requests.malformed = 2;
+	r->requests.limit = 20;
+	report_clients[0].ip = (wire_ip_t){.len = 4, .b = {198, 51, 100, 1}};
+	report_clients[0].requests = 600;
+	report_clients[0].by_status[1] = 590;
+	report_clients[0].by_status[3] = 10;
+	report_clients[0].bytes = 1 << 20;
+	report_clients[0].user_agents = 200;
+	report_clients[1].ip = (wire_ip_t){.len = 16, .b = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x66}};
+	report_clients[1].requests = 90;
+	report_clients[1].error = 5;
+	report_clients[1].by_status[3] = 85;
+	report_clients[1].user_agents = 1;
+	report_clients[1].user_agents_capped = true;
+	r->requests.clients = report_clients;
+	r->requests.n_clients = 2;
+	r->requests.clients_unlisted_max = 7;
+	report_hosts[0] = (wire_req_host_t){.host = "shop.example", .requests = 999, .error = 0};
+	r->requests.hosts = report_hosts;
+	r->requests.n_hosts = 1;
+	r->requests.hosts_unlisted_max = 1;
+	r->requests.distinct_clients = 77;
+	report_marks[0] = (wire_log_mark_t){.path = "/var/log/nginx/access.log", .dev = 2049,
+	                                    .inode = 131090, .offset = 77777};
+	r->requests.marks = report_marks;
+	r->requests.n_marks = 1;
+}
+
+static void assert_requests_equal(const wire_requests_t *a, const wire_requests_t *b)
+{
+	assert_int_equal(a->present, b->present);
+	assert_int_equal(a->total, b->total);
+	assert_memory_equal(a->by_status, b->by_status, sizeof(a->by_status));
+	assert_int_equal(a->bytes, b->bytes);
+	assert_int_equal(a->malformed, b->malformed);
+	assert_int_equal(a->limit, b->limit);
+	assert_int_equal(a->clients_unlisted_max, b->clients_unlisted_max);
+	assert_int_equal(a->hosts_unlisted_max, b->hosts_unlisted_max);
+	assert_int_equal(a->distinct_clients, b->distinct_clients);
+	assert_int_equal(a->n_clients, b->n_clients);
+	for (size_t i = 0; i < a->n_clients; i++) {
+		assert_memory_equal(&a->clients[i], &b->clients[i], sizeof(a->clients[i]));
+	}
+	assert_int_equal(a->n_hosts, b->n_hosts);
+	for (size_t i = 0; i < a->n_hosts; i++) {
+		assert_string_equal(a->hosts[i].host, b->hosts[i].host);
+		assert_int_equal(a->hosts[i].requests, b->hosts[i].requests);
+		assert_int_equal(a->hosts[i].error, b->hosts[i].error);
+	}
+	assert_int_equal(a->n_marks, b->n_marks);
+	for (size_t i = 0; i < a->n_marks; i++) {
+		assert_string_equal(a->marks[i].path, b->marks[i].path);
+		assert_int_equal(a->marks[i].dev, b->marks[i].dev);
+		assert_int_equal(a->marks[i].inode, b->marks[i].inode);
+		assert_int_equal(a->marks[i].offset, b->marks[i].offset);
+	}
 }
 
 /* The encoder sends NULL as "", and decoded strings are never NULL. */
@@ -251,6 +318,7 @@ static void assert_report_equal(const wire_report_t *a, const wire_report_t *b)
 	assert_int_equal(a->dropped_reports, b->dropped_reports);
 	assert_int_equal(a->collect_us, b->collect_us);
 	assert_string_equal(nz(a->source), b->source);
+	assert_requests_equal(&a->requests, &b->requests);
 }
 
 static void assert_frame_equal(const wire_frame_t *a, const wire_frame_t *b)
@@ -1173,6 +1241,45 @@ static void test_wire_report_validate_limits(void **state)
 	f.report.ports.rest.n[WIRE_CLOSE_WAIT]++;
 	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
 	f.report.ports.rest.n[WIRE_CLOSE_WAIT]--;
+
+	/* Requests: classes add up, each listed one within the total and above the bound. */
+	{
+		wire_requests_t *q = &f.report.requests;
+
+		assert_int_equal(wire_report_validate(&f.report), 0);
+		q->by_status[0]++;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		q->by_status[0]--;
+		report_clients[1].requests = 6;                 /* below clients_unlisted_max */
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_clients[1].requests = 1001;              /* above the total */
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_clients[1].requests = 90;
+		report_clients[1].error = 91;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_clients[1].error = 5;
+		report_clients[1].by_status[4] = 10;            /* 95 classified of 90 */
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_clients[1].by_status[4] = 0;
+		report_clients[0].requests = 950;               /* 950 + 85 sure of 1000 */
+		report_clients[0].by_status[1] = 940;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_clients[0].requests = 600;
+		report_clients[0].by_status[1] = 590;
+		q->limit = 1;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		q->limit = 20;
+		report_hosts[0].host = "";
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_hosts[0].host = "shop.example";
+		report_marks[0].path = "relative/access.log";
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_marks[0].path = "/var/log/nginx/access.log";
+		q->present = false;
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);   /* lists without it */
+		q->present = true;
+		assert_int_equal(wire_report_validate(&f.report), 0);
+	}
 	report_out[0].st.n[WIRE_LISTEN] = 1;
 	assert_int_equal(wire_report_validate(&f.report), -EINVAL);
 	report_out[0].st.n[WIRE_LISTEN] = 0;
