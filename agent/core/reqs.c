@@ -2,6 +2,7 @@
 /* reqs.c: per-interval request counts, per client IP and per requested host. */
 #include "reqs.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,11 +258,13 @@ size_t ag_reqs_top_hosts(const ag_reqs_t *q, ag_reqs_host_t *out, size_t k,
 		k = sizeof(slots) / sizeof(slots[0]);
 	n = ag_topk_top(q->hosts, slots, k);
 	for (size_t i = 0; i < n; i++) {
-		const char *key;
+		const unsigned char *key;
 		size_t len;
 
 		key = ag_topk_key(q->hosts, slots[i], &len);
-		memcpy(out[i].name, key, len);
+		/* A host name is ASCII (IDNs travel as punycode): any other byte of a log becomes '?'. */
+		for (size_t c = 0; c < len; c++)
+			out[i].name[c] = key[c] > 0x20 && key[c] < 0x7f ? (char)key[c] : '?';
 		out[i].name[len] = '\0';
 		out[i].requests = ag_topk_count(q->hosts, slots[i]);
 		out[i].error = ag_topk_error(q->hosts, slots[i]);
@@ -269,4 +272,60 @@ size_t ag_reqs_top_hosts(const ag_reqs_t *q, ag_reqs_host_t *out, size_t k,
 	if (unlisted_max != NULL)
 		*unlisted_max = unlisted(q->hosts, slots, n);
 	return n;
+}
+
+int ag_reqs_to_wire(const ag_reqs_t *q, uint32_t limit, wire_requests_t *out)
+{
+	ag_reqs_ip_t *ips = NULL;
+	ag_reqs_host_t *hosts = NULL;
+	size_t n = 0, nh = 0;
+	int err = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	if (limit > WIRE_MAX_REQ_LIST)
+		limit = WIRE_MAX_REQ_LIST;
+	out->present = true;
+	out->total = q->t.requests;
+	memcpy(out->by_status, q->t.cls, sizeof(out->by_status));
+	out->bytes = q->t.bytes;
+	for (int r = 1; r < AG_ALOG_NREASONS; r++)
+		out->malformed += q->t.malformed[r];
+	out->malformed += q->t.too_long;
+	out->limit = limit;
+	out->distinct_clients = (uint32_t)ag_topk_size(q->ips);
+	if (limit > 0 && ((ips = calloc(limit, sizeof(*ips))) == NULL ||
+	                  (hosts = calloc(limit, sizeof(*hosts))) == NULL))
+		goto out;
+	n = ag_reqs_top_ips(q, ips, limit, &out->clients_unlisted_max);
+	nh = ag_reqs_top_hosts(q, hosts, limit, &out->hosts_unlisted_max);
+	if ((n && (out->clients = calloc(n, sizeof(*out->clients))) == NULL) ||
+	    (nh && (out->hosts = calloc(nh, sizeof(*out->hosts))) == NULL))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		wire_req_client_t *c = &out->clients[i];
+
+		c->ip.len = ips[i].family == AF_INET6 ? 16 : 4;
+		memcpy(c->ip.b, ips[i].addr, c->ip.len);
+		c->requests = ips[i].requests;
+		c->error = ips[i].error;
+		memcpy(c->by_status, ips[i].cls, sizeof(c->by_status));
+		c->bytes = ips[i].bytes;
+		c->user_agents = ips[i].uas;
+		c->user_agents_capped = ips[i].uas_capped;
+	}
+	out->n_clients = n;
+	for (size_t i = 0; i < nh; i++) {
+		if ((out->hosts[i].host = strdup(hosts[i].name)) == NULL)
+			goto out;
+		out->hosts[i].requests = hosts[i].requests;
+		out->hosts[i].error = hosts[i].error;
+		out->n_hosts = i + 1;
+	}
+	err = 0;
+out:
+	free(ips);
+	free(hosts);
+	if (err < 0)
+		wire_requests_close(out);
+	return err;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "alog.h"
+#include "report.h"
 
 #define AG_REQS_IPS_DEFAULT 10000   /* client IPs tracked in an interval */
 #define AG_REQS_IPS_FILE 50000     /* tracked in a file read whole (--input): 32 MiB */
@@ -78,5 +79,12 @@ bool ag_reqs_ips_replaced(const ag_reqs_t *q);
 size_t ag_reqs_top_ips(const ag_reqs_t *q, ag_reqs_ip_t *out, size_t k, uint64_t *unlisted_max);
 size_t ag_reqs_top_hosts(const ag_reqs_t *q, ag_reqs_host_t *out, size_t k,
                          uint64_t *unlisted_max);
+
+/*
+ * The interval's counts as a report carries them (wire.h): totals, the top
+ * `limit` clients and hosts (limit <= WIRE_MAX_REQ_LIST), their bounds.  out
+ * is filled, owning its arrays (marks are the caller's to add).  0 or -ENOMEM.
+ */
+int ag_reqs_to_wire(const ag_reqs_t *q, uint32_t limit, wire_requests_t *out);
 
 #endif

@@ -40,6 +40,13 @@ typedef struct {
 	int from_flags; /* a flag replaces what the config file gave */
 } strlist_t;
 
+/* An access log to follow: [access_log] path/format/client, or --access-log PATH. */
+typedef struct {
+	char *path;
+	char *format;               /* NULL: --log-format, else combined */
+	int client;                 /* -1: --log-client's */
+} logcfg_t;
+
 typedef struct {
 	char *collector;
 	char *tier;
@@ -61,6 +68,9 @@ typedef struct {
 	char *log_format;           /* an access log's format (--input, --access-log) */
 	ag_alog_client_t log_client;
 	int by_domain;              /* --by domain */
+	logcfg_t logs[AG_FOLLOW_MAX];
+	int n_logs;
+	int logs_from_flags;        /* --access-log replaces the config file's */
 	uint64_t spool_max;
 	long timeout;
 	int print_spool;
@@ -74,7 +84,7 @@ enum {
 	OPT_PRINT, OPT_ONCE, OPT_THREADS,
 	OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_PRINT_SPOOL, OPT_NETNS, OPT_HOSTNAME,
 	OPT_TLS_CA, OPT_TLS_SERVER_NAME, OPT_TLS_CERT, OPT_TLS_KEY, OPT_ACTIVITY_MIN, OPT_PORTS,
-	OPT_LOG_FORMAT, OPT_LOG_CLIENT, OPT_BY,
+	OPT_LOG_FORMAT, OPT_LOG_CLIENT, OPT_BY, OPT_ACCESS_LOG,
 };
 
 static const fs_opt_t options[] = {
@@ -99,6 +109,7 @@ static const fs_opt_t options[] = {
 	{"netns", required_argument, OPT_NETNS, FS_OPT_CONFIG},
 	{"hostname", required_argument, OPT_HOSTNAME, FS_OPT_CONFIG},
 	{"print", optional_argument, OPT_PRINT, 0},
+	{"access-log", required_argument, OPT_ACCESS_LOG, FS_OPT_CONFIG},
 	{"log-format", required_argument, OPT_LOG_FORMAT, FS_OPT_CONFIG},
 	{"log-client", required_argument, OPT_LOG_CLIENT, FS_OPT_CONFIG},
 	{"by", required_argument, OPT_BY, 0},
@@ -167,6 +178,11 @@ static const char usage[] =
 	"  --by ip|domain            --input's access-log table: per client IP (default) or\n"
 	"                            per requested host; --print=awk --by domain takes FILE\n"
 	"                            as URLs, as `awk -F / '{++S[$3]} ...' | sort -k2`\n"
+	"  --access-log PATH         follow a web server's access log (repeatable, up to 16;\n"
+	"                            or [access_log] sections: path, format, client): the\n"
+	"                            requests per client IP and host go in each report; a\n"
+	"                            log is read from its end when first seen, across\n"
+	"                            rotations (rename, copytruncate) and restarts\n"
 	"  --log-format FORMAT       combined, common, main, vhost_combined, or the log_format\n"
 	"                            (nginx, $variables) or LogFormat (Apache, %%directives)\n"
 	"                            string the server writes with\n"
@@ -193,6 +209,61 @@ static void list_add(strlist_t *l, const char *v, int from_flags, const char *wh
 		fatalx("too many %s values (at most %d)", what, MAX_LIST);
 	if ((l->items[l->n++] = strdup(v)) == NULL)
 		fatalx("out of memory");
+}
+
+static int parse_client(const char *what, const char *v)
+{
+	if (strcmp(v, "remote_addr") == 0)
+		return AG_ALOG_CLIENT_ADDR;
+	if (strcmp(v, "x_forwarded_for") == 0)
+		return AG_ALOG_CLIENT_XFF;
+	fatalx("%s: '%s' is not remote_addr or x_forwarded_for", what, v);
+}
+
+static void log_add(opts_t *o, const char *path, int from_flags)
+{
+	if (from_flags && !o->logs_from_flags) {
+		for (int i = 0; i < o->n_logs; i++) {
+			free(o->logs[i].path);
+			free(o->logs[i].format);
+		}
+		o->n_logs = 0;
+		o->logs_from_flags = 1;
+	}
+	if (o->n_logs == AG_FOLLOW_MAX)
+		fatalx("too many access logs (at most %d)", AG_FOLLOW_MAX);
+	if (path[0] != '/')
+		fatalx("--access-log: '%s' is not an absolute path", path);
+	o->logs[o->n_logs] = (logcfg_t){.client = -1};
+	fs_cli_set_str(&o->logs[o->n_logs].path, path);
+	o->n_logs++;
+}
+
+/* [access_log] path = ... starts a log; format and client after it are that log's. */
+static int section_key(void *ctx, const char *section, const char *name, const char *value)
+{
+	opts_t *o = ctx;
+	logcfg_t *l = o->n_logs > 0 ? &o->logs[o->n_logs - 1] : NULL;
+
+	if (strcmp(section, "access_log") != 0)
+		return 0;
+	if (strcmp(name, "path") == 0) {
+		log_add(o, value, 0);
+		return 1;
+	}
+	if (l == NULL) {
+		log_warnx("[access_log] %s: a section starts with its path", name);
+		return -1;
+	}
+	if (strcmp(name, "format") == 0)
+		fs_cli_set_str(&l->format, value);
+	else if (strcmp(name, "client") == 0)
+		l->client = parse_client("[access_log] client", value);
+	else {
+		log_warnx("[access_log]: unknown key '%s' (path, format, client)", name);
+		return -1;
+	}
+	return 1;
 }
 
 static long parse_long(const char *what, const char *v, long min, long max)
@@ -229,14 +300,8 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_PRINT: fs_cli_set_str(&o->print, v ? v : "table"); break;
 	case OPT_ONCE: o->once = 1; break;
 	case OPT_LOG_FORMAT: fs_cli_set_str(&o->log_format, v); break;
-	case OPT_LOG_CLIENT:
-		if (strcmp(v, "remote_addr") == 0)
-			o->log_client = AG_ALOG_CLIENT_ADDR;
-		else if (strcmp(v, "x_forwarded_for") == 0)
-			o->log_client = AG_ALOG_CLIENT_XFF;
-		else
-			fatalx("--log-client: '%s' is not remote_addr or x_forwarded_for", v);
-		break;
+	case OPT_LOG_CLIENT: o->log_client = (ag_alog_client_t)parse_client("--log-client", v); break;
+	case OPT_ACCESS_LOG: log_add(o, v, from_flags); break;
 	case OPT_BY:
 		if (strcmp(v, "ip") != 0 && strcmp(v, "domain") != 0)
 			fatalx("--by: '%s' is not ip or domain", v);
@@ -333,6 +398,10 @@ static void opts_close(opts_t *o)
 	free(o->hostname);
 	free(o->print);
 	free(o->log_format);
+	for (int i = 0; i < o->n_logs; i++) {
+		free(o->logs[i].path);
+		free(o->logs[i].format);
+	}
 	for (int i = 0; i < o->labels.n; i++)
 		free(o->labels.items[i]);
 	for (int i = 0; i < o->excludes.n; i++)
@@ -451,6 +520,7 @@ static int print_requests(const opts_t *o, const char *guess)
 /* Daemon or --once: reports go to the collector through the spool.  Exit status. */
 static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *collectors)
 {
+	ag_follow_log_t logs[AG_FOLLOW_MAX];
 	uint8_t token[WIRE_TOKEN_MAX];
 	size_t token_len = 0;
 	wire_kv_t labels[MAX_LIST];
@@ -485,6 +555,19 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 	};
 	int err, code;
 
+	for (int i = 0; i < o->n_logs; i++) {
+		const char *fmt = o->logs[i].format ? o->logs[i].format
+		                                    : o->log_format ? o->log_format : "combined";
+		int client = o->logs[i].client >= 0 ? o->logs[i].client : (int)o->log_client;
+		char why[256];
+
+		logs[i].path = o->logs[i].path;
+		if (ag_alog_compile(fmt, (ag_alog_client_t)client, &logs[i].fmt, why, sizeof(why)) < 0)
+			fatalx("access log %s: format: %s", o->logs[i].path, why);
+	}
+	ro.logs = logs;
+	ro.n_logs = (size_t)o->n_logs;
+	ro.reqs_top = (uint32_t)(o->top > 0 ? o->top : AG_TOP_DEFAULT);
 	if (o->netns && ag_netns_open(o->netns, &ro.collect) < 0)
 		return 1;
 	if (o->token_file) {
@@ -526,6 +609,7 @@ int main(int argc, char **argv)
 		.opts = options,
 		.n_opts = FS_ARRAY_SIZE(options),
 		.apply = apply,
+		.section_key = section_key,
 		.usage = usage,
 		.ctx = &o,
 	};
@@ -540,6 +624,9 @@ int main(int argc, char **argv)
 
 	if (o.print && o.once)
 		fatalx("--print and --once exclude each other");
+	if (o.n_logs > 0 && o.print && o.logs_from_flags)
+		fatalx("--access-log is followed by the daemon and --once; to count a file once,"
+		       " --input FILE");
 	/* A saved file is the awk one-liner's offline job: count, print, exit. */
 	if (o.input && !o.print && !o.once && !o.collector_flag)
 		fs_cli_set_str(&o.print, "table");

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "auth.h"
+#include "follow.h"
 #include "log.h"
 #include "spool.h"
 #include "state.h"
@@ -39,6 +40,8 @@
 #define NO_COLLECTOR SIZE_MAX
 
 _Static_assert(AG_COLLECTORS_MAX <= 32, "agent_t.fail_said has a bit per collector");
+
+#define FOLLOW_MS 1000   /* the access logs read this often between reports */
 
 typedef struct agent agent_t;
 
@@ -82,6 +85,7 @@ struct agent {
 	uv_timer_t tick;
 	uv_timer_t retry;
 	uv_timer_t deadline;
+	uv_timer_t follow_tick;     /* reading the access logs, between reports */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_signal_t sighup;
@@ -103,6 +107,8 @@ struct agent {
 	size_t n_prev_sysctls;
 	int have_prev;
 	int sysctls_due;            /* next report carries sysctls */
+	ag_reqs_t *reqs;            /* requests counted since the last report */
+	ag_follow_t *follow;        /* NULL: no access log */
 
 	uint64_t backoff;           /* ag_backoff_next() state */
 	int outage_said;            /* every collector failed: logged this outage */
@@ -158,6 +164,7 @@ static void agent_stop(agent_t *a, int code)
 	if (a->gai_busy)
 		uv_cancel((uv_req_t *)&a->gai);
 	uv_timer_stop(&a->tick);
+	uv_timer_stop(&a->follow_tick);
 	uv_timer_stop(&a->retry);
 	uv_timer_stop(&a->deadline);
 	uv_signal_stop(&a->sigterm);
@@ -262,6 +269,9 @@ static int spool_report(agent_t *a, int with_sysctls)
 		disk_works(a);
 		if (ag_spool_add(&a->sp, seq, len) < 0)
 			fatalx("agent: out of memory");
+		/* After the report, so that a crash between the two leaves the spool's marks newer. */
+		if (a->follow)
+			ag_state_save_marks(&a->st, seq, a->cur.requests.marks, a->cur.requests.n_marks);
 	}
 	if (with_sysctls)
 		a->sysctls_due = 0;
@@ -274,6 +284,29 @@ static int spool_report(agent_t *a, int with_sysctls)
 	return err;
 }
 
+/* The requests counted since the last report into a->cur, with where they end in each log. */
+static void take_requests(agent_t *a)
+{
+	wire_log_mark_t marks[WIRE_MAX_LOG_MARKS];
+	wire_requests_t *q = &a->cur.requests;
+	size_t n;
+
+	wire_requests_close(q);
+	ag_follow_poll(a->follow);
+	if (ag_reqs_to_wire(a->reqs, a->o->reqs_top, q) < 0)
+		fatalx("agent: out of memory");
+	n = ag_follow_marks(a->follow, marks, WIRE_MAX_LOG_MARKS);
+	if (n > 0 && (q->marks = calloc(n, sizeof(*q->marks))) == NULL)
+		fatalx("agent: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		q->marks[i] = marks[i];
+		if ((q->marks[i].path = strdup(marks[i].path)) == NULL)
+			fatalx("agent: out of memory");
+		q->n_marks = i + 1;
+	}
+	ag_reqs_reset(a->reqs);
+}
+
 /* One collection into a->cur, spooled.  0 or a negative errno (logged). */
 static int collect_and_spool(agent_t *a)
 {
@@ -281,6 +314,8 @@ static int collect_and_spool(agent_t *a)
 
 	if ((err = ag_collect(&a->o->collect, a->agg, a->aux, &a->cur)) < 0)
 		return err;
+	if (a->follow)
+		take_requests(a);
 	changed = !a->have_prev ||
 	          !ag_kv_equal(a->prev_sysctls, a->n_prev_sysctls, a->cur.sysctls, a->cur.n_sysctls);
 	if (changed) {
@@ -1006,6 +1041,50 @@ static void on_tick(uv_timer_t *t)
 		pump(a->conn);
 }
 
+static void on_follow_tick(uv_timer_t *t)
+{
+	agent_t *a = container_of(t, agent_t, follow_tick);
+
+	ag_follow_poll(a->follow);
+}
+
+/*
+ * Where the access logs were last counted to: the newest spooled report's
+ * marks, else the marks file (written after each report is spooled).
+ */
+static void restore_marks(agent_t *a)
+{
+	wire_log_mark_t *m = NULL;
+	uint64_t seq = 0;
+	size_t n = 0;
+	wire_frame_t f;
+
+	memset(&f, 0, sizeof(f));
+	if (a->sp.n > 0) {
+		ag_spool_ent_t e = a->sp.ents[a->sp.n - 1];
+		uint8_t *buf = e.mem ? NULL : malloc(e.size ? e.size : 1);
+
+		if (buf && ag_spool_read(&a->st, e.seq, buf, e.size) == 0 &&
+		    wire_frame_decode(buf + WIRE_HDR_LEN, e.size - WIRE_HDR_LEN, &f) == 0 &&
+		    f.type == WIRE_REPORT && f.report.requests.present) {
+			seq = e.seq;
+		} else {
+			wire_frame_close(&f);
+		}
+		free(buf);
+	}
+	if (ag_state_load_marks(&a->st, &seq, &m, &n) == 0 && f.type == WIRE_REPORT &&
+	    f.report.seq >= seq) {
+		ag_follow_restore(a->follow, f.report.requests.marks, f.report.requests.n_marks);
+	} else {
+		ag_follow_restore(a->follow, m, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(m[i].path);
+	free(m);
+	wire_frame_close(&f);
+}
+
 static void on_deadline(uv_timer_t *t)
 {
 	agent_t *a = container_of(t, agent_t, deadline);
@@ -1122,6 +1201,12 @@ int ag_run(const ag_run_opts_t *o)
 	}
 	if (open_spool(a) < 0)
 		goto out_state;
+	if (o->n_logs > 0) {
+		if ((a->reqs = ag_reqs_new(0, 0)) == NULL ||
+		    (a->follow = ag_follow_new(o->logs, o->n_logs, a->reqs)) == NULL)
+			fatalx("agent: out of memory");
+		restore_marks(a);
+	}
 
 	if ((err = uv_loop_init(&a->loop)) < 0) {
 		log_warnx("agent: uv_loop_init: %s", uv_strerror(err));
@@ -1130,6 +1215,7 @@ int ag_run(const ag_run_opts_t *o)
 	uv_timer_init(&a->loop, &a->tick);
 	uv_timer_init(&a->loop, &a->retry);
 	uv_timer_init(&a->loop, &a->deadline);
+	uv_timer_init(&a->loop, &a->follow_tick);
 	uv_signal_init(&a->loop, &a->sigterm);
 	uv_signal_init(&a->loop, &a->sigint);
 	uv_signal_init(&a->loop, &a->sighup);
@@ -1149,6 +1235,8 @@ int ag_run(const ag_run_opts_t *o)
 	} else {
 		/* The first report now, then every interval. */
 		uv_timer_start(&a->tick, on_tick, 0, (uint64_t)o->interval_s * 1000u);
+		if (a->follow)
+			uv_timer_start(&a->follow_tick, on_follow_tick, FOLLOW_MS, FOLLOW_MS);
 		connect_start(a);
 	}
 	uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -1160,6 +1248,7 @@ int ag_run(const ag_run_opts_t *o)
 	uv_close((uv_handle_t *)&a->tick, NULL);
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
+	uv_close((uv_handle_t *)&a->follow_tick, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sighup, NULL);
@@ -1177,6 +1266,8 @@ out_state:
 	ag_state_close(&a->st);
 	ag_kv_free(a->prev_sysctls, a->n_prev_sysctls);
 	wire_report_close(&a->cur);
+	ag_follow_free(a->follow);
+	ag_reqs_free(a->reqs);
 	ag_agg_free(a->aux);
 	ag_agg_free(a->agg);
 	fs_tls_ctx_free(a->tls);
@@ -1244,11 +1335,22 @@ int ag_print_spool(const char *state_dir)
 			printf("seq=%" PRIu64 " bytes=%" PRIu64 " report_seq=%" PRIu64
 			       " collected_at_ms=%" PRId64 " interval_ms=%u dropped_reports=%" PRIu64
 			       " sysctls=%zu sockets=%" PRIu32 " source=%s collect_us=%" PRIu64
-			       " activity=%zu\n",
+			       " activity=%zu requests=%s",
 			       e.seq, e.size, f.report.seq, f.report.collected_at_ms,
 			       f.report.interval_ms, f.report.dropped_reports, f.report.n_sysctls,
 			       wire_states_total(&f.report.states), f.report.source,
-			       f.report.collect_us, listed_with_activity(&f.report.top));
+			       f.report.collect_us, listed_with_activity(&f.report.top),
+			       f.report.requests.present ? "" : "-");
+			if (f.report.requests.present) {
+				const wire_requests_t *q = &f.report.requests;
+				char ip[WIRE_IP_STRLEN] = "-";
+
+				if (q->n_clients > 0)
+					wire_ip_str(&q->clients[0].ip, ip);
+				printf("%" PRIu64 " top_client=%s top_client_requests=%" PRIu64 " marks=%zu",
+				       q->total, ip, q->n_clients ? q->clients[0].requests : 0, q->n_marks);
+			}
+			printf("\n");
 			wire_frame_close(&f);
 		}
 		free(buf);

@@ -8,6 +8,7 @@
 
 #include "agg.h"
 #include "collect.h"
+#include "follow.h"
 #include "report.h"
 #include "tls.h"
 #include "uplink.h"
@@ -31,6 +32,9 @@ typedef struct {
 	int once;
 	ag_collect_opts_t collect;
 	ag_agg_opts_t agg;
+	const ag_follow_log_t *logs;  /* access logs followed (--access-log) */
+	size_t n_logs;
+	uint32_t reqs_top;            /* clients and hosts listed in a report's requests */
 } ag_run_opts_t;
 
 /*
@@ -43,7 +47,7 @@ int ag_run(const ag_run_opts_t *o);
 /*
  * --print-spool: one line per spooled report in state_dir (seq, bytes,
  * collected_at_ms, dropped_reports, sysctls, states total, collect_us, listed
- * IPs with activity) to stdout, for
+ * IPs with activity, requests and the first listed client's, or "-") to stdout, for
  * tests and operators.  Returns the exit status.
  */
 int ag_print_spool(const char *state_dir);

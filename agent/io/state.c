@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "log.h"
 #include "hex.h"
 
@@ -281,6 +282,62 @@ int ag_state_save(ag_state_t *st)
 	else
 		write_failures = 0;
 	return err;
+}
+
+#define MARKS_MAX_BYTES (WIRE_MAX_LOG_MARKS * (WIRE_MAX_PATH + 80) + 64)
+
+int ag_state_save_marks(ag_state_t *st, uint64_t seq, const wire_log_mark_t *m, size_t n)
+{
+	fs_buf_t b = FS_BUF_INIT;
+	int err;
+
+	fs_buf_printf(&b, "seq %" PRIu64 "\n", seq);
+	for (size_t i = 0; i < n; i++)
+		fs_buf_printf(&b, "mark %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", m[i].dev, m[i].inode,
+		              m[i].offset, m[i].path);
+	if ((err = b.err) == 0)
+		err = write_durable(st->dirfd, "marks", "marks.tmp", b.p, b.len);
+	fs_buf_close(&b);
+	if (err < 0)
+		write_failed(err, "saving the access logs' marks (seq %" PRIu64 ")", seq);
+	return err;
+}
+
+int ag_state_load_marks(ag_state_t *st, uint64_t *seq, wire_log_mark_t **m, size_t *n)
+{
+	char *buf = malloc(MARKS_MAX_BYTES + 1), *line, *save = NULL;
+	size_t len;
+	int err;
+
+	*seq = 0;
+	*m = NULL;
+	*n = 0;
+	if (buf == NULL)
+		return -ENOMEM;
+	if ((err = read_small(st->dirfd, "marks", buf, MARKS_MAX_BYTES + 1, &len)) < 0) {
+		free(buf);
+		return err == -ENOENT ? 0 : err;
+	}
+	if ((*m = calloc(WIRE_MAX_LOG_MARKS, sizeof(**m))) == NULL) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		wire_log_mark_t *k = &(*m)[*n];
+		int used = 0;
+
+		if (sscanf(line, "seq %" SCNu64 "%n", seq, &used) == 1 && line[used] == '\0')
+			continue;
+		if (*n == WIRE_MAX_LOG_MARKS ||
+		    sscanf(line, "mark %" SCNu64 " %" SCNu64 " %" SCNu64 " %n", &k->dev, &k->inode,
+		           &k->offset, &used) != 3 || line[used] != '/')
+			continue;   /* not ours: a newer agent's line, or damage; the rest still counts */
+		if ((k->path = strdup(line + used)) == NULL)
+			break;
+		(*n)++;
+	}
+	free(buf);
+	return 0;
 }
 
 int ag_spool_scan(ag_state_t *st, ag_spool_t *sp)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "report.h"
 #include "spool.h"
 #include "wire.h"
 
@@ -14,6 +15,8 @@
  *   agent_id     32 hex digits and a newline: 16 random bytes, written once
  *   state        "seq N\ndropped M\n": the last seq given to a report and
  *                the cumulative count of reports dropped from a full spool
+ *   marks        "seq N" and "mark DEV INODE OFFSET PATH" lines: where the
+ *                counts of report N end in each followed access log
  *   lock         flock()ed while an agent uses the directory
  *   spool/       one file per unacked report, named by its seq zero-padded
  *                to 20 digits, holding the exact frame sent (4-byte length
@@ -50,6 +53,19 @@ int ag_state_save(ag_state_t *st);
  * with its size.  0 or a negative errno (logged).
  */
 int ag_spool_scan(ag_state_t *st, ag_spool_t *sp);
+
+/*
+ * Persists the marks of report seq durably, after its spool file: with the
+ * newest spooled report's own marks, where a restart reads the logs on from.
+ * 0 or a negative errno (logged like ag_state_save()).
+ */
+int ag_state_save_marks(ag_state_t *st, uint64_t seq, const wire_log_mark_t *m, size_t n);
+
+/*
+ * The saved marks (*seq 0 and none when there is no file).  The caller
+ * frees each path and the array.  0 or a negative errno (logged).
+ */
+int ag_state_load_marks(ag_state_t *st, uint64_t *seq, wire_log_mark_t **m, size_t *n);
 
 /* Writes spool file `seq` durably (buf borrowed).  0 or negative errno (logged). */
 int ag_spool_write(ag_state_t *st, uint64_t seq, const uint8_t *buf, size_t len);
