@@ -78,8 +78,8 @@ static const char *const stmt_sql[ST_N] = {
 		" received_at_ms, interval_ms, established, syn_sent, syn_recv,"
 		" fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack,"
 		" listen, closing, dropped_reports, collect_us, source, top,"
-		" listeners, counters, ports) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-		" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+		" listeners, counters, ports, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
 		" ON CONFLICT DO NOTHING",
 	[ST_SYSCTL_DEL] =
 		"DELETE FROM host_sysctls WHERE host_id = ?1"
@@ -118,7 +118,7 @@ static const char *const stmt_sql[ST_N] = {
 		" r.syn_sent, r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait,"
 		" r.close, r.close_wait, r.last_ack, r.listen, r.closing,"
 		" r.dropped_reports, r.collect_us, r.source, r.top, r.listeners,"
-		" r.counters, r.ports FROM reports r JOIN hosts h ON h.id = r.host_id"
+		" r.counters, r.ports, r.requests FROM reports r JOIN hosts h ON h.id = r.host_id"
 		" WHERE h.agent_id = ?1 AND r.seq = ?2",
 	[ST_GET_HOST] =
 		"SELECT hostname, tier, labels, agent_version, first_seen_ms,"
@@ -183,7 +183,7 @@ struct db {
 	uint32_t names_at_begin; /* n_names when the transaction began */
 	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
-	fs_buf_t top, lis, cnt, ports, roll;  /* packed columns, reused */
+	fs_buf_t top, lis, cnt, ports, reqs, roll;  /* packed columns, reused */
 	fs_buf_t json;
 	int64_t dirty_hour;      /* marked in this transaction (INT64_MIN: none yet) */
 	db_parts_t parts;        /* PostgreSQL's day partitions of reports */
@@ -759,6 +759,7 @@ void db_close(db_t *db)
 	fs_buf_close(&db->top);
 	fs_buf_close(&db->lis);
 	fs_buf_close(&db->ports);
+	fs_buf_close(&db->reqs);
 	fs_buf_close(&db->cnt);
 	fs_buf_close(&db->json);
 	fs_buf_close(&db->roll);
@@ -803,11 +804,11 @@ static void pend_clear(db_t *db)
 	fs_buf_reset(&db->pend_bytes);
 }
 
-/* Queues r (borrowed until the commit) with its packed columns, now in db->top, lis, cnt, ports. */
+/* Queues r (borrowed until the commit) with its packed columns, now in db->top, lis, cnt, ports, reqs. */
 static int pend_add(db_t *db, int64_t host, const wire_report_t *r, int64_t received_ms,
                     int *stored)
 {
-	const fs_buf_t *col[DB_PEND_COLS] = {&db->top, &db->lis, &db->cnt, &db->ports};
+	const fs_buf_t *col[DB_PEND_COLS] = {&db->top, &db->lis, &db->cnt, &db->ports, &db->reqs};
 	db_pend_t *x;
 
 	if (db->n_pend == db->cap_pend) {
@@ -1177,7 +1178,7 @@ static int put_sysctls(db_t *db, int64_t host, const wire_report_t *r)
 }
 
 /* Inserts the row; *stored is whether it was new. */
-/* The report's packed columns into db->top, lis and cnt (new counter names interned). */
+/* The report's packed columns into db->top, lis, cnt, ports and reqs (new counter names interned). */
 static int pack_report(db_t *db, const wire_report_t *r)
 {
 	struct intern in = {db, 0};
@@ -1186,7 +1187,9 @@ static int pack_report(db_t *db, const wire_report_t *r)
 	if ((rc = pack_rc(db, db_top_pack(&db->top, &r->top), "top ip: length not 4 or 16")) != 0 ||
 	    (rc = pack_rc(db, db_listeners_pack(&db->lis, r->listeners, r->n_listeners),
 	                  "listener ip: bad length")) != 0 ||
-	    (rc = pack_rc(db, db_ports_pack(&db->ports, &r->ports), "port out of 1..65535")) != 0)
+	    (rc = pack_rc(db, db_ports_pack(&db->ports, &r->ports), "port out of 1..65535")) != 0 ||
+	    (rc = pack_rc(db, db_requests_pack(&db->reqs, &r->requests),
+	                  "requests: bad client or host")) != 0)
 		return rc;
 	if (db_counters_pack(&db->cnt, r->counters, r->n_counters, intern_id, &in) < 0)
 		return in.rc != 0 ? in.rc : -ENOMEM;
@@ -1217,6 +1220,7 @@ static int put_row(db_t *db, int64_t host, const wire_report_t *r,
 	bind_blob(st, 21, &db->lis);
 	bind_blob(st, 22, &db->cnt);
 	bind_blob(st, 23, &db->ports);
+	bind_blob(st, 24, &db->reqs);
 	if ((rc = sq_run(st)) != 0)
 		return rc;
 	*stored = sq_changes(st) > 0;
@@ -1556,6 +1560,8 @@ int db_get_report(db_t *db, const uint8_t agent_id[WIRE_AGENT_ID_LEN],
 		                         &out->counters, &out->n_counters);
 	if (ret == 0)
 		ret = db_ports_unpack(sq_blob(st, 20), sq_bytes(st, 20), &out->ports);
+	if (ret == 0)
+		ret = db_requests_unpack(sq_blob(st, 21), sq_bytes(st, 21), &out->requests);
 	rc = ret == 0 ? 0 : ret == -ENOMEM ? -ENOMEM : -EBADMSG;
 out:
 	sq_reset(st);

@@ -147,6 +147,54 @@ int db_ports_pack(fs_buf_t *b, const wire_ports_t *p)
 	return b->err;
 }
 
+static void put_classes(fs_buf_t *b, const uint64_t *v)
+{
+	for (int i = 0; i < WIRE_REQ_NCLASS; i++)
+		put_var(b, v[i]);
+}
+
+int db_requests_pack(fs_buf_t *b, const wire_requests_t *q)
+{
+	if (!q->present) {
+		fs_buf_reset(b);
+		return 0;
+	}
+	put_start(b, DB_PACK_FORMAT);
+	put_var(b, q->total);
+	put_classes(b, q->by_status);
+	put_var(b, q->bytes);
+	put_var(b, q->malformed);
+	put_var(b, q->limit);
+	put_var(b, q->distinct_clients);
+	put_var(b, q->clients_unlisted_max);
+	put_var(b, q->n_clients);
+	for (size_t i = 0; i < q->n_clients; i++) {
+		const wire_req_client_t *c = &q->clients[i];
+
+		if (!put_ip(b, &c->ip, false))
+			return -EINVAL;
+		put_var(b, c->requests);
+		put_var(b, c->error);
+		put_classes(b, c->by_status);
+		put_var(b, c->bytes);
+		put_var(b, c->user_agents);
+		put_u8(b, c->user_agents_capped);
+	}
+	put_var(b, q->hosts_unlisted_max);
+	put_var(b, q->n_hosts);
+	for (size_t i = 0; i < q->n_hosts; i++) {
+		size_t n = q->hosts[i].host ? strlen(q->hosts[i].host) : 0;
+
+		if (n == 0 || n > 255)
+			return -EINVAL;
+		put_u8(b, (uint8_t)n);
+		put_mem(b, q->hosts[i].host, n);
+		put_var(b, q->hosts[i].requests);
+		put_var(b, q->hosts[i].error);
+	}
+	return b->err;
+}
+
 int db_listeners_pack(fs_buf_t *b, const wire_listener_t *l, size_t n)
 {
 	if (!put_start_list(b, n))
@@ -453,6 +501,83 @@ fail:
 	free(out->outbound);
 	memset(out, 0, sizeof(*out));
 	return err;
+}
+
+static void get_classes(rd_t *r, uint64_t *v)
+{
+	for (int i = 0; i < WIRE_REQ_NCLASS; i++)
+		v[i] = get_var(r);
+}
+
+int db_requests_unpack(const void *blob, size_t len, wire_requests_t *out)
+{
+	rd_t r;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT))
+		return 0;
+	out->present = true;
+	out->total = get_var(&r);
+	get_classes(&r, out->by_status);
+	out->bytes = get_var(&r);
+	out->malformed = get_var(&r);
+	out->limit = get_u32(&r);
+	out->distinct_clients = get_u32(&r);
+	out->clients_unlisted_max = get_var(&r);
+	/* An address (5 bytes at least), ten varints and a flag. */
+	n = get_count(&r, 16);
+	if (n > WIRE_MAX_REQ_LIST)
+		r.bad = true;
+	if (!r.bad && n > 0 && (out->clients = calloc(n, sizeof(*out->clients))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		wire_req_client_t *c = &out->clients[i];
+		uint8_t capped;
+
+		get_ip(&r, &c->ip, false);
+		c->requests = get_var(&r);
+		c->error = get_var(&r);
+		get_classes(&r, c->by_status);
+		c->bytes = get_var(&r);
+		c->user_agents = get_u32(&r);
+		capped = get_u8(&r);
+		r.bad |= capped > 1;
+		c->user_agents_capped = capped == 1;
+		out->n_clients = i + 1;
+	}
+	out->hosts_unlisted_max = get_var(&r);
+	n = r.bad ? 0 : get_count(&r, 4);
+	if (n > WIRE_MAX_REQ_LIST)
+		r.bad = true;
+	if (!r.bad && n > 0 && (out->hosts = calloc(n, sizeof(*out->hosts))) == NULL) {
+		wire_requests_close(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		uint8_t hl = get_u8(&r);
+		char *h;
+
+		if (hl == 0 || (size_t)(r.end - r.p) < hl) {
+			r.bad = true;
+			break;
+		}
+		if ((h = malloc((size_t)hl + 1)) == NULL) {
+			wire_requests_close(out);
+			return -ENOMEM;
+		}
+		get_mem(&r, h, hl);
+		h[hl] = '\0';
+		out->hosts[i].host = h;
+		r.bad |= memchr(h, '\0', hl) != NULL;
+		out->n_hosts = i + 1;
+		out->hosts[i].requests = get_var(&r);
+		out->hosts[i].error = get_var(&r);
+	}
+	if (rd_done(&r))
+		return 0;
+	wire_requests_close(out);
+	return -EBADMSG;
 }
 
 int db_listeners_unpack(const void *blob, size_t len, wire_listener_t **out, size_t *n)

@@ -59,6 +59,15 @@ int db_ports_pack(fs_buf_t *b, const wire_ports_t *p);
  * of 1..65535, more than the limit or WIRE_MAX_PORTS of them. */
 int db_ports_unpack(const void *blob, size_t len, wire_ports_t *out);
 
+/*
+ * A report's requests from access logs (schema/008_requests.sql): totals,
+ * the listed clients and hosts with their bounds (not the marks: those are
+ * the agent's).  NULL when the report has none.
+ */
+int db_requests_pack(fs_buf_t *b, const wire_requests_t *q);
+/* 0 (out->present false for NULL), -EBADMSG or -ENOMEM; out owns its arrays. */
+int db_requests_unpack(const void *blob, size_t len, wire_requests_t *out);
+
 /* A report's listeners, in order; NULL when n is 0. */
 int db_listeners_pack(fs_buf_t *b, const wire_listener_t *l, size_t n);
 

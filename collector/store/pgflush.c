@@ -141,7 +141,7 @@ static void ins_cols(char *sql, size_t len)
 	ADD("host_id, seq, collected_at_ms, received_at_ms, interval_ms");
 	for (int s = WIRE_ESTABLISHED; s < WIRE_NSTATES; s++)
 		ADD(", %s", wire_state_key(s));
-	ADD(", dropped_reports, collect_us, source, top, listeners, counters, ports");
+	ADD(", dropped_reports, collect_us, source, top, listeners, counters, ports, requests");
 }
 
 /*

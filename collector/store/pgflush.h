@@ -19,7 +19,7 @@
 #include "sql.h"
 
 /* The packed columns of a report, in the order of the insert. */
-#define DB_PEND_COLS 4
+#define DB_PEND_COLS 5
 
 /* A report waiting for the commit. */
 typedef struct {
@@ -27,7 +27,7 @@ typedef struct {
 	const wire_report_t *r;  /* borrowed until db_commit() returns */
 	int64_t received_ms;
 	int *stored;             /* the caller's, set at the commit (may be NULL) */
-	size_t off[DB_PEND_COLS], len[DB_PEND_COLS]; /* packed top, listeners, counters, ports in
+	size_t off[DB_PEND_COLS], len[DB_PEND_COLS]; /* packed top, listeners, counters, ports, requests in
 	                                                the batch's bytes; len 0: NULL */
 } db_pend_t;
 

@@ -199,6 +199,31 @@ static void mkreport(wire_report_t *r, uint64_t seq, int64_t t, size_t n_ips,
 		r->ports.inbound[1] = (wire_port_t){.port = 80, .st.n = {[WIRE_TIME_WAIT] = 7}};
 		r->ports.outbound[0] = (wire_port_t){.port = 65535, .st.n = {[WIRE_SYN_SENT] = 3}};
 		r->ports.rest.n[WIRE_CLOSE_WAIT] = 11;
+		/* Requests from an access log: a v4 and a v6 client, one host, big numbers. */
+		r->requests.present = true;
+		r->requests.total = 5000000000ull;
+		r->requests.by_status[1] = 4999999000ull;
+		r->requests.by_status[3] = 1000;
+		r->requests.bytes = UINT64_MAX;
+		r->requests.malformed = seq;
+		r->requests.limit = 20;
+		r->requests.distinct_clients = 3;
+		r->requests.clients_unlisted_max = 1;
+		r->requests.hosts_unlisted_max = 0;
+		r->requests.n_clients = 2;
+		r->requests.clients = calloc(2, sizeof(*r->requests.clients));
+		assert_non_null(r->requests.clients);
+		r->requests.clients[0] = (wire_req_client_t){
+			.ip = {.len = 4, .b = {198, 51, 100, 1}}, .requests = 4000000000ull,
+			.by_status = {0, 3999999000ull, 0, 1000}, .bytes = 77, .user_agents = 200};
+		r->requests.clients[1] = (wire_req_client_t){
+			.ip = {.len = 16, .b = {0x20, 0x01, 0x0d, 0xb8, [15] = 9}}, .requests = 5,
+			.error = 2, .by_status = {0, 3}, .user_agents = 1, .user_agents_capped = true};
+		r->requests.n_hosts = 1;
+		r->requests.hosts = calloc(1, sizeof(*r->requests.hosts));
+		assert_non_null(r->requests.hosts);
+		r->requests.hosts[0] = (wire_req_host_t){.host = xstrdup("shop.example"),
+		                                         .requests = 5000000000ull};
 	}
 	r->n_counters = n_counters;
 	if (n_counters > 0) {
@@ -311,6 +336,25 @@ static void assert_reports_equal(const wire_report_t *a, const wire_report_t *b)
 		assert_states_equal(&a->ports.outbound[i].st, &b->ports.outbound[i].st);
 	}
 	assert_states_equal(&a->ports.rest, &b->ports.rest);
+	/* Requests, all but the agent's marks (not stored). */
+	assert_int_equal(a->requests.present, b->requests.present);
+	assert_true(a->requests.total == b->requests.total && a->requests.bytes == b->requests.bytes);
+	assert_memory_equal(a->requests.by_status, b->requests.by_status, sizeof(a->requests.by_status));
+	assert_true(a->requests.malformed == b->requests.malformed);
+	assert_int_equal(a->requests.limit, b->requests.limit);
+	assert_int_equal(a->requests.distinct_clients, b->requests.distinct_clients);
+	assert_true(a->requests.clients_unlisted_max == b->requests.clients_unlisted_max);
+	assert_true(a->requests.hosts_unlisted_max == b->requests.hosts_unlisted_max);
+	assert_int_equal(a->requests.n_clients, b->requests.n_clients);
+	for (size_t i = 0; i < a->requests.n_clients; i++)
+		assert_memory_equal(&a->requests.clients[i], &b->requests.clients[i],
+		                    sizeof(a->requests.clients[i]));
+	assert_int_equal(a->requests.n_hosts, b->requests.n_hosts);
+	for (size_t i = 0; i < a->requests.n_hosts; i++) {
+		assert_string_equal(a->requests.hosts[i].host, b->requests.hosts[i].host);
+		assert_true(a->requests.hosts[i].requests == b->requests.hosts[i].requests);
+		assert_true(a->requests.hosts[i].error == b->requests.hosts[i].error);
+	}
 	assert_int_equal(a->n_counters, b->n_counters);
 	for (size_t i = 0; i < a->n_counters; i++) {
 		assert_string_equal(a->counters[i].name, b->counters[i].name);

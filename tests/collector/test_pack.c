@@ -543,6 +543,63 @@ static void test_db_ports_pack_bytes(void **state)
 	fs_buf_close(&b);
 }
 
+/* The bytes of db_requests_pack(), spelled out: format, totals, one client, one host. */
+static const uint8_t requests_bytes[] = {
+	1,                                      /* format */
+	10, 0, 8, 0, 2, 0, 0,                   /* total; 1xx 2xx 3xx 4xx 5xx other */
+	100, 1, 20, 3, 0,                       /* bytes, malformed, limit, distinct, unlisted max */
+	1,                                      /* one client */
+	4, 192, 0, 2, 1, 9, 1, 0, 7, 0, 1, 0, 0, 50, 2, 0, /* ip, requests, error, classes, bytes,
+	                                                       user agents, not capped */
+	0, 1,                                   /* hosts' unlisted max, one host */
+	4, 'a', '.', 'e', 'x', 10, 0,           /* "a.ex", requests, error */
+};
+
+static void test_db_requests_pack_bytes(void **state)
+{
+	wire_req_client_t c = {.ip = {.len = 4, .b = {192, 0, 2, 1}}, .requests = 9, .error = 1,
+	                       .by_status = {0, 7, 0, 1}, .bytes = 50, .user_agents = 2};
+	wire_req_host_t h = {.host = "a.ex", .requests = 10};
+	wire_requests_t q = {.present = true, .total = 10, .by_status = {0, 8, 0, 2}, .bytes = 100,
+	                     .malformed = 1, .limit = 20, .distinct_clients = 3, .clients = &c,
+	                     .n_clients = 1, .hosts = &h, .n_hosts = 1}, back;
+	fs_buf_t b = FS_BUF_INIT;
+	uint8_t bad[sizeof(requests_bytes)];
+
+	(void)state;
+	assert_int_equal(db_requests_pack(&b, &q), 0);
+	bytes_equal(&b, requests_bytes, sizeof(requests_bytes));
+	assert_int_equal(db_requests_unpack(b.p, b.len, &back), 0);
+	assert_true(back.present);
+	assert_int_equal(back.total, 10);
+	assert_int_equal(back.n_clients, 1);
+	assert_memory_equal(&back.clients[0], &c, sizeof(c));
+	assert_int_equal(back.n_hosts, 1);
+	assert_string_equal(back.hosts[0].host, "a.ex");
+	wire_requests_close(&back);
+	/* None: a NULL column, read back as none. */
+	assert_int_equal(db_requests_pack(&b, &(wire_requests_t){0}), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(db_requests_unpack(NULL, 0, &back), 0);
+	assert_false(back.present);
+	/* A bad address length, a flag not 0 or 1, an empty host, truncations: corrupt. */
+	memcpy(bad, requests_bytes, sizeof(bad));
+	bad[14] = 5;
+	assert_int_equal(db_requests_unpack(bad, sizeof(bad), &back), -EBADMSG);
+	memcpy(bad, requests_bytes, sizeof(bad));
+	bad[29] = 2;
+	assert_int_equal(db_requests_unpack(bad, sizeof(bad), &back), -EBADMSG);
+	memcpy(bad, requests_bytes, sizeof(bad));
+	bad[32] = 0;
+	assert_int_equal(db_requests_unpack(bad, sizeof(bad), &back), -EBADMSG);
+	assert_null(back.clients);
+	for (size_t cut = 1; cut < sizeof(requests_bytes); cut++)
+		assert_int_equal(db_requests_unpack(requests_bytes, cut, &back), -EBADMSG);
+	h.host = "";
+	assert_int_equal(db_requests_pack(&b, &q), -EINVAL);
+	fs_buf_close(&b);
+}
+
 /* ---- the top-list minutes ------------------------------------------------------------ */
 
 static void test_db_roll_top_pack_bytes(void **state)
@@ -750,6 +807,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_db_top_pack_bytes),
 		cmocka_unit_test(test_db_ports_pack_bytes),
+		cmocka_unit_test(test_db_requests_pack_bytes),
 		cmocka_unit_test(test_db_top_pack_round_trip_extremes),
 		cmocka_unit_test(test_db_listeners_pack_bytes),
 		cmocka_unit_test(test_db_counters_pack_bytes),

@@ -438,6 +438,7 @@ static void test_query_top_ips_minutes_equal_raw(void **state)
 	                              " DROP TABLE rollup_dirty_hour; ALTER TABLE hosts DROP COLUMN"
 	                              " cert_subject; ALTER TABLE hosts DROP COLUMN cert_sha256;"
 	                              " ALTER TABLE reports DROP COLUMN ports;"
+	                              " ALTER TABLE reports DROP COLUMN requests;"
 	                              " PRAGMA user_version = 3",
 	                              NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);

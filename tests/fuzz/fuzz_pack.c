@@ -123,6 +123,20 @@ static void ports(const uint8_t *data, size_t size, fs_buf_t *b, fs_buf_t *again
 	free(q.outbound);
 }
 
+static void requests(const uint8_t *data, size_t size, fs_buf_t *b, fs_buf_t *again)
+{
+	wire_requests_t p, q;
+
+	if (db_requests_unpack(data, size, &p) < 0)
+		return;
+	if (db_requests_pack(b, &p) < 0 || db_requests_unpack(b->p, b->len, &q) < 0 ||
+	    db_requests_pack(again, &q) < 0)
+		abort();
+	same_again(b, again);
+	wire_requests_close(&p);
+	wire_requests_close(&q);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fs_buf_t b = FS_BUF_INIT, again = FS_BUF_INIT;
@@ -132,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	counters(data, size, &b, &again);
 	roll_top(data, size, &b, &again);
 	ports(data, size, &b, &again);
+	requests(data, size, &b, &again);
 	fs_buf_close(&b);
 	fs_buf_close(&again);
 	return 0;
