@@ -54,6 +54,13 @@ void wire_report_close(wire_report_t *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const char *wire_req_class_name(int c)
+{
+	static const char *const names[WIRE_REQ_NCLASS] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+
+	return c >= 0 && c < WIRE_REQ_NCLASS ? names[c] : NULL;
+}
+
 void wire_requests_close(wire_requests_t *q)
 {
 	for (size_t i = 0; i < q->n_hosts; i++)

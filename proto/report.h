@@ -167,6 +167,8 @@ typedef struct {
 
 void wire_report_close(wire_report_t *r);
 void wire_requests_close(wire_requests_t *q);
+/* A status class's name (0..WIRE_REQ_NCLASS-1): "1xx" .. "5xx", "other"; JSON keys. */
+const char *wire_req_class_name(int c);
 
 /* netstat's name of a state (1..11), or NULL. */
 const char *wire_state_name(int state);

@@ -10,8 +10,6 @@
 
 #include "report.h"
 
-static const char *const class_names[AG_REQS_NCLASS] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
-
 static const char *ip_text(const ag_reqs_ip_t *ip, char *dst)
 {
 	wire_ip_t w = {.len = ip->family == AF_INET6 ? 16 : 4};
@@ -34,7 +32,7 @@ static void safe_text(fs_buf_t *b, const char *s, int width)
 static void json_classes(fs_buf_t *b, const uint64_t *cls)
 {
 	for (int c = 0; c < AG_REQS_NCLASS; c++)
-		fs_buf_printf(b, "%s\"%s\":%" PRIu64, c ? "," : "{", class_names[c], cls[c]);
+		fs_buf_printf(b, "%s\"%s\":%" PRIu64, c ? "," : "{", wire_req_class_name(c), cls[c]);
 	fs_buf_puts(b, "}");
 }
 
@@ -115,7 +113,7 @@ int ag_print_reqs_table(const ag_reqs_t *q, const ag_reqprint_t *v, fs_buf_t *b)
 	              v->hostname, v->file, t->requests, bad, v->format, v->elapsed_ms);
 	fs_buf_puts(b, "STATUS   REQUESTS  SHARE\n");
 	for (int c = 0; c < AG_REQS_NCLASS; c++)
-		fs_buf_printf(b, "%-6s %10" PRIu64 " %5.1f%%\n", class_names[c], t->cls[c],
+		fs_buf_printf(b, "%-6s %10" PRIu64 " %5.1f%%\n", wire_req_class_name(c), t->cls[c],
 		              t->requests ? 100.0 * (double)t->cls[c] / (double)t->requests : 0.0);
 	fs_buf_printf(b, "total  %10" PRIu64 "\n\n", t->requests);
 	if (v->by_host) {

@@ -26,6 +26,7 @@
 /* Status classes: 1xx .. 5xx, and the rest (6xx-9xx, nginx's 0xx never parse). */
 enum { AG_REQS_1XX, AG_REQS_2XX, AG_REQS_3XX, AG_REQS_4XX, AG_REQS_5XX, AG_REQS_OTHER,
        AG_REQS_NCLASS };
+_Static_assert(AG_REQS_NCLASS == WIRE_REQ_NCLASS, "the report's classes");
 
 typedef struct {
 	uint64_t lines;                 /* lines seen (blank ones aside) */

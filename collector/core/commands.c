@@ -42,6 +42,9 @@ static const col_cmd_t cmds[] = {
 	                   TEXT_FORMATS},
 	[COL_CMD_TOP_IPS] = {"top-ips", COL_CMD_TOP_IPS,
 	                     P(TIER) | P(STATE) | P(SINCE) | P(LIMIT) | P(FORMAT), TEXT_FORMATS},
+	/* The access logs' requests in the window (default 1h), --by ip or domain. */
+	[COL_CMD_REQUESTS] = {"requests", COL_CMD_REQUESTS,
+	                      P(TIER) | P(SINCE) | P(LIMIT) | P(BY) | P(FORMAT), TEXT_FORMATS},
 	/* ipset: block commands for the attack verdicts. */
 	[COL_CMD_SUSPECTS] = {"suspects", COL_CMD_SUSPECTS, P(TIER) | P(SINCE) | P(FORMAT),
 	                      TEXT_FORMATS | F(IPSET)},

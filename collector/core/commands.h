@@ -19,6 +19,7 @@ typedef enum {
 	COL_CMD_HOSTS,
 	COL_CMD_TREND,
 	COL_CMD_TOP_IPS,
+	COL_CMD_REQUESTS,
 	COL_CMD_SUSPECTS,
 	COL_CMD_SYSCTL,
 	COL_CMD_SUMMARY,   /* its result is also a status: COL_OK .. COL_CRITICAL */

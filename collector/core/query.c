@@ -98,11 +98,14 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 		break;
 	}
 	case COL_PARAM_BY:
-		if (strcmp(value, "port") != 0) {
-			*why = "not port (what --by splits by)";
+		/* Which command takes which is db_query()'s to say. */
+		o->by_port = strcmp(value, "port") == 0;
+		o->by_domain = strcmp(value, "domain") == 0;
+		o->by_ip = strcmp(value, "ip") == 0;
+		if (!o->by_port && !o->by_domain && !o->by_ip) {
+			*why = "not port, ip or domain (what --by splits by)";
 			return -EINVAL;
 		}
-		o->by_port = true;
 		break;
 	case COL_PARAM_PORT: {
 		char *end;

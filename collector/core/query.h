@@ -39,6 +39,8 @@ typedef struct {
 	int64_t step_ms;     /* trend bucket; 0: chosen from since */
 	unsigned limit;      /* top-ips rows (default 20) */
 	bool by_port;        /* tiers, hosts: per service port (--by port) */
+	bool by_domain;      /* requests: per requested host (--by domain), else per IP */
+	bool by_ip;          /* requests: --by ip said (the default) */
 	uint32_t port;       /* trend: 1..65535, the sockets on or to it; 0: all */
 	col_fmt_t format;
 } col_qopts_t;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* reader.c: the fleet queries' reads on a read-only connection (sql.h: SQLite or PostgreSQL). */
 #include "reader.h"
+#include "requests.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -743,6 +744,49 @@ static int trend_port(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 	return err;
 }
 
+/*
+ * requests: the access logs' requests of every report in the window (default
+ * the last hour) of the hosts asked for, per IP or host, from the raw reports.
+ */
+static int query_requests(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out)
+{
+	static const char sql[] =
+		"SELECT host_id, requests FROM reports WHERE collected_at_ms > ?1"
+		" AND collected_at_ms <= ?2 AND requests IS NOT NULL ORDER BY host_id";
+	col_req_t *a;
+	sq_stmt_t *st;
+	int rc, err = 0;
+
+	if (o->since_ms == 0)
+		o->since_ms = 3600000;
+	if ((a = col_req_new(o->by_domain)) == NULL)
+		return -ENOMEM;
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0) {
+		col_req_free(a);
+		return rd_fail(rd, rc);
+	}
+	sq_bind_i64(st, 1, o->now_ms - o->since_ms);
+	sq_bind_i64(st, 2, o->now_ms);
+	while (err == 0 && (rc = sq_step(st)) == SQ_ROW) {
+		const col_host_t *h = host_by_id(hs, sq_i64(st, 0));
+		wire_requests_t q;
+
+		if (!host_wanted(h, o, false))
+			continue;
+		if (db_requests_unpack(sq_blob(st, 1), sq_bytes(st, 1), &q) < 0)
+			continue;   /* a corrupt one costs its report, not the answer */
+		err = col_req_add(a, h->id, h->tier, &q);
+		wire_requests_close(&q);
+	}
+	if (err == 0 && rc != SQ_DONE && rc != SQ_ROW)
+		err = rd_fail(rd, rc);
+	sq_finalize(st);
+	if (err == 0)
+		err = col_req_render(a, o, out);
+	col_req_free(a);
+	return err;
+}
+
 static int query_trend(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out,
                        const char **why)
 {
@@ -1321,6 +1365,14 @@ int db_query(db_reader_t *rd, col_cmd_id_t cmd, col_qopts_t *o, const db_query_c
 		*why = "not a format of this query";
 		return -EINVAL;
 	}
+	if ((cmd == COL_CMD_HOSTS || cmd == COL_CMD_TIERS) && (o->by_ip || o->by_domain)) {
+		*why = "--by: tiers and hosts split by port";
+		return -EINVAL;
+	}
+	if (cmd == COL_CMD_REQUESTS && o->by_port) {
+		*why = "--by: requests are by ip or by domain";
+		return -EINVAL;
+	}
 	if (cmd == COL_CMD_SUMMARY)
 		return db_summary(rd, o, cfg->th, cfg->sus, out);
 	if (cmd == COL_CMD_SUSPECTS)
@@ -1346,6 +1398,7 @@ int db_query(db_reader_t *rd, col_cmd_id_t cmd, col_qopts_t *o, const db_query_c
 	case COL_CMD_TOP_IPS: err = query_top(rd, &hs, o, out); break;
 	case COL_CMD_SYSCTL: err = query_sysctl(rd, &hs, o, out); break;
 	case COL_CMD_TREND: err = query_trend(rd, &hs, o, out, why); break;
+	case COL_CMD_REQUESTS: err = query_requests(rd, &hs, o, out); break;
 	default: err = -ENOENT; break;   /* summary and suspects went above */
 	}
 	hostset_free(&hs);

@@ -31,8 +31,8 @@ static void expect(const char *cmd, col_qopts_t *o, const char *name, const char
 
 static void test_col_cmd_find_every_command(void **state)
 {
-	static const char *const names[] = {"tiers", "hosts", "trend", "top-ips", "suspects",
-	                                    "sysctl", "summary"};
+	static const char *const names[] = {"tiers", "hosts", "trend", "top-ips", "requests",
+	                                    "suspects", "sysctl", "summary"};
 	char all[128];
 
 	(void)state;
@@ -52,7 +52,7 @@ static void test_col_cmd_find_every_command(void **state)
 	assert_null(col_cmd_find("TIERS"));
 	assert_null(col_cmd_find(""));
 	col_cmd_names(all, sizeof(all));
-	assert_string_equal(all, "tiers, hosts, trend, top-ips, suspects, sysctl, summary");
+	assert_string_equal(all, "tiers, hosts, trend, top-ips, requests, suspects, sysctl, summary");
 }
 
 static void test_col_param_find_names(void **state)

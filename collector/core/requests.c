@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/* requests.c: requests per client IP or host across the fleet's reports. */
+#include "requests.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "query_priv.h"
+
+#define MAX_TIERS 4   /* tiers named per row; more are counted */
+
+typedef struct {
+	char *key;             /* an IP's 1 + 16 bytes (length first), or a host's name */
+	size_t len;
+	uint64_t hash;
+	uint64_t requests, error, unlisted_listed;  /* the last: Σ unlisted max of the reports listing it */
+	uint64_t by_status[WIRE_REQ_NCLASS], bytes;
+	uint32_t user_agents;  /* the most any one report saw */
+	bool ua_capped;
+	uint32_t hosts;
+	int64_t last_host;
+	const char *tiers[MAX_TIERS];
+	uint32_t n_tiers;
+} row_t;
+
+struct col_req {
+	bool by_domain;
+	row_t *rows;           /* open addressing; key NULL: empty */
+	size_t mask, n;
+	uint64_t reports, hosts, unlisted_all;
+	int64_t last_host;
+	uint64_t total, bytes, malformed, by_status[WIRE_REQ_NCLASS];
+};
+
+col_req_t *col_req_new(bool by_domain)
+{
+	col_req_t *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->by_domain = by_domain;
+	a->mask = 255;
+	a->last_host = -1;
+	if ((a->rows = calloc(a->mask + 1, sizeof(*a->rows))) == NULL) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void col_req_free(col_req_t *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i <= a->mask; i++)
+		free(a->rows[i].key);
+	free(a->rows);
+	free(a);
+}
+
+static int grow(col_req_t *a)
+{
+	size_t cap = (a->mask + 1) * 2;
+	row_t *rows = calloc(cap, sizeof(*rows));
+
+	if (rows == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i <= a->mask; i++) {
+		size_t j;
+
+		if (a->rows[i].key == NULL)
+			continue;
+		for (j = a->rows[i].hash & (cap - 1); rows[j].key; j = (j + 1) & (cap - 1))
+			;
+		rows[j] = a->rows[i];
+	}
+	free(a->rows);
+	a->rows = rows;
+	a->mask = cap - 1;
+	return 0;
+}
+
+static row_t *row_of(col_req_t *a, const void *key, size_t len)
+{
+	uint64_t h = fs_hash(key, len);
+	size_t i;
+
+	for (i = h & a->mask; a->rows[i].key; i = (i + 1) & a->mask)
+		if (a->rows[i].hash == h && a->rows[i].len == len && memcmp(a->rows[i].key, key, len) == 0)
+			return &a->rows[i];
+	if ((a->n + 1) * 2 > a->mask + 1) {
+		if (grow(a) < 0)
+			return NULL;
+		for (i = h & a->mask; a->rows[i].key; i = (i + 1) & a->mask)
+			;
+	}
+	if ((a->rows[i].key = malloc(len)) == NULL)
+		return NULL;
+	memcpy(a->rows[i].key, key, len);
+	a->rows[i].len = len;
+	a->rows[i].hash = h;
+	a->rows[i].last_host = -1;
+	a->n++;
+	return &a->rows[i];
+}
+
+static void seen_on(row_t *r, int64_t host_id, const char *tier)
+{
+	if (r->last_host == host_id)
+		return;
+	r->last_host = host_id;
+	r->hosts++;
+	for (uint32_t t = 0; t < r->n_tiers && t < MAX_TIERS; t++)
+		if (strcmp(r->tiers[t], tier) == 0)
+			return;
+	if (r->n_tiers < MAX_TIERS)
+		r->tiers[r->n_tiers] = tier;
+	r->n_tiers++;
+}
+
+int col_req_add(col_req_t *a, int64_t host_id, const char *tier, const wire_requests_t *q)
+{
+	if (!q->present)
+		return 0;
+	a->reports++;
+	if (a->last_host != host_id) {
+		a->last_host = host_id;
+		a->hosts++;
+	}
+	a->total += q->total;
+	a->bytes += q->bytes;
+	a->malformed += q->malformed;
+	for (int c = 0; c < WIRE_REQ_NCLASS; c++)
+		a->by_status[c] += q->by_status[c];
+	a->unlisted_all += a->by_domain ? q->hosts_unlisted_max : q->clients_unlisted_max;
+	if (a->by_domain) {
+		for (size_t i = 0; i < q->n_hosts; i++) {
+			const wire_req_host_t *x = &q->hosts[i];
+			row_t *r = row_of(a, x->host, strlen(x->host));
+
+			if (r == NULL)
+				return -ENOMEM;
+			r->requests += x->requests;
+			r->error += x->error;
+			r->unlisted_listed += q->hosts_unlisted_max;
+			seen_on(r, host_id, tier);
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < q->n_clients; i++) {
+		const wire_req_client_t *x = &q->clients[i];
+		unsigned char key[17] = {x->ip.len};
+		row_t *r;
+
+		memcpy(key + 1, x->ip.b, x->ip.len);
+		if ((r = row_of(a, key, 1u + x->ip.len)) == NULL)
+			return -ENOMEM;
+		r->requests += x->requests;
+		r->error += x->error;
+		r->unlisted_listed += q->clients_unlisted_max;
+		for (int c = 0; c < WIRE_REQ_NCLASS; c++)
+			r->by_status[c] += x->by_status[c];
+		r->bytes += x->bytes;
+		if (x->user_agents > r->user_agents)
+			r->user_agents = x->user_agents;
+		r->ua_capped |= x->user_agents_capped;
+		seen_on(r, host_id, tier);
+	}
+	return 0;
+}
+
+/* What the reports that did not list it could have hidden, on top of what was counted. */
+static uint64_t upper(const col_req_t *a, const row_t *r)
+{
+	return r->requests + (a->unlisted_all - r->unlisted_listed);
+}
+
+/* qsort_r's order (the API's threads sort at once: no static context). */
+static int heavier(const void *x, const void *y, void *ctx)
+{
+	const col_req_t *a = ctx;
+	const row_t *p = *(const row_t *const *)x, *q = *(const row_t *const *)y;
+	uint64_t up = upper(a, p), uq = upper(a, q);
+	size_t n = p->len < q->len ? p->len : q->len;
+	int c;
+
+	if (p->requests != q->requests)
+		return p->requests > q->requests ? -1 : 1;
+	if (up != uq)
+		return up > uq ? -1 : 1;
+	if ((c = memcmp(p->key, q->key, n)) != 0)
+		return c;
+	return p->len < q->len ? -1 : p->len > q->len;
+}
+
+static const char *key_text(const col_req_t *a, const row_t *r, char *buf, size_t cap)
+{
+	wire_ip_t ip;
+
+	if (a->by_domain) {
+		snprintf(buf, cap, "%.*s", (int)r->len, r->key);
+		return buf;
+	}
+	ip.len = (uint8_t)r->key[0];
+	memcpy(ip.b, r->key + 1, ip.len);
+	return wire_ip_str(&ip, buf);
+}
+
+static void json_classes(fs_buf_t *b, const uint64_t *v)
+{
+	for (int c = 0; c < WIRE_REQ_NCLASS; c++)
+		fs_buf_printf(b, "%s\"%s\":%" PRIu64, c ? "," : "{", wire_req_class_name(c), v[c]);
+	fs_buf_puts(b, "}");
+}
+
+static void render_json(const col_req_t *a, row_t **v, size_t n, uint64_t left,
+                        const col_qopts_t *o, fs_buf_t *b)
+{
+	char key[300];
+
+	col__json_head(b, o);
+	fs_buf_printf(b, ",\"since_ms\":%" PRId64 ",\"by\":\"%s\",\"reports\":%" PRIu64
+	              ",\"hosts\":%" PRIu64 ",\"requests\":{\"total\":%" PRIu64 ",\"by_status\":",
+	              o->since_ms, a->by_domain ? "domain" : "ip", a->reports, a->hosts, a->total);
+	json_classes(b, a->by_status);
+	fs_buf_printf(b, ",\"bytes\":%" PRIu64 ",\"malformed\":%" PRIu64 "},\"rows\":[", a->bytes,
+	              a->malformed);
+	for (size_t i = 0; i < n; i++) {
+		const row_t *r = v[i];
+
+		fs_buf_printf(b, "%s{\"%s\":", i ? "," : "", a->by_domain ? "host" : "ip");
+		fs_buf_json_str(b, key_text(a, r, key, sizeof(key)));
+		fs_buf_printf(b, ",\"requests\":%" PRIu64 ",\"upper_bound\":%" PRIu64
+		              ",\"error\":%" PRIu64, r->requests, upper(a, r), r->error);
+		if (!a->by_domain) {
+			fs_buf_puts(b, ",\"by_status\":");
+			json_classes(b, r->by_status);
+			fs_buf_printf(b, ",\"bytes\":%" PRIu64 ",\"user_agents\":%" PRIu32
+			              ",\"user_agents_capped\":%s", r->bytes, r->user_agents,
+			              r->ua_capped ? "true" : "false");
+		}
+		fs_buf_printf(b, ",\"hosts\":%" PRIu32 ",\"tiers\":[", r->hosts);
+		for (uint32_t t = 0; t < r->n_tiers && t < MAX_TIERS; t++) {
+			fs_buf_puts(b, t ? "," : "");
+			fs_buf_json_str(b, r->tiers[t]);
+		}
+		fs_buf_puts(b, "]}");
+	}
+	fs_buf_printf(b, "],\"unlisted_max\":%" PRIu64 "}\n", left);
+}
+
+static int render_grid(const col_req_t *a, row_t **v, size_t n, const col_qopts_t *o,
+                       fs_buf_t *b)
+{
+	static const char *const ip_head[] = {"REMOTE IP", "REQUESTS", "UPPER_BOUND", "2XX", "3XX",
+	                                      "4XX", "5XX", "UAS", "HOSTS", "TIERS"};
+	static const char *const host_head[] = {"HOST", "REQUESTS", "UPPER_BOUND", "HOSTS", "TIERS"};
+	char key[300];
+	grid_t g;
+
+	/* Text columns: the key and the tiers. */
+	grid_init(&g, o->format, a->by_domain ? (1u << 0 | 1u << 4) : (1u << 0 | 1u << 9));
+	if (a->by_domain)
+		grid_heads(&g, host_head, ARRAY_SIZE(host_head));
+	else
+		grid_heads(&g, ip_head, ARRAY_SIZE(ip_head));
+	grid_head_done(&g);
+	for (size_t i = 0; i < n; i++) {
+		const row_t *r = v[i];
+		char tiers[160] = "";
+		size_t at = 0;
+
+		for (uint32_t t = 0; t < r->n_tiers && t < MAX_TIERS && at < sizeof(tiers); t++)
+			at += (size_t)snprintf(tiers + at, sizeof(tiers) - at, "%s%s", t ? "," : "",
+			                       r->tiers[t]);
+		if (r->n_tiers > MAX_TIERS && at < sizeof(tiers))
+			snprintf(tiers + at, sizeof(tiers) - at, ",+%" PRIu32, r->n_tiers - MAX_TIERS);
+		grid_cell(&g, "%s", key_text(a, r, key, sizeof(key)));
+		grid_cell(&g, "%" PRIu64, r->requests);
+		grid_cell(&g, "%" PRIu64, upper(a, r));
+		if (!a->by_domain) {
+			for (int c = 1; c <= 4; c++)
+				grid_cell(&g, "%" PRIu64, r->by_status[c]);
+			grid_cell(&g, "%" PRIu32 "%s", r->user_agents, r->ua_capped ? "+" : "");
+		}
+		grid_cell(&g, "%" PRIu32, r->hosts);
+		grid_cell(&g, "%s", tiers);
+	}
+	return grid_render(&g, b);
+}
+
+int col_req_render(col_req_t *a, const col_qopts_t *o, fs_buf_t *b)
+{
+	row_t **v = malloc((a->n ? a->n : 1) * sizeof(*v));
+	size_t n = 0, shown;
+	uint64_t left = a->unlisted_all;
+	int err = 0;
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i <= a->mask; i++)
+		if (a->rows[i].key)
+			v[n++] = &a->rows[i];
+	qsort_r(v, n, sizeof(*v), heavier, a);
+	shown = n < o->limit ? n : o->limit;
+	/* One cut by --limit made at most its upper bound: the rest at most the first cut's. */
+	for (size_t i = shown; i < n; i++)
+		if (upper(a, v[i]) > left)
+			left = upper(a, v[i]);
+	if (o->format == COL_FMT_JSON)
+		render_json(a, v, shown, left, o, b);
+	else
+		err = render_grid(a, v, shown, o, b);
+	free(v);
+	return err ? err : b->err;
+}
