@@ -647,7 +647,11 @@ int main(int argc, char **argv)
 		if (kind < 0)
 			fatalx("--input %s: %s", o.input, strerror(-kind));
 		/* Not socket text, and an access log by its look or by --log-format. */
-		if ((kind == 0 && (guess || o.log_format)) || (o.log_format && !o.once && !o.collector_flag)) {
+		/* --print=awk --by domain: FILE is a list of URLs, the other one-liner's input. */
+		bool urls = o.by_domain && o.print && strcmp(o.print, "awk") == 0;
+
+		if ((kind == 0 && (guess || o.log_format || urls)) ||
+		    (o.log_format && !o.once && !o.collector_flag)) {
 			if (o.once || o.collector_flag)
 				fatalx("--input %s is an access log: printed here, not sent", o.input);
 			err = print_requests(&o, guess);
