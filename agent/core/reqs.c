@@ -23,6 +23,7 @@ typedef struct {
 struct ag_reqs {
 	ag_topk_t *ips, *hosts;
 	ip_extra_t *extra;
+	size_t ips_max;     /* slots of extra: a reset slot keeps its small set for its next IP */
 	size_t ua_slots;    /* allocated, all IPs together */
 	ag_reqs_totals_t t;
 };
@@ -40,6 +41,7 @@ ag_reqs_t *ag_reqs_new(size_t ips_max, size_t hosts_max)
 	q->ips = ag_topk_new(ips_max, 17);
 	q->hosts = ag_topk_new(hosts_max, AG_REQS_HOST_MAX);
 	q->extra = calloc(ips_max, sizeof(*q->extra));
+	q->ips_max = ips_max;
 	if (q->ips == NULL || q->hosts == NULL || q->extra == NULL) {
 		ag_reqs_free(q);
 		return NULL;
@@ -84,8 +86,8 @@ void ag_reqs_free(ag_reqs_t *q)
 {
 	if (q == NULL)
 		return;
-	if (q->ips != NULL && q->extra != NULL)
-		for (size_t i = 0; i < ag_topk_size(q->ips); i++)
+	if (q->extra != NULL)
+		for (size_t i = 0; i < q->ips_max; i++)
 			extra_free(q, &q->extra[i]);
 	ag_topk_free(q->ips);
 	ag_topk_free(q->hosts);
