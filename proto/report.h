@@ -121,6 +121,7 @@ typedef struct {
 typedef struct {
 	char *path;
 	uint64_t dev, inode, offset;
+	uint64_t tail_hash;       /* of the (up to) 64 bytes before offset; 0 with none */
 } wire_log_mark_t;
 
 /* Requests from access logs over the interval (DESIGN 12); present false: no log followed. */

@@ -49,13 +49,29 @@ _Static_assert((int)FLEETSTAT__V1__FRAME__BODY_ERROR == WIRE_ERROR, "");
 /* ------------------------------------------------------------------------ */
 /* Validation */
 
+static bool utf8_text(const char *s, size_t len);
+
 bool wire_text_valid(const char *s, size_t len)
+{
+	return len <= WIRE_MAX_STR && utf8_text(s, len);
+}
+
+bool wire_path_valid(const char *s)
+{
+	size_t len;
+
+	if (s == NULL || s[0] != '/')
+		return false;
+	len = strnlen(s, WIRE_MAX_PATH + 1);
+	return len <= WIRE_MAX_PATH && utf8_text(s, len);
+}
+
+/* Printable UTF-8: no C0 control, no DEL, no overlong or surrogate form. */
+static bool utf8_text(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
-	if (len > WIRE_MAX_STR)
-		return false;
 	if (len > 0 && s == NULL)
 		return false;
 	while (i < len) {
@@ -262,6 +278,11 @@ static int requests_validate(const wire_requests_t *q)
 		    c->requests < q->clients_unlisted_max)
 			return -EINVAL;
 		sure += c->requests - c->error;
+		/* Each once: a list is of distinct clients (a merge adds what each report says). */
+		for (size_t k = 0; k < i; k++)
+			if (q->clients[k].ip.len == c->ip.len &&
+			    memcmp(q->clients[k].ip.b, c->ip.b, c->ip.len) == 0)
+				return -EINVAL;
 	}
 	if (sure > q->total)
 		return -EINVAL;
@@ -271,12 +292,12 @@ static int requests_validate(const wire_requests_t *q)
 		if (!str_valid(h->host, 1) || h->requests > q->total || h->error > h->requests ||
 		    h->requests < q->hosts_unlisted_max)
 			return -EINVAL;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(q->hosts[k].host, h->host) == 0)
+				return -EINVAL;
 	}
 	for (size_t i = 0; i < q->n_marks; i++) {
-		const char *path = q->marks[i].path;
-
-		if (path == NULL || path[0] != '/' || strnlen(path, WIRE_MAX_PATH + 1) > WIRE_MAX_PATH ||
-		    !wire_text_valid(path, strlen(path)))
+		if (!wire_path_valid(q->marks[i].path))
 			return -EINVAL;
 	}
 	return 0;
@@ -663,6 +684,7 @@ static int requests_from_pb(const pb_requests_t *m, wire_requests_t *q)
 		q->marks[i].dev = m->marks[i]->dev;
 		q->marks[i].inode = m->marks[i]->inode;
 		q->marks[i].offset = m->marks[i]->offset;
+		q->marks[i].tail_hash = m->marks[i]->tail_hash;
 	}
 	return 0;
 }
@@ -1047,6 +1069,7 @@ static int requests_to_pb(const wire_requests_t *q, build_t *b)
 		b->marks[i].dev = q->marks[i].dev;
 		b->marks[i].inode = q->marks[i].inode;
 		b->marks[i].offset = q->marks[i].offset;
+		b->marks[i].tail_hash = q->marks[i].tail_hash;
 		b->pmarks[i] = &b->marks[i];
 	}
 	m->n_clients = q->n_clients;

@@ -142,6 +142,8 @@ int wire_frame_validate(const wire_frame_t *f);
 
 /* s[0..len) is 0..WIRE_MAX_STR bytes of printable UTF-8 (s borrowed). */
 bool wire_text_valid(const char *s, size_t len);
+/* An absolute path of printable UTF-8, at most WIRE_MAX_PATH bytes (a log's, in LogMark). */
+bool wire_path_valid(const char *s);
 
 /* s (NUL-terminated, borrowed) matches [a-z0-9_-]{1,32}. */
 bool wire_tier_valid(const char *s);

@@ -460,11 +460,16 @@ ag_alog_result_t ag_alog_parse(const ag_alog_fmt_t *f, const char *line, size_t 
 		const char *v = p, *ve = value_end(f, it, p, end);
 		size_t vn;
 
+		/*
+		 * The literal after the value starts at a byte the value may hold too (a space in
+		 * $remote_user, which a client chooses): the next place where the whole literal is.
+		 */
+		while (ve != NULL && it->lit_len > 0 &&
+		       ((size_t)(end - ve) < it->lit_len || !lit_at(ve, f->lit + it->lit_off, it->lit_len)))
+			ve = ve < end ? value_end(f, it, ve + 1, end) : NULL;
 		if (ve == NULL)
 			return AG_ALOG_BAD_SHAPE;
 		vn = (size_t)(ve - v);
-		if ((size_t)(end - ve) < it->lit_len || !lit_at(ve, f->lit + it->lit_off, it->lit_len))
-			return AG_ALOG_BAD_SHAPE;
 		p = ve + it->lit_len;
 		switch ((ag_alog_field_t)it->field) {
 		case AG_ALOG_ADDR: addr = v; addr_len = vn; break;

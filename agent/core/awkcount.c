@@ -177,79 +177,122 @@ size_t ag_awkcount_keys(const ag_awkcount_t *a)
 	return a->n;
 }
 
-/*
- * The whole lines "key count" compared as bytes.  Their counts are equal when
- * this is asked for -rn (they tie), but not for the text sort.
- */
-static int line_cmp(const entry_t *x, const entry_t *y)
+/* One output line "key count", with where sort's field 2 starts in it. */
+typedef struct {
+	const char *p;      /* into the lines' buffer */
+	size_t len;
+	size_t key2;        /* offset of field 2 (sort -k2: to the end of the line) */
+	double num;         /* field 2 as sort -n reads it */
+} out_t;
+
+static bool sort_blank(char c)
 {
-	char bx[24], by[24];
-	int nx = snprintf(bx, sizeof(bx), " %" PRIu64, x->count);
-	int ny = snprintf(by, sizeof(by), " %" PRIu64, y->count);
-	size_t lx = x->len + (size_t)nx, ly = y->len + (size_t)ny;
+	return c == ' ' || c == '\t';
+}
 
-	for (size_t i = 0; i < lx && i < ly; i++) {
-		unsigned char cx = (unsigned char)(i < x->len ? x->key[i] : bx[i - x->len]);
-		unsigned char cy = (unsigned char)(i < y->len ? y->key[i] : by[i - y->len]);
+/*
+ * sort's fields without -b: a field is a run of blanks and the non-blanks
+ * after it, so field 2 starts at the first blank after the first non-blank
+ * (for " 5", an empty key's line, field 2 is empty).
+ */
+static size_t field2(const char *p, size_t len)
+{
+	size_t i = 0;
 
-		if (cx != cy)
-			return cx < cy ? -1 : 1;
+	while (i < len && sort_blank(p[i]))
+		i++;
+	while (i < len && !sort_blank(p[i]))
+		i++;
+	return i;
+}
+
+/* -n in the C locale: blanks, an optional '-', digits, an optional fraction; else 0. */
+static double sort_num(const char *p, size_t len)
+{
+	size_t i = 0;
+	double v = 0, scale = 0.1;
+	bool neg = false;
+
+	while (i < len && sort_blank(p[i]))
+		i++;
+	if (i < len && p[i] == '-') {
+		neg = true;
+		i++;
 	}
-	return lx < ly ? -1 : lx > ly;
+	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v * 10 + (p[i] - '0');
+	if (i < len && p[i] == '.')
+		for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++, scale /= 10)
+			v += (p[i] - '0') * scale;
+	return neg ? -v : v;
 }
 
-/*
- * sort's second field begins after the first run of non-blanks: the count,
- * unless the key is empty (" 5": the count is then field 1, and field 2 is
- * empty, which -n reads as 0).
- */
-static uint64_t key2_num(const entry_t *e)
+static int bytes_cmp(const char *a, size_t la, const char *b, size_t lb)
 {
-	return e->len > 0 ? e->count : 0;
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return la < lb ? -1 : la > lb;
 }
 
+/* sort -rn -k2: field 2's number, largest first; ties by the whole line, reversed too. */
 static int cmp_rn(const void *pa, const void *pb)
 {
-	const entry_t *x = pa, *y = pb;
+	const out_t *x = pa, *y = pb;
 
-	if (key2_num(x) != key2_num(y))
-		return key2_num(x) > key2_num(y) ? -1 : 1;
-	return -line_cmp(x, y);
+	if (x->num != y->num)
+		return x->num > y->num ? -1 : 1;
+	return -bytes_cmp(x->p, x->len, y->p, y->len);
 }
 
+/* sort -k2: field 2 to the end of the line as bytes; ties by the whole line. */
 static int cmp_text(const void *pa, const void *pb)
 {
-	const entry_t *x = pa, *y = pb;
-	char bx[24] = "", by[24] = "";
-	int c;
+	const out_t *x = pa, *y = pb;
+	int c = bytes_cmp(x->p + x->key2, x->len - x->key2, y->p + y->key2, y->len - y->key2);
 
-	/* Field 2 to the end: " count" (with its blank), or "" for the empty key. */
-	if (x->len > 0)
-		snprintf(bx, sizeof(bx), " %" PRIu64, x->count);
-	if (y->len > 0)
-		snprintf(by, sizeof(by), " %" PRIu64, y->count);
-	if ((c = strcmp(bx, by)) != 0)
-		return c;
-	return line_cmp(x, y);
+	return c ? c : bytes_cmp(x->p, x->len, y->p, y->len);
 }
 
 int ag_awkcount_print(const ag_awkcount_t *a, ag_awk_sort_t sort, fs_buf_t *b)
 {
-	entry_t *all = malloc((a->n ? a->n : 1) * sizeof(*all));
-	size_t n = 0;
+	out_t *all = malloc((a->n ? a->n : 1) * sizeof(*all));
+	fs_buf_t lines = FS_BUF_INIT;
+	size_t n = 0, *off = malloc((a->n ? a->n : 1) * sizeof(*off));
 
-	if (all == NULL) {
+	if (all == NULL || off == NULL) {
+		free(all);
+		free(off);
 		b->err = -ENOMEM;
 		return b->err;
 	}
-	for (size_t i = 0; i <= a->mask; i++)
-		if (a->tab[i].count != 0)
-			all[n++] = a->tab[i];
-	qsort(all, n, sizeof(*all), sort == AG_AWK_SORT_RN ? cmp_rn : cmp_text);
-	for (size_t i = 0; i < n && b->err == 0; i++) {
-		fs_buf_add(b, all[i].key ? all[i].key : "", all[i].len);
-		fs_buf_printf(b, " %" PRIu64 "\n", all[i].count);
+	/* The lines first (the buffer moves as it grows), then where each one is. */
+	for (size_t i = 0; i <= a->mask; i++) {
+		if (a->tab[i].count == 0)
+			continue;
+		off[n] = lines.len;
+		fs_buf_add(&lines, a->tab[i].key ? a->tab[i].key : "", a->tab[i].len);
+		fs_buf_printf(&lines, " %" PRIu64, a->tab[i].count);
+		all[n].len = lines.len - off[n];
+		n++;
 	}
+	for (size_t i = 0; i < n && lines.err == 0; i++) {
+		all[i].p = lines.p + off[i];
+		all[i].key2 = field2(all[i].p, all[i].len);
+		all[i].num = sort_num(all[i].p + all[i].key2, all[i].len - all[i].key2);
+	}
+	if (lines.err == 0) {
+		qsort(all, n, sizeof(*all), sort == AG_AWK_SORT_RN ? cmp_rn : cmp_text);
+		for (size_t i = 0; i < n && b->err == 0; i++) {
+			fs_buf_add(b, all[i].p, all[i].len);
+			fs_buf_puts(b, "\n");
+		}
+	} else {
+		b->err = lines.err;
+	}
+	fs_buf_close(&lines);
 	free(all);
+	free(off);
 	return b->err;
 }

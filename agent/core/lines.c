@@ -24,11 +24,14 @@ void ag_lines_close(ag_lines_t *l)
 /* Adds p[0..n) to the held start of a line; past the bound, the line is too long. */
 static void hold(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *ctx)
 {
-	if (l->skipping)
+	if (l->skipping) {
+		l->skipped += n;
 		return;
+	}
 	if (l->len + n > l->max) {
 		fn(ctx, NULL, 0);
 		l->skipping = true;
+		l->skipped = l->len + n;
 		l->len = 0;
 		return;
 	}
@@ -49,11 +52,13 @@ void ag_lines_feed(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *
 		}
 		if (l->skipping) {
 			l->skipping = false;
+			l->skipped = 0;
 		} else if (l->len > 0) {
 			hold(l, p, (size_t)(nl - p), fn, ctx);
 			if (!l->skipping)
 				fn(ctx, l->held, l->len);
 			l->skipping = false;
+			l->skipped = 0;
 			l->len = 0;
 		} else if ((size_t)(nl - p) > l->max) {
 			fn(ctx, NULL, 0);
@@ -73,11 +78,12 @@ void ag_lines_finish(ag_lines_t *l, ag_line_fn fn, void *ctx)
 
 size_t ag_lines_held(const ag_lines_t *l)
 {
-	return l->len;
+	return l->skipping ? (size_t)l->skipped : l->len;
 }
 
 void ag_lines_drop(ag_lines_t *l)
 {
 	l->len = 0;
 	l->skipping = false;
+	l->skipped = 0;
 }

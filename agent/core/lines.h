@@ -21,6 +21,7 @@ typedef struct {
 	char *held;         /* the start of a line not yet ended */
 	size_t len, max;
 	bool skipping;      /* inside a line too long, until its newline */
+	uint64_t skipped;   /* its bytes so far: a line is held, or skipped, from its start */
 } ag_lines_t;
 
 /* max 0: AG_LINE_MAX.  0 or -ENOMEM. */
@@ -33,7 +34,10 @@ void ag_lines_feed(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *
 /* The end of a file read whole: a last line without its newline is a line too. */
 void ag_lines_finish(ag_lines_t *l, ag_line_fn fn, void *ctx);
 
-/* Bytes held (not yet a line): the reader's position minus these is where lines ended. */
+/*
+ * Bytes since the last line ended (held, or of a line too long being skipped):
+ * the reader's position minus these is where the last whole line ended.
+ */
 size_t ag_lines_held(const ag_lines_t *l);
 
 /* Forgets what is held (the file was truncated or replaced). */

@@ -109,18 +109,25 @@ static bool ua_insert(uint64_t *set, uint32_t cap, uint64_t h)
 	return true;
 }
 
+static bool ua_known(const ip_extra_t *e, uint64_t h)
+{
+	uint32_t i;
+
+	if (e->ua_cap == 0)
+		return false;
+	for (i = (uint32_t)h & (e->ua_cap - 1); e->ua[i] != 0; i = (i + 1) & (e->ua_cap - 1))
+		if (e->ua[i] == h)
+			return true;
+	return false;
+}
+
 /* Counts the user agent once per IP, growing its set (at most half full) within the budget. */
 static void ua_add(ag_reqs_t *q, ip_extra_t *e, uint64_t h)
 {
 	if (e->ua_n >= AG_REQS_UA_CAP) {
 		/* A new one would be past the cap: known ones are still known. */
-		if (!e->ua_capped) {
-			uint32_t i = (uint32_t)h & (e->ua_cap - 1);
-
-			while (e->ua[i] != 0 && e->ua[i] != h)
-				i = (i + 1) & (e->ua_cap - 1);
-			e->ua_capped = e->ua[i] == 0;
-		}
+		if (!e->ua_capped)
+			e->ua_capped = !ua_known(e, h);
 		return;
 	}
 	if ((e->ua_n + 1) * 2 > e->ua_cap) {
@@ -129,7 +136,9 @@ static void ua_add(ag_reqs_t *q, ip_extra_t *e, uint64_t h)
 
 		if (q->ua_slots + cap - e->ua_cap > AG_REQS_UA_BUDGET ||
 		    (set = calloc(cap, sizeof(*set))) == NULL) {
-			e->ua_capped = true;
+			/* No room to grow: a new one is past what is counted, a known one is not. */
+			if (!ua_known(e, h))
+				e->ua_capped = true;
 			return;
 		}
 		for (uint32_t i = 0; i < e->ua_cap; i++)
@@ -142,6 +151,12 @@ static void ua_add(ag_reqs_t *q, ip_extra_t *e, uint64_t h)
 	}
 	if (ua_insert(e->ua, e->ua_cap, h))
 		e->ua_n++;
+}
+
+/* Bytes as a log claims them: a sum that would wrap stays at the most. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static int status_class(uint16_t status)
@@ -164,7 +179,7 @@ void ag_reqs_add(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l)
 	}
 	cls = status_class(l->status);
 	q->t.requests++;
-	q->t.bytes += l->bytes;
+	q->t.bytes = sat_add(q->t.bytes, l->bytes);
 	q->t.cls[cls]++;
 	key[0] = (unsigned char)(l->family == AF_INET6);
 	memcpy(key + 1, l->addr, 16);
@@ -173,11 +188,22 @@ void ag_reqs_add(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l)
 	if (fresh)
 		extra_clear(q, e);
 	e->cls[cls]++;
-	e->bytes += l->bytes;
+	e->bytes = sat_add(e->bytes, l->bytes);
 	if (l->ua != NULL)
 		ua_add(q, e, fs_hash(l->ua, l->ua_len) | 1);   /* 0 marks an empty slot */
-	if (l->host != NULL)
-		ag_topk_add(q->hosts, l->host, l->host_len, &fresh);
+	if (l->host != NULL) {
+		/* A host name is ASCII (IDNs travel as punycode): any other byte becomes '?' before
+		 * it is counted, so that names the same once shown are one. */
+		char h[AG_REQS_HOST_MAX];
+		size_t n = l->host_len < sizeof(h) ? l->host_len : sizeof(h);
+
+		for (size_t c = 0; c < n; c++) {
+			unsigned char b = (unsigned char)l->host[c];
+
+			h[c] = b > 0x20 && b < 0x7f ? (char)b : '?';
+		}
+		ag_topk_add(q->hosts, h, n, &fresh);
+	}
 }
 
 void ag_reqs_too_long(ag_reqs_t *q)
@@ -264,9 +290,7 @@ size_t ag_reqs_top_hosts(const ag_reqs_t *q, ag_reqs_host_t *out, size_t k,
 		size_t len;
 
 		key = ag_topk_key(q->hosts, slots[i], &len);
-		/* A host name is ASCII (IDNs travel as punycode): any other byte of a log becomes '?'. */
-		for (size_t c = 0; c < len; c++)
-			out[i].name[c] = key[c] > 0x20 && key[c] < 0x7f ? (char)key[c] : '?';
+		memcpy(out[i].name, key, len);   /* made ASCII when counted */
 		out[i].name[len] = '\0';
 		out[i].requests = ag_topk_count(q->hosts, slots[i]);
 		out[i].error = ag_topk_error(q->hosts, slots[i]);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "hash.h"
 #include "lines.h"
 #include "log.h"
 
@@ -62,6 +63,17 @@ static void file_close(file_t *fl)
 		close(fl->fd);
 	ag_lines_close(&fl->lines);
 	file_init(fl);
+}
+
+/* The hash of up to TAIL bytes before off in fd, as a mark keeps it (0: none before). */
+static uint64_t tail_hash_at(int fd, uint64_t off)
+{
+	unsigned char buf[TAIL];
+	size_t n = off < TAIL ? (size_t)off : TAIL;
+
+	if (n == 0 || pread(fd, buf, n, (off_t)(off - n)) != (ssize_t)n)
+		return 0;
+	return fs_hash(buf, n) | 1;
 }
 
 static void on_line(void *ctx, const char *line, size_t len)
@@ -147,8 +159,12 @@ static int file_open_fd(file_t *fl, int fd, uint64_t off)
 	fl->dev = st.st_dev;
 	fl->ino = st.st_ino;
 	fl->off = off;
-	fl->tail_len = 0;
 	fl->idle = 0;
+	/* The bytes before the place, to know the file again (rewritten, or its copy). */
+	fl->tail_len = off < TAIL ? (size_t)off : TAIL;
+	if (fl->tail_len > 0 &&
+	    pread(fd, fl->tail, fl->tail_len, (off_t)(off - fl->tail_len)) != (ssize_t)fl->tail_len)
+		fl->tail_len = 0;
 	return 0;
 }
 
@@ -236,7 +252,11 @@ static void siblings(const char *path, sibling_fn fn, void *ctx)
 
 		if (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] == '\0')
 			continue;
-		if ((fd = openat(dirfd(dp), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		/* A FIFO or a device beside the log must not block the loop: regular files only. */
+		if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((fd = openat(dirfd(dp), de->d_name,
+		                 O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
 			continue;
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !fn(ctx, fd, &st, de->d_name))
 			close(fd);
@@ -262,24 +282,20 @@ static bool match_inode(void *ctx, int fd, const struct stat *st, const char *na
 }
 
 typedef struct {
-	const file_t *fl;
+	dev_t dev;               /* the file it is a copy of, not a candidate */
+	ino_t ino;
+	uint64_t off, hash;      /* the place, and the hash of the bytes before it */
 	int fd;
 } by_copy_t;
 
-/* The copy of copytruncate: another file holding the bytes last read, at the same place. */
+/* The copy of copytruncate: another file holding the bytes before the place, at the place. */
 static bool match_copy(void *ctx, int fd, const struct stat *st, const char *name)
 {
 	by_copy_t *m = ctx;
-	unsigned char buf[TAIL];
 
 	(void)name;
-	if (m->fd >= 0 || (st->st_dev == m->fl->dev && st->st_ino == m->fl->ino) ||
-	    (uint64_t)st->st_size < m->fl->off)
-		return false;
-	if (m->fl->tail_len > 0 &&
-	    (pread(fd, buf, m->fl->tail_len, (off_t)(m->fl->off - m->fl->tail_len)) !=
-	             (ssize_t)m->fl->tail_len ||
-	     memcmp(buf, m->fl->tail, m->fl->tail_len) != 0))
+	if (m->fd >= 0 || (st->st_dev == m->dev && st->st_ino == m->ino) ||
+	    (uint64_t)st->st_size < m->off || tail_hash_at(fd, m->off) != m->hash)
 		return false;
 	m->fd = fd;
 	return true;
@@ -288,20 +304,24 @@ static bool match_copy(void *ctx, int fd, const struct stat *st, const char *nam
 /* The renamed file is read on (the server writes to it until it reopens its logs). */
 static void retire(log_t *lg)
 {
+	if (lg->old.fd >= 0)
+		ag_lines_finish(&lg->old.lines, on_line, lg);   /* an older one still open: done now */
 	file_close(&lg->old);
 	lg->old = lg->cur;
 	lg->old.idle = 0;
 	file_init(&lg->cur);
 }
 
-/* Copytruncate: what the copy holds past our position, then the truncated file from 0. */
-static void truncated(ag_follow_t *f, log_t *lg, bool copy_known)
+/*
+ * Copytruncate: what the copy holds past our position (known by the hash of
+ * the bytes before it, `hash`), then the truncated file from 0.
+ */
+static void truncated(ag_follow_t *f, log_t *lg, uint64_t hash)
 {
-	by_copy_t m = {.fl = &lg->cur, .fd = -1};
+	by_copy_t m = {.dev = lg->cur.dev, .ino = lg->cur.ino, .off = lg->cur.off, .hash = hash,
+	               .fd = -1};
 
-	/* Known by the bytes last read; after a restart those are not known. */
-	if (copy_known)
-		siblings(lg->cfg->path, match_copy, &m);
+	siblings(lg->cfg->path, match_copy, &m);
 	if (m.fd >= 0) {
 		int keep = lg->cur.fd;
 
@@ -321,6 +341,12 @@ static void truncated(ag_follow_t *f, log_t *lg, bool copy_known)
 	lg->cur.tail_len = 0;
 }
 
+/* The hash of the bytes last read, as tail_hash_at() gives it. */
+static uint64_t tail_hash_of(const file_t *fl)
+{
+	return fl->tail_len ? fs_hash(fl->tail, fl->tail_len) | 1 : 0;
+}
+
 /* The first open of a log after a restart: each mark's file read on from the mark. */
 static void resume(ag_follow_t *f, log_t *lg, int fd, const struct stat *st)
 {
@@ -332,18 +358,19 @@ static void resume(ag_follow_t *f, log_t *lg, int fd, const struct stat *st)
 		if (fd >= 0 && !placed && mk->dev == (uint64_t)st->st_dev &&
 		    mk->inode == (uint64_t)st->st_ino) {
 			placed = true;
-			if ((uint64_t)st->st_size >= mk->offset) {
+			if ((uint64_t)st->st_size >= mk->offset && tail_hash_at(fd, mk->offset) == mk->tail_hash) {
 				if (file_open_fd(&lg->cur, fd, mk->offset) < 0)
 					fd = -1;
 				continue;
 			}
-			/* Truncated while the agent was down: the copy, if any, from the mark. */
+			/* Truncated (and perhaps grown back) while the agent was down: the copy, if any,
+			 * from the mark, then the file from its start. */
 			if (file_open_fd(&lg->cur, fd, 0) < 0) {
 				fd = -1;
 				continue;
 			}
 			lg->cur.off = mk->offset;
-			truncated(f, lg, false);
+			truncated(f, lg, mk->tail_hash);
 			continue;
 		}
 		/* Renamed while the agent was down: found by its inode, read from the mark. */
@@ -351,6 +378,11 @@ static void resume(ag_follow_t *f, log_t *lg, int fd, const struct stat *st)
 			by_inode_t m = {.dev = (dev_t)mk->dev, .ino = (ino_t)mk->inode, .fd = -1};
 
 			siblings(lg->cfg->path, match_inode, &m);
+			/* An inode number used again by another file is not the file of the mark. */
+			if (m.fd >= 0 && tail_hash_at(m.fd, mk->offset) != mk->tail_hash) {
+				close(m.fd);
+				m.fd = -1;
+			}
 			if (m.fd < 0) {
 				log_warnx("access log %s: the file of the last mark (inode %" PRIu64
 				          ") is gone: what it held past offset %" PRIu64 " is not counted",
@@ -401,9 +433,15 @@ static void poll_one(ag_follow_t *f, log_t *lg)
 		}
 	}
 	if (lg->cur.fd < 0) {
-		int fd = open(lg->cfg->path, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO put where the log was must not block the loop (refused below). */
+		int fd = open(lg->cfg->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
-		if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = -1;
+			errno = EINVAL;
+		}
+		if (fd < 0) {
 			if (fd >= 0)
 				close(fd);
 			if (!lg->missing_said)
@@ -425,7 +463,7 @@ static void poll_one(ag_follow_t *f, log_t *lg)
 			return;
 	}
 	if (rewritten(&lg->cur))
-		truncated(f, lg, true);   /* truncated and written past our place since the last poll */
+		truncated(f, lg, tail_hash_of(&lg->cur));   /* truncated and written past our place since the last poll */
 	got = drain(f, lg, &lg->cur, AG_FOLLOW_READ_MAX);
 	if (got < 0 || (size_t)got >= AG_FOLLOW_READ_MAX)
 		return;   /* more to read next time: no rotation looked for mid-file */
@@ -433,15 +471,17 @@ static void poll_one(ag_follow_t *f, log_t *lg)
 		return;   /* renamed, not made again yet: the server still writes to it */
 	if (st.st_dev != lg->cur.dev || st.st_ino != lg->cur.ino) {
 		/* Rotated by rename: the old one read on a while, the new one from its start. */
-		int fd = open(lg->cfg->path, O_RDONLY | O_CLOEXEC);
-
 		retire(lg);
-		if (fd >= 0 && file_open_fd(&lg->cur, fd, 0) == 0)
-			drain(f, lg, &lg->cur, AG_FOLLOW_READ_MAX);
+		if (S_ISREG(st.st_mode)) {
+			int fd = open(lg->cfg->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+			if (fd >= 0 && file_open_fd(&lg->cur, fd, 0) == 0)
+				drain(f, lg, &lg->cur, AG_FOLLOW_READ_MAX);
+		}
 		return;
 	}
 	if ((uint64_t)st.st_size < lg->cur.off) {
-		truncated(f, lg, true);
+		truncated(f, lg, tail_hash_of(&lg->cur));
 		drain(f, lg, &lg->cur, AG_FOLLOW_READ_MAX);
 	}
 }
@@ -467,6 +507,7 @@ size_t ag_follow_marks(const ag_follow_t *f, wire_log_mark_t *out, size_t max)
 			out[n].dev = (uint64_t)files[k]->dev;
 			out[n].inode = (uint64_t)files[k]->ino;
 			out[n].offset = files[k]->off - ag_lines_held(&files[k]->lines);
+			out[n].tail_hash = tail_hash_at(files[k]->fd, out[n].offset);
 			n++;
 		}
 	}

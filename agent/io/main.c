@@ -232,8 +232,12 @@ static void log_add(opts_t *o, const char *path, int from_flags)
 	}
 	if (o->n_logs == AG_FOLLOW_MAX)
 		fatalx("too many access logs (at most %d)", AG_FOLLOW_MAX);
-	if (path[0] != '/')
-		fatalx("--access-log: '%s' is not an absolute path", path);
+	if (!wire_path_valid(path))
+		fatalx("--access-log: '%s' is not an absolute path of printable UTF-8 (at most %d bytes)",
+		       path, WIRE_MAX_PATH);
+	for (int i = 0; i < o->n_logs; i++)
+		if (strcmp(o->logs[i].path, path) == 0)
+			fatalx("--access-log: %s given twice (it would be counted twice)", path);
 	o->logs[o->n_logs] = (logcfg_t){.client = -1};
 	fs_cli_set_str(&o->logs[o->n_logs].path, path);
 	o->n_logs++;

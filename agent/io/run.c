@@ -245,7 +245,15 @@ static int spool_report(agent_t *a, int with_sysctls)
 		f.report.sysctls = NULL;
 		f.report.n_sysctls = 0;
 	}
-	if ((err = wire_frame_encode(&f, 0, &buf, &len)) < 0) {
+	err = wire_frame_encode(&f, 0, &buf, &len);
+	if (err == -EINVAL && f.report.requests.present) {
+		/* The access logs' part is what the checks refused: the connections still go. */
+		log_warnx("agent: report %" PRIu64 ": its requests are not valid; sent without them",
+		          seq);
+		memset(&f.report.requests, 0, sizeof(f.report.requests));
+		err = wire_frame_encode(&f, 0, &buf, &len);
+	}
+	if (err < 0) {
 		log_warnx("agent: report %" PRIu64 " cannot be encoded: %s", seq,
 		          err == -EMSGSIZE ? "above the max frame" : strerror(-err));
 		return err;
@@ -1073,8 +1081,9 @@ static void restore_marks(agent_t *a)
 		}
 		free(buf);
 	}
-	if (ag_state_load_marks(&a->st, &seq, &m, &n) == 0 && f.type == WIRE_REPORT &&
-	    f.report.seq >= seq) {
+	if (ag_state_load_marks(&a->st, &seq, &m, &n) < 0)
+		seq = 0;   /* an unreadable marks file: the spool's, if any, still count */
+	if (f.type == WIRE_REPORT && f.report.seq >= seq) {
 		ag_follow_restore(a->follow, f.report.requests.marks, f.report.requests.n_marks);
 	} else {
 		ag_follow_restore(a->follow, m, n);

@@ -293,8 +293,8 @@ int ag_state_save_marks(ag_state_t *st, uint64_t seq, const wire_log_mark_t *m, 
 
 	fs_buf_printf(&b, "seq %" PRIu64 "\n", seq);
 	for (size_t i = 0; i < n; i++)
-		fs_buf_printf(&b, "mark %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", m[i].dev, m[i].inode,
-		              m[i].offset, m[i].path);
+		fs_buf_printf(&b, "mark %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %s\n", m[i].dev,
+		              m[i].inode, m[i].offset, m[i].tail_hash, m[i].path);
 	if ((err = b.err) == 0)
 		err = write_durable(st->dirfd, "marks", "marks.tmp", b.p, b.len);
 	fs_buf_close(&b);
@@ -329,8 +329,8 @@ int ag_state_load_marks(ag_state_t *st, uint64_t *seq, wire_log_mark_t **m, size
 		if (sscanf(line, "seq %" SCNu64 "%n", seq, &used) == 1 && line[used] == '\0')
 			continue;
 		if (*n == WIRE_MAX_LOG_MARKS ||
-		    sscanf(line, "mark %" SCNu64 " %" SCNu64 " %" SCNu64 " %n", &k->dev, &k->inode,
-		           &k->offset, &used) != 3 || line[used] != '/')
+		    sscanf(line, "mark %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNx64 " %n", &k->dev,
+		           &k->inode, &k->offset, &k->tail_hash, &used) != 4 || line[used] != '/')
 			continue;   /* not ours: a newer agent's line, or damage; the rest still counts */
 		if ((k->path = strdup(line + used)) == NULL)
 			break;

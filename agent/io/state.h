@@ -15,7 +15,7 @@
  *   agent_id     32 hex digits and a newline: 16 random bytes, written once
  *   state        "seq N\ndropped M\n": the last seq given to a report and
  *                the cumulative count of reports dropped from a full spool
- *   marks        "seq N" and "mark DEV INODE OFFSET PATH" lines: where the
+ *   marks        "seq N" and "mark DEV INODE OFFSET TAILHASH PATH" lines: where the
  *                counts of report N end in each followed access log
  *   lock         flock()ed while an agent uses the directory
  *   spool/       one file per unacked report, named by its seq zero-padded

@@ -176,7 +176,9 @@ int col_req_add(col_req_t *a, int64_t host_id, const char *tier, const wire_requ
 /* What the reports that did not list it could have hidden, on top of what was counted. */
 static uint64_t upper(const col_req_t *a, const row_t *r)
 {
-	return r->requests + (a->unlisted_all - r->unlisted_listed);
+	uint64_t hidden = a->unlisted_all > r->unlisted_listed ? a->unlisted_all - r->unlisted_listed : 0;
+
+	return r->requests > UINT64_MAX - hidden ? UINT64_MAX : r->requests + hidden;
 }
 
 /* qsort_r's order (the API's threads sort at once: no static context). */

@@ -14,6 +14,7 @@
 #include "alog.h"
 #include "awkcount.h"
 #include "buf.h"
+#include "lines.h"
 #include "reqs.h"
 #include "topk.h"
 
@@ -88,6 +89,9 @@ static void test_common_and_odd_values(void **state)
 	assert_int_equal(parse(&f, "198.51.100.4 - - [x] \"GET /\" 2000 1", &l), AG_ALOG_BAD_STATUS);
 	assert_int_equal(parse(&f, "example.com - - [x] \"GET /\" 200 1", &l), AG_ALOG_BAD_CLIENT);
 	assert_int_equal(parse(&f, "1.2.3.4.5 - - [x] \"GET /\" 200 1", &l), AG_ALOG_BAD_CLIENT);
+	/* A user name with spaces (a client's Basic auth, nginx leaves it as is) still parses. */
+	assert_int_equal(parse(&f, "198.51.100.4 - x y z [x] \"GET /\" 200 1", &l), AG_ALOG_OK);
+	assert_addr(&l, "198.51.100.4");
 	/* A combined line is a common line with more after it. */
 	assert_int_equal(parse(&f, combined_line, &l), AG_ALOG_OK);
 }
@@ -363,6 +367,52 @@ static void test_awk_one_liners(void **state)
 	free(s);
 }
 
+typedef struct {
+	char got[8][32];
+	int n, too_long;
+} sink_t;
+
+static void on_line(void *ctx, const char *line, size_t len)
+{
+	sink_t *k = ctx;
+
+	if (line == NULL) {
+		k->too_long++;
+		return;
+	}
+	assert_true(k->n < 8 && len < 32);
+	memcpy(k->got[k->n], line, len);
+	k->got[k->n++][len] = '\0';
+}
+
+/* Lines across chunks, a cut one held, one too long skipped to its end, what is held said. */
+static void test_lines_bounded(void **state)
+{
+	ag_lines_t l;
+	sink_t k = {0};
+
+	(void)state;
+	assert_int_equal(ag_lines_init(&l, 16), 0);
+	ag_lines_feed(&l, "ab\ncd", 5, on_line, &k);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(ag_lines_held(&l), 2);          /* "cd" waits for its end */
+	ag_lines_feed(&l, "e\n0123456789", 12, on_line, &k);
+	assert_string_equal(k.got[1], "cde");
+	assert_int_equal(ag_lines_held(&l), 10);
+	ag_lines_feed(&l, "0123456789", 10, on_line, &k);  /* 20 bytes: past the bound */
+	assert_int_equal(k.too_long, 1);
+	assert_int_equal(ag_lines_held(&l), 20);         /* skipped from the line's start */
+	ag_lines_feed(&l, "xyz\nok\n", 7, on_line, &k);
+	assert_int_equal(k.too_long, 1);
+	assert_int_equal(k.n, 3);
+	assert_string_equal(k.got[2], "ok");
+	assert_int_equal(ag_lines_held(&l), 0);
+	ag_lines_feed(&l, "last", 4, on_line, &k);
+	ag_lines_finish(&l, on_line, &k);                /* a file's end ends its last line */
+	assert_string_equal(k.got[3], "last");
+	ag_lines_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_topk_bounds),
 		cmocka_unit_test(test_reqs_per_ip),
 		cmocka_unit_test(test_awk_one_liners),
+		cmocka_unit_test(test_lines_bounded),
 	};
 
 	return cmocka_run_group_tests_name("alog", tests, NULL, NULL);

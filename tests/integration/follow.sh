@@ -4,9 +4,10 @@
 # written to, rotated by rename (the writer goes on in the renamed file a while, as a web
 # server does until it reopens its logs), rotated by copytruncate, truncated and grown back
 # past the agent's place between two reads, rotated while the agent is down, and cut in the
-# middle of a line; the agent is restarted in the middle.  Every line written after it began
-# is counted exactly once: `fleetstat requests` equals the awk one-liner over those lines, IP
-# by IP, and what was in the log before the agent began is not counted.
+# middle of a line; the agent is restarted in the middle, and copytruncated while down.  Every
+# line written after it began is counted exactly once: `fleetstat requests` equals the awk
+# one-liner over those lines, IP by IP, and what was in the log before the agent began is not
+# counted.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: follow.sh BUILD_DIR}" && pwd)
@@ -92,6 +93,18 @@ lines 7 198.51.100.11
 read_by_agent
 : >"$LOG"
 lines 40 198.51.100.12              # more than the file held: its size alone would not tell
+read_by_agent
+
+# copytruncate while the agent is down, the log grown back past its mark before it starts
+# again: what the copy holds past the mark, then the new log from its start.
+lines 6 198.51.100.13
+read_by_agent
+fs_agent_kill agent TERM
+lines 4 198.51.100.14
+cp "$LOG" "$LOG.4"
+: >"$LOG"
+lines 60 198.51.100.15
+start_agent
 read_by_agent
 
 want_total=$(wc -l <"$WANT")

@@ -209,7 +209,8 @@ static void make_report(wire_frame_t *f)
 	r->requests.hosts_unlisted_max = 1;
 	r->requests.distinct_clients = 77;
 	report_marks[0] = (wire_log_mark_t){.path = "/var/log/nginx/access.log", .dev = 2049,
-	                                    .inode = 131090, .offset = 77777};
+	                                    .inode = 131090, .offset = 77777,
+	                                    .tail_hash = 0xfedcba9876543210ull};
 	r->requests.marks = report_marks;
 	r->requests.n_marks = 1;
 }
@@ -241,6 +242,7 @@ static void assert_requests_equal(const wire_requests_t *a, const wire_requests_
 		assert_int_equal(a->marks[i].dev, b->marks[i].dev);
 		assert_int_equal(a->marks[i].inode, b->marks[i].inode);
 		assert_int_equal(a->marks[i].offset, b->marks[i].offset);
+		assert_true(a->marks[i].tail_hash == b->marks[i].tail_hash);
 	}
 }
 
@@ -1272,6 +1274,10 @@ static void test_wire_report_validate_limits(void **state)
 		report_hosts[0].host = "";
 		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
 		report_hosts[0].host = "shop.example";
+		report_clients[1].ip = report_clients[0].ip;     /* a client twice */
+		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
+		report_clients[1].ip = (wire_ip_t){.len = 16, .b = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x66}};
+		assert_int_equal(wire_report_validate(&f.report), 0);
 		report_marks[0].path = "relative/access.log";
 		assert_int_equal(wire_report_validate(&f.report), -EINVAL);
 		report_marks[0].path = "/var/log/nginx/access.log";
