@@ -101,6 +101,7 @@ typedef struct {
 #define WIRE_MAX_REQ_LIST 256  /* clients and hosts of Report.requests, each */
 #define WIRE_MAX_LOG_MARKS 64
 #define WIRE_REQ_NCLASS 6      /* 1xx 2xx 3xx 4xx 5xx other */
+enum { WIRE_REQ_1XX, WIRE_REQ_2XX, WIRE_REQ_3XX, WIRE_REQ_4XX, WIRE_REQ_5XX, WIRE_REQ_OTHER };
 #define WIRE_MAX_PATH 4096
 
 typedef struct {

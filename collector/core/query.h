@@ -183,6 +183,15 @@ typedef struct {
  */
 int col_top_ips(col_top_t *t, const col_top_ip_t **out, size_t *n);
 
+struct col_req_ip_s;
+
+/*
+ * The access logs' requests of its IPs over since_ms (DESIGN 12), in IP
+ * order (col_req_ips()), borrowed until col_top_free(): col_top_render()
+ * shows them beside each IP's connections.
+ */
+void col_top_set_requests(col_top_t *t, const struct col_req_ip_s *v, size_t n, int64_t since_ms);
+
 /* After col_top_ips() or col_top_render(): ip's count in t, as there; 0 when no host listed it. */
 uint64_t col_top_count(const col_top_t *t, const wire_ip_t *ip);
 

@@ -21,6 +21,7 @@ typedef struct {
 	uint64_t by_status[WIRE_REQ_NCLASS], bytes;
 	uint32_t user_agents;  /* the most any one report saw */
 	bool ua_capped;
+	double rate, rate_host;  /* requests a second: the hosts' before, and this one's busiest */
 	uint32_t hosts;
 	int64_t last_host;
 	const char *tiers[MAX_TIERS];
@@ -114,6 +115,8 @@ static void seen_on(row_t *r, int64_t host_id, const char *tier)
 		return;
 	r->last_host = host_id;
 	r->hosts++;
+	r->rate += r->rate_host;
+	r->rate_host = 0;
 	for (uint32_t t = 0; t < r->n_tiers && t < MAX_TIERS; t++)
 		if (strcmp(r->tiers[t], tier) == 0)
 			return;
@@ -122,8 +125,11 @@ static void seen_on(row_t *r, int64_t host_id, const char *tier)
 	r->n_tiers++;
 }
 
-int col_req_add(col_req_t *a, int64_t host_id, const char *tier, const wire_requests_t *q)
+int col_req_add(col_req_t *a, int64_t host_id, const char *tier, uint32_t interval_ms,
+                const wire_requests_t *q)
 {
+	double per_s = interval_ms ? 1000.0 / interval_ms : 0;
+
 	if (!q->present)
 		return 0;
 	a->reports++;
@@ -169,6 +175,8 @@ int col_req_add(col_req_t *a, int64_t host_id, const char *tier, const wire_requ
 			r->user_agents = x->user_agents;
 		r->ua_capped |= x->user_agents_capped;
 		seen_on(r, host_id, tier);
+		if ((double)x->requests * per_s > r->rate_host)
+			r->rate_host = (double)x->requests * per_s;
 	}
 	return 0;
 }
@@ -217,6 +225,25 @@ static void json_classes(fs_buf_t *b, const uint64_t *v)
 	for (int c = 0; c < WIRE_REQ_NCLASS; c++)
 		fs_buf_printf(b, "%s\"%s\":%" PRIu64, c ? "," : "{", wire_req_class_name(c), v[c]);
 	fs_buf_puts(b, "}");
+}
+
+double col_req_per_connection(const col_req_ip_t *q, uint64_t established)
+{
+	return q != NULL && established ? q->rate / (double)established : 0;
+}
+
+void col_req_json_ip(fs_buf_t *b, const col_req_ip_t *q, double per_connection)
+{
+	fs_buf_printf(b, "{\"total\":%" PRIu64 ",\"upper_bound\":%" PRIu64 ",\"rate\":%.2f"
+	              ",\"by_status\":", q->requests, q->upper_bound, q->rate);
+	json_classes(b, q->by_status);
+	fs_buf_printf(b, ",\"user_agents\":%" PRIu32 ",\"user_agents_capped\":%s"
+	              ",\"per_connection\":", q->user_agents,
+	              q->user_agents_capped ? "true" : "false");
+	if (per_connection > 0)
+		fs_buf_printf(b, "%.2f}", per_connection);
+	else
+		fs_buf_puts(b, "null}");
 }
 
 static void render_json(const col_req_t *a, row_t **v, size_t n, uint64_t left,
@@ -295,19 +322,83 @@ static int render_grid(const col_req_t *a, row_t **v, size_t n, const col_qopts_
 	return grid_render(&g, b);
 }
 
-int col_req_render(col_req_t *a, const col_qopts_t *o, fs_buf_t *b)
+static int by_key(const void *x, const void *y)
+{
+	const col_req_ip_t *p = x, *q = y;
+
+	if (p->ip.len != q->ip.len)
+		return p->ip.len < q->ip.len ? -1 : 1;
+	return memcmp(p->ip.b, q->ip.b, p->ip.len);
+}
+
+static void ip_row(const col_req_t *a, const row_t *r, col_req_ip_t *x)
+{
+	x->ip.len = (uint8_t)r->key[0];
+	memcpy(x->ip.b, r->key + 1, x->ip.len);
+	x->requests = r->requests;
+	x->upper_bound = upper(a, r);
+	memcpy(x->by_status, r->by_status, sizeof(x->by_status));
+	x->user_agents = r->user_agents;
+	x->user_agents_capped = r->ua_capped;
+	x->rate = r->rate + r->rate_host;
+	x->hosts = r->hosts;
+	x->tiers = r->tiers;
+	x->n_tiers = r->n_tiers < MAX_TIERS ? r->n_tiers : MAX_TIERS;
+}
+
+/* The rows, heaviest first: *out new (free()). */
+static int ranked(const col_req_t *a, row_t ***out)
 {
 	row_t **v = malloc((a->n ? a->n : 1) * sizeof(*v));
-	size_t n = 0, shown;
-	uint64_t left = a->unlisted_all;
-	int err = 0;
+	size_t n = 0;
 
-	if (v == NULL)
+	if ((*out = v) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i <= a->mask; i++)
 		if (a->rows[i].key)
 			v[n++] = &a->rows[i];
-	qsort_r(v, n, sizeof(*v), heavier, a);
+	qsort_r(v, n, sizeof(*v), heavier, (void *)a);
+	return 0;
+}
+
+int col_req_ips(const col_req_t *a, size_t limit, col_req_ip_t **out, size_t *n_out)
+{
+	col_req_ip_t *v;
+	row_t **rows;
+	size_t n = a->by_domain ? 0 : a->n < limit ? a->n : limit;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL || ranked(a, &rows) < 0) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		ip_row(a, rows[i], &v[i]);
+	free(rows);
+	if (limit == SIZE_MAX)
+		qsort(v, n, sizeof(*v), by_key);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+const col_req_ip_t *col_req_ip_find(const col_req_ip_t *v, size_t n, const wire_ip_t *ip)
+{
+	col_req_ip_t key = {.ip = *ip};
+
+	return n ? bsearch(&key, v, n, sizeof(*v), by_key) : NULL;
+}
+
+int col_req_render(col_req_t *a, const col_qopts_t *o, fs_buf_t *b)
+{
+	row_t **v;
+	size_t n = a->n, shown;
+	uint64_t left = a->unlisted_all;
+	int err = 0;
+
+	if (ranked(a, &v) < 0)
+		return -ENOMEM;
 	shown = n < o->limit ? n : o->limit;
 	/* One cut by --limit made at most its upper bound: the rest at most the first cut's. */
 	for (size_t i = shown; i < n; i++)

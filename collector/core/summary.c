@@ -256,6 +256,16 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			              i ? "," : "", wire_ip_str(&s->w.ip, ip), col_verdict_name(s->verdict),
 			              s->w.count, s->w.st[WIRE_SYN_RECV], s->w.hosts);
 		}
+		fs_buf_printf(b, "],\"requesters_since_ms\":%" PRId64 ",\"requesters\":[",
+		              x->requesters_ms);
+		for (size_t i = 0; i < x->n_requesters; i++) {
+			const col_req_ip_t *q = &x->requesters[i];
+
+			fs_buf_printf(b, "%s{\"ip\":\"%s\",\"requests\":%" PRIu64 ",\"upper_bound\":%"
+			              PRIu64 ",\"rate\":%.2f,\"user_agents\":%" PRIu32 ",\"hosts\":%"
+			              PRIu32 "}", i ? "," : "", wire_ip_str(&q->ip, ip), q->requests,
+			              q->upper_bound, q->rate, q->user_agents, q->hosts);
+		}
 		fs_buf_puts(b, "],\"advice\":");
 		col_advice_render(x->advice, x->n_advice, o, b);
 		fs_buf_puts(b, "}\n");
@@ -303,15 +313,29 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 			const col_suspect_t *s = &x->attacks[i];
 
 			fs_buf_printf(b, "  %-15s %-10s %" PRIu64 " connections (%" PRIu64 " SYN_RECV) on %"
-			              PRIu32 " host%s\n", wire_ip_str(&s->w.ip, ip),
+			              PRIu32 " host%s", wire_ip_str(&s->w.ip, ip),
 			              col_verdict_name(s->verdict), s->w.count, s->w.st[WIRE_SYN_RECV],
 			              s->w.hosts, s->w.hosts == 1 ? "" : "s");
+			if (s->has_requests)
+				fs_buf_printf(b, ", %.0f requests/s", s->rq.rate);
+			fs_buf_puts(b, "\n");
 		}
 		if (x->pending_hours > 0)
 			fs_buf_printf(b, "  baseline being built: %" PRIu32 " hours pending; %zu heavy"
 			              " IP%s wait%s for it (watch until then)\n", x->pending_hours,
 			              x->n_waiting, x->n_waiting == 1 ? "" : "s",
 			              x->n_waiting == 1 ? "s" : "");
+		fs_buf_printf(b, "\nTop requesters, the last %" PRId64 " minutes (fleetstat requests): %zu\n",
+		              x->requesters_ms / 60000, x->n_requesters);
+		for (size_t i = 0; i < x->n_requesters; i++) {
+			const col_req_ip_t *q = &x->requesters[i];
+
+			fs_buf_printf(b, "  %-15s %" PRIu64 " requests (up to %" PRIu64 "), %.0f/s at most,"
+			              " %" PRIu32 "%s user agent%s, %" PRIu32 " host%s\n",
+			              wire_ip_str(&q->ip, ip), q->requests, q->upper_bound, q->rate,
+			              q->user_agents, q->user_agents_capped ? "+" : "",
+			              q->user_agents == 1 ? "" : "s", q->hosts, q->hosts == 1 ? "" : "s");
+		}
 		fs_buf_printf(b, "\nTuning advice (fleetstat sysctl): %zu\n", x->n_advice);
 		col_advice_render(x->advice, x->n_advice, o, b);
 	}

@@ -73,6 +73,9 @@ typedef struct {
 	size_t n_advice;
 	uint32_t pending_hours;
 	size_t n_waiting;
+	const col_req_ip_t *requesters;    /* the top client IPs by requests, heaviest first */
+	size_t n_requesters;
+	int64_t requesters_ms;             /* over this window's end */
 } col_summary_extra_t;
 
 /*

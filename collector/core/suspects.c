@@ -32,6 +32,13 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c)
 	c->flood_unanswered = 0.8;
 	c->flood_bytes = 65536;
 	c->busy_answered = 0.5;
+	c->request_rate_min = 10;
+	c->few_agents = 3;
+	c->flood_rate = 200;
+	c->flood_per_connection = 100;
+	c->scraper_4xx = 0.2;
+	c->nat_agents = 20;
+	c->nat_errors = 0.1;
 	c->baseline_ms = 7 * 86400000LL;
 	strcpy(c->ipset, "fleetstat-block");
 }
@@ -90,41 +97,59 @@ static int parse_count(const char *v, uint64_t *out)
 int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *value,
                         const char **why)
 {
+	static const char share_why[] = "not a share from 0 to 1, like 0.5",
+	                  factor_why[] = "not a factor from 1 to 1000000, like 3",
+	                  rate_why[] = "not a rate from 0.01 to 1000000 a second, like 10";
 	static const struct {
 		const char *name;
 		size_t off;
 		double lo, hi;
-	} shares[] = {
-		{"syn_share", offsetof(col_suspect_cfg_t, syn_share), 0, 1},
-		{"nat_established", offsetof(col_suspect_cfg_t, nat_established), 0, 1},
-		{"nat_hours", offsetof(col_suspect_cfg_t, nat_hours), 0, 1},
-		{"flood_hours", offsetof(col_suspect_cfg_t, flood_hours), 0, 1},
-		{"flood_unanswered", offsetof(col_suspect_cfg_t, flood_unanswered), 0, 1},
-		{"busy_answered", offsetof(col_suspect_cfg_t, busy_answered), 0, 1},
-		{"nat_growth", offsetof(col_suspect_cfg_t, nat_growth), 1, 1e6},
-		{"flood_growth", offsetof(col_suspect_cfg_t, flood_growth), 1, 1e6},
+		const char *why;
+	} reals[] = {
+		{"syn_share", offsetof(col_suspect_cfg_t, syn_share), 0, 1, share_why},
+		{"nat_established", offsetof(col_suspect_cfg_t, nat_established), 0, 1, share_why},
+		{"nat_hours", offsetof(col_suspect_cfg_t, nat_hours), 0, 1, share_why},
+		{"flood_hours", offsetof(col_suspect_cfg_t, flood_hours), 0, 1, share_why},
+		{"flood_unanswered", offsetof(col_suspect_cfg_t, flood_unanswered), 0, 1, share_why},
+		{"busy_answered", offsetof(col_suspect_cfg_t, busy_answered), 0, 1, share_why},
+		{"scraper_4xx", offsetof(col_suspect_cfg_t, scraper_4xx), 0, 1, share_why},
+		{"nat_errors", offsetof(col_suspect_cfg_t, nat_errors), 0, 1, share_why},
+		{"nat_growth", offsetof(col_suspect_cfg_t, nat_growth), 1, 1e6, factor_why},
+		{"flood_growth", offsetof(col_suspect_cfg_t, flood_growth), 1, 1e6, factor_why},
+		{"request_rate_min", offsetof(col_suspect_cfg_t, request_rate_min), 0.01, 1e6, rate_why},
+		{"flood_rate", offsetof(col_suspect_cfg_t, flood_rate), 0.01, 1e6, rate_why},
+		{"flood_per_connection", offsetof(col_suspect_cfg_t, flood_per_connection), 0.01, 1e6,
+		 rate_why},
+	};
+	static const struct {
+		const char *name;
+		size_t off;
+	} counts[] = {
+		{"suspect_min", offsetof(col_suspect_cfg_t, suspect_min)},
+		{"syn_min", offsetof(col_suspect_cfg_t, syn_min)},
+		{"activity_min", offsetof(col_suspect_cfg_t, activity_min)},
+		{"flood_bytes", offsetof(col_suspect_cfg_t, flood_bytes)},
+		{"few_agents", offsetof(col_suspect_cfg_t, few_agents)},
+		{"nat_agents", offsetof(col_suspect_cfg_t, nat_agents)},
 	};
 
-	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++)
-		if (strcmp(name, shares[i].name) == 0) {
-			if (parse_share(value, shares[i].lo, shares[i].hi,
-			                (double *)((char *)c + shares[i].off)) < 0) {
-				*why = shares[i].hi == 1 ? "not a share from 0 to 1, like 0.5"
-				                         : "not a factor from 1 to 1000000, like 3";
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++)
+		if (strcmp(name, reals[i].name) == 0) {
+			if (parse_share(value, reals[i].lo, reals[i].hi,
+			                (double *)((char *)c + reals[i].off)) < 0) {
+				*why = reals[i].why;
 				return -EINVAL;
 			}
 			return 0;
 		}
-	if (strcmp(name, "suspect_min") == 0 || strcmp(name, "syn_min") == 0 ||
-	    strcmp(name, "activity_min") == 0 || strcmp(name, "flood_bytes") == 0) {
-		if (parse_count(value, name[0] == 'a'   ? &c->activity_min
-		                       : name[0] == 'f' ? &c->flood_bytes
-		                       : name[1] == 'u' ? &c->suspect_min : &c->syn_min) < 0) {
-			*why = "not a count from 1 to 4294967295";
-			return -EINVAL;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		if (strcmp(name, counts[i].name) == 0) {
+			if (parse_count(value, (uint64_t *)((char *)c + counts[i].off)) < 0) {
+				*why = "not a count from 1 to 4294967295";
+				return -EINVAL;
+			}
+			return 0;
 		}
-		return 0;
-	}
 	if (strcmp(name, "flood_min_hours") == 0) {
 		uint64_t h;
 
@@ -168,6 +193,7 @@ static const char *const verdict_names[] = {
 	[COL_V_SYN_FLOOD] = "syn-flood", [COL_V_CONN_FLOOD] = "conn-flood",
 	[COL_V_NAT_EGRESS] = "nat-egress", [COL_V_WATCH] = "watch",
 	[COL_V_ALLOWED] = "allowed", [COL_V_DENIED] = "denied", [COL_V_BUSY] = "busy",
+	[COL_V_SCRAPER] = "scraper", [COL_V_FLOOD] = "flood",
 };
 
 const char *col_verdict_name(col_verdict_t v)
@@ -177,12 +203,14 @@ const char *col_verdict_name(col_verdict_t v)
 
 bool col_verdict_blocks(col_verdict_t v)
 {
-	return v == COL_V_SYN_FLOOD || v == COL_V_CONN_FLOOD || v == COL_V_DENIED;
+	return v == COL_V_SYN_FLOOD || v == COL_V_CONN_FLOOD || v == COL_V_FLOOD ||
+	       v == COL_V_DENIED;
 }
 
-bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w)
+bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w, const col_req_ip_t *rq)
 {
-	return w->host_max >= c->suspect_min || w->tier_max >= c->suspect_min;
+	return w->host_max >= c->suspect_min || w->tier_max >= c->suspect_min ||
+	       (rq != NULL && rq->rate >= c->request_rate_min);
 }
 
 static uint64_t total(const col_top_ip_t *w)
@@ -232,6 +260,48 @@ static bool flood_by_activity(const col_suspect_cfg_t *c, const col_suspect_t *s
 	       s->w.act.bytes_received <= c->flood_bytes * s->w.act.established;
 }
 
+/* Requests enough to judge it by. */
+static bool requested(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return s->has_requests && s->rq.rate >= c->request_rate_min;
+}
+
+static double status_share(const col_suspect_t *s, int cls)
+{
+	return share(s->rq.by_status[cls], s->rq.requests);
+}
+
+static bool few_agents(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return !s->rq.user_agents_capped && s->rq.user_agents <= c->few_agents;
+}
+
+/* Requests a second on each of its connections; 0 when no list counted them. */
+static double per_connection(const col_suspect_t *s)
+{
+	return col_req_per_connection(&s->rq, s->w.st[WIRE_ESTABLISHED]);
+}
+
+/* Far more requests than its connections carry for real users, or a high rate from few agents. */
+static bool flood_by_requests(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return requested(c, s) && (per_connection(s) >= c->flood_per_connection ||
+	                           (few_agents(c, s) && s->rq.rate >= c->flood_rate));
+}
+
+static bool scraper(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return requested(c, s) && few_agents(c, s) &&
+	       status_share(s, WIRE_REQ_4XX) >= c->scraper_4xx;
+}
+
+/* Many user agents, the status mix of real users: people behind one address. */
+static bool egress_by_requests(const col_suspect_cfg_t *c, const col_suspect_t *s)
+{
+	return requested(c, s) && s->rq.user_agents >= c->nat_agents &&
+	       status_share(s, WIRE_REQ_4XX) + status_share(s, WIRE_REQ_5XX) <= c->nat_errors;
+}
+
 /* The history of an egress: present much of the baseline, not far above its median. */
 static bool egress_history(const col_suspect_cfg_t *c, const col_suspect_t *s)
 {
@@ -250,7 +320,11 @@ static bool egress_history(const col_suspect_cfg_t *c, const col_suspect_t *s)
  * clients idle too.  Then the history: steady and ESTABLISHED-dominated is
  * an egress, sudden and new is a flood.  A history with hours still to be
  * built is not judged: their IPs are missing from it, so a steady egress
- * whose hours are pending would look new (a conn-flood).
+ * whose hours are pending would look new (a conn-flood).  Its requests,
+ * when the access logs counted enough, come before its connections'
+ * figures and history: far more than its connections suggest, or a high
+ * rate from few user agents, is a flood; few agents and many 4xx a
+ * scraper; many agents with the status mix of real users a NAT egress.
  */
 void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 {
@@ -266,6 +340,12 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 		s->verdict = COL_V_SYN_FLOOD;
 	else if (flood_by_activity(c, s))
 		s->verdict = COL_V_CONN_FLOOD;
+	else if (flood_by_requests(c, s))
+		s->verdict = COL_V_FLOOD;
+	else if (scraper(c, s))
+		s->verdict = COL_V_SCRAPER;
+	else if (egress_by_requests(c, s))
+		s->verdict = COL_V_NAT_EGRESS;
 	else if (measured(c, s) && 1 - unanswered(s) >= c->busy_answered)
 		s->verdict = egress_history(c, s) ? COL_V_NAT_EGRESS : COL_V_BUSY;
 	else if (s->hours_pending > 0)
@@ -297,14 +377,29 @@ static void activity_text(const col_suspect_t *s, char *out, size_t len)
 	         100 * share(a->idle, a->established), 100 * share(a->active, a->established));
 }
 
+/* "52 requests/s, 1 user agent, 4xx 61%, 5xx 0%" (and over its connections when counted). */
+static void requests_text(const col_suspect_t *s, char *out, size_t len)
+{
+	const col_req_ip_t *q = &s->rq;
+	int n = snprintf(out, len, "%.0f requests/s, %" PRIu32 "%s user agent%s, 4xx %.0f%%, 5xx %.0f%%",
+	                 q->rate, q->user_agents, q->user_agents_capped ? "+" : "",
+	                 q->user_agents == 1 && !q->user_agents_capped ? "" : "s",
+	                 100 * status_share(s, WIRE_REQ_4XX), 100 * status_share(s, WIRE_REQ_5XX));
+
+	if (per_connection(s) > 0 && n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, ", %.1f a connection over %" PRIu64, per_connection(s),
+		         s->w.st[WIRE_ESTABLISHED]);
+}
+
 /* The reasons, in words, for mail and terminals. */
 static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *out, size_t len)
 {
 	uint64_t all = total(&s->w);
 	double g = growth(s);
-	char gs[64], act[160];
+	char gs[64], act[160], rq[160];
 
 	activity_text(s, act, sizeof(act));
+	requests_text(s, rq, sizeof(rq));
 	if (isinf(g))
 		snprintf(gs, sizeof(gs), "no baseline");
 	else
@@ -316,8 +411,14 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 		snprintf(out, len, "%" PRIu64 " SYN_RECV, %.0f%% of its connections",
 		         s->w.st[WIRE_SYN_RECV], 100 * share(s->w.st[WIRE_SYN_RECV], all));
 		break;
+	case COL_V_FLOOD:
+	case COL_V_SCRAPER: snprintf(out, len, "%s", rq); break;
 	case COL_V_NAT_EGRESS:
-		if (measured(c, s))
+		if (egress_by_requests(c, s) && measured(c, s))
+			snprintf(out, len, "%s; %s", rq, act);
+		else if (egress_by_requests(c, s))
+			snprintf(out, len, "%s", rq);
+		else if (measured(c, s))
 			snprintf(out, len, "%s; seen %" PRIu32 " of %" PRIu32 " hours, %s", act,
 			         s->hours_present, s->hours_baseline, gs);
 		else
@@ -366,7 +467,7 @@ static void render_ipset(const col_suspect_t *s, size_t n, const col_suspect_cfg
 	for (size_t i = 0; i < n; i++)
 		k += col_verdict_blocks(s[i].verdict);
 	fs_buf_printf(b, "# fleetstat suspects at %s: %zu attack verdicts (syn-flood, conn-flood,"
-	              " denied). Review before running; nothing is blocked by fleetstat.\n",
+	              " flood, denied). Review before running; nothing is blocked by fleetstat.\n",
 	              col_time_str(o->now_ms, t), k);
 	for (size_t i = 0; i < n; i++) {
 		int v6 = s[i].w.ip.len == 16;
@@ -399,7 +500,7 @@ int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_
 		"REMOTE IP", "VERDICT", "NOW", "PEAK", "SYN_RECV%", "HOSTS", "TIERS", "HOURS", "MEDIAN",
 		"GROWTH", "WHY",
 	};
-	char ip[WIRE_IP_STRLEN], why[256];
+	char ip[WIRE_IP_STRLEN], why[512];
 
 	if (o->format == COL_FMT_IPSET) {
 		render_ipset(s, n, c, o, b);
@@ -440,6 +541,10 @@ int col_suspects_render(const col_suspect_t *s, size_t n, const col_suspect_cfg_
 			col__json_activity(b, &x->w.act);
 			fs_buf_printf(b, ",\"pending_hours\":%" PRIu32 ",\"why\":", x->hours_pending);
 			fs_buf_json_str(b, why);
+			if (x->has_requests) {
+				fs_buf_puts(b, ",\"requests\":");
+				col_req_json_ip(b, &x->rq, per_connection(x));
+			}
 			fs_buf_puts(b, "}");
 		}
 		fs_buf_puts(b, "]}\n");

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "query.h"
+#include "requests.h"
 
 #define COL_MAX_CIDRS 256
 
@@ -33,6 +34,14 @@ typedef struct {
 	uint64_t flood_bytes;     /* having sent at most this many bytes a connection on average,
 	                             64 KiB: a one-way upload (syslog, metrics) is not a flood */
 	double busy_answered;     /* busy (or nat-egress by history): this share answered, 0.5 */
+	/* From its requests in the access logs (DESIGN 12), when at least: */
+	double request_rate_min;  /* 10 a second (a suspect then, whatever its connections) */
+	uint64_t few_agents;      /* "few" user agents: at most 3 */
+	double flood_rate;        /* flood: this many a second from few user agents, 200, */
+	double flood_per_connection; /* or this many a second a connection, 100 */
+	double scraper_4xx;       /* scraper: few user agents, this share 4xx at least, 0.2 */
+	uint64_t nat_agents;      /* nat-egress: at least 20 user agents ... */
+	double nat_errors;        /* ... and at most this share 4xx and 5xx, 0.1 */
 	int64_t baseline_ms;      /* the baseline: 7 d before the window's hour */
 	wire_cidr_t allow[COL_MAX_CIDRS], deny[COL_MAX_CIDRS];
 	size_t n_allow, n_deny;
@@ -44,7 +53,8 @@ void col_suspect_cfg_init(col_suspect_cfg_t *c);
 /*
  * One key of [suspects]: suspect_min, syn_share, syn_min, nat_established,
  * nat_hours, nat_growth, flood_growth, flood_hours, flood_min_hours, activity_min,
- * flood_unanswered, flood_bytes, busy_answered, baseline (a duration),
+ * flood_unanswered, flood_bytes, busy_answered, request_rate_min, few_agents,
+ * flood_rate, flood_per_connection, scraper_4xx, nat_agents, nat_errors, baseline (a duration),
  * allow and deny (CIDRs or addresses, separated by spaces or commas; each
  * key adds to its list), ipset.  0, -ENOENT (unknown key) or -EINVAL with a
  * static reason in *why.
@@ -54,7 +64,7 @@ int col_suspect_cfg_set(col_suspect_cfg_t *c, const char *name, const char *valu
 
 typedef enum {
 	COL_V_SYN_FLOOD, COL_V_CONN_FLOOD, COL_V_NAT_EGRESS, COL_V_WATCH, COL_V_ALLOWED, COL_V_DENIED,
-	COL_V_BUSY,
+	COL_V_BUSY, COL_V_SCRAPER, COL_V_FLOOD,
 } col_verdict_t;
 
 const char *col_verdict_name(col_verdict_t v);
@@ -71,11 +81,13 @@ typedef struct {
 	uint64_t baseline_median;    /* its level's median over the hours present */
 	uint32_t hours_pending;      /* baseline hours stored but not yet built: the figures above
 	                                lack them, and a verdict that rests on them waits */
+	bool has_requests;           /* the access logs counted its requests in the window: */
+	col_req_ip_t rq;
 	col_verdict_t verdict;       /* set by col_suspect_judge() */
 } col_suspect_t;
 
-/* Whether the window's figures make it a suspect at all. */
-bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w);
+/* Whether the window's figures make it a suspect at all (rq: its requests, or NULL). */
+bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w, const col_req_ip_t *rq);
 
 /*
  * Sets s->verdict from its figures and the config.  While s->hours_pending,

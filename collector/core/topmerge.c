@@ -5,6 +5,7 @@
  * the hosts' thresholds allow; its own open-addressing hash.  No I/O.
  */
 #include "query_priv.h"
+#include "requests.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -62,6 +63,9 @@ struct col_top {
 	const char **tier_names;    /* tier numbers: the hosts' tiers (borrowed) */
 	uint32_t n_tier_names;
 	col_top_ip_t *out;          /* col_top_ips()'s answer */
+	const col_req_ip_t *req;    /* their requests, in IP order (borrowed) */
+	size_t n_req;
+	int64_t req_since_ms;
 	unsigned hosts;
 	bool folded;                /* the fleet map is made (top_fold(), once) */
 };
@@ -466,10 +470,18 @@ uint64_t col_top_count(const col_top_t *t, const wire_ip_t *ip)
 	return f->used ? f->rank : 0;
 }
 
+void col_top_set_requests(col_top_t *t, const col_req_ip_t *v, size_t n, int64_t since_ms)
+{
+	t->req = v;
+	t->n_req = n;
+	t->req_since_ms = since_ms;
+}
+
 int col_top_render(col_top_t *t, fs_buf_t *b)
 {
 	static const char *const head[] = {"REMOTE IP", "COUNT", "UPPER_BOUND", "HOSTS", "TIERS"};
-	static const char *const tail[] = {"ACTIVE", "UNANSWERED", "IDLE", "FIRST_SEEN", "LAST_SEEN"};
+	static const char *const tail[] = {"ACTIVE", "UNANSWERED", "IDLE", "REQUESTS", "REQ/S/CONN",
+	                                   "FIRST_SEEN", "LAST_SEEN"};
 	const col_qopts_t *o = &t->o;
 	ipent_t **v;
 	size_t k;
@@ -482,10 +494,14 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 	if (o->format == COL_FMT_JSON) {
 		col__json_head(b, o);
 		fs_buf_printf(b, ",\"since_ms\":%" PRId64 ",\"state\":\"%s\",\"limit\":%u,"
-		              "\"hosts\":%u,\"ips\":[",
-		              o->since_ms, col_state_label(o->state), o->limit, t->hosts);
+		              "\"hosts\":%u", o->since_ms, col_state_label(o->state), o->limit, t->hosts);
+		/* Requests only where access logs were followed: each IP's over this window. */
+		if (t->n_req > 0)
+			fs_buf_printf(b, ",\"requests_since_ms\":%" PRId64, t->req_since_ms);
+		fs_buf_puts(b, ",\"ips\":[");
 		for (size_t i = 0; i < k; i++) {
 			const ipent_t *f = v[i];
+			const col_req_ip_t *q = col_req_ip_find(t->req, t->n_req, &f->ip);
 
 			fs_buf_printf(b, "%s{\"ip\":\"%s\",\"count\":%" PRIu64 ",\"upper_bound\":%" PRIu64
 			              ",\"hosts\":%" PRIu32 ",\"tiers\":[",
@@ -501,6 +517,10 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 			fs_buf_printf(b, ",\"first_seen\":%" PRId64 ",\"last_seen\":%" PRId64,
 			              f->first, f->last);
 			col__json_activity(b, &f->asum);
+			if (q != NULL) {
+				fs_buf_puts(b, ",\"requests\":");
+				col_req_json_ip(b, q, col_req_per_connection(q, f->st[WIRE_ESTABLISHED]));
+			}
 			fs_buf_puts(b, "}");
 		}
 		fs_buf_puts(b, "]}\n");
@@ -517,6 +537,7 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 	grid_head_done(&g);
 	for (size_t i = 0; i < k; i++) {
 		const ipent_t *f = v[i];
+		const col_req_ip_t *q = col_req_ip_find(t->req, t->n_req, &f->ip);
 		char tiers[256] = "";
 		size_t len = 0;
 
@@ -531,6 +552,14 @@ int col_top_render(col_top_t *t, fs_buf_t *b)
 		for (size_t s = 0; s + 1 < COL__NTABLE_STATES; s++)
 			grid_cell(&g, "%" PRIu64, f->st[col__table_states[s]]);
 		col__grid_activity(&g, &f->asum);
+		if (q == NULL)
+			grid_cell(&g, "-");
+		else
+			grid_cell(&g, "%" PRIu64, q->requests);
+		if (col_req_per_connection(q, f->st[WIRE_ESTABLISHED]) > 0)
+			grid_cell(&g, "%.2f", col_req_per_connection(q, f->st[WIRE_ESTABLISHED]));
+		else
+			grid_cell(&g, "-");
 		grid_cell(&g, "%s", col_time_str(f->first, t1));
 		grid_cell(&g, "%s", col_time_str(f->last, t2));
 	}

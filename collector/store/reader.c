@@ -378,16 +378,34 @@ static int top_window(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 	return err;
 }
 
+static int requests_window(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
+                           col_req_t *a);
+
+/* top-ips: the merge, with each IP's requests over the window (15 minutes to an hour). */
 static int query_top(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o, fs_buf_t *out)
 {
+	col_qopts_t ro = *o;
+	col_req_ip_t *rv = NULL;
+	size_t rn = 0;
+	col_req_t *req;
 	col_top_t *t;
 	int err;
 
-	if ((err = col_top_new(o, &t)) < 0)
-		return err;
-	if ((err = top_window(rd, hs, o, t)) == 0)
-		err = col_top_render(t, out);
-	col_top_free(t);
+	ro.since_ms = o->since_ms == 0                        ? 15 * 60000
+	              : o->since_ms > COL_REQ_WINDOW_MAX_MS ? COL_REQ_WINDOW_MAX_MS : o->since_ms;
+	if ((req = col_req_new(false)) == NULL)
+		return -ENOMEM;
+	if ((err = col_top_new(o, &t)) == 0) {
+		if ((err = top_window(rd, hs, o, t)) == 0 &&
+		    (err = requests_window(rd, hs, &ro, req)) == 0 &&
+		    (err = col_req_ips(req, SIZE_MAX, &rv, &rn)) == 0) {
+			col_top_set_requests(t, rv, rn, ro.since_ms);
+			err = col_top_render(t, out);
+		}
+		col_top_free(t);
+	}
+	free(rv);
+	col_req_free(req);
 	return err;
 }
 
@@ -447,18 +465,35 @@ static int baseline(db_reader_t *rd, sq_stmt_t *st, int64_t b0, int64_t b1, cons
 	return 0;
 }
 
+/* The suspects' borrowed parts: their tiers and requests point into these. */
+typedef struct {
+	col_top_t *win;
+	col_req_t *req;
+} suspects_keep_t;
+
+static void suspects_keep_free(suspects_keep_t *k)
+{
+	col_top_free(k->win);
+	col_req_free(k->req);
+}
+
 /*
  * The suspects of the window o->since_ms, judged: *out new (free()), *pending
- * the baseline's hours still to be built; their tiers point into *keep (new: col_top_free()).
+ * the baseline's hours still to be built; what they borrow is in *keep
+ * (suspects_keep_free()).  Heavy by connections, or by requests: an IP the
+ * access logs saw busy is judged even when it holds few connections.
  */
 static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
                             const col_suspect_cfg_t *cfg, col_suspect_t **out, size_t *n_out,
-                            uint32_t *pending, col_top_t **keep)
+                            uint32_t *pending, suspects_keep_t *keep)
 {
-	col_qopts_t wo = *o, no = *o;
+	col_qopts_t wo = *o, no = *o, ro = *o;
 	col_top_t *win = NULL, *now = NULL;
+	col_req_t *req = NULL;
+	col_req_ip_t *rv = NULL;
+	bool *judged = NULL;
 	const col_top_ip_t *wv, *nv;
-	size_t wn, nn, k = 0;
+	size_t wn, nn, rn = 0, k = 0;
 	col_suspect_t *s = NULL;
 	sq_stmt_t *st = NULL;
 	uint32_t hours = 0;
@@ -468,13 +503,22 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 	*pending = 0;
 	wo.state = no.state = COL_STATE_TOTAL;
 	no.since_ms = 0;
+	/* Requests from raw reports: the window's last hour at most (its rates are per report). */
+	if (ro.since_ms > COL_REQ_WINDOW_MAX_MS)
+		ro.since_ms = COL_REQ_WINDOW_MAX_MS;
 	b1 = db__floor(o->now_ms - o->since_ms, 3600000);
 	b0 = b1 - cfg->baseline_ms;
+	if ((req = col_req_new(false)) == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if ((err = col_top_new(&wo, &win)) < 0 || (err = col_top_new(&no, &now)) < 0 ||
 	    (err = top_window(rd, hs, &wo, win)) < 0 || (err = top_window(rd, hs, &no, now)) < 0 ||
-	    (err = col_top_ips(win, &wv, &wn)) < 0 || (err = col_top_ips(now, &nv, &nn)) < 0)
+	    (err = col_top_ips(win, &wv, &wn)) < 0 || (err = col_top_ips(now, &nv, &nn)) < 0 ||
+	    (err = requests_window(rd, hs, &ro, req)) < 0 ||
+	    (err = col_req_ips(req, SIZE_MAX, &rv, &rn)) < 0)
 		goto out;
-	if ((s = calloc(wn ? wn : 1, sizeof(*s))) == NULL) {
+	if ((s = calloc(wn + rn + 1, sizeof(*s))) == NULL || (judged = calloc(rn + 1, 1)) == NULL) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -498,11 +542,28 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 		err = rd_fail(rd, rc);
 		goto out;
 	}
-	for (size_t i = 0; i < wn && err == 0; i++) {
-		if (!col_suspect_heavy(cfg, &wv[i]))
-			continue;
-		s[k].w = wv[i];
-		s[k].now = col_top_count(now, &wv[i].ip);
+	/* The IPs with connections first (ranked by them), then those with only requests. */
+	for (size_t i = 0; i < wn + rn && err == 0; i++) {
+		const col_req_ip_t *rq;
+
+		if (i < wn) {
+			if ((rq = col_req_ip_find(rv, rn, &wv[i].ip)) != NULL)
+				judged[rq - rv] = true;
+			if (!col_suspect_heavy(cfg, &wv[i], rq))
+				continue;
+			s[k].w = wv[i];
+		} else {
+			rq = &rv[i - wn];
+			if (judged[i - wn] || rq->rate < cfg->request_rate_min)
+				continue;
+			s[k].w = (col_top_ip_t){.ip = rq->ip, .hosts = rq->hosts, .tiers = rq->tiers,
+			                        .n_tiers = rq->n_tiers};
+		}
+		if (rq != NULL) {
+			s[k].has_requests = true;
+			s[k].rq = *rq;
+		}
+		s[k].now = col_top_count(now, &s[k].w.ip);
 		s[k].hours_baseline = hours;
 		s[k].hours_pending = *pending;
 		if ((err = baseline(rd, st, b0, b1, o->tier, &s[k])) == 0)
@@ -511,21 +572,24 @@ static int suspects_compute(db_reader_t *rd, const hostset_t *hs, const col_qopt
 out:
 	sq_finalize(st);
 	col_top_free(now);
+	free(rv);
+	free(judged);
 	if (err < 0) {
 		col_top_free(win);
+		col_req_free(req);
 		free(s);
 		return err;
 	}
 	*out = s;
 	*n_out = k;
-	*keep = win;
+	*keep = (suspects_keep_t){win, req};
 	return 0;
 }
 
 int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out)
 {
 	col_suspect_t *s = NULL;
-	col_top_t *win = NULL;
+	suspects_keep_t keep = {0};
 	uint32_t pending;
 	hostset_t hs;
 	size_t n = 0;
@@ -536,9 +600,9 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 		o->since_ms = 15 * 60000;
 	if ((err = load_hosts(rd, HOSTS_TOP, &hs)) < 0)
 		return err;
-	if ((err = suspects_compute(rd, &hs, o, cfg, &s, &n, &pending, &win)) == 0)
+	if ((err = suspects_compute(rd, &hs, o, cfg, &s, &n, &pending, &keep)) == 0)
 		err = col_suspects_render(s, n, cfg, o, pending, out);
-	col_top_free(win);
+	suspects_keep_free(&keep);
 	free(s);
 	hostset_free(&hs);
 	return err;
@@ -744,27 +808,18 @@ static int trend_port(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 	return err;
 }
 
-/*
- * requests: the access logs' requests of every report in the window (default
- * the last hour) of the hosts asked for, per IP or host, from the raw reports.
- */
-static int query_requests(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out)
+/* The access logs' requests of every report in the window of the hosts asked for, into a. */
+static int requests_window(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
+                           col_req_t *a)
 {
 	static const char sql[] =
-		"SELECT host_id, requests FROM reports WHERE collected_at_ms > ?1"
+		"SELECT host_id, interval_ms, requests FROM reports WHERE collected_at_ms > ?1"
 		" AND collected_at_ms <= ?2 AND requests IS NOT NULL ORDER BY host_id";
-	col_req_t *a;
 	sq_stmt_t *st;
 	int rc, err = 0;
 
-	if (o->since_ms == 0)
-		o->since_ms = 3600000;
-	if ((a = col_req_new(o->by_domain)) == NULL)
-		return -ENOMEM;
-	if ((rc = sq_prepare(rd->h, sql, &st)) != 0) {
-		col_req_free(a);
+	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	}
 	sq_bind_i64(st, 1, o->now_ms - o->since_ms);
 	sq_bind_i64(st, 2, o->now_ms);
 	while (err == 0 && (rc = sq_step(st)) == SQ_ROW) {
@@ -773,15 +828,28 @@ static int query_requests(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, 
 
 		if (!host_wanted(h, o, false))
 			continue;
-		if (db_requests_unpack(sq_blob(st, 1), sq_bytes(st, 1), &q) < 0)
+		if (db_requests_unpack(sq_blob(st, 2), sq_bytes(st, 2), &q) < 0)
 			continue;   /* a corrupt one costs its report, not the answer */
-		err = col_req_add(a, h->id, h->tier, &q);
+		err = col_req_add(a, h->id, h->tier, (uint32_t)sq_i64(st, 1), &q);
 		wire_requests_close(&q);
 	}
 	if (err == 0 && rc != SQ_DONE && rc != SQ_ROW)
 		err = rd_fail(rd, rc);
 	sq_finalize(st);
-	if (err == 0)
+	return err;
+}
+
+/* requests: per IP or host, from the raw reports of the window (default the last hour). */
+static int query_requests(db_reader_t *rd, const hostset_t *hs, col_qopts_t *o, fs_buf_t *out)
+{
+	col_req_t *a;
+	int err;
+
+	if (o->since_ms == 0)
+		o->since_ms = 3600000;
+	if ((a = col_req_new(o->by_domain)) == NULL)
+		return -ENOMEM;
+	if ((err = requests_window(rd, hs, o, a)) == 0)
 		err = col_req_render(a, o, out);
 	col_req_free(a);
 	return err;
@@ -1307,7 +1375,7 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 	col_tier_peak_t *peaks = NULL;
 	col_host_rates_t *rates = NULL;
 	col_suspect_t *s = NULL;
-	col_top_t *win = NULL;
+	suspects_keep_t keep = {0};
 	col_sysctl_t *rows = NULL;
 	col_advice_t *adv = NULL;
 	size_t np = 0, nr = 0, ns = 0, nrows = 0, na = 0, k = 0;
@@ -1325,7 +1393,7 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 		hostset_keep_tier(&hs, o->tier);
 	if ((err = tier_peaks(rd, &hs, o->now_ms - o->since_ms, o->now_ms, &peaks, &np)) == 0 &&
 	    (err = counter_rates(rd, &hs, o->now_ms - o->since_ms, &rates, &nr)) == 0 &&
-	    (err = suspects_compute(rd, &hs, o, sus, &s, &ns, &pending, &win)) == 0 &&
+	    (err = suspects_compute(rd, &hs, o, sus, &s, &ns, &pending, &keep)) == 0 &&
 	    (err = read_sysctls(rd, &rows, &nrows)) == 0 &&
 	    (err = advice_compute(rd, &hs, rows, nrows, o, &adv, &na)) == 0) {
 		size_t waiting = 0;
@@ -1336,14 +1404,22 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 			if (col_verdict_blocks(s[i].verdict))
 				s[k++] = s[i];
 		}
-		col_summary_extra_t x = {s, k, adv, na, pending, waiting};
+		col_req_ip_t *top = NULL;
+		size_t ntop = 0;
 
-		err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, &x, th, o, out);
+		if ((err = col_req_ips(keep.req, COL_SUMMARY_REQUESTERS, &top, &ntop)) == 0) {
+			col_summary_extra_t x = {s, k, adv, na, pending, waiting, top, ntop,
+			                         o->since_ms < COL_REQ_WINDOW_MAX_MS ? o->since_ms
+			                                                             : COL_REQ_WINDOW_MAX_MS};
+
+			err = col_summary_render(hs.v, hs.n, peaks, np, rates, nr, &x, th, o, out);
+		}
+		free(top);
 	}
 	free(peaks);
 	free(rates);
 	free(s);
-	col_top_free(win);
+	suspects_keep_free(&keep);
 	free(adv);
 	sysctls_free(rows, nrows);
 	hostset_free(&hs);

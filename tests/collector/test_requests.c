@@ -53,9 +53,9 @@ static void test_requests_merge_bounds(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(col_req_add(a, 1, "web", &r1), 0);
-	assert_int_equal(col_req_add(a, 2, "api", &r2), 0);
-	assert_int_equal(col_req_add(a, 3, "web", &(wire_requests_t){0}), 0);   /* no log: nothing */
+	assert_int_equal(col_req_add(a, 1, "web", 10000, &r1), 0);
+	assert_int_equal(col_req_add(a, 2, "api", 10000, &r2), 0);
+	assert_int_equal(col_req_add(a, 3, "web", 10000, &(wire_requests_t){0}), 0);   /* no log: nothing */
 	s = render(a, 20);
 	/* .2: 80 counted on two hosts; .1: 100 on one, and host 2 could have hidden 7. */
 	assert_non_null(strstr(s, "\"reports\":2,\"hosts\":2,\"requests\":{\"total\":200,"));
@@ -73,8 +73,8 @@ static void test_requests_merge_bounds(void **state)
 	assert_non_null(strstr(s, "\"unlisted_max\":80}"));
 	free(s);
 	/* By domain: the hosts' lists. */
-	assert_int_equal(col_req_add(d, 1, "web", &r1), 0);
-	assert_int_equal(col_req_add(d, 2, "api", &r2), 0);
+	assert_int_equal(col_req_add(d, 1, "web", 10000, &r1), 0);
+	assert_int_equal(col_req_add(d, 2, "api", 10000, &r2), 0);
 	s = render(d, 20);
 	assert_non_null(strstr(s, "\"by\":\"domain\""));
 	assert_non_null(strstr(s, "{\"host\":\"shop.example\",\"requests\":120,\"upper_bound\":120,"));
@@ -103,8 +103,8 @@ static void test_requests_many_ips(void **state)
 	}
 	r.total = N;
 	r.by_status[1] = N;
-	assert_int_equal(col_req_add(a, 1, "web", &r), 0);
-	assert_int_equal(col_req_add(a, 1, "web", &r), 0);
+	assert_int_equal(col_req_add(a, 1, "web", 10000, &r), 0);
+	assert_int_equal(col_req_add(a, 1, "web", 10000, &r), 0);
 	col_qopts_init(&o, 1000);
 	o.format = COL_FMT_CSV;
 	o.limit = 10000;

@@ -132,7 +132,8 @@ static void test_col_summary_render_json(void **state)
 	                            "\"threshold\":600}]"));
 	assert_non_null(strstr(b.p, "\"CLOSE_WAIT\":700,\"LAST_ACK\":0,\"CLOSING\":0,\"total\":900"));
 	assert_non_null(strstr(b.p, "\"stale\":[],\"counters\":[],\"pending_hours\":0,"
-	                            "\"pending_verdicts\":0,\"attacks\":[],\"advice\":[]}"));
+	                            "\"pending_verdicts\":0,\"attacks\":[],\"requesters_since_ms\":0,"
+	                            "\"requesters\":[],\"advice\":[]}"));
 	fs_buf_close(&b);
 	/* An empty fleet is UNKNOWN, not OK. */
 	assert_int_equal(col_summary_render(NULL, 0, NULL, 0, NULL, 0, &none, &th, &o, &b), COL_UNKNOWN);
@@ -203,8 +204,11 @@ static int status_with(size_t n_attacks, size_t n_advice, const char *name, cons
 		{.rule = COL_ADV_SYNCOOKIES, .host = &h, .figures = "tcp_syncookies=0"},
 		{.rule = COL_ADV_TW_RECYCLE, .host = &h, .figures = "tcp_tw_recycle=1"},
 	};
+	col_req_ip_t top = {.ip = {.len = 4, .b = {203, 0, 113, 5}}, .requests = 9000,
+	                    .upper_bound = 9100, .rate = 52.5, .user_agents = 1, .hosts = 2};
 	col_summary_extra_t x = {.attacks = sus, .n_attacks = n_attacks, .advice = adv,
-	                         .n_advice = n_advice};
+	                         .n_advice = n_advice, .requesters = &top, .n_requesters = 1,
+	                         .requesters_ms = 900000};
 	col_thresholds_t th = {.n = 0};
 	col_qopts_t o;
 	const char *why;
@@ -228,7 +232,9 @@ static void test_col_summary_render_attacks_advice(void **state)
 	assert_int_equal(status_with(0, 1, NULL, NULL, COL_FMT_JSON, &b), COL_WARNING);
 	fs_buf_add(&b, "", 1);
 	assert_non_null(strstr(b.p, "\"what\":\"tuning advice\",\"value\":1"));
-	assert_non_null(strstr(b.p, "\"attacks\":[],\"advice\":[{"));
+	assert_non_null(strstr(b.p, "\"attacks\":[],\"requesters_since_ms\":900000,\"requesters\":"
+	                            "[{\"ip\":\"203.0.113.5\",\"requests\":9000,\"upper_bound\":9100,"
+	                            "\"rate\":52.50,\"user_agents\":1,\"hosts\":2}],\"advice\":[{"));
 	fs_buf_close(&b);
 	assert_int_equal(status_with(2, 1, NULL, NULL, COL_FMT_JSON, &b), COL_CRITICAL);
 	fs_buf_add(&b, "", 1);
@@ -248,6 +254,9 @@ static void test_col_summary_render_attacks_advice(void **state)
 	fs_buf_add(&b, "", 1);
 	assert_non_null(strstr(b.p, "Attack verdicts over the window (fleetstat suspects): 1\n"
 	                            "  192.0.2.7       syn-flood  500 connections (500 SYN_RECV) on 3 hosts\n"));
+	assert_non_null(strstr(b.p, "Top requesters, the last 15 minutes (fleetstat requests): 1\n"
+	                            "  203.0.113.5     9000 requests (up to 9100), 52/s at most, 1 user"
+	                            " agent, 2 hosts\n"));
 	assert_non_null(strstr(b.p, "Tuning advice (fleetstat sysctl): 1\n"));
 	assert_non_null(strstr(b.p, "tcp_syncookies=0"));
 	fs_buf_close(&b);

@@ -119,12 +119,16 @@ static void test_heavy(void **state)
 
 	(void)state;
 	col_suspect_cfg_init(&c);
-	assert_false(col_suspect_heavy(&c, &w));
+	assert_false(col_suspect_heavy(&c, &w, NULL));
 	w.host_max = 100;
-	assert_true(col_suspect_heavy(&c, &w));
+	assert_true(col_suspect_heavy(&c, &w, NULL));
 	w.host_max = 60;
 	w.tier_max = 100;   /* 60 + 40 on two hosts of a tier */
-	assert_true(col_suspect_heavy(&c, &w));
+	assert_true(col_suspect_heavy(&c, &w, NULL));
+	/* Few connections, many requests: a suspect from 10 a second. */
+	w.host_max = w.tier_max = 1;
+	assert_false(col_suspect_heavy(&c, &w, &(col_req_ip_t){.rate = 9.99}));
+	assert_true(col_suspect_heavy(&c, &w, &(col_req_ip_t){.rate = 10}));
 }
 
 static void test_render_ipset(void **state)
@@ -149,7 +153,7 @@ static void test_render_ipset(void **state)
 	fs_buf_add(&b, "", 1);
 	assert_string_equal(b.p,
 		"# fleetstat suspects at 2026-12-02T12:00:00Z: 2 attack verdicts (syn-flood, conn-flood,"
-		" denied). Review before running; nothing is blocked by fleetstat.\n"
+		" flood, denied). Review before running; nothing is blocked by fleetstat.\n"
 		"ipset create fleetstat-block hash:ip family inet -exist\n"
 		"ipset add fleetstat-block 198.51.100.2 -exist  # syn-flood\n"
 		"ipset create fleetstat-block6 hash:ip family inet6 -exist\n"
@@ -258,6 +262,104 @@ static void test_verdict_activity(void **state)
 	free(t);
 }
 
+/* s with requests a second at rate, from agents user agents, a share of 4xx and of 5xx. */
+static col_suspect_t req(col_suspect_t s, double rate, uint32_t agents, double s4, double s5)
+{
+	s.has_requests = true;
+	s.rq.ip = s.w.ip;
+	s.rq.rate = rate;
+	s.rq.requests = 10000;
+	s.rq.by_status[WIRE_REQ_4XX] = (uint64_t)(s4 * 10000);
+	s.rq.by_status[WIRE_REQ_5XX] = (uint64_t)(s5 * 10000);
+	s.rq.by_status[WIRE_REQ_2XX] = 10000 - s.rq.by_status[WIRE_REQ_4XX] - s.rq.by_status[WIRE_REQ_5XX];
+	s.rq.user_agents = agents;
+	s.rq.user_agents_capped = agents >= 256;
+	return s;
+}
+
+static void test_verdict_requests(void **state)
+{
+	col_suspect_cfg_t c;
+	col_suspect_t v[3];
+	const char *why;
+	char *t;
+
+	(void)state;
+	col_suspect_cfg_init(&c);
+	/* A scraper: one agent, 50 a second, 60% 404; on one connection (not listed: 0). */
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 50, 1, 0.6, 0)), COL_V_SCRAPER);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 50, 3, 0.2, 0)), COL_V_SCRAPER);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 50, 4, 0.6, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 50, 1, 0.19, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 9.9, 1, 0.6, 0)), COL_V_WATCH);
+	/* A flood: from few agents at 200 a second, whatever the status ... */
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 200, 1, 0, 0)), COL_V_FLOOD);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 199, 1, 0, 0)), COL_V_WATCH);
+	/* ... or from many at 100 a second a connection (its ESTABLISHED counted). */
+	assert_int_equal(judge(&c, req(ip(20, 0, 0, 0, 0), 2000, 256, 0.2, 0)), COL_V_FLOOD);
+	assert_int_equal(judge(&c, req(ip(20, 0, 0, 0, 0), 1999, 256, 0.2, 0)), COL_V_WATCH);
+	/* A NAT egress: 300 connections at 1 a second each, 200 agents, 3% errors; answered too. */
+	assert_int_equal(judge(&c, req(act(ip(300, 0, 0, 0, 0), 0, 10, 290), 300, 200, 0.02, 0.01)),
+	                 COL_V_NAT_EGRESS);
+	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 20, 0.05, 0.05)), COL_V_NAT_EGRESS);
+	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 19, 0.05, 0.05)), COL_V_WATCH);
+	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 200, 0.06, 0.05)), COL_V_WATCH);
+	/* The SYN flood, a flood by activity and the lists come first. */
+	assert_int_equal(judge(&c, req(ip(0, 300, 0, 0, 0), 300, 200, 0, 0)), COL_V_SYN_FLOOD);
+	assert_int_equal(judge(&c, req(act(ip(400, 0, 0, 0, 0), 400, 400, 0), 300, 200, 0, 0)),
+	                 COL_V_CONN_FLOOD);
+	/* The keys. */
+	assert_int_equal(col_suspect_cfg_set(&c, "request_rate_min", "60", &why), 0);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 50, 1, 0.6, 0)), COL_V_WATCH);
+	assert_int_equal(col_suspect_cfg_set(&c, "few_agents", "1", &why), 0);
+	assert_int_equal(col_suspect_cfg_set(&c, "scraper_4xx", "0.5", &why), 0);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_rate", "1000", &why), 0);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_per_connection", "500.5", &why), 0);
+	assert_int_equal(col_suspect_cfg_set(&c, "nat_agents", "50", &why), 0);
+	assert_int_equal(col_suspect_cfg_set(&c, "nat_errors", "0.3", &why), 0);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 999, 1, 0, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 100, 2, 0.6, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 50, 0.2, 0.05)), COL_V_NAT_EGRESS);
+	assert_int_equal(col_suspect_cfg_set(&c, "flood_rate", "0", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "few_agents", "0", &why), -EINVAL);
+	assert_int_equal(col_suspect_cfg_set(&c, "nat_errors", "2", &why), -EINVAL);
+
+	/* The reasons, the JSON, and the ipset: flood listed, scraper and egress not. */
+	col_suspect_cfg_init(&c);
+	v[0] = req(ip(0, 0, 0, 0, 0), 52, 1, 0.61, 0);
+	v[1] = req(ip(20, 0, 0, 0, 0), 4000, 1, 0, 0);
+	v[2] = req(act(ip(300, 0, 0, 0, 0), 0, 10, 290), 301, 200, 0.02, 0.01);
+	v[1].w.ip = ip4(198, 51, 100, 41);
+	v[2].w.ip = ip4(198, 51, 100, 42);
+	t = render(&c, v, 3, 0, COL_FMT_JSON);
+	assert_int_equal(v[0].verdict, COL_V_SCRAPER);
+	assert_int_equal(v[1].verdict, COL_V_FLOOD);
+	assert_int_equal(v[2].verdict, COL_V_NAT_EGRESS);
+	expect_in(t, "\"why\":\"52 requests/s, 1 user agent, 4xx 61%, 5xx 0%\"");
+	expect_in(t, "\"why\":\"4000 requests/s, 1 user agent, 4xx 0%, 5xx 0%, 200.0 a connection"
+	             " over 20\"");
+	expect_in(t, "\"why\":\"301 requests/s, 200 user agents, 4xx 2%, 5xx 1%, 1.0 a connection"
+	             " over 300; 0 of 300 connections never answered");
+	expect_in(t, "\"requests\":{\"total\":10000,\"upper_bound\":0,\"rate\":52.00,\"by_status\":"
+	             "{\"1xx\":0,\"2xx\":3900,\"3xx\":0,\"4xx\":6100,\"5xx\":0,\"other\":0},"
+	             "\"user_agents\":1,\"user_agents_capped\":false,\"per_connection\":null}");
+	expect_in(t, "\"per_connection\":200.00}");
+	free(t);
+	t = render(&c, v, 3, 0, COL_FMT_IPSET);
+	expect_in(t, "ipset add fleetstat-block 198.51.100.41 -exist  # flood\n");
+	if (strstr(t, "203.0.113.9") || strstr(t, "198.51.100.42"))
+		fail_msg("a scraper or an egress listed to block:\n%s", t);
+	free(t);
+	assert_true(col_verdict_blocks(COL_V_FLOOD));
+	assert_false(col_verdict_blocks(COL_V_SCRAPER));
+	/* Without requests: no "requests". */
+	v[0] = ip(400, 0, 0, 0, 0);
+	t = render(&c, v, 1, 0, COL_FMT_JSON);
+	if (strstr(t, "\"requests\"") != NULL)
+		fail_msg("requests without any:\n%s", t);
+	free(t);
+}
+
 static void test_pending_hours(void **state)
 {
 	col_suspect_cfg_t c;
@@ -320,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_edges),
 		cmocka_unit_test(test_verdict_activity),
 		cmocka_unit_test(test_heavy),
+		cmocka_unit_test(test_verdict_requests),
 		cmocka_unit_test(test_render_ipset),
 		cmocka_unit_test(test_pending_hours),
 	};
