@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "requests.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Label values escape backslash, double quote and newline. */
@@ -125,6 +127,109 @@ static int tier_ports(fs_buf_t *b, const col_host_t *hosts, size_t n, int64_t no
 	return 0;
 }
 
+/* The fresh hosts' latest reports with requests, v sorted by tier: [i, *end) is one tier's. */
+static size_t tier_run(const col_host_t *const *v, size_t n, size_t i, int64_t now_ms,
+                       double *rate, double *malformed, double *bytes)
+{
+	size_t j = i;
+
+	memset(rate, 0, WIRE_REQ_NCLASS * sizeof(*rate));
+	*malformed = *bytes = 0;
+	for (; j < n && strcmp(v[j]->tier, v[i]->tier) == 0; j++) {
+		const wire_requests_t *q = &v[j]->requests;
+		double per_s = v[j]->interval_ms ? 1000.0 / v[j]->interval_ms : 0;
+
+		if (!q->present || col_host_stale(v[j], now_ms))
+			continue;
+		for (int c = 0; c < WIRE_REQ_NCLASS; c++)
+			rate[c] += (double)q->by_status[c] * per_s;
+		*malformed += (double)q->malformed * per_s;
+		*bytes += (double)q->bytes * per_s;
+	}
+	return j;
+}
+
+/* Whether a fresh host of the tier at v[i] follows an access log. */
+static bool tier_logs(const col_host_t *const *v, size_t n, size_t i, int64_t now_ms)
+{
+	for (size_t j = i; j < n && strcmp(v[j]->tier, v[i]->tier) == 0; j++)
+		if (v[j]->requests.present && !col_host_stale(v[j], now_ms))
+			return true;
+	return false;
+}
+
+/*
+ * The access logs' requests (DESIGN 12) per tier of the fresh hosts'
+ * latest reports, a second: by status class, malformed lines, bytes, and
+ * the tier's COL_METRICS_REQUESTERS busiest client IPs (a bounded label set).
+ * Tiers without access logs have none of these.
+ */
+static int tier_requests(fs_buf_t *b, const col_host_t *const *v, size_t n, int64_t now_ms)
+{
+	double rate[WIRE_REQ_NCLASS], malformed, bytes;
+	char ip[WIRE_IP_STRLEN];
+	size_t i, j;
+
+	help(b, "fleetstat_tier_requests_per_second", "gauge",
+	     "Requests a second in the access logs by status class, summed over the tier's fresh"
+	     " hosts' latest reports.");
+	for (i = 0; i < n; i = j) {
+		j = tier_run(v, n, i, now_ms, rate, &malformed, &bytes);
+		if (!tier_logs(v, n, i, now_ms))
+			continue;
+		for (int c = 0; c < WIRE_REQ_NCLASS; c++) {
+			fs_buf_puts(b, "fleetstat_tier_requests_per_second{");
+			label(b, "tier", v[i]->tier);
+			fs_buf_printf(b, ",class=\"%s\"} %.3f\n", wire_req_class_name(c), rate[c]);
+		}
+	}
+	help(b, "fleetstat_tier_request_bytes_per_second", "gauge",
+	     "Response bytes a second in the access logs, summed over the tier's fresh hosts.");
+	for (i = 0; i < n; i = j) {
+		j = tier_run(v, n, i, now_ms, rate, &malformed, &bytes);
+		if (!tier_logs(v, n, i, now_ms))
+			continue;
+		fs_buf_puts(b, "fleetstat_tier_request_bytes_per_second{");
+		label(b, "tier", v[i]->tier);
+		fs_buf_printf(b, "} %.3f\n", bytes);
+	}
+	help(b, "fleetstat_tier_log_malformed_per_second", "gauge",
+	     "Access log lines a second that were not the log's format (or too long).");
+	for (i = 0; i < n; i = j) {
+		j = tier_run(v, n, i, now_ms, rate, &malformed, &bytes);
+		if (!tier_logs(v, n, i, now_ms))
+			continue;
+		fs_buf_puts(b, "fleetstat_tier_log_malformed_per_second{");
+		label(b, "tier", v[i]->tier);
+		fs_buf_printf(b, "} %.3f\n", malformed);
+	}
+	help(b, "fleetstat_tier_requester_requests_per_second", "gauge",
+	     "The tier's " COL_STR(COL_METRICS_REQUESTERS) " busiest client IPs by requests a second"
+	     " in the fresh hosts' latest reports (counted where listed).");
+	for (i = 0; i < n; i = j) {
+		col_req_t *a = col_req_new(false);
+		col_req_ip_t *top = NULL;
+		size_t k = 0;
+		int err = a ? 0 : -ENOMEM;
+
+		for (j = i; j < n && strcmp(v[j]->tier, v[i]->tier) == 0; j++)
+			if (err == 0 && !col_host_stale(v[j], now_ms))
+				err = col_req_add(a, v[j]->id, v[j]->tier, v[j]->interval_ms, &v[j]->requests);
+		if (err == 0)
+			err = col_req_ips(a, COL_METRICS_REQUESTERS, &top, &k);
+		for (size_t r = 0; r < k; r++) {
+			fs_buf_puts(b, "fleetstat_tier_requester_requests_per_second{");
+			label(b, "tier", v[i]->tier);
+			fs_buf_printf(b, ",ip=\"%s\"} %.3f\n", wire_ip_str(&top[r].ip, ip), top[r].rate);
+		}
+		free(top);
+		col_req_free(a);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
 int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
                        const col_selfstats_t *self, fs_buf_t *b)
 {
@@ -178,7 +283,7 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		}
 	}
 	free(t);
-	if (tier_ports(b, hosts, n, now_ms) < 0) {
+	if (tier_ports(b, hosts, n, now_ms) < 0 || tier_requests(b, v, n, now_ms) < 0) {
 		free(v);
 		return -ENOMEM;
 	}

@@ -11,6 +11,7 @@
 
 /* Ports per tier and direction in fleetstat_tier_port_sockets. */
 #define COL_METRICS_PORTS 16
+#define COL_METRICS_REQUESTERS 5   /* a tier's busiest client IPs in /metrics */
 
 /* Why frames were refused: the Error codes sent (wire.h), 0..6. */
 #define COL_NREASONS 7

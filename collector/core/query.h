@@ -82,6 +82,7 @@ typedef struct {
 	wire_listener_t *listeners;   /* with top: its listeners' queues */
 	size_t n_listeners;
 	wire_ports_t ports;        /* by service: filled only when the query needs it */
+	wire_requests_t requests;  /* its access logs' (present false: none), as ports */
 } col_host_t;
 
 /* The host of id in hosts (sorted by id), or NULL.  Borrowed. */

@@ -115,6 +115,7 @@ static void host_free(col_host_t *h)
 	free(h->listeners);
 	free(h->ports.inbound);
 	free(h->ports.outbound);
+	wire_requests_close(&h->requests);
 }
 
 static void hostset_free(hostset_t *hs)
@@ -150,8 +151,8 @@ static const char hosts_sql[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports"
-	" FROM hosts h LEFT JOIN reports r ON r.id ="
+	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports,"
+	" r.requests FROM hosts h LEFT JOIN reports r ON r.id ="
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
 
@@ -165,8 +166,8 @@ static const char hosts_sql_pg[] =
 	"SELECT h.id, h.hostname, h.tier, h.labels, h.agent_version, h.first_seen_ms,"
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
-	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports"
-	" FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
+	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports,"
+	" r.requests FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
 	" AND seq = h.last_seq AND collected_at_ms = h.last_collected_ms) UNION ALL"
 	" (SELECT * FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1) LIMIT 1) r"
 	" ON true ORDER BY h.id";
@@ -183,8 +184,16 @@ static int ports_or_none(sq_stmt_t *st, int col, wire_ports_t *p)
 	return err == -EBADMSG ? 0 : err;
 }
 
+/* Its requests, or none when the stored column does not decode (as ports_or_none()). */
+static int requests_or_none(sq_stmt_t *st, int col, wire_requests_t *q)
+{
+	int err = db_requests_unpack(sq_blob(st, col), sq_bytes(st, col), q);
+
+	return err == -EBADMSG ? 0 : err;
+}
+
 /* What load_hosts() decodes of each host's latest report beside its counts. */
-enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4 };
+enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4, HOSTS_REQUESTS = 8 };
 
 /* Every host with its latest report; its top list and listeners decoded as `what` says. */
 static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
@@ -243,7 +252,9 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 		                                sq_bytes(st, 21), &h->listeners,
 		                                &h->n_listeners)) < 0) ||
 		    ((what & HOSTS_PORTS) &&
-		     (err = ports_or_none(st, 24, &h->ports)) < 0)) {
+		     (err = ports_or_none(st, 24, &h->ports)) < 0) ||
+		    ((what & HOSTS_REQUESTS) &&
+		     (err = requests_or_none(st, 25, &h->requests)) < 0)) {
 			snprintf(rd->msg, sizeof(rd->msg), "host %s: a stored top list, listener list"
 			         " or port table is malformed", h->hostname);
 			break;
@@ -274,7 +285,7 @@ int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n)
 	int err;
 
 	rd->msg[0] = '\0';
-	if ((err = load_hosts(rd, HOSTS_PORTS, &hs)) < 0)
+	if ((err = load_hosts(rd, HOSTS_PORTS | HOSTS_REQUESTS, &hs)) < 0)
 		return err;
 	*out = hs.v;
 	*n = hs.n;

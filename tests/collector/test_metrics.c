@@ -64,10 +64,57 @@ static void test_col_metrics_render_fleet(void **state)
 	fs_buf_close(&b);
 }
 
+/* Requests per tier a second from the fresh hosts' latest reports; tiers without logs: none. */
+static void test_col_metrics_render_requests(void **state)
+{
+	wire_req_client_t c1[] = {
+		{.ip = {.len = 4, .b = {198, 51, 100, 7}}, .requests = 600, .user_agents = 3},
+		{.ip = {.len = 4, .b = {198, 51, 100, 8}}, .requests = 100},
+	}, c2[] = {{.ip = {.len = 4, .b = {198, 51, 100, 7}}, .requests = 300}};
+	col_host_t h[4] = {
+		{.id = 1, .hostname = "web1", .tier = "web", .has_report = true,
+		 .collected_at_ms = NOW - 2000, .interval_ms = 10000,
+		 .requests = {.present = true, .total = 700, .bytes = 7000, .malformed = 20,
+		              .clients = c1, .n_clients = 2}},
+		{.id = 2, .hostname = "web2", .tier = "web", .has_report = true,
+		 .collected_at_ms = NOW - 1000, .interval_ms = 5000,
+		 .requests = {.present = true, .total = 300, .clients = c2, .n_clients = 1}},
+		/* Stale: left out. */
+		{.id = 3, .hostname = "web3", .tier = "web", .has_report = true,
+		 .collected_at_ms = NOW - 600000, .interval_ms = 10000,
+		 .requests = {.present = true, .total = 99999, .clients = c1, .n_clients = 2}},
+		{.id = 4, .hostname = "db1", .tier = "db", .has_report = true,
+		 .collected_at_ms = NOW - 1000, .interval_ms = 10000},
+	};
+	col_selfstats_t self = {0};
+	fs_buf_t b = FS_BUF_INIT;
+
+	(void)state;
+	h[0].requests.by_status[WIRE_REQ_2XX] = 650;
+	h[0].requests.by_status[WIRE_REQ_4XX] = 50;
+	h[1].requests.by_status[WIRE_REQ_2XX] = 300;
+	h[2].requests.by_status[WIRE_REQ_2XX] = 99999;
+	assert_int_equal(col_metrics_render(h, 4, NOW, &self, &b), 0);
+	fs_buf_add(&b, "", 1);
+	/* 650/10 s + 300/5 s; 50/10 s. */
+	expect_line(b.p, "fleetstat_tier_requests_per_second{tier=\"web\",class=\"2xx\"} 125.000");
+	expect_line(b.p, "fleetstat_tier_requests_per_second{tier=\"web\",class=\"4xx\"} 5.000");
+	expect_line(b.p, "fleetstat_tier_request_bytes_per_second{tier=\"web\"} 700.000");
+	expect_line(b.p, "fleetstat_tier_log_malformed_per_second{tier=\"web\"} 2.000");
+	/* .7: 600/10 s on web1 + 300/5 s on web2. */
+	expect_line(b.p, "fleetstat_tier_requester_requests_per_second{tier=\"web\",ip=\"198.51.100.7\"}"
+	                 " 120.000");
+	expect_line(b.p, "fleetstat_tier_requester_requests_per_second{tier=\"web\",ip=\"198.51.100.8\"}"
+	                 " 10.000");
+	assert_null(strstr(b.p, "tier=\"db\",class="));
+	fs_buf_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_col_metrics_render_fleet),
+		cmocka_unit_test(test_col_metrics_render_requests),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
