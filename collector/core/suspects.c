@@ -207,10 +207,15 @@ bool col_verdict_blocks(col_verdict_t v)
 	       v == COL_V_DENIED;
 }
 
+/* Heavy by its connections: on one host, or over a tier. */
+static bool heavy_by_connections(const col_suspect_cfg_t *c, const col_top_ip_t *w)
+{
+	return w->host_max >= c->suspect_min || w->tier_max >= c->suspect_min;
+}
+
 bool col_suspect_heavy(const col_suspect_cfg_t *c, const col_top_ip_t *w, const col_req_ip_t *rq)
 {
-	return w->host_max >= c->suspect_min || w->tier_max >= c->suspect_min ||
-	       (rq != NULL && rq->rate >= c->request_rate_min);
+	return heavy_by_connections(c, w) || (rq != NULL && rq->rate >= c->request_rate_min);
 }
 
 static uint64_t total(const col_top_ip_t *w)
@@ -271,9 +276,11 @@ static double status_share(const col_suspect_t *s, int cls)
 	return share(s->rq.by_status[cls], s->rq.requests);
 }
 
+/* Few user agents, of a log that shows them (the common format has none: 0 tells nothing). */
 static bool few_agents(const col_suspect_cfg_t *c, const col_suspect_t *s)
 {
-	return !s->rq.user_agents_capped && s->rq.user_agents <= c->few_agents;
+	return !s->rq.user_agents_capped && s->rq.user_agents >= 1 &&
+	       s->rq.user_agents <= c->few_agents;
 }
 
 /* Requests a second on each of its connections; 0 when no list counted them. */
@@ -352,8 +359,8 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 		s->verdict = COL_V_WATCH;
 	else if (share(s->w.st[WIRE_ESTABLISHED], all) >= c->nat_established && egress_history(c, s))
 		s->verdict = COL_V_NAT_EGRESS;
-	else if (g >= c->flood_growth && present <= c->flood_hours &&
-	         s->hours_baseline >= c->flood_min_hours)
+	else if (heavy_by_connections(c, &s->w) && g >= c->flood_growth &&
+	         present <= c->flood_hours && s->hours_baseline >= c->flood_min_hours)
 		s->verdict = COL_V_CONN_FLOOD;
 	else
 		s->verdict = COL_V_WATCH;
@@ -442,7 +449,10 @@ static void why_text(const col_suspect_cfg_t *c, const col_suspect_t *s, char *o
 			         s->hours_present, s->hours_baseline, gs);
 		break;
 	case COL_V_WATCH:
-		if (s->hours_pending > 0)
+		if (!heavy_by_connections(c, &s->w))
+			snprintf(out, len, "%s: over %.0f requests/s, neither a flood, a scraper nor an"
+			         " egress by its requests", rq, c->request_rate_min);
+		else if (s->hours_pending > 0)
 			snprintf(out, len, "over %" PRIu64 ", baseline being built: %" PRIu32
 			         " hours pending (its verdict waits for them)", c->suspect_min,
 			         s->hours_pending);

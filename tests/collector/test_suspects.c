@@ -304,6 +304,11 @@ static void test_verdict_requests(void **state)
 	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 20, 0.05, 0.05)), COL_V_NAT_EGRESS);
 	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 19, 0.05, 0.05)), COL_V_WATCH);
 	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 200, 0.06, 0.05)), COL_V_WATCH);
+	/* Without user agents in the log (common): few agents is unknown, not "none". */
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 500, 0, 0.6, 0)), COL_V_WATCH);
+	/* Heavy by requests only, on a long baseline it never appeared in: no conn-flood. */
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 168, 0), 50, 10, 0.6, 0)), COL_V_WATCH);
+	assert_int_equal(judge(&c, req(ip(150, 0, 0, 168, 0), 50, 10, 0.6, 0)), COL_V_CONN_FLOOD);
 	/* The SYN flood, a flood by activity and the lists come first. */
 	assert_int_equal(judge(&c, req(ip(0, 300, 0, 0, 0), 300, 200, 0, 0)), COL_V_SYN_FLOOD);
 	assert_int_equal(judge(&c, req(act(ip(400, 0, 0, 0, 0), 400, 400, 0), 300, 200, 0, 0)),
