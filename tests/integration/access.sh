@@ -61,30 +61,12 @@ RAW_N=2
 # At exit: nginx (its master by PID, then whatever of it is left in the namespace, by PID),
 # then the namespaces.
 _access_cleanup() {
-	local i p
-	if [ -n "$nginx_pid" ]; then
-		kill -TERM "$nginx_pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			[ -e "$T/nginx/nginx.pid" ] || break
-			sleep 0.1
-		done
-		kill -KILL "$nginx_pid" 2>/dev/null
-		wait "$nginx_pid" 2>/dev/null
-	fi
-	for p in $(ip netns pids "$srv" 2>/dev/null) $(ip netns pids "$cli" 2>/dev/null); do
-		kill -KILL "$p" 2>/dev/null
-	done
-	ip netns del "$cli" 2>/dev/null
-	ip netns del "$srv" 2>/dev/null
+	fs_netns_down "$srv" "$cli" "$nginx_pid" "$T/nginx/nginx.pid"
 }
 fs_on_exit _access_cleanup
 
 # The network: server and client namespaces joined by a veth pair.
-ip netns add "$srv"
-ip netns add "$cli"
-ip -n "$srv" link add veth-s type veth peer name veth-c netns "$cli"
-ip -n "$srv" link set lo up
-ip -n "$cli" link set lo up
+fs_veth_pair "$srv" "$cli"
 ip -n "$srv" addr add "$SRV4/24" dev veth-s
 ip -n "$srv" -6 addr add "$SRV6/64" dev veth-s nodad
 for a in "${CLIENTS[@]}"; do

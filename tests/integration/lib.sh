@@ -240,3 +240,32 @@ fs_seqs_ok() {
 	*) return 1 ;;
 	esac
 }
+
+# fs_veth_pair SRV CLI: namespaces SRV and CLI joined by a veth pair (veth-s in SRV, veth-c in
+# CLI), loopbacks up; addresses are the caller's.
+fs_veth_pair() {
+	ip netns add "$1" && ip netns add "$2" &&
+		ip -n "$1" link add veth-s type veth peer name veth-c netns "$2" &&
+		ip -n "$1" link set lo up && ip -n "$2" link set lo up || fail "namespaces $1 and $2"
+}
+
+# fs_netns_down SRV CLI [NGINX_PID NGINX_PIDFILE]: at exit, an nginx master by PID (until its
+# pid file is gone, 5 s at most), then whatever is left in the two namespaces, by PID, then
+# the namespaces.
+fs_netns_down() {
+	local i p
+	if [ -n "${3:-}" ]; then
+		kill -TERM "$3" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			[ -e "$4" ] || break
+			sleep 0.1
+		done
+		kill -KILL "$3" 2>/dev/null
+		wait "$3" 2>/dev/null
+	fi
+	for p in $(ip netns pids "$1" 2>/dev/null) $(ip netns pids "$2" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	ip netns del "$2" 2>/dev/null
+	ip netns del "$1" 2>/dev/null
+}
