@@ -75,23 +75,14 @@ for a in "${CLIENTS[@]}"; do
 	*) ip -n "$cli" addr add "$a/24" dev veth-c ;;
 	esac
 done
-ip -n "$srv" link set veth-s up
-ip -n "$cli" link set veth-c up
-for ((i = 0; i < 50; i++)); do
-	s=$(ip -n "$srv" link show veth-s) c=$(ip -n "$cli" link show veth-c)
-	[[ $s == *LOWER_UP* && $c == *LOWER_UP* ]] && break
-	sleep 0.1
-done
-[[ $s == *LOWER_UP* && $c == *LOWER_UP* ]] || fail "veth between $srv and $cli has no carrier in 5 s"
+fs_veth_up "$srv" "$cli"
 
 # The site, and nginx's config: nginx writes in $T/nginx, its logs in $T/logs, its errors in
 # $T/nginx-error.log (shown by lib.sh on failure).
 N=$T/nginx
 L=$T/logs
-mkdir -p "$N/www/shop" "$N/www/img" "$N/tmp" "$L"
-echo '<html><body>fleetstat access test</body></html>' >"$N/www/index.html"
-seq 1 300 >"$N/www/shop/item.html"
-head -c 4096 /dev/urandom >"$N/www/img/logo.png"
+mkdir -p "$L"
+fs_web_site "$N" "fleetstat access test"
 sed "s|@N@|$N|g; s|@L@|$L|g; s|@T@|$T|g; s|@SRV4@|$SRV4|g; s|@SRV6@|$SRV6|g" >"$N/nginx.conf" <<'EOF'
 user root;
 worker_processes 2;

@@ -269,3 +269,23 @@ fs_netns_down() {
 	ip netns del "$2" 2>/dev/null
 	ip netns del "$1" 2>/dev/null
 }
+
+# fs_veth_up SRV CLI: the pair of fs_veth_pair up, waiting (5 s at most) for carrier both ends.
+fs_veth_up() {
+	local i s c
+	ip -n "$1" link set veth-s up && ip -n "$2" link set veth-c up || fail "veth up"
+	for ((i = 0; i < 50; i++)); do
+		s=$(ip -n "$1" link show veth-s) c=$(ip -n "$2" link show veth-c)
+		[[ $s == *LOWER_UP* && $c == *LOWER_UP* ]] && return 0
+		sleep 0.1
+	done
+	fail "veth between $1 and $2 has no carrier in 5 s"
+}
+
+# fs_web_site DIR TITLE: a small site under DIR/www (/, /shop/item.html, /img/logo.png) for nginx.
+fs_web_site() {
+	mkdir -p "$1/www/shop" "$1/www/img" "$1/tmp"
+	echo "<html><body>$2</body></html>" >"$1/www/index.html"
+	seq 1 300 >"$1/www/shop/item.html"
+	head -c 4096 /dev/urandom >"$1/www/img/logo.png"
+}

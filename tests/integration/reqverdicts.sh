@@ -81,29 +81,20 @@ ip -n "$cli" addr add 198.18.0.2/24 dev veth-c
 for a in "$NAT" "$SCRAPER" "$FLOOD" "${ORDINARY[@]}"; do
 	ip -n "$cli" addr add "$a/32" dev veth-c
 done
-ip -n "$srv" link set veth-s up
-ip -n "$cli" link set veth-c up
+fs_veth_up "$srv" "$cli"
 ip -n "$srv" route add 198.19.0.0/24 via 198.18.0.2 dev veth-s
 # Permanent neighbours: 300 connects at once to an unresolved neighbour overflow its queue.
 mac_s=$(ip -n "$srv" -o link show veth-s | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 mac_c=$(ip -n "$cli" -o link show veth-c | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 ip -n "$srv" neigh replace 198.18.0.2 lladdr "$mac_c" nud permanent dev veth-s
 ip -n "$cli" neigh replace "$SRV" lladdr "$mac_s" nud permanent dev veth-c
-for ((i = 0; i < 50; i++)); do
-	s=$(ip -n "$srv" link show veth-s) c=$(ip -n "$cli" link show veth-c)
-	[[ $s == *LOWER_UP* && $c == *LOWER_UP* ]] && break
-	sleep 0.1
-done
-[[ $s == *LOWER_UP* && $c == *LOWER_UP* ]] || fail "veth between $srv and $cli has no carrier in 5 s"
 
 # The site and nginx: pages (200), /old (301), 304 for an If-Modified-Since after a page's
 # time, 404 for anything else; log `combined` to $T/logs/access.log.
 N=$T/nginx
 L=$T/logs
-mkdir -p "$N/www/shop" "$N/www/img" "$N/tmp" "$L"
-echo '<html><body>fleetstat request verdicts</body></html>' >"$N/www/index.html"
-seq 1 300 >"$N/www/shop/item.html"
-head -c 4096 /dev/urandom >"$N/www/img/logo.png"
+mkdir -p "$L"
+fs_web_site "$N" "fleetstat request verdicts"
 sed "s|@N@|$N|g; s|@L@|$L|g; s|@T@|$T|g; s|@SRV@|$SRV|g" >"$N/nginx.conf" <<'EOF'
 user root;
 worker_processes 2;

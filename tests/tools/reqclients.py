@@ -24,10 +24,11 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import signal
 import socket
 import sys
+
+from scenario import addr_port, raise_nofile   # the same directory
 
 CONNECT_WITHIN = 30.0  # seconds for all N connections
 IN_FLIGHT = 64         # connects at once
@@ -38,15 +39,6 @@ FUTURE = "Fri, 31 Dec 2037 23:59:59 GMT"
 PAGES = ["/", "/index.html", "/shop/item.html", "/img/logo.png"]
 
 
-def addr_port(s):
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Stats:
