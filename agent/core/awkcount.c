@@ -40,7 +40,9 @@ ag_awkcount_t *ag_awkcount_new(char sep, unsigned field)
 		return NULL;
 	a->sep = sep;
 	a->field = field ? field : 1;
-	a->mask = 1023;
+	/* Small to start, doubled as keys come: a file's thousands of keys cost a few doublings,
+	 * a few keys no 32 KiB zeroed and then scanned to print them. */
+	a->mask = 63;
 	if ((a->tab = calloc(a->mask + 1, sizeof(*a->tab))) == NULL) {
 		free(a);
 		return NULL;

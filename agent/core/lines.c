@@ -21,15 +21,19 @@ void ag_lines_close(ag_lines_t *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Adds p[0..n) to the held start of a line; past the bound, the line is too long. */
-static void hold(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *ctx)
+/*
+ * Adds p[0..n) to the held start of a line; past the bound, the line is too
+ * long: skipped from then on, and said at its end (ag_lines_feed, _finish),
+ * where the reader's mark moves past it, so that a reader restarted from a
+ * mark inside it does not count it twice.
+ */
+static void hold(ag_lines_t *l, const char *p, size_t n)
 {
 	if (l->skipping) {
 		l->skipped += n;
 		return;
 	}
 	if (l->len + n > l->max) {
-		fn(ctx, NULL, 0);
 		l->skipping = true;
 		l->skipped = l->len + n;
 		l->len = 0;
@@ -47,19 +51,16 @@ void ag_lines_feed(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
 		if (nl == NULL) {
-			hold(l, p, (size_t)(end - p), fn, ctx);
+			hold(l, p, (size_t)(end - p));
 			return;
 		}
-		if (l->skipping) {
-			l->skipping = false;
-			l->skipped = 0;
-		} else if (l->len > 0) {
-			hold(l, p, (size_t)(nl - p), fn, ctx);
-			if (!l->skipping)
+		if (l->skipping || l->len > 0) {
+			hold(l, p, (size_t)(nl - p));
+			if (l->skipping)
+				fn(ctx, NULL, 0);
+			else
 				fn(ctx, l->held, l->len);
-			l->skipping = false;
-			l->skipped = 0;
-			l->len = 0;
+			ag_lines_drop(l);
 		} else if ((size_t)(nl - p) > l->max) {
 			fn(ctx, NULL, 0);
 		} else {
@@ -71,7 +72,9 @@ void ag_lines_feed(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *
 
 void ag_lines_finish(ag_lines_t *l, ag_line_fn fn, void *ctx)
 {
-	if (l->len > 0 && !l->skipping)
+	if (l->skipping)
+		fn(ctx, NULL, 0);
+	else if (l->len > 0)
 		fn(ctx, l->held, l->len);
 	ag_lines_drop(l);
 }

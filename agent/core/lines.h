@@ -2,8 +2,9 @@
 /*
  * lines.h: bytes in, whole lines out.  A line cut by the end of a chunk (a
  * write in progress) is held until its newline comes; one longer than the
- * bound is reported once as too long and skipped to its newline, so a
- * hostile log costs at most the bound.  Pure: no I/O.
+ * bound is skipped to its newline, and reported once as too long there (as
+ * a line is counted when its end is read), so a hostile log costs at most
+ * the bound.  Pure: no I/O.
  */
 #ifndef AG_LINES_H
 #define AG_LINES_H
@@ -31,7 +32,7 @@ void ag_lines_close(ag_lines_t *l);
 /* Every line that p[0..n) ends, in order; what it leaves unended is held. */
 void ag_lines_feed(ag_lines_t *l, const char *p, size_t n, ag_line_fn fn, void *ctx);
 
-/* The end of a file read whole: a last line without its newline is a line too. */
+/* The end of a file read whole: a last line without its newline is a line too (or too long). */
 void ag_lines_finish(ag_lines_t *l, ag_line_fn fn, void *ctx);
 
 /*

@@ -400,7 +400,7 @@ static void test_lines_bounded(void **state)
 	assert_string_equal(k.got[1], "cde");
 	assert_int_equal(ag_lines_held(&l), 10);
 	ag_lines_feed(&l, "0123456789", 10, on_line, &k);  /* 20 bytes: past the bound */
-	assert_int_equal(k.too_long, 1);
+	assert_int_equal(k.too_long, 0);                 /* said at its end */
 	assert_int_equal(ag_lines_held(&l), 20);         /* skipped from the line's start */
 	ag_lines_feed(&l, "xyz\nok\n", 7, on_line, &k);
 	assert_int_equal(k.too_long, 1);
@@ -410,6 +410,40 @@ static void test_lines_bounded(void **state)
 	ag_lines_feed(&l, "last", 4, on_line, &k);
 	ag_lines_finish(&l, on_line, &k);                /* a file's end ends its last line */
 	assert_string_equal(k.got[3], "last");
+	ag_lines_close(&l);
+}
+
+/*
+ * A line too long counts where it ends, as a line does: a reader stopped inside
+ * it (its mark at the line's start) and started again from the mark counts it
+ * once; one that the file's end ends counts too.
+ */
+static void test_lines_too_long_once_across_restart(void **state)
+{
+	ag_lines_t l;
+	sink_t k = {0};
+
+	(void)state;
+	assert_int_equal(ag_lines_init(&l, 16), 0);
+	ag_lines_feed(&l, "ok\n0123456789", 13, on_line, &k);
+	ag_lines_feed(&l, "0123456789", 10, on_line, &k);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.too_long, 0);
+	assert_int_equal(ag_lines_held(&l), 20);   /* the mark: 3, the long line's start */
+	ag_lines_close(&l);                        /* stopped; started again from the mark */
+	assert_int_equal(ag_lines_init(&l, 16), 0);
+	ag_lines_feed(&l, "01234567890123456789", 20, on_line, &k);
+	ag_lines_feed(&l, "xyz\nok\n", 7, on_line, &k);
+	assert_int_equal(k.too_long, 1);
+	assert_int_equal(k.n, 2);
+	ag_lines_feed(&l, "0123456789abcdefg", 17, on_line, &k);   /* no newline, then the end */
+	assert_int_equal(k.too_long, 1);
+	ag_lines_finish(&l, on_line, &k);
+	assert_int_equal(k.too_long, 2);
+	assert_int_equal(ag_lines_held(&l), 0);
+	ag_lines_feed(&l, "0123456789abcdefg\n", 18, on_line, &k);  /* whole in one chunk */
+	assert_int_equal(k.too_long, 3);
+	assert_int_equal(k.n, 2);
 	ag_lines_close(&l);
 }
 
@@ -425,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_reqs_per_ip),
 		cmocka_unit_test(test_awk_one_liners),
 		cmocka_unit_test(test_lines_bounded),
+		cmocka_unit_test(test_lines_too_long_once_across_restart),
 	};
 
 	return cmocka_run_group_tests_name("alog", tests, NULL, NULL);

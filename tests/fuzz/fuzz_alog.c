@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_alog.c: libFuzzer target for the access-log parser: the input's first
- * line is a format to compile (as --log-format takes it), the rest lines of a
- * log parsed by it and by combined, counted per IP and per host, and by the
- * one-liners' exact counters.
+ * line is a format to compile (as --log-format takes it; an empty one: the
+ * format found by its look, as --input finds it), the rest lines of a log
+ * parsed by it and by combined, counted per IP and per host, and by the
+ * one-liners' exact counters.  combined is compiled once, not per input, and
+ * the look of a log is sought only when no format is given: the work per
+ * input is the input's.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *buf = (const char *)data, *end = buf + size, *p;
 	const char *nl = memchr(buf, '\n', size);
 	size_t spec_len = nl ? (size_t)(nl - buf) : size;
-	ag_alog_fmt_t f[3];
-	bool ok[3];
+	static ag_alog_fmt_t f[3];   /* f[2]: combined, compiled at the first input */
+	static bool ok[3];
 	char spec[512], err[256];
 	ag_reqs_t *q = ag_reqs_new(8, 4);
 	ag_awkcount_t *a1 = ag_awkcount_new(0, 1), *a3 = ag_awkcount_new('/', 3);
@@ -49,12 +53,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		spec_len = sizeof(spec) - 1;
 	memcpy(spec, buf, spec_len);
 	spec[spec_len] = '\0';
+	if (!ok[2] && !(ok[2] = ag_alog_compile("combined", AG_ALOG_CLIENT_ADDR, &f[2], err,
+	                                          sizeof(err)) == 0))
+		abort();
+	if (spec_len == 0 && nl != NULL) {
+		const char *guess = ag_alog_detect(nl + 1, (size_t)(end - nl - 1));
+
+		if (guess != NULL && strcmp(guess, "combined") != 0 && strcmp(guess, "common") != 0)
+			abort();
+		snprintf(spec, sizeof(spec), "%s", guess ? guess : "");
+	}
 	ok[0] = ag_alog_compile(spec, AG_ALOG_CLIENT_ADDR, &f[0], err, sizeof(err)) == 0;
 	ok[1] = ag_alog_compile(spec, AG_ALOG_CLIENT_XFF, &f[1], err, sizeof(err)) == 0;
-	ok[2] = ag_alog_compile("combined", AG_ALOG_CLIENT_ADDR, &f[2], err, sizeof(err)) == 0;
-	if (!ok[2])
-		abort();
-	(void)ag_alog_detect(buf, size);
 	for (p = nl ? nl + 1 : end; p < end;) {
 		const char *e = memchr(p, '\n', (size_t)(end - p));
 		size_t n = e ? (size_t)(e - p) : (size_t)(end - p);

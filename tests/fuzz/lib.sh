@@ -34,6 +34,7 @@ _fs_fuzz_seeds() {
 	query) echo "$1/tests/fixtures/query" ;;
 	config) echo "$1/tests/fixtures/config" ;;
 	pack) echo "$1/tests/fixtures/pack" ;;
+	alog) echo "$1/tests/fixtures/alog" ;;
 	esac
 	return 0
 }
