@@ -164,7 +164,18 @@ static int status_class(uint16_t status)
 	return status >= 100 && status < 600 ? status / 100 - 1 : AG_REQS_OTHER;
 }
 
+uint64_t ag_reqs_ua_hash(const ag_alog_line_t *l)
+{
+	return l->ua != NULL ? fs_hash(l->ua, l->ua_len) | 1 : 0;   /* 0 marks an empty slot */
+}
+
 void ag_reqs_add(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l)
+{
+	ag_reqs_add_hashed(q, r, l, r == AG_ALOG_OK ? ag_reqs_ua_hash(l) : 0);
+}
+
+void ag_reqs_add_hashed(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l,
+                        uint64_t ua_hash)
 {
 	unsigned char key[17];
 	ip_extra_t *e;
@@ -189,8 +200,8 @@ void ag_reqs_add(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l)
 		extra_clear(q, e);
 	e->cls[cls]++;
 	e->bytes = sat_add(e->bytes, l->bytes);
-	if (l->ua != NULL)
-		ua_add(q, e, fs_hash(l->ua, l->ua_len) | 1);   /* 0 marks an empty slot */
+	if (ua_hash != 0)
+		ua_add(q, e, ua_hash);
 	if (l->host != NULL) {
 		/* A host name is ASCII (IDNs travel as punycode): any other byte becomes '?' before
 		 * it is counted, so that names the same once shown are one. */

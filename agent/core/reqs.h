@@ -62,6 +62,14 @@ void ag_reqs_free(ag_reqs_t *q);
 
 /* One line: parsed (r == AG_ALOG_OK, with l) or not (r is the reason, l unused). */
 void ag_reqs_add(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l);
+
+/*
+ * The same with its user agent hashed beforehand (ag_reqs_ua_hash(); 0:
+ * none), l->ua unread: a line parsed on another thread, its buffer gone.
+ */
+void ag_reqs_add_hashed(ag_reqs_t *q, ag_alog_result_t r, const ag_alog_line_t *l,
+                        uint64_t ua_hash);
+uint64_t ag_reqs_ua_hash(const ag_alog_line_t *l);
 void ag_reqs_too_long(ag_reqs_t *q);
 
 /* A new interval: everything forgotten, the memory kept. */
