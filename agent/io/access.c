@@ -85,8 +85,9 @@ static void on_line(void *ctx, const char *line, size_t len)
 }
 
 /*
- * fd's bytes [from, to) (to -1: its end), each line to fn; 0 or a negative
- * errno (*err: what fn's context says, read between chunks).
+ * fd's bytes [from, to), or (to -1) all it gives from where it is (a pipe
+ * too), each line to fn; 0 or a negative errno (*err: what fn's context
+ * says, read between chunks).
  */
 static int read_lines(int fd, off_t from, off_t to, size_t line_max, ag_line_fn fn, void *ctx,
                       const int *err)
@@ -99,10 +100,11 @@ static int read_lines(int fd, off_t from, off_t to, size_t line_max, ag_line_fn 
 		free(buf);
 		return -ENOMEM;
 	}
-	posix_fadvise(fd, from, to < 0 ? 0 : to - from, POSIX_FADV_SEQUENTIAL);
+	if (to >= 0)
+		posix_fadvise(fd, from, to - from, POSIX_FADV_SEQUENTIAL);
 	while (to < 0 || from < to) {
 		size_t want = to < 0 || to - from > CHUNK ? CHUNK : (size_t)(to - from);
-		ssize_t r = pread(fd, buf, want, from);
+		ssize_t r = to < 0 ? read(fd, buf, want) : pread(fd, buf, want, from);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -127,12 +129,14 @@ static int read_lines(int fd, off_t from, off_t to, size_t line_max, ag_line_fn 
  * at line ends into parts, a thread each, that read, split and parse their
  * lines into batches of records owning what the count needs (the host's
  * bytes, the user agent's hash); the caller counts a batch of each part in
- * turn.  Always the same order for the same file, so the same counts, and
- * exact ones the same as one thread's (Space-Saving's, once it must drop,
- * bounded as ever: it is one order of the same lines).
+ * turn.  The parts depend on the file's size alone (not on the machine's
+ * cores), so the order, and the counts, are the same for the same file
+ * anywhere; exact ones the same as one thread's (Space-Saving's, once it
+ * must drop, bounded as ever: it is one order of the same lines).  Batches
+ * in flight: MAX_PARTS x NBATCH x BATCH records of ~340 bytes, 2.7 MiB.
  */
-#define BATCH 4096
-#define NBATCH 4
+#define BATCH 1024
+#define NBATCH 2
 #define MAX_PARTS 4
 #define PART_MIN (8 * CHUNK)            /* a part at least this big, or one part */
 #define REC_TOO_LONG AG_ALOG_NREASONS   /* a record of a line over the parser's limit */
@@ -257,13 +261,10 @@ static bool count_next(part_t *p, ag_reqs_t *q)
  */
 static size_t cut_parts(int fd, off_t size, off_t *cut)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = cpus < 2 ? 1 : cpus > MAX_PARTS ? MAX_PARTS : (size_t)cpus, n = 1;
+	size_t want = size / PART_MIN >= MAX_PARTS ? MAX_PARTS : (size_t)(size / PART_MIN), n = 1;
 	char buf[64 * 1024];
 
 	cut[0] = 0;
-	if (size / PART_MIN < (off_t)want)
-		want = (size_t)(size / PART_MIN) > 0 ? (size_t)(size / PART_MIN) : 1;
 	for (size_t i = 1; i < want; i++) {
 		off_t at = size / (off_t)want * (off_t)i;
 		ssize_t r = pread(fd, buf, sizeof(buf), at);
@@ -285,11 +286,12 @@ static int read_parallel(int fd, const ag_alog_fmt_t *fmt, ag_reqs_t *q)
 	off_t cut[MAX_PARTS + 1];
 	struct stat st;
 	size_t n, started = 0;
-	int err = 0, rc;
+	int err = 0;
 	bool more = true;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* A pipe or a device: one thread, reading as it comes. */
 	n = S_ISREG(st.st_mode) ? cut_parts(fd, st.st_size, cut) : 1;
 	if (n == 1) {
 		sink_t s = {.fmt = fmt, .q = q};
@@ -309,10 +311,9 @@ static int read_parallel(int fd, const ag_alog_fmt_t *fmt, ag_reqs_t *q)
 			if ((p[i].v[b] = malloc(BATCH * sizeof(rec_t))) == NULL)
 				err = -ENOMEM;
 	}
-	for (size_t i = 0; i < n && err == 0; i++, started++)
-		if ((rc = pthread_create(&t[i], NULL, parser, &p[i])) != 0)
-			err = -rc;
-	/* A part whose thread did not start: its parser runs nowhere; drain the others. */
+	for (; started < n && err == 0; started++)
+		if (pthread_create(&t[started], NULL, parser, &p[started]) != 0)
+			break;
 	while (more) {
 		more = false;
 		for (size_t i = 0; i < started; i++)
@@ -322,6 +323,12 @@ static int read_parallel(int fd, const ag_alog_fmt_t *fmt, ag_reqs_t *q)
 		pthread_join(t[i], NULL);
 		if (err == 0)
 			err = p[i].rc;
+	}
+	/* The parts no thread could be made for (or none, short of memory): here, in order. */
+	for (size_t i = started; i < n && err == 0; i++) {
+		sink_t s = {.fmt = fmt, .q = q};
+
+		err = read_lines(fd, cut[i], cut[i + 1], 0, on_line, &s, &s.err);
 	}
 	for (size_t i = 0; i < n; i++) {
 		pthread_cond_destroy(&p[i].can_take);

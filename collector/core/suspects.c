@@ -302,10 +302,14 @@ static bool scraper(const col_suspect_cfg_t *c, const col_suspect_t *s)
 	       status_share(s, WIRE_REQ_4XX) >= c->scraper_4xx;
 }
 
-/* Many user agents, the status mix of real users: people behind one address. */
+/*
+ * Many user agents, the status mix of real users, on connections that carry
+ * them at the pace of people (known: a flood of rotating agents over one
+ * unlisted connection is not an egress): people behind one address.
+ */
 static bool egress_by_requests(const col_suspect_cfg_t *c, const col_suspect_t *s)
 {
-	return requested(c, s) && s->rq.user_agents >= c->nat_agents &&
+	return requested(c, s) && per_connection(s) > 0 && s->rq.user_agents >= c->nat_agents &&
 	       status_share(s, WIRE_REQ_4XX) + status_share(s, WIRE_REQ_5XX) <= c->nat_errors;
 }
 
@@ -364,8 +368,10 @@ void col_suspect_judge(const col_suspect_cfg_t *c, col_suspect_t *s)
 		s->verdict = COL_V_CONN_FLOOD;
 	else
 		s->verdict = COL_V_WATCH;
-	/* A verdict the history does not decide is final: nothing of it waits. */
-	if (s->verdict != COL_V_WATCH && s->verdict != COL_V_BUSY)
+	/* A verdict the history does not decide is final: nothing of it waits (nor does an IP
+	   heavy by requests alone: no history verdict is about it). */
+	if ((s->verdict != COL_V_WATCH && s->verdict != COL_V_BUSY) ||
+	    !heavy_by_connections(c, &s->w))
 		s->hours_pending = 0;
 }
 

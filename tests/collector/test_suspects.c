@@ -280,7 +280,7 @@ static col_suspect_t req(col_suspect_t s, double rate, uint32_t agents, double s
 static void test_verdict_requests(void **state)
 {
 	col_suspect_cfg_t c;
-	col_suspect_t v[3];
+	col_suspect_t v[3], s;
 	const char *why;
 	char *t;
 
@@ -304,6 +304,14 @@ static void test_verdict_requests(void **state)
 	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 20, 0.05, 0.05)), COL_V_NAT_EGRESS);
 	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 19, 0.05, 0.05)), COL_V_WATCH);
 	assert_int_equal(judge(&c, req(ip(300, 0, 0, 0, 0), 300, 200, 0.06, 0.05)), COL_V_WATCH);
+	/* Many rotating agents over connections no list counted: not an egress (nor known a flood). */
+	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 5000, 25, 0, 0)), COL_V_WATCH);
+	/* Heavy by requests alone, judged watch: it waits for no baseline. */
+	s = req(ip(0, 0, 0, 8, 0), 5000, 25, 0, 0);
+	s.hours_pending = 160;
+	col_suspect_judge(&c, &s);
+	assert_int_equal(s.verdict, COL_V_WATCH);
+	assert_false(col_suspect_waits(&s));
 	/* Without user agents in the log (common): few agents is unknown, not "none". */
 	assert_int_equal(judge(&c, req(ip(0, 0, 0, 0, 0), 500, 0, 0.6, 0)), COL_V_WATCH);
 	/* Heavy by requests only, on a long baseline it never appeared in: no conn-flood. */
