@@ -120,8 +120,6 @@ fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http off --max-conns-
 python3 - "$PORT" <<'PY' || fail "--max-conns-per-ip"
 import socket, sys, time
 port = int(sys.argv[1])
-cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
-time.sleep(0.3)
 def fate(s):
     s.settimeout(1)
     first = s.recv(4096)
@@ -129,7 +127,17 @@ def fate(s):
         return "closed" if s.recv(4096) == b"" else "more"
     except socket.timeout:
         return "open" if first else "silent"
-got = [fate(s) for s in cs]
+# Connections accepted in one batch with fs_collector_start's probe, before its end was read,
+# count it too: a second try (after the probe is gone) is the one judged.
+for attempt in range(3):
+    cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    time.sleep(0.3)
+    got = [fate(s) for s in cs]
+    if got == ["open", "open", "open", "closed"]:
+        break
+    for s in cs:
+        s.close()
+    time.sleep(0.5)
 assert got == ["open", "open", "open", "closed"], got
 o = socket.socket(); o.bind(("127.0.0.2", 0)); o.connect(("127.0.0.1", port))
 assert fate(o) == "open", "another address refused"
