@@ -125,60 +125,113 @@ static void seen_on(row_t *r, int64_t host_id, const char *tier)
 	r->n_tiers++;
 }
 
-int col_req_add(col_req_t *a, int64_t host_id, const char *tier, uint32_t interval_ms,
-                const wire_requests_t *q)
+/* A report's, or a period's, totals from host_id; unlisted: what its unlisted rows could hold. */
+static void add_totals(col_req_t *a, int64_t host_id, uint32_t reports, uint64_t total,
+                       uint64_t bytes, uint64_t malformed, const uint64_t *by_status,
+                       uint64_t unlisted)
 {
-	double per_s = interval_ms ? 1000.0 / interval_ms : 0;
-
-	if (!q->present)
-		return 0;
-	a->reports++;
+	a->reports += reports;
 	if (a->last_host != host_id) {
 		a->last_host = host_id;
 		a->hosts++;
 	}
-	a->total += q->total;
-	a->bytes += q->bytes;
-	a->malformed += q->malformed;
+	a->total += total;
+	a->bytes += bytes;
+	a->malformed += malformed;
 	for (int c = 0; c < WIRE_REQ_NCLASS; c++)
-		a->by_status[c] += q->by_status[c];
-	a->unlisted_all += a->by_domain ? q->hosts_unlisted_max : q->clients_unlisted_max;
-	if (a->by_domain) {
-		for (size_t i = 0; i < q->n_hosts; i++) {
-			const wire_req_host_t *x = &q->hosts[i];
-			row_t *r = row_of(a, x->host, strlen(x->host));
+		a->by_status[c] += by_status[c];
+	a->unlisted_all += unlisted;
+}
 
-			if (r == NULL)
-				return -ENOMEM;
-			r->requests += x->requests;
-			r->error += x->error;
-			r->unlisted_listed += q->hosts_unlisted_max;
-			seen_on(r, host_id, tier);
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < q->n_clients; i++) {
-		const wire_req_client_t *x = &q->clients[i];
-		unsigned char key[17] = {x->ip.len};
-		row_t *r;
+static int add_host(col_req_t *a, int64_t host_id, const char *tier, const wire_req_host_t *x,
+                    uint64_t unlisted_listed)
+{
+	row_t *r = row_of(a, x->host, strlen(x->host));
 
-		memcpy(key + 1, x->ip.b, x->ip.len);
-		if ((r = row_of(a, key, 1u + x->ip.len)) == NULL)
-			return -ENOMEM;
-		r->requests += x->requests;
-		r->error += x->error;
-		r->unlisted_listed += q->clients_unlisted_max;
-		for (int c = 0; c < WIRE_REQ_NCLASS; c++)
-			r->by_status[c] += x->by_status[c];
-		r->bytes += x->bytes;
-		if (x->user_agents > r->user_agents)
-			r->user_agents = x->user_agents;
-		r->ua_capped |= x->user_agents_capped;
-		seen_on(r, host_id, tier);
-		if ((double)x->requests * per_s > r->rate_host)
-			r->rate_host = (double)x->requests * per_s;
-	}
+	if (r == NULL)
+		return -ENOMEM;
+	r->requests += x->requests;
+	r->error += x->error;
+	r->unlisted_listed += unlisted_listed;
+	seen_on(r, host_id, tier);
 	return 0;
+}
+
+/* A client's requests, of a report or a period whose busiest report had `rate`. */
+static int add_client(col_req_t *a, int64_t host_id, const char *tier, const wire_req_client_t *x,
+                      uint64_t unlisted_listed, double rate)
+{
+	unsigned char key[17] = {x->ip.len};
+	row_t *r;
+
+	memcpy(key + 1, x->ip.b, x->ip.len);
+	if ((r = row_of(a, key, 1u + x->ip.len)) == NULL)
+		return -ENOMEM;
+	r->requests += x->requests;
+	r->error += x->error;
+	r->unlisted_listed += unlisted_listed;
+	for (int c = 0; c < WIRE_REQ_NCLASS; c++)
+		r->by_status[c] += x->by_status[c];
+	r->bytes += x->bytes;
+	if (x->user_agents > r->user_agents)
+		r->user_agents = x->user_agents;
+	r->ua_capped |= x->user_agents_capped;
+	seen_on(r, host_id, tier);
+	if (rate > r->rate_host)
+		r->rate_host = rate;
+	return 0;
+}
+
+int col_req_add(col_req_t *a, int64_t host_id, const char *tier, uint32_t interval_ms,
+                const wire_requests_t *q)
+{
+	int err = 0;
+
+	if (!q->present)
+		return 0;
+	add_totals(a, host_id, 1, q->total, q->bytes, q->malformed, q->by_status,
+	           a->by_domain ? q->hosts_unlisted_max : q->clients_unlisted_max);
+	if (a->by_domain) {
+		for (size_t i = 0; i < q->n_hosts && err == 0; i++)
+			err = add_host(a, host_id, tier, &q->hosts[i], q->hosts_unlisted_max);
+		return err;
+	}
+	for (size_t i = 0; i < q->n_clients && err == 0; i++)
+		err = add_client(a, host_id, tier, &q->clients[i], q->clients_unlisted_max,
+		                 col_req_rate(q->clients[i].requests, interval_ms));
+	return err;
+}
+
+int col_req_add_roll(col_req_t *a, int64_t host_id, const char *tier, const col_roll_req_t *q)
+{
+	int err = 0;
+
+	if (q->reports == 0)
+		return 0;
+	/*
+	 * An IP the period did not list could have its unlisted bound and what a
+	 * dropped one had beyond it; one it listed, what its reports did not
+	 * list and its own excess (reqroll.h): both in the terms of the raw sums.
+	 */
+	uint64_t d = a->by_domain ? q->hosts_dropped : q->clients_dropped;
+
+	add_totals(a, host_id, q->reports, q->total, q->bytes, q->malformed, q->by_status,
+	           (a->by_domain ? q->hosts_unlisted : q->clients_unlisted) + d);
+	if (a->by_domain) {
+		for (size_t i = 0; i < q->n_hosts && err == 0; i++) {
+			const col_roll_rhost_t *x = &q->hosts[i];
+
+			err = add_host(a, host_id, tier, &x->h, x->unlisted_listed + d - x->excess);
+		}
+		return err;
+	}
+	for (size_t i = 0; i < q->n_clients && err == 0; i++) {
+		const col_roll_client_t *x = &q->clients[i];
+
+		err = add_client(a, host_id, tier, &x->c, x->unlisted_listed + d - x->excess,
+		                 col_req_rate(x->busy_requests, x->busy_interval_ms));
+	}
+	return err;
 }
 
 /* What the reports that did not list it could have hidden, on top of what was counted. */

@@ -15,12 +15,13 @@
 
 #include "buf.h"
 #include "query.h"
+#include "reqroll.h"
 
 typedef struct col_req col_req_t;
 
 /*
  * The suspects and the summary weigh the requests of their window's last
- * hour at most: raw reports (a rate is a report's), not rollups.
+ * hour at most (a rate is the busiest report's: the minute rollups keep it).
  */
 #define COL_REQ_WINDOW_MAX_MS 3600000
 #define COL_SUMMARY_REQUESTERS 5
@@ -35,6 +36,12 @@ void col_req_free(col_req_t *a);
  */
 int col_req_add(col_req_t *a, int64_t host_id, const char *tier, uint32_t interval_ms,
                 const wire_requests_t *q);
+
+/*
+ * One host's period (a minute rollup, reqroll.h), merged as its reports
+ * would be; fed in host order with the host's raw reports.  0 or -ENOMEM.
+ */
+int col_req_add_roll(col_req_t *a, int64_t host_id, const char *tier, const col_roll_req_t *q);
 
 /* The rows, heaviest first, at most o->limit; table, csv or json.  0 or -ENOMEM. */
 int col_req_render(col_req_t *a, const col_qopts_t *o, fs_buf_t *b);

@@ -42,12 +42,19 @@ enum {
 	ST_HOUR_LOCK, ST_N
 };
 
-/* A host's top-list minute (?1 host, ?2 minute), also run by the migration to schema 4. */
+/* A host's top-list minute (?1 host, ?2 minute), as the migration to schema 4 has it. */
 #define TOP_GET_SQL "SELECT top FROM rollup_top_minute WHERE t = ?2 AND host_id = ?1"
 #define TOP_PUT_SQL \
 	"INSERT INTO rollup_top_minute (host_id, t, top) VALUES (?1, ?2, ?3)" \
 	" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top"
+/* ... and with its requests, since schema 9 (PostgreSQL's 6). */
+#define MINUTE_GET_SQL "SELECT top, requests FROM rollup_top_minute WHERE t = ?2 AND host_id = ?1"
+#define MINUTE_PUT_SQL \
+	"INSERT INTO rollup_top_minute (host_id, t, top, requests) VALUES (?1, ?2, ?3, ?4)" \
+	" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top, requests = excluded.requests"
 #define SCHEMA_TOP_MINUTE 4   /* the version that adds rollup_top_minute */
+#define SCHEMA_REQ_MINUTE 9   /* ... and its requests; PostgreSQL's: */
+#define PG_SCHEMA_REQ_MINUTE 6
 
 /* The Hello, with the dialect's two-argument maximum (SQLite's max(), PostgreSQL's GREATEST). */
 #define HELLO_SQL(max) \
@@ -98,8 +105,8 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_PRUNE_TIER] = "DELETE FROM rollup_tier_minute WHERE t < ?1",
 	[ST_PRUNE_MINUTE] = "DELETE FROM rollup_minute WHERE t < ?1",
 	[ST_PRUNE_HOUR] = "DELETE FROM rollup_hour WHERE t < ?1",
-	[ST_TOP_GET] = TOP_GET_SQL,
-	[ST_TOP_PUT] = TOP_PUT_SQL,
+	[ST_TOP_GET] = MINUTE_GET_SQL,
+	[ST_TOP_PUT] = MINUTE_PUT_SQL,
 	[ST_PRUNE_TOP] = "DELETE FROM rollup_top_minute WHERE t < ?1",
 	[ST_DIRTY_MARK] = "INSERT INTO rollup_dirty_hour (t) VALUES (?1) ON CONFLICT DO NOTHING",
 	[ST_DIRTY_DUE] = "SELECT t FROM rollup_dirty_hour WHERE t <= ?1 ORDER BY t LIMIT ?2",
@@ -183,7 +190,7 @@ struct db {
 	uint32_t names_at_begin; /* n_names when the transaction began */
 	uint32_t names_at_job;   /* n_names at the last db_job_begin() */
 
-	fs_buf_t top, lis, cnt, ports, reqs, roll;  /* packed columns, reused */
+	fs_buf_t top, lis, cnt, ports, reqs, roll, roll_req;  /* packed columns, reused */
 	fs_buf_t json;
 	int64_t dirty_hour;      /* marked in this transaction (INT64_MIN: none yet) */
 	db_parts_t parts;        /* PostgreSQL's day partitions of reports */
@@ -300,38 +307,49 @@ static void hosts_forget(db_t *db)
 /* ---- the minute rollups of top lists (schema/004_top_minute.sql) ---------- */
 
 /*
- * Merges a report's top list (collected at at_ms) into its host's minute
- * row, with the statements ST_TOP_GET and ST_TOP_PUT.  A row that does not
- * decode starts over: it only indexes the raw reports, which stay the
- * truth, and refusing every later report of that minute would be worse.
+ * Merges a report's top list (collected at at_ms) and, with q, its requests
+ * over interval_ms into its host's minute row, with the statements get and
+ * put: MINUTE_GET_SQL and MINUTE_PUT_SQL, or without q those of schema 4
+ * (TOP_GET_SQL, TOP_PUT_SQL).  A column that does not decode starts over:
+ * it only indexes the raw reports, which stay the truth, and refusing
+ * every later report of that minute would be worse.
  */
 static int top_minute_add(db_t *db, sq_stmt_t *get, sq_stmt_t *put, int64_t host,
-                          const wire_top_t *top, int64_t at_ms)
+                          const wire_top_t *top, const wire_requests_t *q, uint32_t interval_ms,
+                          int64_t at_ms)
 {
 	col_roll_top_t r = {0};
+	col_roll_req_t rq = {0};
 	int64_t t = db__floor(at_ms, 60000);
 	int rc;
 
 	sq_bind_i64(get, 1, host);
 	sq_bind_i64(get, 2, t);
 	if ((rc = sq_step(get)) == SQ_ROW) {
-		rc = db_roll_top_unpack(sq_blob(get, 0),
-		                        sq_bytes(get, 0), &r) == -ENOMEM
+		rc = db_roll_top_unpack(sq_blob(get, 0), sq_bytes(get, 0), &r) == -ENOMEM ||
+		             (q && db_roll_req_unpack(sq_blob(get, 1), sq_bytes(get, 1), &rq) == -ENOMEM)
 		             ? -ENOMEM : 0;
 	} else if (rc == SQ_DONE) {
 		rc = 0;
 	}
 	sq_reset(get);
-	if (rc == 0 && col_roll_top_add(&r, top, at_ms) < 0)
+	if (rc == 0 && (col_roll_top_add(&r, top, at_ms) < 0 ||
+	                (q && col_roll_req_add(&rq, q, interval_ms) < 0)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = pack_rc(db, db_roll_top_pack(&db->roll, &r), "top-list minute: ip length not 4 or 16");
+	if (rc == 0 && q)
+		rc = pack_rc(db, db_roll_req_pack(&db->roll_req, &rq),
+		             "requests minute: ip length not 4 or 16, or a host name not 1-255 bytes");
 	col_roll_top_close(&r);
+	col_roll_req_close(&rq);
 	if (rc != 0)
 		return rc;
 	sq_bind_i64(put, 1, host);
 	sq_bind_i64(put, 2, t);
 	bind_blob(put, 3, &db->roll);
+	if (q)
+		bind_blob(put, 4, &db->roll_req);
 	return sq_run(put);
 }
 
@@ -356,8 +374,7 @@ static int top_minute_backfill(db_t *db)
 		}
 		if (err < 0)
 			continue;   /* a malformed list is no evidence; the query skips it too */
-		rc = top_minute_add(db, get, put, sq_i64(all, 0), &top,
-		                    sq_i64(all, 1));
+		rc = top_minute_add(db, get, put, sq_i64(all, 0), &top, NULL, 0, sq_i64(all, 1));
 		free(top.ips);
 		if (rc != 0)
 			break;
@@ -370,6 +387,75 @@ out:
 		         sq_errmsg(db->h));
 	sq_finalize(all);
 	sq_finalize(get);
+	sq_finalize(put);
+	return rc;
+}
+
+/* The requests of one host's minute, built by req_minute_backfill(). */
+static int req_minute_put(db_t *db, sq_stmt_t *put, int64_t host, int64_t t,
+                          const col_roll_req_t *rq)
+{
+	int rc = pack_rc(db, db_roll_req_pack(&db->roll_req, rq), "requests minute: not packable");
+
+	if (rc != 0)
+		return rc;
+	sq_bind_i64(put, 1, host);
+	sq_bind_i64(put, 2, t);
+	bind_blob(put, 3, &db->roll_req);
+	return sq_run(put);
+}
+
+/*
+ * The migration to SCHEMA_REQ_MINUTE: the requests of the minute rows from
+ * the reports already stored (each report's minute row is there since
+ * schema 4), a host's minutes in order, one minute in memory.
+ */
+static int req_minute_backfill(db_t *db)
+{
+	sq_stmt_t *all = NULL, *put = NULL;
+	col_roll_req_t rq = {0};
+	int64_t host = 0, t = 0;
+	int rc;
+
+	if ((rc = sq_prepare(db->h, "SELECT host_id, collected_at_ms, interval_ms, requests"
+	                            " FROM reports WHERE requests IS NOT NULL"
+	                            " ORDER BY host_id, collected_at_ms", &all)) != 0 ||
+	    (rc = sq_prepare(db->h, "UPDATE rollup_top_minute SET requests = ?3"
+	                            " WHERE host_id = ?1 AND t = ?2", &put)) != 0)
+		goto out;
+	while ((rc = sq_step(all)) == SQ_ROW) {
+		int64_t h = sq_i64(all, 0), m = db__floor(sq_i64(all, 1), 60000);
+		wire_requests_t q;
+		int err = db_requests_unpack(sq_blob(all, 3), sq_bytes(all, 3), &q);
+
+		if (err == -ENOMEM) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (err < 0)
+			continue;   /* a malformed column is no evidence; the queries skip it too */
+		if (rq.reports > 0 && (h != host || m != t)) {
+			err = req_minute_put(db, put, host, t, &rq);
+			col_roll_req_close(&rq);
+		}
+		host = h;
+		t = m;
+		if (err == 0 && col_roll_req_add(&rq, &q, (uint32_t)sq_i64(all, 2)) < 0)
+			err = -ENOMEM;
+		wire_requests_close(&q);
+		if (err != 0) {
+			rc = err;
+			break;
+		}
+	}
+	if (rc == SQ_DONE)
+		rc = rq.reports > 0 ? req_minute_put(db, put, host, t, &rq) : 0;
+out:
+	if (rc != 0 && db->msg[0] == '\0')
+		snprintf(db->msg, sizeof(db->msg), "building the requests' minutes: %s",
+		         sq_errmsg(db->h));
+	col_roll_req_close(&rq);
+	sq_finalize(all);
 	sq_finalize(put);
 	return rc;
 }
@@ -585,8 +671,12 @@ static int migrated(void *ctx, int version)
 {
 	db_t *db = ctx;
 
-	if (sq_kind(db->h) == SQ_SQLITE && version == SCHEMA_TOP_MINUTE)
+	bool pg = sq_kind(db->h) == SQ_PG;
+
+	if (!pg && version == SCHEMA_TOP_MINUTE)
 		return top_minute_backfill(db);
+	if (version == (pg ? PG_SCHEMA_REQ_MINUTE : SCHEMA_REQ_MINUTE))
+		return req_minute_backfill(db);
 	return 0;
 }
 
@@ -763,6 +853,7 @@ void db_close(db_t *db)
 	fs_buf_close(&db->cnt);
 	fs_buf_close(&db->json);
 	fs_buf_close(&db->roll);
+	fs_buf_close(&db->roll_req);
 	free(db);
 }
 
@@ -1317,7 +1408,7 @@ static int store_now(db_t *db, int64_t host, const wire_report_t *r, int64_t rec
 	    (rc = put_rollup(db, ST_ROLL_HOUR, host, v,
 	                     db__floor(r->collected_at_ms, 3600000))) != 0 ||
 	    (rc = top_minute_add(db, db->st[ST_TOP_GET], db->st[ST_TOP_PUT], host, &r->top,
-	                         r->collected_at_ms)) != 0)
+	                         &r->requests, r->interval_ms, r->collected_at_ms)) != 0)
 		return rc;
 	return mark_dirty(db, db__floor(r->collected_at_ms, 3600000));
 }

@@ -153,6 +153,18 @@ static void put_classes(fs_buf_t *b, const uint64_t *v)
 		put_var(b, v[i]);
 }
 
+/* A host name: a length byte (1..255) and its bytes; false for one the format cannot hold. */
+static bool put_name(fs_buf_t *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 255)
+		return false;
+	put_u8(b, (uint8_t)n);
+	put_mem(b, s, n);
+	return true;
+}
+
 int db_requests_pack(fs_buf_t *b, const wire_requests_t *q)
 {
 	if (!q->present) {
@@ -183,14 +195,55 @@ int db_requests_pack(fs_buf_t *b, const wire_requests_t *q)
 	put_var(b, q->hosts_unlisted_max);
 	put_var(b, q->n_hosts);
 	for (size_t i = 0; i < q->n_hosts; i++) {
-		size_t n = q->hosts[i].host ? strlen(q->hosts[i].host) : 0;
-
-		if (n == 0 || n > 255)
+		if (!put_name(b, q->hosts[i].host))
 			return -EINVAL;
-		put_u8(b, (uint8_t)n);
-		put_mem(b, q->hosts[i].host, n);
 		put_var(b, q->hosts[i].requests);
 		put_var(b, q->hosts[i].error);
+	}
+	return b->err;
+}
+
+int db_roll_req_pack(fs_buf_t *b, const col_roll_req_t *q)
+{
+	if (q->reports == 0) {
+		fs_buf_reset(b);
+		return 0;
+	}
+	put_start(b, DB_PACK_FORMAT);
+	put_var(b, q->reports);
+	put_var(b, q->total);
+	put_classes(b, q->by_status);
+	put_var(b, q->bytes);
+	put_var(b, q->malformed);
+	put_var(b, q->clients_unlisted);
+	put_var(b, q->clients_dropped);
+	put_var(b, q->n_clients);
+	for (size_t i = 0; i < q->n_clients; i++) {
+		const col_roll_client_t *e = &q->clients[i];
+
+		if (!put_ip(b, &e->c.ip, false))
+			return -EINVAL;
+		put_var(b, e->c.requests);
+		put_var(b, e->c.error);
+		put_classes(b, e->c.by_status);
+		put_var(b, e->c.bytes);
+		put_var(b, e->c.user_agents);
+		put_u8(b, e->c.user_agents_capped);
+		put_var(b, e->unlisted_listed);
+		put_var(b, e->excess);
+		put_var(b, e->busy_requests);
+		put_var(b, e->busy_interval_ms);
+	}
+	put_var(b, q->hosts_unlisted);
+	put_var(b, q->hosts_dropped);
+	put_var(b, q->n_hosts);
+	for (size_t i = 0; i < q->n_hosts; i++) {
+		if (!put_name(b, q->hosts[i].h.host))
+			return -EINVAL;
+		put_var(b, q->hosts[i].h.requests);
+		put_var(b, q->hosts[i].h.error);
+		put_var(b, q->hosts[i].unlisted_listed);
+		put_var(b, q->hosts[i].excess);
 	}
 	return b->err;
 }
@@ -509,6 +562,28 @@ static void get_classes(rd_t *r, uint64_t *v)
 		v[i] = get_var(r);
 }
 
+/* A host name put_name() wrote, into *out (new; NULL when r goes bad).  0 or -ENOMEM. */
+static int get_name(rd_t *r, char **out)
+{
+	uint8_t n = get_u8(r);
+
+	*out = NULL;
+	if (r->bad || n == 0 || (size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		return 0;
+	}
+	if ((*out = malloc((size_t)n + 1)) == NULL)
+		return -ENOMEM;
+	get_mem(r, *out, n);
+	(*out)[n] = '\0';
+	if (memchr(*out, '\0', n) != NULL) {
+		free(*out);
+		*out = NULL;
+		r->bad = true;
+	}
+	return 0;
+}
+
 int db_requests_unpack(const void *blob, size_t len, wire_requests_t *out)
 {
 	rd_t r;
@@ -555,21 +630,12 @@ int db_requests_unpack(const void *blob, size_t len, wire_requests_t *out)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n && !r.bad; i++) {
-		uint8_t hl = get_u8(&r);
-		char *h;
-
-		if (hl == 0 || (size_t)(r.end - r.p) < hl) {
-			r.bad = true;
-			break;
-		}
-		if ((h = malloc((size_t)hl + 1)) == NULL) {
+		if (get_name(&r, &out->hosts[i].host) < 0) {
 			wire_requests_close(out);
 			return -ENOMEM;
 		}
-		get_mem(&r, h, hl);
-		h[hl] = '\0';
-		out->hosts[i].host = h;
-		r.bad |= memchr(h, '\0', hl) != NULL;
+		if (r.bad)
+			break;
 		out->n_hosts = i + 1;
 		out->hosts[i].requests = get_var(&r);
 		out->hosts[i].error = get_var(&r);
@@ -732,4 +798,81 @@ int db_roll_top_unpack(const void *blob, size_t len, col_roll_top_t *out)
 bad:
 	col_roll_top_close(out);
 	return -EBADMSG;
+}
+
+int db_roll_req_unpack(const void *blob, size_t len, col_roll_req_t *out)
+{
+	rd_t r;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!rd_start(&r, blob, len, DB_PACK_FORMAT))
+		return 0;
+	out->reports = get_u32(&r);
+	out->total = get_var(&r);
+	get_classes(&r, out->by_status);
+	out->bytes = get_var(&r);
+	out->malformed = get_var(&r);
+	out->clients_unlisted = get_var(&r);
+	out->clients_dropped = get_var(&r);
+	/* An address (5 bytes at least), fourteen varints and a flag. */
+	n = get_count(&r, 20);
+	if (r.bad || n > COL_ROLL_REQ_MAX || out->reports == 0)
+		goto bad;
+	if (n > 0 && (out->clients = calloc(n, sizeof(*out->clients))) == NULL)
+		goto nomem;
+	out->cap_clients = n;
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		col_roll_client_t *e = &out->clients[i];
+		uint8_t capped;
+
+		get_ip(&r, &e->c.ip, false);
+		e->c.requests = get_var(&r);
+		e->c.error = get_var(&r);
+		get_classes(&r, e->c.by_status);
+		e->c.bytes = get_var(&r);
+		e->c.user_agents = get_u32(&r);
+		capped = get_u8(&r);
+		e->c.user_agents_capped = capped == 1;
+		e->unlisted_listed = get_var(&r);
+		e->excess = get_var(&r);
+		e->busy_requests = get_var(&r);
+		e->busy_interval_ms = get_u32(&r);
+		/* In IP order, each once; its bounds within the period's. */
+		r.bad |= capped > 1 || e->unlisted_listed > out->clients_unlisted ||
+		         e->excess > out->clients_dropped ||
+		         (i > 0 && col_roll_ip_cmp(&out->clients[i - 1].c.ip, &e->c.ip) >= 0);
+		out->n_clients = i + 1;
+	}
+	out->hosts_unlisted = get_var(&r);
+	out->hosts_dropped = get_var(&r);
+	n = r.bad ? 0 : get_count(&r, 6);
+	if (r.bad || n > COL_ROLL_REQ_MAX)
+		goto bad;
+	if (n > 0 && (out->hosts = calloc(n, sizeof(*out->hosts))) == NULL)
+		goto nomem;
+	out->cap_hosts = n;
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		col_roll_rhost_t *e = &out->hosts[i];
+
+		if (get_name(&r, &e->h.host) < 0)
+			goto nomem;
+		if (r.bad)
+			break;
+		out->n_hosts = i + 1;
+		e->h.requests = get_var(&r);
+		e->h.error = get_var(&r);
+		e->unlisted_listed = get_var(&r);
+		e->excess = get_var(&r);
+		r.bad |= e->unlisted_listed > out->hosts_unlisted || e->excess > out->hosts_dropped ||
+		         (i > 0 && strcmp(out->hosts[i - 1].h.host, e->h.host) >= 0);
+	}
+	if (rd_done(&r))
+		return 0;
+bad:
+	col_roll_req_close(out);
+	return -EBADMSG;
+nomem:
+	col_roll_req_close(out);
+	return -ENOMEM;
 }

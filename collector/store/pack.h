@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "report.h"
+#include "reqroll.h"
 #include "toproll.h"
 
 /*
@@ -67,6 +68,15 @@ int db_ports_unpack(const void *blob, size_t len, wire_ports_t *out);
 int db_requests_pack(fs_buf_t *b, const wire_requests_t *q);
 /* 0 (out->present false for NULL), -EBADMSG or -ENOMEM; out owns its arrays. */
 int db_requests_unpack(const void *blob, size_t len, wire_requests_t *out);
+
+/*
+ * A host's minute of requests (rollup_top_minute.requests, schema/009):
+ * the totals, each listed client and host with what bounds it and each
+ * client's busiest report.  NULL when the minute's reports carried none.
+ */
+int db_roll_req_pack(fs_buf_t *b, const col_roll_req_t *q);
+/* 0 (out->reports 0 for NULL), -EBADMSG or -ENOMEM; col_roll_req_close() frees *out. */
+int db_roll_req_unpack(const void *blob, size_t len, col_roll_req_t *out);
 
 /* A report's listeners, in order; NULL when n is 0. */
 int db_listeners_pack(fs_buf_t *b, const wire_listener_t *l, size_t n);

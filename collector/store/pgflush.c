@@ -221,13 +221,14 @@ static void tier_sql(char *sql, size_t len)
 
 static const char *const fixed_sql[S_N] = {
 	[S_TOP_GET] =
-		"SELECT m.host_id, m.t, m.top FROM rollup_top_minute m"
+		"SELECT m.host_id, m.t, m.top, m.requests FROM rollup_top_minute m"
 		" JOIN unnest(?1::bigint[], ?2::bigint[]) AS k (h, t)"
 		" ON m.host_id = k.h AND m.t = k.t FOR UPDATE OF m",
 	[S_TOP_PUT] =
-		"INSERT INTO rollup_top_minute (host_id, t, top)"
-		" SELECT * FROM unnest(?1::bigint[], ?2::bigint[], ?3::bytea[])"
-		" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top",
+		"INSERT INTO rollup_top_minute (host_id, t, top, requests)"
+		" SELECT * FROM unnest(?1::bigint[], ?2::bigint[], ?3::bytea[], ?4::bytea[])"
+		" ON CONFLICT (t, host_id) DO UPDATE SET top = excluded.top,"
+		" requests = excluded.requests",
 	[S_SEEN] =
 		"UPDATE hosts h SET last_seen_ms = GREATEST(h.last_seen_ms, v.seen),"
 		" last_seq = GREATEST(h.last_seq, v.seq), last_collected_ms = CASE"
@@ -545,16 +546,17 @@ out:
 }
 
 /*
- * The top-list minutes: each touched row read (locked), the minute's stored
- * reports merged into it in their order, written back.  A row that does not
- * decode starts over, as db.c's top_minute_add() does.
+ * The minute rows of top lists and requests: each touched row read (locked),
+ * the minute's stored reports merged into it in their order, written back.
+ * A column that does not decode starts over, as db.c's top_minute_add() does.
  */
 static int top_minutes(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint8_t *isnew,
                        gkey_t *keys)
 {
 	size_t m = group_keys(p, n, isnew, 60000, keys), groups = 0, at, g = 0;
 	col_roll_top_t *roll;
-	fs_buf_t packed = FS_BUF_INIT;
+	col_roll_req_t *rq;
+	fs_buf_t packed = FS_BUF_INIT, packed_req = FS_BUF_INIT;
 	sq_stmt_t *st;
 	int rc;
 
@@ -564,7 +566,11 @@ static int top_minutes(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint
 		return 0;
 	if ((gk = group_heads(keys, m, &groups)) == NULL)
 		return -ENOMEM;
-	if ((roll = calloc(groups, sizeof(*roll))) == NULL) {
+	roll = calloc(groups, sizeof(*roll));
+	rq = calloc(groups, sizeof(*rq));
+	if (roll == NULL || rq == NULL) {
+		free(roll);
+		free(rq);
 		free(gk);
 		return -ENOMEM;
 	}
@@ -574,7 +580,8 @@ static int top_minutes(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint
 	while ((rc = sq_step(st)) == SQ_ROW) {
 		g = group_find(gk, groups, sq_i64(st, 0), sq_i64(st, 1));
 		if (g < groups &&
-		    db_roll_top_unpack(sq_blob(st, 2), sq_bytes(st, 2), &roll[g]) == -ENOMEM) {
+		    (db_roll_top_unpack(sq_blob(st, 2), sq_bytes(st, 2), &roll[g]) == -ENOMEM ||
+		     db_roll_req_unpack(sq_blob(st, 3), sq_bytes(st, 3), &rq[g]) == -ENOMEM)) {
 			rc = -ENOMEM;
 			break;
 		}
@@ -582,30 +589,37 @@ static int top_minutes(db_pgflush_t *f, const db_pend_t *p, size_t n, const uint
 	sq_reset(st);
 	if (rc < 0)
 		goto out;
-	open_arrays(f, 3);
+	open_arrays(f, 4);
 	for (at = 0, g = 0; at < m && rc >= 0; at += run_len(keys, m, at), g++) {
 		size_t len = run_len(keys, m, at);
 
 		for (size_t k = 0; k < len && rc >= 0; k++) {
 			const wire_report_t *r = p[keys[at + k].i].r;
 
-			rc = col_roll_top_add(&roll[g], &r->top, r->collected_at_ms);
+			if ((rc = col_roll_top_add(&roll[g], &r->top, r->collected_at_ms)) == 0)
+				rc = col_roll_req_add(&rq[g], &r->requests, r->interval_ms);
 		}
-		if (rc >= 0 && (rc = db_roll_top_pack(&packed, &roll[g])) >= 0) {
+		if (rc >= 0 && (rc = db_roll_top_pack(&packed, &roll[g])) >= 0 &&
+		    (rc = db_roll_req_pack(&packed_req, &rq[g])) >= 0) {
 			arr_i64(&f->a[0], keys[at].host);
 			arr_i64(&f->a[1], keys[at].t);
 			arr_bytes(&f->a[2], (const uint8_t *)packed.p, packed.len);
+			arr_bytes(&f->a[3], (const uint8_t *)packed_req.p, packed_req.len);
 		}
 	}
 	st = f->st[S_TOP_PUT];
-	if (rc >= 0 && (rc = bind_arrays(f, st, 3)) >= 0)
+	if (rc >= 0 && (rc = bind_arrays(f, st, 4)) >= 0)
 		rc = sq_run(st);
 out:
-	for (g = 0; g < groups; g++)
+	for (g = 0; g < groups; g++) {
 		col_roll_top_close(&roll[g]);
+		col_roll_req_close(&rq[g]);
+	}
 	free(roll);
+	free(rq);
 	free(gk);
 	fs_buf_close(&packed);
+	fs_buf_close(&packed_req);
 	return rc < 0 ? rc : 0;
 }
 

@@ -819,30 +819,59 @@ static int trend_port(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o
 	return err;
 }
 
-/* The access logs' requests of every report in the window of the hosts asked for, into a. */
+/*
+ * The access logs' requests of the window (now - since, now] of the hosts
+ * asked for, into a: its whole minutes from the minute rows (rollup_top_minute
+ * .requests), its partial minutes at either end from the raw reports, all of
+ * a host's rows together (col_req_add()'s order), which adds up exactly as all
+ * the raw reports would.
+ */
 static int requests_window(db_reader_t *rd, const hostset_t *hs, const col_qopts_t *o,
                            col_req_t *a)
 {
 	static const char sql[] =
-		"SELECT host_id, interval_ms, requests FROM reports WHERE collected_at_ms > ?1"
-		" AND collected_at_ms <= ?2 AND requests IS NOT NULL ORDER BY host_id";
+		"SELECT host_id, 0, interval_ms, requests FROM reports"
+		" WHERE ((collected_at_ms > ?1 AND collected_at_ms < ?3)"
+		" OR (collected_at_ms >= ?4 AND collected_at_ms <= ?2)) AND requests IS NOT NULL"
+		" UNION ALL SELECT host_id, 1, 0, requests FROM rollup_top_minute"
+		" WHERE t >= ?3 AND t < ?4 AND requests IS NOT NULL ORDER BY 1";
+	int64_t lo = o->now_ms - o->since_ms, hi = o->now_ms;
+	/* The whole minutes [m0, m1) within (lo, hi]; none when m0 >= m1. */
+	int64_t m0 = minute_ceil(lo + 1), m1 = db__floor(hi + 1, 60000);
 	sq_stmt_t *st;
 	int rc, err = 0;
 
+	if (m0 >= m1)
+		m0 = m1 = hi + 1;
 	if ((rc = sq_prepare(rd->h, sql, &st)) != 0)
 		return rd_fail(rd, rc);
-	sq_bind_i64(st, 1, o->now_ms - o->since_ms);
-	sq_bind_i64(st, 2, o->now_ms);
+	sq_bind_i64(st, 1, lo);
+	sq_bind_i64(st, 2, hi);
+	sq_bind_i64(st, 3, m0);
+	sq_bind_i64(st, 4, m1);
 	while (err == 0 && (rc = sq_step(st)) == SQ_ROW) {
 		const col_host_t *h = host_by_id(hs, sq_i64(st, 0));
-		wire_requests_t q;
+		const void *p = sq_blob(st, 3);
+		size_t len = sq_bytes(st, 3);
 
 		if (!host_wanted(h, o, false))
 			continue;
-		if (db_requests_unpack(sq_blob(st, 2), sq_bytes(st, 2), &q) < 0)
-			continue;   /* a corrupt one costs its report, not the answer */
-		err = col_req_add(a, h->id, h->tier, (uint32_t)sq_i64(st, 1), &q);
-		wire_requests_close(&q);
+		/* A corrupt column costs its report or minute, not the answer. */
+		if (sq_i64(st, 1) == 0) {
+			wire_requests_t q;
+
+			if (db_requests_unpack(p, len, &q) == 0)
+				err = col_req_add(a, h->id, h->tier, (uint32_t)sq_i64(st, 2), &q);
+			wire_requests_close(&q);
+		} else {
+			col_roll_req_t q;
+
+			if ((err = db_roll_req_unpack(p, len, &q)) == 0)
+				err = col_req_add_roll(a, h->id, h->tier, &q);
+			else if (err == -EBADMSG)
+				err = 0;
+			col_roll_req_close(&q);
+		}
 	}
 	if (err == 0 && rc != SQ_DONE && rc != SQ_ROW)
 		err = rd_fail(rd, rc);

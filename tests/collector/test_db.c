@@ -1386,6 +1386,158 @@ static void test_pg_new_day_beside_a_batch(void **state)
 	db_close(dbb);
 }
 
+/* r's requests made anew from x: up to 10 of 16 clients, up to 3 of 5 hosts (owned by r). */
+static void vary_requests(wire_report_t *r, uint32_t *x)
+{
+	static const char *const names[] = {"a.example", "b.example", "c.example", "d.example",
+	                                    "e.example"};
+	wire_requests_t *q = &r->requests;
+	size_t nc, nh, first;
+
+	wire_requests_close(q);
+	*x = *x * 1103515245u + 12345u;
+	nc = 1 + (*x >> 16) % 10;
+	nh = (*x >> 8) % 4;
+	first = (*x >> 20) % 16;
+	*q = (wire_requests_t){.present = true, .limit = 10, .n_clients = nc, .n_hosts = nh,
+	                       .clients_unlisted_max = (*x >> 4) % 7, .hosts_unlisted_max = *x % 5,
+	                       .bytes = *x, .malformed = *x % 3};
+	q->clients = calloc(nc, sizeof(*q->clients));
+	q->hosts = nh ? calloc(nh, sizeof(*q->hosts)) : NULL;
+	assert_non_null(q->clients);
+	for (size_t i = 0; i < nc; i++) {
+		wire_req_client_t *c = &q->clients[i];
+
+		*x = *x * 1103515245u + 12345u;
+		*c = (wire_req_client_t){.ip = {.len = 4, .b = {198, 51, 100, (uint8_t)(1 + (first + i) % 16)}},
+		                         .user_agents = 1 + (*x >> 16) % 250};
+		c->by_status[WIRE_REQ_2XX] = (*x >> 8) % 700;
+		c->by_status[WIRE_REQ_4XX] = *x % 3 ? 0 : (*x >> 12) % 90;
+		c->requests = c->by_status[WIRE_REQ_2XX] + c->by_status[WIRE_REQ_4XX];
+		c->user_agents_capped = *x % 13 == 0;
+		q->total += c->requests;
+		q->by_status[WIRE_REQ_2XX] += c->by_status[WIRE_REQ_2XX];
+		q->by_status[WIRE_REQ_4XX] += c->by_status[WIRE_REQ_4XX];
+	}
+	for (size_t i = 0; i < nh; i++)
+		q->hosts[i] = (wire_req_host_t){.host = xstrdup(names[(first + i) % 5]),
+		                                .requests = (*x >> (i + 3)) % 4000};
+}
+
+/* What `requests` with opts (name=value, then NULL) answers at now on the database at uri. */
+static char *requests_text(const char *uri, int64_t now, const char *const *opts)
+{
+	db_reader_t *rd;
+	fs_buf_t out = FS_BUF_INIT;
+	col_qopts_t o;
+	const char *why;
+	char err[256], name[32];
+	col_thresholds_t th = {0};
+	col_suspect_cfg_t sus;
+	db_query_cfg_t cfg = {&th, &sus};
+
+	col_suspect_cfg_init(&sus);
+	col_qopts_init(&o, now);
+	o.format = COL_FMT_JSON;
+	for (; *opts; opts++) {
+		const char *eq = strchr(*opts, '=');
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - *opts), *opts);
+		assert_int_equal(col_qopts_set(&o, name, eq + 1, &why), 0);
+	}
+	if (db_reader_open(uri, &rd, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(db_query(rd, col_cmd_find("requests")->id, &o, &cfg, &out, &why), 0);
+	db_reader_close(rd);
+	fs_buf_add(&out, "", 1);
+	assert_int_equal(out.err, 0);
+	return out.p;
+}
+
+/*
+ * The minutes of requests written by PostgreSQL's batch (pgflush.c) and its
+ * report-by-report way answer as SQLite's do for the same reports, over
+ * windows of whole and partial minutes.
+ */
+static void test_pg_requests_as_sqlite(void **state)
+{
+	enum { N = 90 };
+	static const char *const cases[][4] = {
+		{"since=10m", NULL}, {"since=317s", "limit=5", NULL}, {"since=40s", NULL},
+		{"since=1h", "by=domain", NULL}, {"since=125s", "by=domain", NULL},
+	};
+	const int64_t t0 = 20 * 86400000LL + 3 * 60000 + 1234, now = t0 + N * 7000;
+	char dir[] = "/tmp/test_db_req.XXXXXX", lite[64];
+	uint8_t id[2][WIRE_AGENT_ID_LEN];
+	uint32_t x = 11;
+	db_t *pg, *sl;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(lite, sizeof(lite), "%s/lite.db", dir);
+	pg = open_ok(pg_uri());
+	sl = open_ok(lite);
+	for (int a = 0; a < 2; a++) {
+		agent(id[a], a + 1);
+		assert_int_equal(hello(pg, id[a], a ? "web2" : "web1", t0), 0);
+		assert_int_equal(hello(sl, id[a], a ? "web2" : "web1", t0), 0);
+	}
+	/* Host 1 in batches of 15 (pgflush), host 2 report by report; 7 s apart, 5 s after. */
+	for (int a = 0; a < 2; a++) {
+		for (int i = 0; i < N; i += 15) {
+			/* A batch's reports and answers are the writer's until its commit. */
+			wire_report_t r[15];
+			int stored[15];
+
+			if (a == 0)
+				assert_int_equal(db_begin(pg), 0);
+			for (int k = 0; k < 15; k++) {
+				mkreport(&r[k], (uint64_t)(i + k) + 1, t0 + (i + k) * 7000 + a * 5000, 2, 0, 0);
+				r[k].interval_ms = a ? 5000 : 7000;
+				vary_requests(&r[k], &x);
+				if (a == 0)
+					assert_int_equal(db_put_report(pg, id[a], &r[k], r[k].collected_at_ms,
+					                               &stored[k]), 0);
+				else
+					put(pg, id[a], &r[k], 1);
+				put(sl, id[a], &r[k], 1);
+			}
+			if (a == 0)
+				assert_int_equal(db_commit(pg), 0);
+			for (int k = 0; k < 15; k++) {
+				assert_true(a == 1 || stored[k] == 1);
+				wire_report_close(&r[k]);
+			}
+		}
+	}
+	db_close(pg);
+	db_close(sl);
+	assert_int_equal(pg_count("SELECT count(*) FROM reports"), 2 * N);
+	assert_true(pg_count("SELECT count(*) FROM rollup_top_minute WHERE requests IS NOT NULL") > 10);
+	for (int round = 0; round < 2; round++) {
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			char *a = requests_text(pg_uri(), now, cases[c]),
+			     *b = requests_text(lite, now, cases[c]);
+
+			if (strcmp(a, b) != 0)
+				fail_msg("round %d, case %zu:\nPostgreSQL: %s\n    SQLite: %s", round, c, a, b);
+			assert_non_null(strstr(a, "\"requests\":"));
+			free(a);
+			free(b);
+		}
+		/* A database from before pg/006: the migration builds the minutes' requests. */
+		pg_exec("ALTER TABLE rollup_top_minute DROP COLUMN requests;"
+		        " UPDATE fleetstat_schema SET version = 5");
+		db_close(open_ok(pg_uri()));
+	}
+	unlink(lite);
+	snprintf(lite, sizeof(lite), "%s/lite.db-wal", dir);
+	unlink(lite);
+	snprintf(lite, sizeof(lite), "%s/lite.db-shm", dir);
+	unlink(lite);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1416,6 +1568,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pg_host_cert, pg_setup),
 		cmocka_unit_test_setup(test_pg_prune_drops_days, pg_setup),
 		cmocka_unit_test_setup(test_pg_new_day_beside_a_batch, pg_setup),
+		cmocka_unit_test_setup(test_pg_requests_as_sqlite, pg_setup),
 	};
 
 	/* With a cluster (tests/tools/pgcluster.sh run): the PostgreSQL backend alone. */

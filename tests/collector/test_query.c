@@ -520,6 +520,205 @@ static void test_query_top_ips_minutes_equal_raw(void **state)
 	free(g);
 }
 
+/* A report's requests, generated: its clients and hosts kept for the raw merge. */
+typedef struct {
+	int host;
+	int64_t t;
+	uint32_t interval_ms;
+	wire_req_client_t clients[12];
+	wire_req_host_t hosts[4];
+	wire_requests_t q;
+} rgen_t;
+
+static const char *const rnames[] = {"a.example", "b.example", "c.example", "d.example",
+                                     "e.example", "f.example"};
+
+static void rgen(rgen_t *r, uint32_t *x)
+{
+	size_t nc = lcg(x) % 13, nh = lcg(x) % 5, first = lcg(x) % 24, firsth = lcg(x) % 6;
+
+	r->q = (wire_requests_t){.present = true, .limit = 12, .clients = r->clients,
+	                         .n_clients = nc, .hosts = r->hosts, .n_hosts = nh,
+	                         .clients_unlisted_max = lcg(x) % 3 ? lcg(x) % 20 : 0,
+	                         .hosts_unlisted_max = lcg(x) % 30, .bytes = lcg(x),
+	                         .malformed = lcg(x) % 4 ? 0 : lcg(x) % 9};
+	for (size_t i = 0; i < nc; i++) {
+		wire_req_client_t *c = &r->clients[i];
+
+		/* IPs 198.51.100.1..24, distinct in a list: a run from a random start. */
+		*c = client((uint8_t)(1 + (first + i) % 24), 0, 0, 1 + lcg(x) % 300);
+		for (int k = 0; k < WIRE_REQ_NCLASS; k++) {
+			c->by_status[k] = k == WIRE_REQ_2XX ? lcg(x) % 900 : lcg(x) % 4 ? 0 : lcg(x) % 90;
+			c->requests += c->by_status[k];
+		}
+		c->error = lcg(x) % 3 ? 0 : lcg(x) % 10;
+		c->bytes = (uint64_t)lcg(x) * 40;
+		c->user_agents_capped = lcg(x) % 11 == 0;
+		r->q.total += c->requests;
+		for (int k = 0; k < WIRE_REQ_NCLASS; k++)
+			r->q.by_status[k] += c->by_status[k];
+	}
+	for (size_t i = 0; i < nh; i++)
+		r->hosts[i] = (wire_req_host_t){(char *)rnames[(firsth + i) % 6], lcg(x) % 5000,
+		                                lcg(x) % 2 ? 0 : lcg(x) % 7};
+	r->q.total += lcg(x) % 50;
+}
+
+/* Each case of `requests` against the merge of every raw report of its window. */
+static void expect_requests_as_raw(fx_t *f, const rgen_t *g, size_t k, const col_host_t *hosts)
+{
+	static const char *const cases[][4] = {
+		{"since=10m", NULL},
+		{"since=617s", "limit=50", NULL},
+		{"since=45s", NULL},
+		{"since=1h", "tier=db", NULL},
+		{"since=5m", "by=domain", NULL},
+		{"since=1h", "by=domain", "tier=web", NULL},
+		{"since=121s", "limit=3", NULL},
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		col_qopts_t o;
+		col_req_t *a;
+		fs_buf_t want = FS_BUF_INIT;
+		char *got = query_text(f, "requests", cases[c]);
+
+		qopts(cases[c], &o);
+		assert_non_null(a = col_req_new(o.by_domain));
+		for (size_t i = 0; i < k; i++) {
+			const col_host_t *h = &hosts[g[i].host - 1];
+
+			if (g[i].t <= NOW - o.since_ms || g[i].t > NOW ||
+			    (o.tier != NULL && strcmp(o.tier, h->tier) != 0))
+				continue;
+			assert_int_equal(col_req_add(a, h->id, h->tier, g[i].interval_ms, &g[i].q), 0);
+		}
+		assert_int_equal(col_req_render(a, &o, &want), 0);
+		fs_buf_add(&want, "", 1);
+		if (strcmp(got, want.p) != 0)
+			fail_msg("case %zu:\n got: %s\nwant: %s", c, got, want.p);
+		col_req_free(a);
+		fs_buf_close(&want);
+		free(got);
+	}
+}
+
+/*
+ * `requests` over windows of whole minutes (the minute rows) and partial ones
+ * (raw reports) answers what the raw reports alone do, and so after the
+ * migration to schema 9 builds the minutes of the reports stored before it.
+ */
+static void test_query_requests_minutes_equal_raw(void **state)
+{
+	fx_t *f = *state;
+	static const char *const names[] = {"web1", "web2", "db1"};
+	static const char *const tiers[] = {"web", "web", "db"};
+	static const uint32_t intervals[] = {5000, 10000, 15000};
+	enum { PER_HOST = 150, N = 3 * PER_HOST };
+	rgen_t *g = calloc(N, sizeof(*g));
+	col_host_t hosts[3] = {{0}};
+	uint32_t x = 7;
+	size_t k = 0;
+	sqlite3 *h;
+
+	assert_non_null(g);
+	for (int i = 0; i < 3; i++) {
+		host(f, i + 1, names[i], tiers[i]);
+		hosts[i] = (col_host_t){.id = i + 1, .hostname = names[i], .tier = tiers[i]};
+	}
+	/* Each host 20 minutes back to NOW, off the minute by its own phase, at its own interval. */
+	for (int i = 0; i < 3; i++) {
+		int64_t t = NOW - 20 * MIN + 1000 * i + 3;
+
+		for (int j = 0; j < PER_HOST && t <= NOW; j++, k++) {
+			rgen_t *r = &g[k];
+
+			r->host = i + 1;
+			r->t = t;
+			r->interval_ms = intervals[(j + i) % 3];
+			rgen(r, &x);
+			report_requests = &r->q;
+			report_interval = r->interval_ms;
+			report(f, r->host, (uint64_t)j + 1, r->t, 100, 0, 0, NULL, 0, 3, 3, 0);
+			t += 8000;
+		}
+	}
+	report_requests = NULL;
+	expect_requests_as_raw(f, g, k, hosts);
+	/* A database from before schema 9: the migration builds the minutes' requests. */
+	db_close(f->db);
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "ALTER TABLE rollup_top_minute DROP COLUMN requests;"
+	                              " PRAGMA user_version = 8", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(db_open(f->path, &f->db, NULL, 0), 0);
+	expect_requests_as_raw(f, g, k, hosts);
+	free(g);
+}
+
+/*
+ * Past COL_ROLL_REQ_MAX clients in a minute the ones of smallest bound go and
+ * the minute's unlisted bound rises to cover them: every upper bound still
+ * bounds, the kept clients' counts are exact.
+ */
+static void test_roll_req_cap(void **state)
+{
+	wire_req_client_t c[30];
+	wire_requests_t q = {.present = true, .clients = c, .n_clients = 30, .clients_unlisted_max = 2};
+	col_roll_req_t r = {0};
+	col_req_t *raw, *rolled;
+	col_req_ip_t *rv, *wv;
+	size_t rn, wn;
+
+	(void)state;
+	assert_non_null(raw = col_req_new(false));
+	assert_non_null(rolled = col_req_new(false));
+	/* 10 reports of 30 new clients each; client number v made v requests. */
+	for (int k = 0; k < 10; k++) {
+		for (int i = 0; i < 30; i++) {
+			uint32_t v = (uint32_t)(k * 30 + i + 1);
+
+			c[i] = (wire_req_client_t){.ip = {.len = 4, .b = {10, 0, (uint8_t)(v >> 8), (uint8_t)v}},
+			                           .requests = v, .user_agents = 1};
+			c[i].by_status[WIRE_REQ_2XX] = v;
+		}
+		assert_int_equal(col_roll_req_add(&r, &q, 10000), 0);
+		assert_int_equal(col_req_add(raw, 1, "web", 10000, &q), 0);
+	}
+	assert_int_equal(r.reports, 10);
+	assert_int_equal(r.n_clients, COL_ROLL_REQ_MAX);
+	/*
+	 * Report 9 dropped 1..14 (14 - 2 beyond its unlisted bound then), report 10
+	 * 15..44 (42 beyond): an unlisted IP is bounded by 20 + 42 = 62, the raw
+	 * bound of 44 (44 + 18).  The clients of report 10 may have been dropped
+	 * before: 12 more on their bounds.
+	 */
+	assert_int_equal(r.clients_unlisted, 20);
+	assert_int_equal(r.clients_dropped, 42);
+	assert_int_equal(col_req_add_roll(rolled, 1, "web", &r), 0);
+	assert_int_equal(col_req_ips(raw, SIZE_MAX, &rv, &rn), 0);
+	assert_int_equal(col_req_ips(rolled, SIZE_MAX, &wv, &wn), 0);
+	assert_int_equal(rn, 300);
+	assert_int_equal(wn, COL_ROLL_REQ_MAX);
+	for (size_t i = 0; i < rn; i++) {
+		const col_req_ip_t *w = col_req_ip_find(wv, wn, &rv[i].ip);
+
+		if (w == NULL) {
+			assert_true(rv[i].requests <= 44);
+			assert_true(rv[i].upper_bound <= r.clients_unlisted + r.clients_dropped);
+			continue;
+		}
+		assert_int_equal(w->requests, rv[i].requests);
+		assert_int_equal(w->upper_bound, rv[i].upper_bound + (rv[i].requests > 270 ? 12 : 0));
+		assert_true(w->rate == rv[i].rate);
+	}
+	free(rv);
+	free(wv);
+	col_req_free(raw);
+	col_req_free(rolled);
+	col_roll_req_close(&r);
+}
+
 /*
  * Past COL_ROLL_TOP_MAX IPs in a minute the smallest go, and the minute's
  * thresholds rise to their peaks so that they still bound them.
@@ -1207,6 +1406,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_top_ips_since_peaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_top_ips_minutes_equal_raw, setup, teardown),
 		cmocka_unit_test(test_roll_top_cap),
+		cmocka_unit_test_setup_teardown(test_query_requests_minutes_equal_raw, setup, teardown),
+		cmocka_unit_test(test_roll_req_cap),
 		cmocka_unit_test_setup_teardown(test_db_roll_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_suspects_week, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_trend_buckets, setup, teardown),

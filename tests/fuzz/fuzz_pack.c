@@ -137,6 +137,20 @@ static void requests(const uint8_t *data, size_t size, fs_buf_t *b, fs_buf_t *ag
 	wire_requests_close(&q);
 }
 
+static void roll_req(const uint8_t *data, size_t size, fs_buf_t *b, fs_buf_t *again)
+{
+	col_roll_req_t p, q;
+
+	if (db_roll_req_unpack(data, size, &p) < 0)
+		return;
+	if (db_roll_req_pack(b, &p) < 0 || db_roll_req_unpack(b->p, b->len, &q) < 0 ||
+	    q.n_clients != p.n_clients || q.n_hosts != p.n_hosts || db_roll_req_pack(again, &q) < 0)
+		abort();
+	same_again(b, again);
+	col_roll_req_close(&p);
+	col_roll_req_close(&q);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fs_buf_t b = FS_BUF_INIT, again = FS_BUF_INIT;
@@ -147,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	roll_top(data, size, &b, &again);
 	ports(data, size, &b, &again);
 	requests(data, size, &b, &again);
+	roll_req(data, size, &b, &again);
 	fs_buf_close(&b);
 	fs_buf_close(&again);
 	return 0;

@@ -1,0 +1,14 @@
+-- SPDX-License-Identifier: MIT
+-- 009_req_minute.sql: each host's requests merged per minute, beside its top lists, for
+-- `requests`, top-ips, suspects and summary over a window (DESIGN 12).
+--
+-- The writer merges each stored report's requests into its host's minute row in the same
+-- transaction as the top list; the queries read whole minutes from here and the raw reports
+-- only at the window's ends.  `requests` packs (pack.h, db_roll_req_pack()) the minute's
+-- reports, totals by status class, bytes and malformed lines; per client IP (at most 256, in
+-- IP order) its counts, user agents, the unlisted bound of the reports that listed it and its
+-- busiest report (requests and interval: the rate); per requested host the same counts and
+-- bound.  Dropping a client or host past 256 raises the minute's unlisted bound to cover it.
+-- NULL for a minute whose reports carried no requests.  The rows of reports stored before
+-- this migration are built by the collector when it migrates.
+ALTER TABLE rollup_top_minute ADD COLUMN requests BLOB;
