@@ -272,6 +272,10 @@ rc=0
 curl -sf -H "Authorization: Bearer $(cat "$T/http.token")" "$SERVER/metrics" >"$T/metrics.txt" ||
 	fail "GET /metrics"
 promtool check metrics <"$T/metrics.txt" || fail "promtool check metrics"
+# The alerting rules of deploy/prometheus name only metrics that /metrics exports.
+for m in $(grep -o 'fleetstat_[a-z_]*' "$here/../../deploy/prometheus/fleetstat.rules.yml" | sort -u); do
+	grep -q "^# TYPE $m " "$T/metrics.txt" || fail "deploy/prometheus/fleetstat.rules.yml: $m is not exported"
+done
 grep -q '^fleetstat_tier_sockets{tier="web",state="close_wait"} 603$' "$T/metrics.txt" ||
 	fail "metrics: web close_wait"
 grep -Eq '^fleetstat_host_stale\{host="db1",tier="db",id="[0-9]+"\} 1$' "$T/metrics.txt" ||
