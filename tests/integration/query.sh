@@ -276,6 +276,26 @@ promtool check metrics <"$T/metrics.txt" || fail "promtool check metrics"
 for m in $(grep -o 'fleetstat_[a-z_]*' "$here/../../deploy/prometheus/fleetstat.rules.yml" | sort -u); do
 	grep -q "^# TYPE $m " "$T/metrics.txt" || fail "deploy/prometheus/fleetstat.rules.yml: $m is not exported"
 done
+# The Grafana dashboard: JSON, each panel's query valid PromQL (promtool checks them as
+# recording rules, the tier variable at "all") naming only metrics /metrics exports.
+python3 - "$here/../../deploy/grafana/fleetstat.json" "$T/metrics.txt" >"$T/dashboard.rules.yml" \
+	2>"$T/dashboard.err" <<'EOF' ||
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+exported = set(re.findall(r"^# TYPE (\S+) ", open(sys.argv[2]).read(), re.M))
+exprs = [t["expr"] for p in d["panels"] for t in p["targets"]]
+exprs.append(re.sub(r"label_values\((\w+), (\w+)\)", r"count by (\2) (\1)",
+                    d["templating"]["list"][0]["query"]["query"]))
+missing = {m for e in exprs for m in re.findall(r"fleetstat_[a-z_]+", e)} - exported
+if missing:
+    sys.exit("not exported: " + " ".join(sorted(missing)))
+print("groups:\n  - name: dashboard\n    rules:")
+for i, e in enumerate(exprs):
+    print(f"      - record: dashboard:panel{i}\n        expr: {json.dumps(e.replace('$tier', '.*'))}")
+EOF
+	fail "deploy/grafana/fleetstat.json: $(tail -1 "$T/dashboard.err")"
+promtool check rules "$T/dashboard.rules.yml" >"$T/promtool.log" 2>&1 ||
+	fail "deploy/grafana/fleetstat.json: a query promtool refuses: $(cat "$T/promtool.log")"
 grep -q '^fleetstat_tier_sockets{tier="web",state="close_wait"} 603$' "$T/metrics.txt" ||
 	fail "metrics: web close_wait"
 grep -Eq '^fleetstat_host_stale\{host="db1",tier="db",id="[0-9]+"\} 1$' "$T/metrics.txt" ||
