@@ -289,3 +289,23 @@ fs_web_site() {
 	seq 1 300 >"$1/www/shop/item.html"
 	head -c 4096 /dev/urandom >"$1/www/img/logo.png"
 }
+
+# fs_requests_counted N: the collector's `requests --since 1h` (into $T/req.json) totals N or more.
+fs_requests_counted() {
+	"$FS" --server "$SERVER" --format json requests --since 1h --limit 1000 >"$T/req.json" 2>/dev/null &&
+		python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["requests"]["total"] >= int(sys.argv[2]) else 1)' \
+			"$T/req.json" "$1"
+}
+
+# fs_requests_per_ip N: $T/req.json's rows as "IP COUNT" lines, sorted, after checking that they
+# total N and that each is exact (no error, upper bound the count).
+fs_requests_per_ip() {
+	python3 - "$T/req.json" "$1" <<'EOF' | LC_ALL=C sort
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["requests"]["total"] == int(sys.argv[2]), (d["requests"]["total"], sys.argv[2])
+for r in d["rows"]:
+    assert r["error"] == 0 and r["upper_bound"] == r["requests"], r
+    print(r["ip"], r["requests"])
+EOF
+}

@@ -131,29 +131,16 @@ get 7 9
 
 want=0
 for a in "${!SENT[@]}"; do want=$((want + SENT[$a])); done
-counted() {
-	"$FS" --server "$SERVER" --format json requests --since 1h --limit 100 >"$T/req.json" 2>/dev/null &&
-		python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["requests"]["total"] >= int(sys.argv[2]) else 1)' \
-			"$T/req.json" "$1"
-}
-fs_wait_for 20 counted "$want" ||
+fs_wait_for 20 fs_requests_counted "$want" ||
 	fail "the collector has $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"]["total"])' "$T/req.json" 2>/dev/null || echo '?') requests, curl made $want"
 sleep 2.5   # two more reports: nothing may come twice
-counted "$want" || fail "requests went away"
+fs_requests_counted "$want" || fail "requests went away"
 # What curl asked, what the one-liner counts over nginx's own logs, what the collector stored.
 for a in "${!SENT[@]}"; do echo "$a ${SENT[$a]}"; done | LC_ALL=C sort >"$T/sent.counts"
 awk '{++S[$1]} END {for (a in S) print a, S[a]}' "$L/access.log.1" "$L/access.log.2" "$L/access.log.3" \
 	"$L/access.log" |
 	LC_ALL=C sort >"$T/awk.counts"
-python3 - "$T/req.json" "$want" >"$T/got.counts" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert d["requests"]["total"] == int(sys.argv[2]), (d["requests"]["total"], sys.argv[2])
-for r in d["rows"]:
-    assert r["error"] == 0 and r["upper_bound"] == r["requests"], r
-    print(r["ip"], r["requests"])
-EOF
-LC_ALL=C sort -o "$T/got.counts" "$T/got.counts"
+fs_requests_per_ip "$want" >"$T/got.counts" || fail "the stored requests are not exact"
 diff "$T/sent.counts" "$T/awk.counts" >"$T/diff" ||
 	fail "nginx's logs (awk) differ from what curl asked (curl < > awk): $(cat "$T/diff")"
 diff "$T/sent.counts" "$T/got.counts" >"$T/diff" ||
