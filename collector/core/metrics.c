@@ -230,8 +230,90 @@ static int tier_requests(fs_buf_t *b, const col_host_t *const *v, size_t n, int6
 	return 0;
 }
 
-int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
-                       const col_selfstats_t *self, fs_buf_t *b)
+/* The kernel's counters in each host's latest report, as counters: rate() gives them a second. */
+static void host_counters(fs_buf_t *b, const col_host_t *const *v, size_t n)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[COL_NCTRS] = {
+		[COL_CTR_LISTEN_OVERFLOWS] = {"fleetstat_host_listen_overflows_total",
+		 "Times a listener's accept queue was full (TcpExt.ListenOverflows) in the host's"
+		 " latest report."},
+		[COL_CTR_LISTEN_DROPS] = {"fleetstat_host_listen_drops_total",
+		 "Connection requests a listener dropped (TcpExt.ListenDrops) in the host's latest"
+		 " report."},
+		[COL_CTR_SYNCOOKIES_SENT] = {"fleetstat_host_syncookies_sent_total",
+		 "SYN cookies sent (TcpExt.SyncookiesSent) in the host's latest report."},
+		[COL_CTR_TW_OVERFLOW] = {"fleetstat_host_timewait_overflows_total",
+		 "TIME_WAIT sockets not kept, the table full (TcpExt.TCPTimeWaitOverflow), in the"
+		 " host's latest report."},
+	};
+
+	for (int c = 0; c < COL_NCTRS; c++) {
+		help(b, fam[c].name, "counter", fam[c].help);
+		for (size_t i = 0; i < n; i++) {
+			if (!v[i]->has_report || !(v[i]->counters_found & (1u << c)))
+				continue;
+			fs_buf_printf(b, "%s{", fam[c].name);
+			host_labels(b, v[i]);
+			fs_buf_printf(b, "} %" PRIu64 "\n", v[i]->counters[c]);
+		}
+	}
+}
+
+static bool listed_in(const col_top_ip_t *w, const char *tier)
+{
+	for (size_t i = 0; i < w->n_tiers; i++)
+		if (strcmp(w->tiers[i], tier) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The attack verdicts per tier (every tier, every verdict that blocks: 0
+ * too, so that an alert's series exists before it fires), then the first
+ * suspects by IP, attacks first.
+ */
+static void suspects(fs_buf_t *b, const col_host_t *const *v, size_t n,
+                     const col_suspect_t *s, size_t ns)
+{
+	char ip[WIRE_IP_STRLEN];
+	size_t shown = 0;
+
+	help(b, "fleetstat_tier_attackers", "gauge",
+	     "IPs with an attack verdict of `fleetstat suspects` over the last 15 minutes, among"
+	     " those seen on the tier's hosts.");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i - 1]->tier, v[i]->tier) == 0)
+			continue;
+		for (col_verdict_t d = 0; d <= COL_V_FLOOD; d++) {
+			size_t k = 0;
+
+			if (!col_verdict_blocks(d))
+				continue;
+			for (size_t j = 0; j < ns; j++)
+				k += s[j].verdict == d && listed_in(&s[j].w, v[i]->tier);
+			fs_buf_puts(b, "fleetstat_tier_attackers{");
+			label(b, "tier", v[i]->tier);
+			fs_buf_printf(b, ",verdict=\"%s\"} %zu\n", col_verdict_name(d), k);
+		}
+	}
+	help(b, "fleetstat_suspect_connections", "gauge",
+	     "The connections of each suspect of the last 15 minutes (the first "
+	     COL_STR(COL_METRICS_SUSPECTS) ", attacks first) by its verdict.");
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t j = 0; j < ns && shown < COL_METRICS_SUSPECTS; j++) {
+			if (col_verdict_blocks(s[j].verdict) != (pass == 0))
+				continue;
+			fs_buf_printf(b, "fleetstat_suspect_connections{ip=\"%s\",verdict=\"%s\"} %" PRIu64
+			              "\n", wire_ip_str(&s[j].w.ip, ip), col_verdict_name(s[j].verdict),
+			              s[j].w.count);
+			shown++;
+		}
+}
+
+int col_metrics_render(const col_host_t *hosts, size_t n, const col_suspect_t *sus,
+                       size_t n_sus, int64_t now_ms, const col_selfstats_t *self, fs_buf_t *b)
 {
 	const col_host_t **v = malloc((n ? n : 1) * sizeof(*v));
 	if (v == NULL)
@@ -312,6 +394,8 @@ int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
 		host_labels(b, v[i]);
 		fs_buf_printf(b, "} %.3f\n", (double)(now_ms - v[i]->collected_at_ms) / 1000.0);
 	}
+	host_counters(b, v, n);
+	suspects(b, v, n, sus, n_sus);
 	free(v);
 
 	static const struct {

@@ -8,10 +8,14 @@
 
 #include "buf.h"
 #include "query.h"
+#include "suspects.h"
 
 /* Ports per tier and direction in fleetstat_tier_port_sockets. */
 #define COL_METRICS_PORTS 16
 #define COL_METRICS_REQUESTERS 5   /* a tier's busiest client IPs in /metrics */
+/* The suspects' window in /metrics, and how many of them are series of their own. */
+#define COL_METRICS_SUSPECTS_MS (15 * 60000)
+#define COL_METRICS_SUSPECTS 20
 
 /* Why frames were refused: the Error codes sent (wire.h), 0..6. */
 #define COL_NREASONS 7
@@ -34,10 +38,12 @@ typedef struct {
 
 /*
  * Appends the exposition (text format 0.0.4): per tier (fresh hosts) and per
- * host the sockets by state, hosts and stale hosts, the last report's age;
- * then self.  hosts are borrowed.  0 or -ENOMEM.
+ * host the sockets by state, hosts and stale hosts, the last report's age,
+ * ports, requests and kernel counters; the attack verdicts among the judged
+ * suspects sus per tier, and the first COL_METRICS_SUSPECTS of them (attacks
+ * first); then self.  hosts and sus are borrowed.  0 or -ENOMEM.
  */
-int col_metrics_render(const col_host_t *hosts, size_t n, int64_t now_ms,
-                       const col_selfstats_t *self, fs_buf_t *b);
+int col_metrics_render(const col_host_t *hosts, size_t n, const col_suspect_t *sus,
+                       size_t n_sus, int64_t now_ms, const col_selfstats_t *self, fs_buf_t *b);
 
 #endif

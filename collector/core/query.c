@@ -504,6 +504,11 @@ int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 	return grid_render(&g, b);
 }
 
+const char *const col_counter_names[COL_NCTRS] = {
+	"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.SyncookiesSent",
+	"TcpExt.TCPTimeWaitOverflow",
+};
+
 const col_host_t *col_host_find(const col_host_t *hosts, size_t n, int64_t id)
 {
 	size_t lo = 0, hi = n;

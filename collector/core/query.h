@@ -59,6 +59,11 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 
 /* ---- hosts ------------------------------------------------------------ */
 
+/* The kernel counters the queries read (names as the agent sends them): summary, /metrics. */
+enum { COL_CTR_LISTEN_OVERFLOWS, COL_CTR_LISTEN_DROPS, COL_CTR_SYNCOOKIES_SENT,
+       COL_CTR_TW_OVERFLOW, COL_NCTRS };
+extern const char *const col_counter_names[COL_NCTRS];
+
 /*
  * A host and its latest report, as the store reads them.  Strings belong to
  * whoever filled the struct.  collected_at_ms and states are meaningful when
@@ -83,6 +88,8 @@ typedef struct {
 	size_t n_listeners;
 	wire_ports_t ports;        /* by service: filled only when the query needs it */
 	wire_requests_t requests;  /* its access logs' (present false: none), as ports */
+	uint64_t counters[COL_NCTRS];  /* the kernel's, as ports: bit c of counters_found */
+	uint32_t counters_found;       /* says counters[c] was in the report */
 } col_host_t;
 
 /* The host of id in hosts (sorted by id), or NULL.  Borrowed. */

@@ -10,11 +10,6 @@
 
 #include "advice.h"
 
-const char *const col_counter_names[COL_NCTRS] = {
-	"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.SyncookiesSent",
-	"TcpExt.TCPTimeWaitOverflow",
-};
-
 static const char *const level_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
 static int parse_u64(const char *s, size_t len, uint64_t *v)

@@ -13,11 +13,6 @@
 /* Nagios-style status, which is also the exit code. */
 enum { COL_OK = 0, COL_WARNING = 1, COL_CRITICAL = 2, COL_UNKNOWN = 3 };
 
-/* The kernel counters whose rates the summary shows (names as the agent sends them). */
-enum { COL_CTR_LISTEN_OVERFLOWS, COL_CTR_LISTEN_DROPS, COL_CTR_SYNCOOKIES_SENT,
-       COL_CTR_TW_OVERFLOW, COL_NCTRS };
-extern const char *const col_counter_names[COL_NCTRS];
-
 #define COL_MAX_THRESHOLDS 64
 
 /* Kinds of threshold on counts: attack verdicts, and advice (host and rule pairs). */

@@ -306,46 +306,41 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 }
 
 typedef struct {
-	col_host_t *hosts;
-	size_t n;
-} hosts_job_t;
+	const col_suspect_cfg_t *sus;
+	const col_selfstats_t *self;
+	fs_buf_t *out;
+} metrics_job_t;
 
-static int read_hosts(db_reader_t *rd, void *ctx)
+static int read_metrics(db_reader_t *rd, void *ctx)
 {
-	hosts_job_t *j = ctx;
+	metrics_job_t *j = ctx;
 
-	return db_reader_hosts(rd, &j->hosts, &j->n);
+	fs_buf_reset(j->out);
+	return db_metrics(rd, j->sus, j->self, now_ms(), j->out);
 }
 
 static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 {
 	fs_buf_t b = FS_BUF_INIT;
 	col_selfstats_t self = {0};
+	metrics_job_t j = {h->cfg.suspects, &self, &b};
 	db_reader_t *rd;
-	hosts_job_t j = {NULL, 0};
-	col_host_t *hosts;
-	size_t n;
 	int rc;
 
 	h->cfg.selfstats(h->cfg.ctx, &self);
 	self.http_requests = h->requests;
-	rc = with_reader(h, read_hosts, &j, &rd);
-	hosts = j.hosts;
-	n = j.n;
-	if (rd == NULL)
+	rc = with_reader(h, read_metrics, &j, &rd);
+	if (rd == NULL) {
+		fs_buf_close(&b);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+	}
 	if (rc < 0) {
-		log_warnx("http: metrics: %s", db_reader_errmsg(rd));
+		log_warnx("http: metrics: %s", rc == -ENOMEM ? "out of memory" : db_reader_errmsg(rd));
 		db_reader_close(rd);
+		fs_buf_close(&b);
 		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
 	}
 	reader_give(h, rd);
-	if (col_metrics_render(hosts, n, now_ms(), &self, &b) < 0) {
-		db_reader_hosts_free(hosts, n);
-		fs_buf_close(&b);
-		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
-	}
-	db_reader_hosts_free(hosts, n);
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 

@@ -152,7 +152,7 @@ static const char hosts_sql[] =
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
 	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports,"
-	" r.requests FROM hosts h LEFT JOIN reports r ON r.id ="
+	" r.requests, r.counters FROM hosts h LEFT JOIN reports r ON r.id ="
 	" (SELECT id FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1)"
 	" ORDER BY h.id";
 
@@ -167,7 +167,7 @@ static const char hosts_sql_pg[] =
 	" h.last_seen_ms, r.collected_at_ms, r.interval_ms, r.established, r.syn_sent,"
 	" r.syn_recv, r.fin_wait1, r.fin_wait2, r.time_wait, r.close, r.close_wait, r.last_ack,"
 	" r.listen, r.closing, r.top, r.listeners, h.cert_subject, h.cert_sha256, r.ports,"
-	" r.requests FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
+	" r.requests, r.counters FROM hosts h LEFT JOIN LATERAL ((SELECT * FROM reports WHERE host_id = h.id"
 	" AND seq = h.last_seq AND collected_at_ms = h.last_collected_ms) UNION ALL"
 	" (SELECT * FROM reports WHERE host_id = h.id ORDER BY seq DESC LIMIT 1) LIMIT 1) r"
 	" ON true ORDER BY h.id";
@@ -192,17 +192,37 @@ static int requests_or_none(sq_stmt_t *st, int col, wire_requests_t *q)
 	return err == -EBADMSG ? 0 : err;
 }
 
+static int counter_ids(db_reader_t *rd, uint32_t ids[COL_NCTRS]);
+
+/*
+ * Its kernel counters (ids: counter_ids()), or none when the stored column
+ * does not decode (as ports_or_none()).
+ */
+static void pick_counters(sq_stmt_t *st, int col, const uint32_t *ids, col_host_t *h)
+{
+	if (db_counters_pick(sq_blob(st, col), sq_bytes(st, col), ids, COL_NCTRS, h->counters,
+	                     &h->counters_found) < 0)
+		h->counters_found = 0;
+	for (int c = 0; c < COL_NCTRS; c++)
+		if (ids[c] == 0)   /* never named: no report had it */
+			h->counters_found &= ~(1u << c);
+}
+
 /* What load_hosts() decodes of each host's latest report beside its counts. */
-enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4, HOSTS_REQUESTS = 8 };
+enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4, HOSTS_REQUESTS = 8,
+       HOSTS_COUNTERS = 16 };
 
 /* Every host with its latest report; its top list and listeners decoded as `what` says. */
 static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 {
+	uint32_t ids[COL_NCTRS];
 	sq_stmt_t *st;
 	size_t cap = 0;
 	int rc, err = 0;
 
 	memset(hs, 0, sizeof(*hs));
+	if ((what & HOSTS_COUNTERS) && (err = counter_ids(rd, ids)) < 0)
+		return err;
 	if ((rc = sq_prepare(rd->h, sq_kind(rd->h) == SQ_PG ? hosts_sql_pg : hosts_sql, &st)) != 0)
 		return rd_fail(rd, rc);
 	while ((rc = sq_step(st)) == SQ_ROW) {
@@ -259,6 +279,8 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 			         " or port table is malformed", h->hostname);
 			break;
 		}
+		if (what & HOSTS_COUNTERS)
+			pick_counters(st, 26, ids, h);
 	}
 	if (err == 0 && rc != SQ_DONE)
 		err = rd_fail(rd, rc);
@@ -285,7 +307,7 @@ int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n)
 	int err;
 
 	rd->msg[0] = '\0';
-	if ((err = load_hosts(rd, HOSTS_PORTS | HOSTS_REQUESTS, &hs)) < 0)
+	if ((err = load_hosts(rd, HOSTS_PORTS | HOSTS_REQUESTS | HOSTS_COUNTERS, &hs)) < 0)
 		return err;
 	*out = hs.v;
 	*n = hs.n;
@@ -613,6 +635,31 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 		return err;
 	if ((err = suspects_compute(rd, &hs, o, cfg, &s, &n, &pending, &keep)) == 0)
 		err = col_suspects_render(s, n, cfg, o, pending, out);
+	suspects_keep_free(&keep);
+	free(s);
+	hostset_free(&hs);
+	return err;
+}
+
+int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, const col_selfstats_t *self,
+               int64_t now_ms, fs_buf_t *out)
+{
+	col_suspect_t *s = NULL;
+	suspects_keep_t keep = {0};
+	col_qopts_t o;
+	uint32_t pending;
+	hostset_t hs;
+	size_t n = 0;
+	int err;
+
+	rd->msg[0] = '\0';
+	col_qopts_init(&o, now_ms);
+	o.since_ms = COL_METRICS_SUSPECTS_MS;
+	if ((err = load_hosts(rd, HOSTS_TOP | HOSTS_PORTS | HOSTS_REQUESTS | HOSTS_COUNTERS,
+	                      &hs)) < 0)
+		return err;
+	if ((err = suspects_compute(rd, &hs, &o, cfg, &s, &n, &pending, &keep)) == 0)
+		err = col_metrics_render(hs.v, hs.n, s, n, now_ms, self, out);
 	suspects_keep_free(&keep);
 	free(s);
 	hostset_free(&hs);

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "commands.h"
+#include "metrics.h"
 #include "query.h"
 #include "summary.h"
 #include "suspects.h"
@@ -56,6 +57,14 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
  * negative errno.
  */
 int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out);
+
+/*
+ * GET /metrics: every host with its latest report and the suspects of the
+ * last COL_METRICS_SUSPECTS_MS (cfg), rendered by col_metrics_render() with
+ * self.  0 or a negative errno.
+ */
+int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, const col_selfstats_t *self,
+               int64_t now_ms, fs_buf_t *out);
 
 /*
  * Every host with its latest report (no top lists), sorted by id: *out is

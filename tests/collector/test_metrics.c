@@ -41,7 +41,7 @@ static void test_col_metrics_render_fleet(void **state)
 	h[1].states.n[WIRE_CLOSE_WAIT] = 5;
 	h[2].states.n[WIRE_ESTABLISHED] = 12;
 	self.rejected[3] = 4;
-	assert_int_equal(col_metrics_render(h, 3, NOW, &self, &b), 0);
+	assert_int_equal(col_metrics_render(h, 3, NULL, 0, NOW, &self, &b), 0);
 	fs_buf_add(&b, "", 1);
 	/* Tier sums leave the stale host out; hosts are told apart by id; labels escaped. */
 	expect_line(b.p, "fleetstat_tier_sockets{tier=\"web\",state=\"close_wait\"} 600");
@@ -94,7 +94,7 @@ static void test_col_metrics_render_requests(void **state)
 	h[0].requests.by_status[WIRE_REQ_4XX] = 50;
 	h[1].requests.by_status[WIRE_REQ_2XX] = 300;
 	h[2].requests.by_status[WIRE_REQ_2XX] = 99999;
-	assert_int_equal(col_metrics_render(h, 4, NOW, &self, &b), 0);
+	assert_int_equal(col_metrics_render(h, 4, NULL, 0, NOW, &self, &b), 0);
 	fs_buf_add(&b, "", 1);
 	/* 650/10 s + 300/5 s; 50/10 s. */
 	expect_line(b.p, "fleetstat_tier_requests_per_second{tier=\"web\",class=\"2xx\"} 125.000");
@@ -110,11 +110,65 @@ static void test_col_metrics_render_requests(void **state)
 	fs_buf_close(&b);
 }
 
+/* The kernel's counters as counters, where a report had them; attack verdicts per tier. */
+static void test_col_metrics_render_counters_attacks(void **state)
+{
+	static const char *const web[] = {"web"}, *const both[] = {"db", "web"};
+	col_host_t h[3] = {
+		{.id = 1, .hostname = "web1", .tier = "web", .has_report = true,
+		 .collected_at_ms = NOW - 2000, .interval_ms = 10000,
+		 .counters = {[COL_CTR_LISTEN_OVERFLOWS] = 1234, [COL_CTR_LISTEN_DROPS] = 1300},
+		 .counters_found = 1u << COL_CTR_LISTEN_OVERFLOWS | 1u << COL_CTR_LISTEN_DROPS},
+		/* A report from /proc without TcpExt: no sample, not a 0 that would look like a reset. */
+		{.id = 2, .hostname = "web2", .tier = "web", .has_report = true,
+		 .collected_at_ms = NOW - 2000, .interval_ms = 10000},
+		{.id = 3, .hostname = "db1", .tier = "db", .has_report = true,
+		 .collected_at_ms = NOW - 2000, .interval_ms = 10000,
+		 .counters = {[COL_CTR_SYNCOOKIES_SENT] = 7},
+		 .counters_found = 1u << COL_CTR_SYNCOOKIES_SENT},
+	};
+	col_suspect_t s[COL_METRICS_SUSPECTS + 3];
+	col_selfstats_t self = {0};
+	fs_buf_t b = FS_BUF_INIT;
+
+	(void)state;
+	memset(s, 0, sizeof(s));
+	/* The watch ones first: the attacks still come first among the series kept. */
+	for (size_t i = 0; i < COL_METRICS_SUSPECTS + 3; i++)
+		s[i] = (col_suspect_t){.w = {.ip = {.len = 4, .b = {192, 0, 2, (uint8_t)i}},
+		                             .count = 100 + i, .tiers = web, .n_tiers = 1},
+		                       .verdict = COL_V_WATCH};
+	s[COL_METRICS_SUSPECTS + 1].verdict = COL_V_SYN_FLOOD;
+	s[COL_METRICS_SUSPECTS + 1].w.tiers = both;
+	s[COL_METRICS_SUSPECTS + 1].w.n_tiers = 2;
+	s[COL_METRICS_SUSPECTS + 2].verdict = COL_V_CONN_FLOOD;
+	assert_int_equal(col_metrics_render(h, 3, s, COL_METRICS_SUSPECTS + 3, NOW, &self, &b), 0);
+	fs_buf_add(&b, "", 1);
+	expect_line(b.p, "# TYPE fleetstat_host_listen_overflows_total counter");
+	expect_line(b.p, "fleetstat_host_listen_overflows_total{host=\"web1\",tier=\"web\",id=\"1\"} 1234");
+	expect_line(b.p, "fleetstat_host_listen_drops_total{host=\"web1\",tier=\"web\",id=\"1\"} 1300");
+	expect_line(b.p, "fleetstat_host_syncookies_sent_total{host=\"db1\",tier=\"db\",id=\"3\"} 7");
+	assert_null(strstr(b.p, "_total{host=\"web2\""));
+	assert_null(strstr(b.p, "fleetstat_host_listen_overflows_total{host=\"db1\""));
+	expect_line(b.p, "fleetstat_tier_attackers{tier=\"web\",verdict=\"syn-flood\"} 1");
+	expect_line(b.p, "fleetstat_tier_attackers{tier=\"web\",verdict=\"conn-flood\"} 1");
+	expect_line(b.p, "fleetstat_tier_attackers{tier=\"web\",verdict=\"flood\"} 0");
+	expect_line(b.p, "fleetstat_tier_attackers{tier=\"db\",verdict=\"syn-flood\"} 1");
+	expect_line(b.p, "fleetstat_tier_attackers{tier=\"db\",verdict=\"conn-flood\"} 0");
+	assert_null(strstr(b.p, "verdict=\"watch\"} 0"));
+	expect_line(b.p, "fleetstat_suspect_connections{ip=\"192.0.2.21\",verdict=\"syn-flood\"} 121");
+	expect_line(b.p, "fleetstat_suspect_connections{ip=\"192.0.2.22\",verdict=\"conn-flood\"} 122");
+	expect_line(b.p, "fleetstat_suspect_connections{ip=\"192.0.2.17\",verdict=\"watch\"} 117");
+	assert_null(strstr(b.p, "ip=\"192.0.2.18\""));  /* 2 attacks + 18 of the watch: 20 */
+	fs_buf_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_col_metrics_render_fleet),
 		cmocka_unit_test(test_col_metrics_render_requests),
+		cmocka_unit_test(test_col_metrics_render_counters_attacks),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

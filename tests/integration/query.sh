@@ -272,6 +272,14 @@ rc=0
 curl -sf -H "Authorization: Bearer $(cat "$T/http.token")" "$SERVER/metrics" >"$T/metrics.txt" ||
 	fail "GET /metrics"
 promtool check metrics <"$T/metrics.txt" || fail "promtool check metrics"
+# The summary's attack is in the tier's attack verdicts and among the suspects' series; each
+# host's kernel counters are counters, with the value of its latest report.
+grep -q '^fleetstat_tier_attackers{tier="web",verdict="syn-flood"} 1$' "$T/metrics.txt" ||
+	fail "/metrics: web's syn-flood: $(grep '^fleetstat_tier_attackers' "$T/metrics.txt")"
+grep -q '^fleetstat_suspect_connections{ip="198.51.100.66",verdict="syn-flood"} [1-9]' \
+	"$T/metrics.txt" || fail "/metrics: the syn-flood's series"
+grep -q '^fleetstat_host_listen_overflows_total{host="live1",tier="live",id="[0-9]*"} [0-9]' \
+	"$T/metrics.txt" || fail "/metrics: live1's ListenOverflows (it collects live): $(grep overflows "$T/metrics.txt")"
 # The alerting rules of deploy/prometheus name only metrics that /metrics exports.
 for m in $(grep -o 'fleetstat_[a-z_]*' "$here/../../deploy/prometheus/fleetstat.rules.yml" | sort -u); do
 	grep -q "^# TYPE $m " "$T/metrics.txt" || fail "deploy/prometheus/fleetstat.rules.yml: $m is not exported"
