@@ -99,3 +99,25 @@ void fs_buf_json_str(fs_buf_t *b, const char *s)
 	}
 	fs_buf_add(b, "\"", 1);
 }
+
+void fs_buf_html_str(fs_buf_t *b, const char *s)
+{
+	const char *run = s;
+
+	for (; *s; s++) {
+		const char *e;
+
+		switch (*s) {
+		case '&': e = "&amp;"; break;
+		case '<': e = "&lt;"; break;
+		case '>': e = "&gt;"; break;
+		case '"': e = "&quot;"; break;
+		case '\'': e = "&#39;"; break;
+		default: continue;
+		}
+		fs_buf_add(b, run, (size_t)(s - run));
+		fs_buf_puts(b, e);
+		run = s + 1;
+	}
+	fs_buf_add(b, run, (size_t)(s - run));
+}

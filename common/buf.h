@@ -29,5 +29,7 @@ void fs_buf_printf(fs_buf_t *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* A JSON string literal, quotes included, with control bytes escaped. */
 void fs_buf_json_str(fs_buf_t *b, const char *s);
+/* Text for HTML, in an element or a quoted attribute: & < > " ' as entities. */
+void fs_buf_html_str(fs_buf_t *b, const char *s);
 
 #endif

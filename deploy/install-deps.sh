@@ -18,6 +18,8 @@ pkgs=(
 	postgresql-15 libpq-dev                   # the PostgreSQL backend; its tests start throwaway clusters
 	openssl                                   # deploy/certs.sh; TLS peers in the tests
 	nginx-light apache2-utils goaccess        # access logs: a real web server, ab, a peer counter
+	libjs-dygraphs                            # the web view's charts (served from its installed path)
+	chromium                                  # the web view's test: a real headless browser
 )
 
 missing=()

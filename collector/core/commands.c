@@ -10,7 +10,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define P(x) (1u << COL_PARAM_##x)
 #define F(x) (1u << COL_FMT_##x)
-#define TEXT_FORMATS (F(TABLE) | F(JSON) | F(CSV))
+#define TEXT_FORMATS (F(TABLE) | F(JSON) | F(CSV) | F(HTML))
 
 static const char *const param_names[] = {
 	[COL_PARAM_TIER] = "tier",   [COL_PARAM_HOST] = "host",   [COL_PARAM_NAME] = "name",
@@ -22,7 +22,7 @@ _Static_assert(ARRAY_SIZE(param_names) == COL_NPARAMS, "a name per parameter");
 
 static const char *const fmt_names[] = {
 	[COL_FMT_TABLE] = "table", [COL_FMT_JSON] = "json", [COL_FMT_CSV] = "csv",
-	[COL_FMT_IPSET] = "ipset",
+	[COL_FMT_IPSET] = "ipset", [COL_FMT_HTML] = "html",
 };
 
 /*
@@ -50,10 +50,11 @@ static const col_cmd_t cmds[] = {
 	                      TEXT_FORMATS | F(IPSET)},
 	/* --since: the window of the counter rates behind the advice. */
 	[COL_CMD_SYSCTL] = {"sysctl", COL_CMD_SYSCTL, P(TIER) | P(NAME) | P(SINCE) | P(FORMAT),
-	                    TEXT_FORMATS},
-	/* Text for mail, or json: a csv of it would be the text labelled csv. */
+	                    F(TABLE) | F(JSON) | F(CSV)},
+	/* Text for mail, or json: a csv of it would be the text labelled csv.  html: its alerts
+	   and stale hosts as tables. */
 	[COL_CMD_SUMMARY] = {"summary", COL_CMD_SUMMARY, P(TIER) | P(SINCE) | P(FORMAT),
-	                     F(TABLE) | F(JSON)},
+	                     F(TABLE) | F(JSON) | F(HTML)},
 };
 _Static_assert(ARRAY_SIZE(cmds) == COL_NCMDS, "an entry per command");
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +61,35 @@ static void csv_cell(fs_buf_t *b, const char *s)
 	fs_buf_puts(b, "\"");
 }
 
+/* A <table>: the header row in <thead>, numbers (columns not left) of class num. */
+static int html_render(grid_t *g, fs_buf_t *b)
+{
+	const char *p = g->cells.p;
+
+	fs_buf_puts(b, "<table class=\"grid\">\n<thead><tr>");
+	for (size_t i = 0; i < g->ncells; i++, p += strlen(p) + 1) {
+		size_t c = i % g->ncols;
+		bool head = i < g->ncols;
+
+		if (c == 0 && i == g->ncols)
+			fs_buf_puts(b, "</tr></thead>\n<tbody>\n<tr>");
+		else if (c == 0 && i > 0)
+			fs_buf_puts(b, "<tr>");
+		fs_buf_puts(b, head ? "<th" : "<td");
+		if (!(g->left & (1ull << c)))
+			fs_buf_puts(b, " class=\"num\"");
+		fs_buf_puts(b, ">");
+		fs_buf_html_str(b, p);
+		fs_buf_puts(b, head ? "</th>" : "</td>");
+		if (c == g->ncols - 1)
+			fs_buf_puts(b, i < g->ncols ? "" : "</tr>\n");
+	}
+	fs_buf_puts(b, g->ncells > g->ncols ? "</tbody>\n</table>\n"
+	                                    : "</tr></thead>\n<tbody></tbody>\n</table>\n");
+	fs_buf_close(&g->cells);
+	return b->err;
+}
+
 int grid_render(grid_t *g, fs_buf_t *b)
 {
 	size_t width[64] = {0};
@@ -80,6 +110,8 @@ int grid_render(grid_t *g, fs_buf_t *b)
 		if (len > width[i % g->ncols])
 			width[i % g->ncols] = len;
 	}
+	if (g->fmt == COL_FMT_HTML)
+		return html_render(g, b);
 	for (i = 0, p = g->cells.p; i < g->ncells; i++, p += strlen(p) + 1) {
 		size_t c = i % g->ncols, pad = width[c] - strlen(p);
 		int last = c == g->ncols - 1;

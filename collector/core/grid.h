@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* grid.h: the table and CSV forms of the queries' answers (the core's own). */
+/* grid.h: the table, CSV and HTML forms of the queries' answers (the core's own). */
 #ifndef COL_GRID_H
 #define COL_GRID_H
 

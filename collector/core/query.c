@@ -120,7 +120,7 @@ int col_qopts_set(col_qopts_t *o, const char *name, const char *value, const cha
 	}
 	case COL_PARAM_FORMAT:
 		if ((f = col_fmt_find(value)) < 0) {
-			*why = "not table, json, csv or ipset";
+			*why = "not table, json, csv, ipset or html";
 			return -EINVAL;
 		}
 		o->format = (col_fmt_t)f;
@@ -480,7 +480,7 @@ int col_tiers_render(const col_host_t *hosts, size_t n, const col_qopts_t *o, fs
 				continue;
 			}
 			/* The table leaves out the states no host of the tier has. */
-			if (o->format == COL_FMT_TABLE && cur->sum[j] == 0 &&
+			if ((o->format == COL_FMT_TABLE || o->format == COL_FMT_HTML) && cur->sum[j] == 0 &&
 			    col__table_states[s] != COL_STATE_TOTAL)
 				continue;
 			grid_cell(&g, "%s", cur->tier);

@@ -21,8 +21,11 @@
 /* The ranking state "total": every state but LISTEN. */
 #define COL_STATE_TOTAL 0
 
-/* COL_FMT_IPSET: suspects only (ipset commands for the attack verdicts). */
-typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV, COL_FMT_IPSET } col_fmt_t;
+/*
+ * COL_FMT_IPSET: suspects only (ipset commands for the attack verdicts).
+ * COL_FMT_HTML: the table as an HTML <table> (the web view's pieces).
+ */
+typedef enum { COL_FMT_TABLE, COL_FMT_JSON, COL_FMT_CSV, COL_FMT_IPSET, COL_FMT_HTML } col_fmt_t;
 
 /*
  * A query's options, as the CLI's flags and the HTTP API's parameters give

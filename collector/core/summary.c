@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "advice.h"
+#include "grid.h"
 
 static const char *const level_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
@@ -107,6 +108,45 @@ static void add_alert(alert_t *a, size_t *n, int level, uint64_t value,
 	a[*n].threshold = level == COL_CRITICAL ? t->critical : t->warning;
 	snprintf(a[*n].what, sizeof(a[*n].what), fmt, arg1, arg2);
 	(*n)++;
+}
+
+/*
+ * The web view's part of it: the status, the alerts and the stale hosts as
+ * tables (the peaks and the rest have pages of their own).
+ */
+static void render_html(fs_buf_t *b, int status, const alert_t *al, size_t na,
+                        const col_host_t *hosts, size_t n_hosts, const col_qopts_t *o)
+{
+	static const char *const ahead[] = {"LEVEL", "WHAT", "VALUE", "THRESHOLD"};
+	static const char *const shead[] = {"HOST", "TIER", "LAST SEEN"};
+	char ts[24];
+	grid_t g;
+
+	fs_buf_printf(b, "<p class=\"status status-%d\" id=\"status\">%s, the last %" PRId64
+	              " minutes to %s</p>\n", status, level_names[status], o->since_ms / 60000,
+	              col_time_str(o->now_ms, ts));
+	grid_init(&g, COL_FMT_HTML, 0x3);
+	grid_heads(&g, ahead, 4);
+	grid_head_done(&g);
+	for (size_t i = 0; i < na; i++) {
+		grid_cell(&g, "%s", level_names[al[i].level]);
+		grid_cell(&g, "%s", al[i].what);
+		grid_cell(&g, "%" PRIu64, al[i].value);
+		grid_cell(&g, "%" PRIu64, al[i].threshold);
+	}
+	fs_buf_puts(b, "<h3>Alerts</h3>\n");
+	grid_render(&g, b);
+	grid_init(&g, COL_FMT_HTML, 0x7);
+	grid_heads(&g, shead, 3);
+	grid_head_done(&g);
+	for (size_t i = 0; i < n_hosts; i++)
+		if (col_host_stale(&hosts[i], o->now_ms)) {
+			grid_cell(&g, "%s", hosts[i].hostname);
+			grid_cell(&g, "%s", hosts[i].tier);
+			grid_cell(&g, "%s", col_time_str(hosts[i].last_seen_ms, ts));
+		}
+	fs_buf_puts(b, "<h3>Stale hosts (no report for " COL_STALE_INTERVALS_TEXT " intervals)</h3>\n");
+	grid_render(&g, b);
 }
 
 static size_t slot(int state)
@@ -264,6 +304,8 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 		fs_buf_puts(b, "],\"advice\":");
 		col_advice_render(x->advice, x->n_advice, o, b);
 		fs_buf_puts(b, "}\n");
+	} else if (o->format == COL_FMT_HTML) {
+		render_html(b, status, al, na, hosts, n_hosts, o);
 	} else {
 		fs_buf_printf(b, "fleetstat summary: %s, %s%s%sthe last %" PRId64 " minutes to %s\n\n",
 		              level_names[status], o->tier ? "tier " : "", o->tier ? o->tier : "",

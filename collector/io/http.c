@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* http.c: GET /api/v1/<query>, /metrics and /healthz on libmicrohttpd's threads. */
+/* http.c: GET / (the web view), /api/v1/<query>, /metrics and /healthz on libmicrohttpd's threads. */
 #include "http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,10 +19,12 @@
 
 #include "buf.h"
 #include "commands.h"
+#include "httpauth.h"
 #include "log.h"
 #include "query.h"
 #include "reader.h"
 #include "tls.h"
+#include "web.h"
 
 #define API_PREFIX "/api/v1/"
 #define MAX_IDLE_READERS 64
@@ -48,7 +51,16 @@ struct col_http {
 	pthread_mutex_t mu;
 	db_reader_t *idle[MAX_IDLE_READERS];
 	size_t n_idle, max_idle;
+	/* The charting library's files (cfg.web_lib), read at start; NULL: not there. */
+	char *lib_js, *lib_css;
+	size_t lib_js_len, lib_css_len;
 };
+
+/* The web view reloads itself this often. */
+#define WEB_REFRESH_S 30
+/* The page's policy: its own files only, nothing inline, no frames, no other origin. */
+#define WEB_CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';" \
+	" connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 /* TLS 1.3 preferred, 1.2 the least (GnuTLS's words: libmicrohttpd's TLS). */
 #define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -71,6 +83,8 @@ static void http_free(col_http_t *h)
 	for (size_t i = 0; i < h->n_retired; i++)
 		daemon_end(&h->retired[i]);
 	pthread_mutex_destroy(&h->mu);
+	free(h->lib_js);
+	free(h->lib_css);
 	free(h);
 }
 
@@ -82,6 +96,20 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Queues r (released here) with its type and caching, and no type sniffing. */
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
+                               struct MHD_Response *r, const char *type, const char *cache)
+{
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", cache);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /*
  * Queues body (taken over; freed by libmicrohttpd) with status and type;
  * a summary's Nagios status (0..3) in a header when summary >= 0.
@@ -90,7 +118,6 @@ static enum MHD_Result reply_full(struct MHD_Connection *conn, unsigned status, 
                                   fs_buf_t *body, int summary)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	if (body->err) {
 		fs_buf_close(body);
@@ -101,16 +128,12 @@ static enum MHD_Result reply_full(struct MHD_Connection *conn, unsigned status, 
 		fs_buf_close(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (summary >= 0) {
 		char v[4] = {(char)('0' + summary), '\0'};
 
 		MHD_add_response_header(r, "Fleetstat-Status", v);
 	}
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return respond(conn, status, r, type, "no-store");
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -132,19 +155,30 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status,
 	return reply(conn, status, "application/json", &b);
 }
 
-/* Whether the request carries "Authorization: Bearer <token>", compared in constant time. */
+/* Whether the request carries the token (col_http_token_ok()), when one is required. */
 static int authorized(const col_http_t *h, struct MHD_Connection *conn)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-	size_t len;
+	return h->cfg.token_len == 0 ||
+	       col_http_token_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+	                         h->cfg.token, h->cfg.token_len);
+}
 
-	if (h->cfg.token_len == 0)
-		return 1;
-	if (v == NULL || strncmp(v, "Bearer ", 7) != 0)
-		return 0;
-	v += 7;
-	len = strlen(v);
-	return len == h->cfg.token_len && CRYPTO_memcmp(v, h->cfg.token, len) == 0;
+/*
+ * 401: the API asks for a Bearer token; the web view's paths for Basic
+ * credentials, whose password is the token, so that a browser asks for it.
+ */
+static enum MHD_Result reply_unauthorized(struct MHD_Connection *conn, bool browser)
+{
+	static const char body[] = "{\"error\":\"a bearer token is required\"}\n";
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "WWW-Authenticate",
+	                        browser ? "Basic realm=\"fleetstat\", charset=\"UTF-8\""
+	                                : "Bearer realm=\"fleetstat\"");
+	return respond(conn, MHD_HTTP_UNAUTHORIZED, r, "application/json", "no-store");
 }
 
 typedef struct {
@@ -186,6 +220,7 @@ static const char *content_type(col_fmt_t f)
 	case COL_FMT_CSV: return "text/csv; charset=utf-8";
 	case COL_FMT_TABLE:
 	case COL_FMT_IPSET: return "text/plain; charset=utf-8";
+	case COL_FMT_HTML: return "text/html; charset=utf-8";
 	default: return "application/json";
 	}
 }
@@ -344,6 +379,183 @@ static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 
+/* ---- the web view ---- */
+
+/* A file the collector serves as it is (no header but its type; cached a day). */
+static enum MHD_Result reply_static(struct MHD_Connection *conn, const void *p, size_t len,
+                                    const char *type)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(len, (void *)p, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	return respond(conn, MHD_HTTP_OK, r, type, "private, max-age=86400");
+}
+
+/* Only these names: nothing under /static/ reaches the file system at request time. */
+static enum MHD_Result serve_static(col_http_t *h, struct MHD_Connection *conn, const char *name)
+{
+	static const char js[] = "application/javascript; charset=utf-8", css[] = "text/css; charset=utf-8";
+
+	if (strcmp(name, "fleetstat.js") == 0)
+		return reply_static(conn, col_web_js, col_web_js_len, js);
+	if (strcmp(name, "fleetstat.css") == 0)
+		return reply_static(conn, col_web_css, col_web_css_len, css);
+	if (strcmp(name, "dygraph.min.js") == 0 && h->lib_js)
+		return reply_static(conn, h->lib_js, h->lib_js_len, js);
+	if (strcmp(name, "dygraph.min.css") == 0 && h->lib_css)
+		return reply_static(conn, h->lib_css, h->lib_css_len, css);
+	return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found", name);
+}
+
+typedef struct {
+	const db_query_cfg_t *qcfg;
+	col_qopts_t o;       /* now_ms, tier, since_ms of the page */
+	const char *since;   /* as asked */
+	bool chart_lib;
+	fs_buf_t *out;
+} page_job_t;
+
+/* One query's answer in fmt into out, NUL-terminated.  0 or a negative errno. */
+static int page_part(db_reader_t *rd, const page_job_t *j, col_cmd_id_t cmd, col_fmt_t fmt,
+                     int state, int64_t since_ms, const char *tier, fs_buf_t *out)
+{
+	col_qopts_t o = j->o;
+	const char *why;
+	int rc;
+
+	o.format = fmt;
+	o.state = state;
+	o.since_ms = since_ms;
+	o.tier = tier;
+	rc = db_query(rd, cmd, &o, j->qcfg, out, &why);
+	fs_buf_add(out, "", 1);
+	return rc < 0 ? rc : out->err;
+}
+
+/*
+ * The page: summary, tiers, suspects over the window, top IPs now, and
+ * each tier's (the page's tier's) states over the window for the charts.
+ */
+static int run_page(db_reader_t *rd, void *ctx)
+{
+	page_job_t *j = ctx;
+	fs_buf_t part[4] = {FS_BUF_INIT, FS_BUF_INIT, FS_BUF_INIT, FS_BUF_INIT}, *tr = NULL;
+	const char **trends = NULL;
+	const char *const *charted;
+	char **tiers = NULL;
+	size_t nt = 0, nc, i;
+	int err;
+
+	fs_buf_reset(j->out);
+	if ((err = db_reader_tiers(rd, &tiers, &nt)) < 0)
+		return err;
+	charted = j->o.tier ? &j->o.tier : (const char *const *)tiers;
+	nc = j->o.tier ? 1 : nt < COL_WEB_MAX_CHARTS ? nt : COL_WEB_MAX_CHARTS;
+	if ((tr = calloc(nc * COL_WEB_NSTATES + 1, sizeof(*tr))) == NULL ||
+	    (trends = calloc(nc * COL_WEB_NSTATES + 1, sizeof(*trends))) == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if ((err = page_part(rd, j, COL_CMD_SUMMARY, COL_FMT_HTML, COL_STATE_TOTAL, j->o.since_ms,
+	                     j->o.tier, &part[0])) < 0 ||
+	    (err = page_part(rd, j, COL_CMD_TIERS, COL_FMT_HTML, COL_STATE_TOTAL, 0, j->o.tier,
+	                     &part[1])) < 0 ||
+	    (err = page_part(rd, j, COL_CMD_SUSPECTS, COL_FMT_HTML, COL_STATE_TOTAL, j->o.since_ms,
+	                     j->o.tier, &part[2])) < 0 ||
+	    (err = page_part(rd, j, COL_CMD_TOP_IPS, COL_FMT_HTML, COL_STATE_TOTAL, 0, j->o.tier,
+	                     &part[3])) < 0)
+		goto out;
+	for (i = 0; i < nc * COL_WEB_NSTATES; i++) {
+		if ((err = page_part(rd, j, COL_CMD_TREND, COL_FMT_JSON,
+		                     col_web_states[i % COL_WEB_NSTATES], j->o.since_ms,
+		                     charted[i / COL_WEB_NSTATES], &tr[i])) < 0)
+			goto out;
+		trends[i] = tr[i].p;
+	}
+	col_web_page_t p = {
+		.now_ms = j->o.now_ms, .tier = j->o.tier, .since = j->since,
+		.refresh_s = WEB_REFRESH_S, .chart_lib = j->chart_lib,
+		.tiers = (const char *const *)tiers, .n_tiers = nt,
+		.summary = part[0].p, .tiers_table = part[1].p, .suspects = part[2].p,
+		.top_ips = part[3].p, .charted = charted, .n_charted = nc, .trends = trends,
+	};
+	err = col_web_render(&p, j->out);
+out:
+	for (i = 0; i < 4; i++)
+		fs_buf_close(&part[i]);
+	for (i = 0; tr && i < nc * COL_WEB_NSTATES; i++)
+		fs_buf_close(&tr[i]);
+	free(tr);
+	free(trends);
+	db_reader_tiers_free(tiers, nt);
+	return err;
+}
+
+typedef struct {
+	const char *tier, *since;
+	char bad[200];
+} page_params_t;
+
+static enum MHD_Result on_page_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	page_params_t *p = cls;
+
+	(void)kind;
+	if (strcmp(key, "tier") == 0 && value)
+		p->tier = *value ? value : NULL;
+	else if (strcmp(key, "since") == 0 && value)
+		p->since = value;
+	else
+		snprintf(p->bad, sizeof(p->bad), "%.64s: the page takes tier and since", key);
+	return p->bad[0] ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result serve_page(col_http_t *h, struct MHD_Connection *conn)
+{
+	const db_query_cfg_t qcfg = {h->cfg.thresholds, h->cfg.suspects};
+	page_params_t pp = {NULL, "1h", ""};
+	fs_buf_t b = FS_BUF_INIT;
+	page_job_t j = {&qcfg, {0}, NULL, h->lib_js != NULL && h->lib_css != NULL, &b};
+	struct MHD_Response *r;
+	const char *why;
+	db_reader_t *rd;
+	int rc;
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_page_param, &pp);
+	if (pp.bad[0])
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", pp.bad);
+	col_qopts_init(&j.o, now_ms());
+	if (col_qopts_set(&j.o, "since", pp.since, &why) < 0) {
+		snprintf(pp.bad, sizeof(pp.bad), "since: %s", why);
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", pp.bad);
+	}
+	j.o.tier = pp.tier;
+	j.since = pp.since;
+	rc = with_reader(h, run_page, &j, &rd);
+	if (rd == NULL) {
+		fs_buf_close(&b);
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+	}
+	if (rc < 0) {
+		log_warnx("http: the web view: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
+		                                                          : strerror(-rc));
+		db_reader_close(rd);
+		fs_buf_close(&b);
+		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
+	}
+	reader_give(h, rd);
+	if (b.err || (r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE)) == NULL) {
+		fs_buf_close(&b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Security-Policy", WEB_CSP);
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	return respond(conn, MHD_HTTP_OK, r, "text/html; charset=utf-8", "no-store");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -365,12 +577,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", &b);
 	}
 	if (!authorized(h, conn))
-		return reply_error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required", NULL);
+		return reply_unauthorized(conn, strcmp(url, "/") == 0 || strncmp(url, "/static/", 8) == 0);
+	if (strcmp(url, "/") == 0)
+		return serve_page(h, conn);
+	if (strncmp(url, "/static/", 8) == 0)
+		return serve_static(h, conn, url + 8);
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(h, conn);
 	if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) == 0)
 		return serve_query(h, conn, url + strlen(API_PREFIX));
-	return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found", "try /api/v1/tiers or /metrics");
+	return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found", "try /, /api/v1/tiers or /metrics");
 }
 
 /* The PEM files of cfg into d (HTTPS), the very bytes checked to be a certificate and its key. */
@@ -416,6 +632,45 @@ static int daemon_start(col_http_t *h, daemon_t *d)
 	return d->d != NULL ? 0 : errno ? -errno : -EIO;
 }
 
+/* The whole of a small file (at most 4 MiB): *out new, or NULL. */
+static char *file_read(const char *dir, const char *name, size_t *len)
+{
+	char path[4096], *p = NULL;
+	ssize_t n;
+	size_t got = 0, cap = 4u << 20;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if ((p = malloc(cap)) != NULL)
+		while (got < cap && (n = read(fd, p + got, cap - got)) > 0)
+			got += (size_t)n;
+	close(fd);
+	if (p == NULL || got == 0 || got == cap) {
+		free(p);
+		return NULL;
+	}
+	*len = got;
+	return p;
+}
+
+/* The charting library's two files, or neither (the page then has tables only, and says so). */
+static void web_lib_load(col_http_t *h)
+{
+	if (h->cfg.web_lib == NULL)
+		return;
+	h->lib_js = file_read(h->cfg.web_lib, "dygraph.min.js", &h->lib_js_len);
+	h->lib_css = file_read(h->cfg.web_lib, "dygraph.min.css", &h->lib_css_len);
+	if (h->lib_js == NULL || h->lib_css == NULL) {
+		log_warnx("http: no charting library in %s (Debian: apt-get install libjs-dygraphs):"
+		          " the web view shows its tables without charts", h->cfg.web_lib);
+		free(h->lib_js);
+		free(h->lib_css);
+		h->lib_js = h->lib_css = NULL;
+	}
+}
+
 int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, size_t whylen)
 {
 	struct sockaddr_in6 *a6;
@@ -457,6 +712,7 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 		http_free(h);
 		return err;
 	}
+	web_lib_load(h);
 	if ((err = daemon_start(h, &h->cur)) < 0) {
 		if (cfg->tls_cert != NULL && err == -EIO)
 			snprintf(why, whylen, "cannot serve HTTPS on %s:%d with %s and %s", cfg->host,

@@ -12,6 +12,9 @@
 
 typedef struct col_http col_http_t;
 
+/* Where Debian's libjs-dygraphs puts the charting library the web view draws with. */
+#define FS_WEB_LIB_DEFAULT "/usr/share/javascript/dygraphs"
+
 /* Fills in the collector's own figures; called from the HTTP threads. */
 typedef void (*col_selfstats_fn)(void *ctx, col_selfstats_t *out);
 
@@ -28,12 +31,15 @@ typedef struct {
 	unsigned threads;          /* libmicrohttpd's pool: queries answered at once */
 	const col_thresholds_t *thresholds;  /* for /api/v1/summary */
 	const col_suspect_cfg_t *suspects;   /* for /api/v1/suspects */
+	const char *web_lib;       /* the web view's charting library (libjs-dygraphs' directory,
+	                              read at start); NULL or missing: tables only */
 	col_selfstats_fn selfstats;
 	void *ctx;
 } col_http_config_t;
 
 /*
- * Serves GET /api/v1/{tiers,hosts,trend,top-ips,summary}?params (the CLI's
+ * Serves GET / (the web view: HTML tables, charts), /static/ (its files),
+ * GET /api/v1/{tiers,hosts,trend,top-ips,summary}?params (the CLI's
  * JSON; a summary's status also in the Fleetstat-Status header),
  * GET /metrics (Prometheus text) and GET /healthz from threads of its own,
  * which never touch the ingest loop.  cfg's pointers must outlive the

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "cli.h"
 #include "db.h"
+#include "http.h"
 #include "log.h"
 #include "qcfg.h"
 #include "server.h"
@@ -23,7 +24,7 @@ typedef struct {
 	char *handshake_timeout, *idle_timeout, *minute_retention, *rollup_retention;
 	char *max_conns_per_ip, *max_write_queue, *http_max_conns, *http_timeout;
 	char *http_threads;
-	char *tls_cert, *tls_key, *tls_client_ca, *http_tls_cert, *http_tls_key;
+	char *tls_cert, *tls_key, *tls_client_ca, *http_tls_cert, *http_tls_key, *web_lib;
 	int insecure;
 	col_qcfg_t q;         /* [thresholds], [suspects] */
 } opts_t;
@@ -34,7 +35,7 @@ enum {
 	OPT_IDLE_TIMEOUT, OPT_HTTP_TOKEN_FILE,
 	OPT_MINUTE_RETENTION, OPT_ROLLUP_RETENTION, OPT_MAX_CONNS_PER_IP, OPT_MAX_WRITE_QUEUE,
 	OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT, OPT_HTTP_THREADS, OPT_TLS_CERT, OPT_TLS_KEY,
-	OPT_TLS_CLIENT_CA, OPT_HTTP_TLS_CERT, OPT_HTTP_TLS_KEY,
+	OPT_TLS_CLIENT_CA, OPT_HTTP_TLS_CERT, OPT_HTTP_TLS_KEY, OPT_WEB_LIB,
 };
 
 static const fs_opt_t options[] = {
@@ -62,6 +63,7 @@ static const fs_opt_t options[] = {
 	{"tls-client-ca", required_argument, OPT_TLS_CLIENT_CA, FS_OPT_CONFIG},
 	{"http-tls-cert", required_argument, OPT_HTTP_TLS_CERT, FS_OPT_CONFIG},
 	{"http-tls-key", required_argument, OPT_HTTP_TLS_KEY, FS_OPT_CONFIG},
+	{"web-lib", required_argument, OPT_WEB_LIB, FS_OPT_CONFIG},
 };
 
 static const char usage[] =
@@ -103,6 +105,8 @@ static const char usage[] =
 	"  --http-timeout DUR        drop an HTTP client silent this long (default 10s)\n"
 	"  --http-threads N          queries answered at once (default 2); never more than\n"
 	"                            --http-max-conns\n"
+	"  --web-lib DIR|off         the web view's charts at / (libjs-dygraphs; default\n"
+	"                            " FS_WEB_LIB_DEFAULT ")\n"
 	"  --config FILE             INI file, section [collector], keys as the flags\n"
 	"                            with _ for - (token_file, max_frame, ...); flags win\n"
 	"  --verbose, --version, --help\n";
@@ -137,6 +141,7 @@ static void apply(void *ctx, int opt, const char *v, int from_flags)
 	case OPT_TLS_CLIENT_CA: fs_cli_set_str(&o->tls_client_ca, v); break;
 	case OPT_HTTP_TLS_CERT: fs_cli_set_str(&o->http_tls_cert, v); break;
 	case OPT_HTTP_TLS_KEY: fs_cli_set_str(&o->http_tls_key, v); break;
+	case OPT_WEB_LIB: fs_cli_set_str(&o->web_lib, v); break;
 	case OPT_INSECURE:
 		if (v && strcmp(v, "true") && strcmp(v, "yes") && strcmp(v, "1") &&
 		    strcmp(v, "false") && strcmp(v, "no") && strcmp(v, "0"))
@@ -211,6 +216,8 @@ static void configure(const opts_t *o, col_config_t *cfg)
 			fatalx("HTTPS needs both --http-tls-cert and --http-tls-key");
 		cfg->http_tls_cert = o->http_tls_cert;
 		cfg->http_tls_key = o->http_tls_key;
+		cfg->web_lib = o->web_lib == NULL ? FS_WEB_LIB_DEFAULT
+		               : strcmp(o->web_lib, "off") == 0 ? NULL : o->web_lib;
 		if (!lb && o->http_tls_cert == NULL)
 			log_warnx("HTTP on %s in clear: the bearer token and the answers travel"
 			          " unsealed (give --http-tls-cert and --http-tls-key)", cfg->http_host);

@@ -915,6 +915,7 @@ static int http_on(col_srv_t *s)
 		.db_path = cfg->db_path,
 		.tls_cert = cfg->http_tls_cert,
 		.tls_key = cfg->http_tls_key,
+		.web_lib = cfg->web_lib,
 		.max_conns = cfg->http_max_conns,
 		.timeout_s = cfg->http_timeout_s,
 		.threads = cfg->http_threads,

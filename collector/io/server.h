@@ -41,6 +41,7 @@ typedef struct {
 	size_t http_token_len;       /* 0: no bearer token (loopback only) */
 	const char *http_tls_cert;   /* HTTPS: its certificate and key; NULL: HTTP */
 	const char *http_tls_key;
+	const char *web_lib;         /* the web view's charting library; NULL: none */
 	const char *db_path;         /* for the HTTP API's read-only connections */
 	col_thresholds_t thresholds; /* [thresholds] of the config file, for summary */
 	col_suspect_cfg_t suspects;  /* [suspects] of the config file */

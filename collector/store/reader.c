@@ -314,6 +314,55 @@ int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n)
 	return 0;
 }
 
+int db_reader_tiers(db_reader_t *rd, char ***out, size_t *n)
+{
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+	sq_stmt_t *st;
+	int rc, err = 0;
+
+	rd->msg[0] = '\0';
+	*out = NULL;
+	*n = 0;
+	if ((rc = sq_prepare(rd->h, "SELECT DISTINCT tier FROM hosts ORDER BY tier", &st)) != 0)
+		return rd_fail(rd, rc);
+	while ((rc = sq_step(st)) == SQ_ROW) {
+		if (k == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if ((v[k] = strdup(text(st, 0))) == NULL) {
+			err = -ENOMEM;
+			break;
+		}
+		k++;
+	}
+	if (err == 0 && rc != SQ_DONE)
+		err = rd_fail(rd, rc);
+	sq_finalize(st);
+	if (err < 0) {
+		db_reader_tiers_free(v, k);
+		return err;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+void db_reader_tiers_free(char **tiers, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(tiers[i]);
+	free(tiers);
+}
+
 void db_reader_hosts_free(col_host_t *hosts, size_t n)
 {
 	hostset_t hs = {hosts, n};

@@ -73,6 +73,10 @@ int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, const col_selfstat
 int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n);
 void db_reader_hosts_free(col_host_t *hosts, size_t n);
 
+/* Every tier a host has, sorted: *out new (db_reader_tiers_free()).  0 or a negative errno. */
+int db_reader_tiers(db_reader_t *rd, char ***out, size_t *n);
+void db_reader_tiers_free(char **tiers, size_t n);
+
 const char *db_reader_errmsg(db_reader_t *rd);
 
 #endif

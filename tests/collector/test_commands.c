@@ -124,10 +124,10 @@ static void test_col_cmd_set_bad_value(void **state)
 	col_qopts_init(&o, NOW);
 	expect("trend", &o, "since", "soon", -EINVAL,
 	       "not a duration like 90s, 15m, 24h or 7d (at most 3650d)");
-	expect("tiers", &o, "format", "xml", -EINVAL, "not table, json, csv or ipset");
+	expect("tiers", &o, "format", "xml", -EINVAL, "not table, json, csv, ipset or html");
 	/* A format the command does not render. */
-	expect("summary", &o, "format", "csv", -EINVAL, "not a format of summary (table, json)");
-	expect("tiers", &o, "format", "ipset", -EINVAL, "not a format of tiers (table, json, csv)");
+	expect("summary", &o, "format", "csv", -EINVAL, "not a format of summary (table, json, html)");
+	expect("tiers", &o, "format", "ipset", -EINVAL, "not a format of tiers (table, json, csv, html)");
 	assert_int_equal(o.format, COL_FMT_TABLE);
 	assert_int_equal(o.since_ms, 0);
 }
@@ -155,11 +155,11 @@ static void test_col_cmd_usage_lines(void **state)
 
 	(void)state;
 	col_cmd_usage(col_cmd(COL_CMD_TREND), "--", line, sizeof(line));
-	assert_string_equal(line, "--tier --host --state --since --step --port --format table|json|csv");
+	assert_string_equal(line, "--tier --host --state --since --step --port --format table|json|csv|html");
 	col_cmd_usage(col_cmd(COL_CMD_SUSPECTS), "--", line, sizeof(line));
-	assert_string_equal(line, "--tier --since --format table|json|csv|ipset");
+	assert_string_equal(line, "--tier --since --format table|json|csv|ipset|html");
 	col_cmd_usage(col_cmd(COL_CMD_SUMMARY), "", line, sizeof(line));
-	assert_string_equal(line, "tier since format table|json");
+	assert_string_equal(line, "tier since format table|json|html");
 }
 
 int main(void)

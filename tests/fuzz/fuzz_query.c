@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_query.c: libFuzzer target for what the HTTP side reads from others: query parameters
  * (as the API takes them, name=value pairs split on '&', for a command the first byte picks),
- * and --server URLs.  (The CLI's responses are libcurl's to parse.) */
+ * --server URLs, and the Authorization header (Bearer or Basic, its base64 decoded) against a
+ * token.  (The CLI's responses are libcurl's to parse.) */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "commands.h"
+#include "httpauth.h"
 #include "query.h"
 #include "url.h"
 
@@ -29,6 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
+	/* Only the token's own headers pass: "Bearer tok", or Basic of "any user:tok". */
+	if (col_http_token_ok(s, (const uint8_t *)"tok", 3) &&
+	    strcmp(s, "Bearer tok") != 0 && strncasecmp(s, "basic ", 6) != 0 &&
+	    strncasecmp(s, "bearer ", 7) != 0)
+		abort();
 	if (col_url_split(s, &https, host, sizeof(host), port, path, sizeof(path)) == 0 &&
 	    (strlen(host) >= sizeof(host) || strlen(port) >= sizeof(port)))
 		abort();

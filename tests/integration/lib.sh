@@ -168,6 +168,18 @@ fs_agent_start() {
 	AGENT_PID[$name]=$!
 }
 
+# fs_agent_saved NAME TIER FILE: an agent in a UTS namespace of its own (hostname NAME) that
+# reports FILE, a saved `ss -tan`, every second to the collector on $PORT: the same sockets in
+# every report.
+fs_agent_saved() {
+	local h=$1 tier=$2 ss=$3
+	mkdir -m 700 "$T/state-$h"
+	# unshare without --fork execs: $! is the agent itself.
+	unshare --uts sh -c "hostname $h && exec '$BUILD/fleetstat-agent' --collector 127.0.0.1:$PORT \
+		--tier $tier --interval 1 --input '$ss' --state-dir '$T/state-$h'" >>"$T/$h.log" 2>&1 &
+	AGENT_PID[$h]=$!
+}
+
 fs_agent_kill() {
 	local name=$1
 	local rc=0

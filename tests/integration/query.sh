@@ -24,8 +24,10 @@ chmod 600 "$T/http.token"
 
 # Saved `ss -tan` text per host: counts per state, and the 203.0.113.50 NAT-like peer on the
 # web hosts, a SYN_RECV-heavy 198.51.100.66 on web2.
-python3 - "$T" <<'PY'
+python3 - "$T" "$here/../tools" <<'PY'
 import sys
+sys.path.insert(0, sys.argv[2])
+from sstext import ss_text
 out = sys.argv[1]
 hosts = {
     # host: ({state: n}, extra peers [(ip, state, n)])
@@ -37,30 +39,17 @@ hosts = {
     "db1": ({"ESTAB": 30, "TIME-WAIT": 2}, []),
 }
 for h, (states, extra) in hosts.items():
-    lines = ["State Recv-Q Send-Q Local Address:Port Peer Address:Port Process",
-             "LISTEN 0 128 0.0.0.0:80 0.0.0.0:*"]
-    k = 0
-    for st, n in states.items():
-        for i in range(n):
-            k += 1
-            lines.append(f"{st} 0 0 10.9.0.1:80 192.0.2.{k % 200 + 1}:{10000 + k}")
-    for ip, st, n in extra:
-        for i in range(n):
-            k += 1
-            lines.append(f"{st} 0 0 10.9.0.1:80 {ip}:{20000 + k}")
+    more = []
     # By service: the web hosts ask the db on :3306 and a cache on :6379 (outbound); db1 also
     # listens on :3306, with the web hosts' connections there (inbound).
     if h.startswith("web"):
         n3306 = {"web1": 25, "web2": 40, "web3": 10}[h]
-        for i in range(n3306):
-            lines.append(f"ESTAB 0 0 10.9.0.1:{41000 + i} 10.9.0.9:3306")
-        for i in range(7):
-            lines.append(f"TIME-WAIT 0 0 10.9.0.1:{42000 + i} 10.9.0.8:6379")
+        more += [f"ESTAB 0 0 10.9.0.1:{41000 + i} 10.9.0.9:3306" for i in range(n3306)]
+        more += [f"TIME-WAIT 0 0 10.9.0.1:{42000 + i} 10.9.0.8:6379" for i in range(7)]
     if h == "db1":
-        lines.insert(2, "LISTEN 0 128 0.0.0.0:3306 0.0.0.0:*")
-        for i in range(75):
-            lines.append(f"ESTAB 0 0 10.9.0.9:3306 10.9.0.{i % 3 + 2}:{41000 + i}")
-    open(f"{out}/{h}.ss", "w").write("\n".join(lines) + "\n")
+        more.append("LISTEN 0 128 0.0.0.0:3306 0.0.0.0:*")
+        more += [f"ESTAB 0 0 10.9.0.9:3306 10.9.0.{i % 3 + 2}:{41000 + i}" for i in range(75)]
+    ss_text(f"{out}/{h}.ss", states, extra, more)
 PY
 
 # The collector's thresholds: web2's 600 CLOSE_WAIT make the web tier CRITICAL.
@@ -82,12 +71,7 @@ fs_collector_start --listen "127.0.0.1:$PORT" --db "$DB" --http-token-file "$T/h
 	--config "$T/collector.ini"
 declare -A TIER=([lvs1]=lvs [web1]=web [web2]=web [web3]=web [db1]=db)
 for h in "${!TIER[@]}"; do
-	mkdir -m 700 "$T/state-$h"
-	# unshare without --fork execs: $! is the agent itself.
-	unshare --uts sh -c "hostname $h && exec '$BUILD/fleetstat-agent' --collector 127.0.0.1:$PORT \
-		--tier ${TIER[$h]} --interval 1 --input '$T/$h.ss' --state-dir '$T/state-$h'" \
-		>>"$T/$h.log" 2>&1 &
-	AGENT_PID[$h]=$!
+	fs_agent_saved "$h" "${TIER[$h]}" "$T/$h.ss"
 	"$BUILD/fleetstat-agent" --print=json --tier "${TIER[$h]}" --input "$T/$h.ss" >"$T/$h.json"
 done
 reported() { [ "$(fs_sql "SELECT count(DISTINCT host_id) FROM reports")" -eq 5 ]; }
@@ -331,7 +315,7 @@ curl -s "${auth[@]}" "$SERVER/api/v1/tiers?tier=web&tier=db" >"$T/twice.txt"
 [ "$(code "${auth[@]}" "$SERVER/api/v1/summary?format=csv")" = 400 ] || fail "summary as csv: not 400"
 rc=0
 "$FS" --db "$DB" summary --format csv >/dev/null 2>"$T/err" || rc=$?
-[ "$rc" -eq 2 ] && grep -q "not a format of summary (table, json)" "$T/err" ||
+[ "$rc" -eq 2 ] && grep -q "not a format of summary (table, json, html)" "$T/err" ||
 	fail "summary --format csv: rc $rc: $(cat "$T/err")"
 # A parameter the query does not take is refused, naming those it takes.
 curl -s "${auth[@]}" "$SERVER/api/v1/tiers?step=5m" >"$T/nostep.txt"
