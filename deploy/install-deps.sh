@@ -20,6 +20,7 @@ pkgs=(
 	nginx-light apache2-utils goaccess        # access logs: a real web server, ab, a peer counter
 	libjs-dygraphs                            # the web view's charts (served from its installed path)
 	chromium                                  # the web view's test: a real headless browser
+	scdoc man-db groff-base                   # the manual pages (doc/man): built, rendered by man -l
 )
 
 missing=()
