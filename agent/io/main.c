@@ -184,7 +184,7 @@ static const char usage[] =
 	"                            log is read from its end when first seen, across\n"
 	"                            rotations (rename, copytruncate) and restarts\n"
 	"  --log-format FORMAT       combined, common, main, vhost_combined, or the log_format\n"
-	"                            (nginx, $variables) or LogFormat (Apache, %%directives)\n"
+	"                            (nginx, $variables) or LogFormat (Apache, %directives)\n"
 	"                            string the server writes with\n"
 	"  --log-client remote_addr|x_forwarded_for\n"
 	"                            the client of a request: the connecting address\n"

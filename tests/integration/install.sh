@@ -33,7 +33,8 @@ for p in man1/fleetstat.1 man5/fleetstat.ini.5 man8/fleetstat-agent.8 man8/fleet
 	[ ! -s "$T/man.err" ] || fail "man -l $p warns: $(cat "$T/man.err")"
 done
 echo "man -l: the four pages render without a warning"
-systemd-analyze verify "$I"/lib/systemd/system/fleetstat-{agent,collector}.service \
+# The units' Documentation= pages are the ones installed under the prefix.
+MANPATH="$I/share/man:" systemd-analyze verify "$I"/lib/systemd/system/fleetstat-{agent,collector}.service \
 	>"$T/verify.log" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.log")"
 echo "systemd-analyze verify: both units pass"
 
