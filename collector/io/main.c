@@ -291,7 +291,7 @@ static void opts_close(opts_t *o)
 	                &o->minute_retention, &o->rollup_retention, &o->max_conns_per_ip,
 	                &o->max_write_queue, &o->http_max_conns, &o->http_timeout,
 	                &o->http_threads, &o->tls_cert, &o->tls_key, &o->tls_client_ca,
-	                &o->http_tls_cert, &o->http_tls_key};
+	                &o->http_tls_cert, &o->http_tls_key, &o->web_lib};
 
 	for (size_t i = 0; i < FS_ARRAY_SIZE(all); i++)
 		free(*all[i]);
