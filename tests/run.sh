@@ -72,5 +72,9 @@ for t in $(fs_fuzz_targets); do
 	fi
 done
 
+# What the tests keep for a reader of the run (the web view's screenshots).
+for f in "$root"/build*/artifacts/*; do
+	[ -f "$f" ] && echo "artifact: ${f#"$root"/}"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
