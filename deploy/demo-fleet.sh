@@ -263,7 +263,8 @@ show suspects
 show tiers
 
 if [ "$hold" -eq 1 ]; then
-	say "holding: fleetstat --server $URL --cacert $PKI/ca.crt <query> | Ctrl-C ends it and removes everything"
+	say "holding: fleetstat --server $URL --cacert $PKI/ca.crt <query>; the web view: $URL/"
+	say "(its certificate is from $PKI/ca.crt) | Ctrl-C ends it and removes everything"
 	# Bounded: the load programs stop by themselves after an hour anyway.
 	sleep 3600 &
 	pids+=($!)
