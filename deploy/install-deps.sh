@@ -18,6 +18,7 @@ pkgs=(
 	postgresql-15 libpq-dev                   # the PostgreSQL backend; its tests start throwaway clusters
 	openssl                                   # deploy/certs.sh; TLS peers in the tests
 	nginx-light apache2-utils goaccess        # access logs: a real web server, ab, a peer counter
+	scdoc man-db groff-base                   # the manual pages (doc/man): built, rendered by man -l
 	debhelper lintian                         # the Debian packages (dpkg-buildpackage) and their check
 )
 

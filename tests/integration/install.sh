@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # install.sh: `cmake --install` places the programs, the systemd units (with the prefix in
-# ExecStart), the example configs and the cron example; `systemd-analyze verify` passes on
-# both units; the installed programs take the installed example configs.
+# ExecStart), the example configs, the cron example and the manual pages (which `man -l`
+# renders without a warning); `systemd-analyze verify` passes on both units; the installed
+# programs take the installed example configs.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: install.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (deploy/install-deps.sh installs systemd)"
+command -v man >/dev/null || fail "man missing (deploy/install-deps.sh installs man-db)"
 fs_tmpdir
 I=$T/inst
 cmake --install "$BUILD" --prefix "$I" >"$T/install.log" || fail "cmake --install: $(tail -5 "$T/install.log")"
@@ -22,6 +24,15 @@ for u in agent collector; do
 	grep -q "^ExecStart=$I/bin/fleetstat-$u --config $I/etc/fleetstat/$u.ini " \
 		"$I/lib/systemd/system/fleetstat-$u.service" || fail "fleetstat-$u.service: ExecStart"
 done
+# The manual pages, made by the build with scdoc.
+for p in man1/fleetstat.1 man5/fleetstat.ini.5 man8/fleetstat-agent.8 man8/fleetstat-collector.8; do
+	[ -f "$I/share/man/$p" ] ||
+		fail "share/man/$p was not installed (the build makes the pages with scdoc: deploy/install-deps.sh installs it)"
+	MANWIDTH=80 man --warnings -l "$I/share/man/$p" >/dev/null 2>"$T/man.err" ||
+		fail "man -l $p: $(cat "$T/man.err")"
+	[ ! -s "$T/man.err" ] || fail "man -l $p warns: $(cat "$T/man.err")"
+done
+echo "man -l: the four pages render without a warning"
 systemd-analyze verify "$I"/lib/systemd/system/fleetstat-{agent,collector}.service \
 	>"$T/verify.log" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.log")"
 echo "systemd-analyze verify: both units pass"
