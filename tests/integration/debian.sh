@@ -3,11 +3,12 @@
 # debian.sh: the Debian packages. A copy of this tree built with the README's one command
 # (dpkg-buildpackage -us -uc -b): lintian finds no error, the programs are hardened (PIE,
 # RELRO, BIND_NOW, fortified). Installed with apt-get: the programs run, the units pass
-# systemd-analyze verify and are enabled, the configs are conffiles with the examples' content,
-# the token is made (0600 root). An agent started from its installed unit's command line
-# reports to a collector started from its unit's. Purged: nothing of the packages is left but
-# the collector's database; installed again, the collector finds it, and a purge with
-# /etc/fleetstat/purge-database removes it. The machine is left as it was, on failure too
+# systemd-analyze verify and are enabled, the configs are conffiles with the examples'
+# content, man finds the manual pages, the token is made (0600 root). An agent started from
+# its installed unit's command line reports to a collector started from its unit's. Purged:
+# nothing of the packages is left but the collector's database; installed again, the
+# collector finds it, and a purge with /etc/fleetstat/purge-database (or with
+# FLEETSTAT_PURGE_DATABASE=yes) removes it. The machine is left as it was, on failure too
 # (the packages purged at exit); a machine that has fleetstat packages or their files skips.
 set -euo pipefail
 
@@ -37,7 +38,7 @@ OURS=(/etc/fleetstat /var/lib/fleetstat /var/lib/private/fleetstat /var/lib/flee
 for f in "${OURS[@]}"; do
 	[ ! -e "$f" ] && [ ! -L "$f" ] || skip "$f is there (an earlier install's?): not touching it"
 done
-for c in dpkg-buildpackage dh lintian apt-get systemd-analyze readelf git; do
+for c in dpkg-buildpackage dh lintian apt-get systemd-analyze readelf git man; do
 	command -v "$c" >/dev/null || fail "$c missing (deploy/install-deps.sh installs it)"
 done
 git -C "$root" rev-parse --git-dir >/dev/null 2>&1 || skip "$root is no git checkout (the copy is git's list of files)"
@@ -119,7 +120,7 @@ for u in agent collector; do
 		"/lib/systemd/system/fleetstat-$u.service" || fail "fleetstat-$u.service: ExecStart"
 	grep -q '^LoadCredential=token:/etc/fleetstat/token$' "/lib/systemd/system/fleetstat-$u.service" ||
 		fail "fleetstat-$u.service: LoadCredential"
-	dpkg-query --showformat='${Conffiles}\n' -W "fleetstat-$u" | grep -q "^ /etc/fleetstat/$u.ini " ||
+	grep -q "^ /etc/fleetstat/$u.ini " <<<"$(dpkg-query --showformat='${Conffiles}\n' -W "fleetstat-$u")" ||
 		fail "/etc/fleetstat/$u.ini is not a conffile of fleetstat-$u"
 	cmp -s "/etc/fleetstat/$u.ini" "$root/deploy/$u.ini.example" || fail "/etc/fleetstat/$u.ini is not the example"
 	cmp -s "/usr/share/doc/fleetstat-$u/examples/$u.ini.example" "$root/deploy/$u.ini.example" ||
@@ -130,6 +131,20 @@ for f in fleetstat-summary certs.sh; do
 	[ -f "/usr/share/doc/fleetstat-collector/examples/$f" ] || fail "fleetstat-collector: no examples/$f"
 done
 echo "units: systemd-analyze verify passes, both enabled; configs: conffiles, the examples"
+
+# The manual pages, each in its package: fleetstat.ini(5) with fleetstat(1), which reads
+# collector.ini too (the daemons' pages describe their own keys in full).
+declare -A page_of=([fleetstat.1]=fleetstat [fleetstat.ini.5]=fleetstat
+	[fleetstat-agent.8]=fleetstat-agent [fleetstat-collector.8]=fleetstat-collector)
+for pg in "${!page_of[@]}"; do
+	sec=${pg##*.}
+	f=/usr/share/man/man$sec/$pg.gz
+	grep -q " \.$f\$" <<<"$(dpkg-deb -c "$T/src/${page_of[$pg]}_${ver}_$arch.deb")" || fail "${page_of[$pg]} has no $f"
+	# A minimal image's dpkg may leave manual pages out (path-exclude): then the package is enough.
+	grep -qs '^path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/* && continue
+	[ "$(man -w "$sec" "${pg%.*}" 2>&1)" = "$f" ] || fail "man -w $sec ${pg%.*}: $(man -w "$sec" "${pg%.*}" 2>&1)"
+done
+echo "manual pages: ${!page_of[*]}, each in its package, found by man -w"
 
 # The token: made once for both, 64 hex digits, 0600 root.
 [ "$(stat -c '%a %U %G' /etc/fleetstat/token)" = "600 root root" ] ||
