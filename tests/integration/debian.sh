@@ -194,13 +194,17 @@ reported_db() { python3 -c 'import json, sys; sys.exit(0 if any(h["hostname"] ==
 reported_db || fail "the agent's host is not in the database: $(cat "$T/hosts.json")"
 echo "the installed agent (its unit's command line) reported to the installed collector: $host, tier web"
 
-# As systemd would have left them (DynamicUser=yes): the state under /var/lib/private, linked
-# from /var/lib; the collector's with the database the run made.
-[ -d /var/lib/private ] || mkdir -m 0700 /var/lib/private
-cp -a "$T/agent/state" /var/lib/private/fleetstat-agent
-cp -a "$T/collector/state" /var/lib/private/fleetstat
-ln -s private/fleetstat-agent /var/lib/fleetstat-agent
-ln -s private/fleetstat /var/lib/fleetstat
+# As systemd leaves them (DynamicUser=yes): the state under /var/lib/private, linked from
+# /var/lib; the collector's with the database the run made. (Where systemd runs, it has made
+# them when it started the units.)
+state_dir() { # state_dir NAME FROM
+	[ -d /var/lib/private ] || mkdir -m 0700 /var/lib/private
+	install -d -m 0700 "/var/lib/private/$1"
+	cp -a "$2/." "/var/lib/private/$1/"
+	[ -L "/var/lib/$1" ] || ln -s "private/$1" "/var/lib/$1"
+}
+state_dir fleetstat-agent "$T/agent/state"
+state_dir fleetstat "$T/collector/state"
 db_sum=$(sha256sum </var/lib/private/fleetstat/fleetstat.db)
 
 # Purged: nothing of theirs but the database.
@@ -237,11 +241,10 @@ for how in /etc/fleetstat/purge-database FLEETSTAT_PURGE_DATABASE=yes; do
 		>"$T/apt-install.log" 2>&1 || fail "apt-get install fleetstat-collector: $(tail -20 "$T/apt-install.log")"
 	[ -f /etc/fleetstat/token ] && [ "$(sha256sum </etc/fleetstat/token)" != "$token_sum" ] ||
 		fail "fleetstat-collector alone made no new token"
-	if [ -L /var/lib/fleetstat ]; then
+	if [ "$how" = /etc/fleetstat/purge-database ]; then # the first: the database the purge kept
 		[ "$(sha256sum </var/lib/private/fleetstat/fleetstat.db)" = "$db_sum" ] || fail "the kept database changed"
 	else
-		cp -a "$T/collector/state" /var/lib/private/fleetstat
-		ln -s private/fleetstat /var/lib/fleetstat
+		state_dir fleetstat "$T/collector/state"
 	fi
 	env=(env)
 	case $how in
