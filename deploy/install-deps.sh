@@ -21,6 +21,7 @@ pkgs=(
 	libjs-dygraphs                            # the web view's charts (served from its installed path)
 	chromium                                  # the web view's test: a real headless browser
 	scdoc man-db groff-base                   # the manual pages (doc/man): built, rendered by man -l
+	debhelper lintian                         # the Debian packages (dpkg-buildpackage) and their check
 )
 
 missing=()

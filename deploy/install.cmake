@@ -16,7 +16,8 @@ foreach(u fleetstat-agent fleetstat-collector)
   message(STATUS "Installing: ${units}/${u}.service")
   configure_file("${FS_SRC}/deploy/systemd/${u}.service.in" "${units}/${u}.service" @ONLY)
 endforeach()
+# file(INSTALL) puts DESTDIR before the destination itself (configure_file above does not).
 file(INSTALL "${FS_SRC}/deploy/agent.ini.example" "${FS_SRC}/deploy/collector.ini.example"
-     DESTINATION "$ENV{DESTDIR}${FS_SYSCONFDIR}/fleetstat")
+     DESTINATION "${FS_SYSCONFDIR}/fleetstat")
 file(INSTALL "${FS_SRC}/deploy/cron/fleetstat-summary"
-     DESTINATION "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/${FS_DOCREL}/examples")
+     DESTINATION "${CMAKE_INSTALL_PREFIX}/${FS_DOCREL}/examples")
