@@ -8,9 +8,10 @@
 /* The longest Basic credentials looked at (user:token, base64), more than any token file holds. */
 #define BASIC_MAX 1024
 
+/* Compared whole, whatever differs first (the accumulator volatile: no early exit). */
 static bool same(const uint8_t *a, const uint8_t *b, size_t n)
 {
-	uint8_t d = 0;
+	volatile uint8_t d = 0;
 
 	for (size_t i = 0; i < n; i++)
 		d |= a[i] ^ b[i];
@@ -61,6 +62,7 @@ bool col_http_token_ok(const char *header, const uint8_t *token, size_t token_le
 {
 	uint8_t raw[BASIC_MAX];
 	const uint8_t *colon;
+	bool ok;
 	long n;
 
 	if (header == NULL)
@@ -72,9 +74,9 @@ bool col_http_token_ok(const char *header, const uint8_t *token, size_t token_le
 	if (strncasecmp(header, "Basic ", 6) != 0)
 		return false;
 	header += 6;
-	if ((n = b64_decode(header, strlen(header), raw, sizeof(raw))) < 0 ||
-	    (colon = memchr(raw, ':', (size_t)n)) == NULL)
-		return false;
-	colon++;
-	return (size_t)(raw + n - colon) == token_len && same(colon, token, token_len);
+	ok = (n = b64_decode(header, strlen(header), raw, sizeof(raw))) >= 0 &&
+	     (colon = memchr(raw, ':', (size_t)n)) != NULL &&
+	     (size_t)(raw + n - (colon + 1)) == token_len && same(colon + 1, token, token_len);
+	explicit_bzero(raw, sizeof(raw));   /* the token, decoded */
+	return ok;
 }

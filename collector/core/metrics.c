@@ -312,8 +312,8 @@ static void suspects(fs_buf_t *b, const col_host_t *const *v, size_t n,
 		}
 }
 
-int col_metrics_render(const col_host_t *hosts, size_t n, const col_suspect_t *sus,
-                       size_t n_sus, int64_t now_ms, const col_selfstats_t *self, fs_buf_t *b)
+int col_metrics_fleet(const col_host_t *hosts, size_t n, const col_suspect_t *sus,
+                      size_t n_sus, int64_t now_ms, fs_buf_t *b)
 {
 	const col_host_t **v = malloc((n ? n : 1) * sizeof(*v));
 	if (v == NULL)
@@ -395,9 +395,14 @@ int col_metrics_render(const col_host_t *hosts, size_t n, const col_suspect_t *s
 		fs_buf_printf(b, "} %.3f\n", (double)(now_ms - v[i]->collected_at_ms) / 1000.0);
 	}
 	host_counters(b, v, n);
-	suspects(b, v, n, sus, n_sus);
+	if (sus != NULL)
+		suspects(b, v, n, sus, n_sus);
 	free(v);
+	return b->err;
+}
 
+int col_metrics_self(const col_selfstats_t *self, fs_buf_t *b)
+{
 	static const struct {
 		const char *name, *type, *help;
 		size_t off;

@@ -37,13 +37,17 @@ typedef struct {
 } col_selfstats_t;
 
 /*
- * Appends the exposition (text format 0.0.4): per tier (fresh hosts) and per
- * host the sockets by state, hosts and stale hosts, the last report's age,
- * ports, requests and kernel counters; the attack verdicts among the judged
- * suspects sus per tier, and the first COL_METRICS_SUSPECTS of them (attacks
- * first); then self.  hosts and sus are borrowed.  0 or -ENOMEM.
+ * Appends the fleet's part of the exposition (text format 0.0.4): per tier
+ * (fresh hosts) and per host the sockets by state, hosts and stale hosts,
+ * the last report's age, ports, requests and kernel counters; the attack
+ * verdicts among the judged suspects sus per tier, and the first
+ * COL_METRICS_SUSPECTS of them (attacks first); sus NULL: not known, those
+ * families left out.  hosts and sus are borrowed.  0 or -ENOMEM.
  */
-int col_metrics_render(const col_host_t *hosts, size_t n, const col_suspect_t *sus,
-                       size_t n_sus, int64_t now_ms, const col_selfstats_t *self, fs_buf_t *b);
+int col_metrics_fleet(const col_host_t *hosts, size_t n, const col_suspect_t *sus,
+                      size_t n_sus, int64_t now_ms, fs_buf_t *b);
+
+/* Appends the collector's own figures.  0 or -ENOMEM. */
+int col_metrics_self(const col_selfstats_t *self, fs_buf_t *b);
 
 #endif

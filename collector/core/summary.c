@@ -112,10 +112,10 @@ static void add_alert(alert_t *a, size_t *n, int level, uint64_t value,
 
 /*
  * The web view's part of it: the status, the alerts and the stale hosts as
- * tables (the peaks and the rest have pages of their own).
+ * tables (the peaks and the rest have pages of their own).  0 or -ENOMEM.
  */
-static void render_html(fs_buf_t *b, int status, const alert_t *al, size_t na,
-                        const col_host_t *hosts, size_t n_hosts, const col_qopts_t *o)
+static int render_html(fs_buf_t *b, int status, const alert_t *al, size_t na,
+                       const col_host_t *hosts, size_t n_hosts, const col_qopts_t *o)
 {
 	static const char *const ahead[] = {"LEVEL", "WHAT", "VALUE", "THRESHOLD"};
 	static const char *const shead[] = {"HOST", "TIER", "LAST SEEN"};
@@ -135,7 +135,8 @@ static void render_html(fs_buf_t *b, int status, const alert_t *al, size_t na,
 		grid_cell(&g, "%" PRIu64, al[i].threshold);
 	}
 	fs_buf_puts(b, "<h3>Alerts</h3>\n");
-	grid_render(&g, b);
+	if (grid_render(&g, b) < 0)
+		return -ENOMEM;
 	grid_init(&g, COL_FMT_HTML, 0x7);
 	grid_heads(&g, shead, 3);
 	grid_head_done(&g);
@@ -146,7 +147,7 @@ static void render_html(fs_buf_t *b, int status, const alert_t *al, size_t na,
 			grid_cell(&g, "%s", col_time_str(hosts[i].last_seen_ms, ts));
 		}
 	fs_buf_puts(b, "<h3>Stale hosts (no report for " COL_STALE_INTERVALS_TEXT " intervals)</h3>\n");
-	grid_render(&g, b);
+	return grid_render(&g, b) < 0 ? -ENOMEM : 0;
 }
 
 static size_t slot(int state)
@@ -305,7 +306,8 @@ int col_summary_render(const col_host_t *hosts, size_t n_hosts, const col_tier_p
 		col_advice_render(x->advice, x->n_advice, o, b);
 		fs_buf_puts(b, "}\n");
 	} else if (o->format == COL_FMT_HTML) {
-		render_html(b, status, al, na, hosts, n_hosts, o);
+		if (render_html(b, status, al, na, hosts, n_hosts, o) < 0)
+			b->err = -ENOMEM;
 	} else {
 		fs_buf_printf(b, "fleetstat summary: %s, %s%s%sthe last %" PRId64 " minutes to %s\n\n",
 		              level_names[status], o->tier ? "tier " : "", o->tier ? o->tier : "",

@@ -54,9 +54,17 @@ static void option(fs_buf_t *b, const char *value, const char *text, bool select
 static void form(fs_buf_t *b, const col_web_page_t *p)
 {
 	fs_buf_puts(b, "<form method=\"get\" action=\"/\">\n<label>Tier <select name=\"tier\">");
+	bool known = p->tier == NULL;
+
 	option(b, "", "every tier", p->tier == NULL);
-	for (size_t i = 0; i < p->n_tiers; i++)
-		option(b, p->tiers[i], p->tiers[i], p->tier && strcmp(p->tier, p->tiers[i]) == 0);
+	for (size_t i = 0; i < p->n_tiers; i++) {
+		bool it = p->tier && strcmp(p->tier, p->tiers[i]) == 0;
+
+		option(b, p->tiers[i], p->tiers[i], it);
+		known |= it;
+	}
+	if (!known)   /* a tier no host has (yet): kept, so that the form does not drop it */
+		option(b, p->tier, p->tier, true);
 	fs_buf_puts(b, "</select></label>\n<label>Window <select name=\"since\">");
 	for (size_t i = 0; col_web_windows[i]; i++)
 		option(b, col_web_windows[i], col_web_windows[i],
@@ -83,6 +91,9 @@ static void charts(fs_buf_t *b, const col_web_page_t *p)
 		               " (Debian: libjs-dygraphs); the JSON is at /api/v1/trend.</p>\n");
 	fs_buf_puts(b, "<noscript><p class=\"note\">The charts need JavaScript; the tables do"
 	               " not.</p></noscript>\n");
+	if (p->tier == NULL && p->n_tiers > p->n_charted)
+		fs_buf_printf(b, "<p class=\"note\">The first %zu of %zu tiers; pick a tier for"
+		              " another.</p>\n", p->n_charted, p->n_tiers);
 	for (size_t i = 0; i < p->n_charted; i++) {
 		fs_buf_printf(b, "<figure class=\"chart\">\n<figcaption>");
 		put_html(b, p->charted[i]);
@@ -120,12 +131,15 @@ int col_web_render(const col_web_page_t *p, fs_buf_t *b)
 		fs_buf_puts(b, ": ");
 		put_html(b, p->tier);
 	}
-	fs_buf_puts(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/fleetstat.css\">\n");
+	/* The files' names carry the version: a browser's day-long copy goes with an upgrade. */
+	fs_buf_puts(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/fleetstat.css?v="
+	               FLEETSTAT_VERSION "\">\n");
 	if (p->chart_lib)
-		fs_buf_puts(b, "<link rel=\"stylesheet\" href=\"/static/dygraph.min.css\">\n"
-		               "<script src=\"/static/dygraph.min.js\" defer></script>\n");
-	fs_buf_puts(b, "<script src=\"/static/fleetstat.js\" defer></script>\n</head>\n<body>\n"
-	               "<header>\n<h1>fleetstat</h1>\n");
+		fs_buf_puts(b, "<link rel=\"stylesheet\" href=\"/static/dygraph.min.css?v="
+		               FLEETSTAT_VERSION "\">\n<script src=\"/static/dygraph.min.js?v="
+		               FLEETSTAT_VERSION "\" defer></script>\n");
+	fs_buf_puts(b, "<script src=\"/static/fleetstat.js?v=" FLEETSTAT_VERSION "\" defer></script>\n"
+	               "</head>\n<body>\n<header>\n<h1>fleetstat</h1>\n");
 	form(b, p);
 	fs_buf_puts(b, "</header>\n<main>\n");
 	section(b, "summary", "Summary", p->summary);

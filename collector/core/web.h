@@ -24,7 +24,6 @@ extern const char *const col_web_windows[];
  * (trends[i * COL_WEB_NSTATES + s]: charted[i], col_web_states[s]).
  */
 typedef struct {
-	int64_t now_ms;
 	const char *tier;              /* the page's tier; NULL: every tier */
 	const char *since;             /* its window as asked ("1h") */
 	unsigned refresh_s;            /* the page reloads itself after this; 0: never */
@@ -32,7 +31,7 @@ typedef struct {
 	const char *const *tiers;      /* every tier, for the choice (sorted) */
 	size_t n_tiers;
 	const char *summary, *tiers_table, *suspects, *top_ips;
-	const char *const *charted;
+	const char *const *charted;   /* the first COL_WEB_MAX_CHARTS of tiers, or the page's */
 	size_t n_charted;
 	const char *const *trends;
 } col_web_page_t;

@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -36,6 +36,17 @@ typedef struct {
 	size_t key_len;
 } daemon_t;
 
+/* A page of the web view as made for a tier and window (key), kept PAGE_CACHE_MS. */
+#define PAGE_CACHE_SLOTS 8
+#define PAGE_CACHE_MS 10000
+#define PAGE_KEY_LEN 224
+typedef struct {
+	char key[PAGE_KEY_LEN];
+	int64_t at_ms;
+	char *p;
+	size_t len;
+} page_slot_t;
+
 /* Daemons a reload replaced, serving the requests they had until those end. */
 #define MAX_RETIRED 8
 
@@ -54,6 +65,9 @@ struct col_http {
 	/* The charting library's files (cfg.web_lib), read at start; NULL: not there. */
 	char *lib_js, *lib_css;
 	size_t lib_js_len, lib_css_len;
+	/* Pages made lately (serve_page()), and the lock that makes one at a time. */
+	pthread_mutex_t page_mu;
+	page_slot_t pages[PAGE_CACHE_SLOTS];
 };
 
 /* The web view reloads itself this often. */
@@ -83,6 +97,9 @@ static void http_free(col_http_t *h)
 	for (size_t i = 0; i < h->n_retired; i++)
 		daemon_end(&h->retired[i]);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->page_mu);
+	for (size_t i = 0; i < PAGE_CACHE_SLOTS; i++)
+		free(h->pages[i].p);
 	free(h->lib_js);
 	free(h->lib_css);
 	free(h);
@@ -96,7 +113,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Queues r (released here) with its type and caching, and no type sniffing. */
+/* Queues r (released here) with its type and caching, no type sniffing, HTML under WEB_CSP. */
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
                                struct MHD_Response *r, const char *type, const char *cache)
 {
@@ -105,6 +122,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", cache);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (strncmp(type, "text/html", 9) == 0)   /* the page, and any table as html */
+		MHD_add_response_header(r, "Content-Security-Policy", WEB_CSP);
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -164,15 +183,44 @@ static int authorized(const col_http_t *h, struct MHD_Connection *conn)
 }
 
 /*
+ * Without a token the API listens on loopback only; then it also answers
+ * only requests named for loopback or its own address (Host), so that a web
+ * page elsewhere cannot read it through a name it rebinds to 127.0.0.1.
+ */
+static bool host_ok(const col_http_t *h, struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"), *port;
+	char name[80], own[80];
+	size_t n;
+
+	if (h->cfg.token_len != 0 || v == NULL)   /* no Host: HTTP/1.0, no browser */
+		return true;
+	if (v[0] == '[')
+		port = strchr(v, ']') ? strchr(v, ']') + 1 : NULL;
+	else
+		port = strchr(v, ':') ? strchr(v, ':') : v + strlen(v);
+	if (port == NULL || (*port && (*port != ':' || atoi(port + 1) != h->cfg.port)) ||
+	    (n = (size_t)(port - v)) >= sizeof(name))
+		return false;
+	memcpy(name, v, n);
+	name[n] = '\0';
+	snprintf(own, sizeof(own), strchr(h->cfg.host, ':') ? "[%s]" : "%s", h->cfg.host);
+	return strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0 ||
+	       strcmp(name, "[::1]") == 0 || strcmp(name, own) == 0;
+}
+
+/*
  * 401: the API asks for a Bearer token; the web view's paths for Basic
  * credentials, whose password is the token, so that a browser asks for it.
  */
 static enum MHD_Result reply_unauthorized(struct MHD_Connection *conn, bool browser)
 {
-	static const char body[] = "{\"error\":\"a bearer token is required\"}\n";
+	static const char bearer[] = "{\"error\":\"a bearer token is required\"}\n",
+	                  basic[] = "{\"error\":\"the token is required (as the password)\"}\n";
+	const char *body = browser ? basic : bearer;
 	struct MHD_Response *r;
 
-	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, "WWW-Authenticate",
@@ -342,7 +390,6 @@ static enum MHD_Result serve_query(col_http_t *h, struct MHD_Connection *conn, c
 
 typedef struct {
 	const col_suspect_cfg_t *sus;
-	const col_selfstats_t *self;
 	fs_buf_t *out;
 } metrics_job_t;
 
@@ -351,31 +398,34 @@ static int read_metrics(db_reader_t *rd, void *ctx)
 	metrics_job_t *j = ctx;
 
 	fs_buf_reset(j->out);
-	return db_metrics(rd, j->sus, j->self, now_ms(), j->out);
+	return db_metrics(rd, j->sus, now_ms(), j->out);
 }
 
+/* The fleet's figures from the database, then the collector's own as they are now. */
 static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 {
 	fs_buf_t b = FS_BUF_INIT;
 	col_selfstats_t self = {0};
-	metrics_job_t j = {h->cfg.suspects, &self, &b};
+	metrics_job_t j = {h->cfg.suspects, &b};
 	db_reader_t *rd;
 	int rc;
 
-	h->cfg.selfstats(h->cfg.ctx, &self);
-	self.http_requests = h->requests;
 	rc = with_reader(h, read_metrics, &j, &rd);
 	if (rd == NULL) {
 		fs_buf_close(&b);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
 	}
 	if (rc < 0) {
-		log_warnx("http: metrics: %s", rc == -ENOMEM ? "out of memory" : db_reader_errmsg(rd));
+		log_warnx("http: metrics: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
+		                                                    : strerror(-rc));
 		db_reader_close(rd);
 		fs_buf_close(&b);
 		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
 	}
 	reader_give(h, rd);
+	h->cfg.selfstats(h->cfg.ctx, &self);
+	self.http_requests = h->requests;
+	col_metrics_self(&self, &b);
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 
@@ -417,7 +467,12 @@ typedef struct {
 	fs_buf_t *out;
 } page_job_t;
 
-/* One query's answer in fmt into out, NUL-terminated.  0 or a negative errno. */
+/*
+ * One query's answer in fmt into out, NUL-terminated.  A query the stored
+ * data fails (a row that does not decode) costs its part of the page, which
+ * then says why; a chart's trend is then an empty JSON object.  0 or a
+ * negative errno (memory, the connection lost: the page fails).
+ */
 static int page_part(db_reader_t *rd, const page_job_t *j, col_cmd_id_t cmd, col_fmt_t fmt,
                      int state, int64_t since_ms, const char *tier, fs_buf_t *out)
 {
@@ -430,6 +485,19 @@ static int page_part(db_reader_t *rd, const page_job_t *j, col_cmd_id_t cmd, col
 	o.since_ms = since_ms;
 	o.tier = tier;
 	rc = db_query(rd, cmd, &o, j->qcfg, out, &why);
+	if (rc < 0 && rc != -ENOMEM && rc != -ECONNRESET) {
+		log_warnx("http: the web view: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
+		                                                          : strerror(-rc));
+		fs_buf_reset(out);
+		if (fmt == COL_FMT_JSON) {
+			fs_buf_puts(out, "{}");
+		} else {
+			fs_buf_puts(out, "<p class=\"error\">This part could not be read: ");
+			fs_buf_html_str(out, *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
+			fs_buf_puts(out, " (the collector's log says more).</p>\n");
+		}
+		rc = 0;
+	}
 	fs_buf_add(out, "", 1);
 	return rc < 0 ? rc : out->err;
 }
@@ -475,7 +543,7 @@ static int run_page(db_reader_t *rd, void *ctx)
 		trends[i] = tr[i].p;
 	}
 	col_web_page_t p = {
-		.now_ms = j->o.now_ms, .tier = j->o.tier, .since = j->since,
+		.tier = j->o.tier, .since = j->since,
 		.refresh_s = WEB_REFRESH_S, .chart_lib = j->chart_lib,
 		.tiers = (const char *const *)tiers, .n_tiers = nt,
 		.summary = part[0].p, .tiers_table = part[1].p, .suspects = part[2].p,
@@ -504,15 +572,71 @@ static enum MHD_Result on_page_param(void *cls, enum MHD_ValueKind kind, const c
 	page_params_t *p = cls;
 
 	(void)kind;
-	if (strcmp(key, "tier") == 0 && value)
-		p->tier = *value ? value : NULL;
-	else if (strcmp(key, "since") == 0 && value)
-		p->since = value;
-	else
+	if (strcmp(key, "tier") != 0 && strcmp(key, "since") != 0)
 		snprintf(p->bad, sizeof(p->bad), "%.64s: the page takes tier and since", key);
+	else if (value == NULL)
+		snprintf(p->bad, sizeof(p->bad), "%s: needs a value", key);
+	else if (key[0] == 't')
+		p->tier = *value ? value : NULL;
+	else
+		p->since = value;
 	return p->bad[0] ? MHD_NO : MHD_YES;
 }
 
+/* Whether since is one of the windows the page offers (a longer one costs the page more). */
+static bool web_window(const char *since)
+{
+	for (size_t i = 0; col_web_windows[i]; i++)
+		if (strcmp(since, col_web_windows[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The page for key (its tier and window) made within PAGE_CACHE_MS, copied
+ * into *p (new); false when there is none.  Called with page_mu held.
+ */
+static bool page_cached(col_http_t *h, const char *key, int64_t now, char **p, size_t *len)
+{
+	for (size_t i = 0; i < PAGE_CACHE_SLOTS; i++) {
+		page_slot_t *c = &h->pages[i];
+
+		if (c->p == NULL || strcmp(c->key, key) != 0 || now - c->at_ms >= PAGE_CACHE_MS)
+			continue;
+		if ((*p = malloc(c->len)) == NULL)
+			return false;
+		memcpy(*p, c->p, c->len);
+		*len = c->len;
+		return true;
+	}
+	return false;
+}
+
+/* Keeps a copy of the page for key in the oldest slot (none when memory is short). */
+static void page_keep(col_http_t *h, const char *key, int64_t now, const fs_buf_t *b)
+{
+	page_slot_t *c = &h->pages[0];
+	char *copy;
+
+	for (size_t i = 1; i < PAGE_CACHE_SLOTS; i++)
+		if (h->pages[i].at_ms < c->at_ms)
+			c = &h->pages[i];
+	if ((copy = malloc(b->len)) == NULL)
+		return;
+	memcpy(copy, b->p, b->len);
+	free(c->p);
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	c->p = copy;
+	c->len = b->len;
+	c->at_ms = now;
+}
+
+/*
+ * GET /?tier=T&since=W.  One page is made at a time, and one made in the
+ * last PAGE_CACHE_MS for the same tier and window is served again: open
+ * tabs reloading cost the database one page per PAGE_CACHE_MS at most, and
+ * leave the other threads to the API and /metrics.
+ */
 static enum MHD_Result serve_page(col_http_t *h, struct MHD_Connection *conn)
 {
 	const db_query_cfg_t qcfg = {h->cfg.thresholds, h->cfg.suspects};
@@ -520,21 +644,35 @@ static enum MHD_Result serve_page(col_http_t *h, struct MHD_Connection *conn)
 	fs_buf_t b = FS_BUF_INIT;
 	page_job_t j = {&qcfg, {0}, NULL, h->lib_js != NULL && h->lib_css != NULL, &b};
 	struct MHD_Response *r;
+	char key[PAGE_KEY_LEN];
 	const char *why;
 	db_reader_t *rd;
+	int64_t now = now_ms();
 	int rc;
 
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_page_param, &pp);
 	if (pp.bad[0])
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", pp.bad);
-	col_qopts_init(&j.o, now_ms());
-	if (col_qopts_set(&j.o, "since", pp.since, &why) < 0) {
-		snprintf(pp.bad, sizeof(pp.bad), "since: %s", why);
-		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", pp.bad);
-	}
+	if (!web_window(pp.since))
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter",
+		                   "since: the page's windows are 5m, 15m, 1h, 6h, 24h and 7d");
+	if (pp.tier && strlen(pp.tier) > 200)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", "tier: too long");
+	col_qopts_init(&j.o, now);
+	if (col_qopts_set(&j.o, "since", pp.since, &why) < 0)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad parameter", why);
 	j.o.tier = pp.tier;
 	j.since = pp.since;
+	snprintf(key, sizeof(key), "%s\n%s", pp.since, pp.tier ? pp.tier : "");
+	pthread_mutex_lock(&h->page_mu);
+	if (page_cached(h, key, now, &b.p, &b.len)) {
+		pthread_mutex_unlock(&h->page_mu);
+		goto send;
+	}
 	rc = with_reader(h, run_page, &j, &rd);
+	if (rc == 0 && rd != NULL)
+		page_keep(h, key, now, &b);
+	pthread_mutex_unlock(&h->page_mu);
 	if (rd == NULL) {
 		fs_buf_close(&b);
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
@@ -547,11 +685,11 @@ static enum MHD_Result serve_page(col_http_t *h, struct MHD_Connection *conn)
 		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
 	}
 	reader_give(h, rd);
+send:
 	if (b.err || (r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		fs_buf_close(&b);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Security-Policy", WEB_CSP);
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	return respond(conn, MHD_HTTP_OK, r, "text/html; charset=utf-8", "no-store");
 }
@@ -576,6 +714,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		fs_buf_puts(&b, "ok\n");
 		return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", &b);
 	}
+	if (!host_ok(h, conn))
+		return reply_error(conn, MHD_HTTP_FORBIDDEN, "not a name of this collector",
+		                   "without a token, ask for 127.0.0.1, localhost or [::1]");
 	if (!authorized(h, conn))
 		return reply_unauthorized(conn, strcmp(url, "/") == 0 || strncmp(url, "/static/", 8) == 0);
 	if (strcmp(url, "/") == 0)
@@ -632,11 +773,11 @@ static int daemon_start(col_http_t *h, daemon_t *d)
 	return d->d != NULL ? 0 : errno ? -errno : -EIO;
 }
 
-/* The whole of a small file (at most 4 MiB): *out new, or NULL. */
+/* The whole of a small file (at most 4 MiB): new (free()), its length in *len; NULL: none. */
 static char *file_read(const char *dir, const char *name, size_t *len)
 {
-	char path[4096], *p = NULL;
-	ssize_t n;
+	char path[4096], *p = NULL, *fit;
+	ssize_t n = 0;
 	size_t got = 0, cap = 4u << 20;
 	int fd;
 
@@ -644,13 +785,16 @@ static char *file_read(const char *dir, const char *name, size_t *len)
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
 	if ((p = malloc(cap)) != NULL)
-		while (got < cap && (n = read(fd, p + got, cap - got)) > 0)
-			got += (size_t)n;
+		while (got < cap && ((n = read(fd, p + got, cap - got)) > 0 ||
+		                     (n < 0 && errno == EINTR)))
+			got += n > 0 ? (size_t)n : 0;
 	close(fd);
-	if (p == NULL || got == 0 || got == cap) {
+	if (p == NULL || n < 0 || got == 0 || got == cap) {
 		free(p);
 		return NULL;
 	}
+	if ((fit = realloc(p, got)) != NULL)
+		p = fit;
 	*len = got;
 	return p;
 }
@@ -685,6 +829,7 @@ int col_http_start(const col_http_config_t *cfg, col_http_t **out, char *why, si
 	}
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->page_mu, NULL);
 	/*
 	 * ITC: a reload quiesces the daemon it replaces (MHD_quiesce_daemon).
 	 * poll(), not epoll: quiescing an epoll pool races its threads over the

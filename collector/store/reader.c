@@ -208,9 +208,24 @@ static void pick_counters(sq_stmt_t *st, int col, const uint32_t *ids, col_host_
 			h->counters_found &= ~(1u << c);
 }
 
-/* What load_hosts() decodes of each host's latest report beside its counts. */
+/*
+ * What load_hosts() decodes of each host's latest report beside its counts.
+ * HOSTS_TOP_OR_NONE: its top list, or none when the stored one does not
+ * decode (as ports_or_none(): /metrics does not fail for one host's row).
+ */
 enum { HOSTS_TOP = 1, HOSTS_LISTENERS = 2, HOSTS_PORTS = 4, HOSTS_REQUESTS = 8,
-       HOSTS_COUNTERS = 16 };
+       HOSTS_COUNTERS = 16, HOSTS_TOP_OR_NONE = 32 };
+
+static int top_or_none(sq_stmt_t *st, int col, wire_top_t *t)
+{
+	int err = db_top_unpack(sq_blob(st, col), sq_bytes(st, col), t);
+
+	if (err == -EBADMSG) {
+		memset(t, 0, sizeof(*t));
+		return 0;
+	}
+	return err;
+}
 
 /* Every host with its latest report; its top list and listeners decoded as `what` says. */
 static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
@@ -267,6 +282,7 @@ static int load_hosts(db_reader_t *rd, unsigned what, hostset_t *hs)
 		if (((what & HOSTS_TOP) &&
 		     (err = db_top_unpack(sq_blob(st, 20),
 		                          sq_bytes(st, 20), &h->top)) < 0) ||
+		    ((what & HOSTS_TOP_OR_NONE) && (err = top_or_none(st, 20, &h->top)) < 0) ||
 		    ((what & HOSTS_LISTENERS) &&
 		     (err = db_listeners_unpack(sq_blob(st, 21),
 		                                sq_bytes(st, 21), &h->listeners,
@@ -690,8 +706,7 @@ int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, f
 	return err;
 }
 
-int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, const col_selfstats_t *self,
-               int64_t now_ms, fs_buf_t *out)
+int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, int64_t now_ms, fs_buf_t *out)
 {
 	col_suspect_t *s = NULL;
 	suspects_keep_t keep = {0};
@@ -704,11 +719,13 @@ int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, const col_selfstat
 	rd->msg[0] = '\0';
 	col_qopts_init(&o, now_ms);
 	o.since_ms = COL_METRICS_SUSPECTS_MS;
-	if ((err = load_hosts(rd, HOSTS_TOP | HOSTS_PORTS | HOSTS_REQUESTS | HOSTS_COUNTERS,
+	if ((err = load_hosts(rd, HOSTS_TOP_OR_NONE | HOSTS_PORTS | HOSTS_REQUESTS | HOSTS_COUNTERS,
 	                      &hs)) < 0)
 		return err;
-	if ((err = suspects_compute(rd, &hs, &o, cfg, &s, &n, &pending, &keep)) == 0)
-		err = col_metrics_render(hs.v, hs.n, s, n, now_ms, self, out);
+	/* A stored list that does not decode costs the suspects' families, not the rest. */
+	err = suspects_compute(rd, &hs, &o, cfg, &s, &n, &pending, &keep);
+	if (err == 0 || err == -EBADMSG)
+		err = col_metrics_fleet(hs.v, hs.n, err == 0 ? s : NULL, n, now_ms, out);
 	suspects_keep_free(&keep);
 	free(s);
 	hostset_free(&hs);

@@ -59,16 +59,17 @@ int db_summary(db_reader_t *rd, col_qopts_t *o, const col_thresholds_t *th,
 int db_suspects(db_reader_t *rd, col_qopts_t *o, const col_suspect_cfg_t *cfg, fs_buf_t *out);
 
 /*
- * GET /metrics: every host with its latest report and the suspects of the
- * last COL_METRICS_SUSPECTS_MS (cfg), rendered by col_metrics_render() with
- * self.  0 or a negative errno.
+ * GET /metrics' fleet part: every host with its latest report and the
+ * suspects of the last COL_METRICS_SUSPECTS_MS (cfg), rendered by
+ * col_metrics_fleet() (without the suspects when a stored top list of the
+ * window does not decode).  0 or a negative errno.
  */
-int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, const col_selfstats_t *self,
-               int64_t now_ms, fs_buf_t *out);
+int db_metrics(db_reader_t *rd, const col_suspect_cfg_t *cfg, int64_t now_ms, fs_buf_t *out);
 
 /*
  * Every host with its latest report (no top lists), sorted by id: *out is
  * new, released with db_reader_hosts_free(*out, *n).  0 or a negative errno.
+ * (The tests' view of what /metrics reads.)
  */
 int db_reader_hosts(db_reader_t *rd, col_host_t **out, size_t *n);
 void db_reader_hosts_free(col_host_t *hosts, size_t n);

@@ -6,13 +6,13 @@
 
 (function () {
 	function rows(data) {
-		var first = data.trends[0].buckets, out = [];
+		var first = data.trends[0].buckets || [], out = [];
 
 		for (var i = 0; i < first.length; i++) {
 			var row = [new Date(first[i].t)];
 
 			for (var s = 0; s < data.trends.length; s++) {
-				var b = data.trends[s].buckets[i];
+				var b = (data.trends[s].buckets || [])[i];
 
 				// A bucket no host reported in is a gap, not a zero.
 				row.push(b && b.hosts > 0 ? b.mean : null);
@@ -75,6 +75,13 @@
 			Dygraph.PLUGINS = Dygraph.PLUGINS.filter(function (p) {
 				return p !== Dygraph.Plugins.Legend;
 			});
-		document.querySelectorAll("div.plot[data-series]").forEach(draw);
+		// One chart that cannot be drawn says so and leaves the others be.
+		document.querySelectorAll("div.plot[data-series]").forEach(function (div) {
+			try {
+				draw(div);
+			} catch (e) {
+				div.textContent = "This chart could not be drawn: " + e.message;
+			}
+		});
 	});
 })();

@@ -96,7 +96,7 @@ static void test_page_escapes(void **state)
 	for (int s = 0; s < COL_WEB_NSTATES; s++)
 		trends[s] = "{\"tier\":\"</script><script>alert(1)</script>\",\"buckets\":[]}\n";
 	col_web_page_t p = {
-		.now_ms = 1796212800000LL, .tier = evil, .since = "1h", .refresh_s = 30,
+		.tier = evil, .since = "1h", .refresh_s = 30,
 		.chart_lib = true, .tiers = tiers, .n_tiers = 2, .summary = "<p>s</p>",
 		.tiers_table = "<table></table>", .suspects = "", .top_ips = "",
 		.charted = tiers, .n_charted = 1, .trends = trends,
@@ -104,11 +104,15 @@ static void test_page_escapes(void **state)
 	assert_int_equal(col_web_render(&p, &b), 0);
 	fs_buf_add(&b, "", 1);
 	/* The only script elements: the two files and the data block. */
-	assert_non_null(strstr(b.p, "<script src=\"/static/dygraph.min.js\" defer></script>"));
-	assert_non_null(strstr(b.p, "<script src=\"/static/fleetstat.js\" defer></script>"));
+	assert_non_null(strstr(b.p, "<script src=\"/static/dygraph.min.js?v=" FLEETSTAT_VERSION
+	                            "\" defer></script>"));
+	assert_non_null(strstr(b.p, "<script src=\"/static/fleetstat.js?v=" FLEETSTAT_VERSION
+	                            "\" defer></script>"));
 	assert_null(strstr(b.p, "<script>"));
 	assert_non_null(strstr(b.p, "<title>fleetstat: &lt;/script&gt;&lt;script&gt;alert(1)"));
 	assert_non_null(strstr(b.p, "<option value=\"web\">web</option>"));
+	assert_non_null(strstr(b.p, "<option value=\"&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""
+	                            " selected>"));
 	assert_non_null(strstr(b.p, "<option value=\"1h\" selected>1h</option>"));
 	assert_non_null(strstr(b.p, "<meta http-equiv=\"refresh\" content=\"30\">"));
 	block = strstr(b.p, "<script type=\"application/json\" id=\"trend-0\">");

@@ -102,6 +102,10 @@ echo "good agent: $during reports in $secs s, each stored within 3 intervals; co
 
 # /metrics counts each refusal by reason.
 curl -sf "$SERVER/metrics" >"$T/metrics.txt" || fail "/metrics"
+# No token (loopback): a name other than loopback's is a page elsewhere rebinding one to here.
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:${SERVER##*:}" "$SERVER/metrics")
+[ "$code" = 403 ] || fail "GET /metrics for Host rebound.example: $code, wanted 403"
+curl -sf -o /dev/null -H "Host: localhost:${SERVER##*:}" "$SERVER/metrics" || fail "Host localhost refused"
 python3 - "$T/metrics.txt" <<'PY' || fail "/metrics: $(grep rejected "$T/metrics.txt")"
 import re, sys
 m = {k: float(v) for k, v in re.findall(r'fleetstat_collector_rejected_frames_total\{reason="(\w+)"\} (\S+)', open(sys.argv[1]).read())}

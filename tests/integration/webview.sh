@@ -67,8 +67,15 @@ curl -sf -D "$T/page.head" -o "$T/page.html" -H "Authorization: Bearer $TOKEN" "
 grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'" \
 	"$T/page.head" || fail "no strict Content-Security-Policy: $(cat "$T/page.head")"
 curl -sf -o /dev/null -u "fleet:$TOKEN" "$SERVER/static/fleetstat.js" || fail "Basic credentials refused"
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$SERVER/?window=1h")
-[ "$code" = 400 ] || fail "GET /?window=1h: $code, wanted 400"
+for q in 'window=1h' 'since=30d' 'tier'; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$SERVER/?$q")
+	[ "$code" = 400 ] || fail "GET /?$q: $code, wanted 400"
+done
+# A table as html from the API is under the same policy as the page.
+curl -sf -D "$T/html.head" -o /dev/null -H "Authorization: Bearer $TOKEN" \
+	"$SERVER/api/v1/tiers?format=html" || fail "GET /api/v1/tiers?format=html"
+grep -qi "^Content-Type: text/html" "$T/html.head" && grep -qi "^Content-Security-Policy: " \
+	"$T/html.head" || fail "an html answer without its type or policy: $(cat "$T/html.head")"
 
 # The browser: the page's DOM once its scripts ran, and a screenshot.  Its own profile, in its
 # own process group, removed with the temp dir.
@@ -183,5 +190,21 @@ PY
 size=$(stat -c %s "$BUILD/artifacts/webview.png")
 echo "webview.sh: screenshot $BUILD/artifacts/webview.png ($size bytes)"
 for h in "${!TIER[@]}"; do fs_agent_kill "$h" TERM; done
+
+# A stored top list that does not decode costs the parts that read it, not the page or /metrics.
+fs_sql "UPDATE reports SET top = x'01ff' WHERE id = (SELECT max(id) FROM reports)"
+curl -sf -H "Authorization: Bearer $TOKEN" "$SERVER/metrics" >"$T/metrics.txt" ||
+	fail "/metrics with a stored top list that does not decode"
+grep -q '^fleetstat_tier_sockets{tier="web",state="established"} 200$' "$T/metrics.txt" ||
+	fail "/metrics lost the tiers' sockets: $(grep -c . "$T/metrics.txt") lines"
+if grep -q '^fleetstat_tier_attackers' "$T/metrics.txt"; then
+	fail "/metrics said attack verdicts it could not judge"
+fi
+curl -sf -H "Authorization: Bearer $TOKEN" "$SERVER/?since=15m" >"$T/broken.html" ||
+	fail "the page with a stored top list that does not decode"
+grep -q '<p class="error">This part could not be read: ' "$T/broken.html" ||
+	fail "the page does not say which part it could not read"
+grep -q '<td>web</td><td class="num">2</td>' "$T/broken.html" || fail "the page lost its tier table"
+
 fs_collector_kill TERM || fail "the collector did not exit 0 on SIGTERM"
 echo "webview.sh: PASS"
