@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: fleetstat-agent command line and configuration; printing, daemon and --once. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -599,6 +601,71 @@ static int ship(const opts_t *o, const wire_cidr_t *cidrs, const ag_addrs_t *col
 	return code;
 }
 
+/* A file of its own in TMPDIR, unlinked (gone when the agent exits); -1 when none can be made. */
+static int tmpfile_fd(void)
+{
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (size_t)snprintf(path, sizeof(path), "%s/fleetstat-input-XXXXXX", dir) >=
+	               sizeof(path))
+		return fd;
+	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
+		unlink(path);
+	return fd;
+}
+
+/*
+ * --input that is no regular file (a pipe: `ss -tan | fleetstat-agent
+ * --input /dev/stdin`) can be read once only, yet its look is sniffed before
+ * it is parsed: its text goes first into an unlinked file, which both then
+ * read from the start.  /dev/stdin, /dev/fd/N and /proc/self/fd/N become
+ * that file under the same name (it takes the descriptor's place); another
+ * name, a FIFO, is replaced by the file's /proc/self/fd path.
+ */
+static void input_rewindable(opts_t *o)
+{
+	char buf[65536], path[64];
+	struct stat st;
+	int in, fd, n = -1;
+	ssize_t r;
+
+	if (stat(o->input, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return;   /* a file reads again from its start; an error is said by the open after */
+	if ((in = open(o->input, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if ((fd = tmpfile_fd()) < 0)
+		fatal("--input %s: a file to keep what it gives (TMPDIR)", o->input);
+	while ((r = read(in, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			fatal("--input %s", o->input);
+		for (ssize_t done = 0; done < r;) {
+			ssize_t w = write(fd, buf + done, (size_t)(r - done));
+
+			if (w < 0 && errno != EINTR)
+				fatal("--input %s: keeping what it gives", o->input);
+			done += w > 0 ? w : 0;
+		}
+	}
+	close(in);
+	if (strcmp(o->input, "/dev/stdin") == 0)
+		n = 0;
+	else if (sscanf(o->input, "/dev/fd/%d%63s", &n, path) != 1 &&
+	         sscanf(o->input, "/proc/self/fd/%d%63s", &n, path) != 1)
+		n = -1;
+	if (n >= 0 && n != fd) {
+		if (dup2(fd, n) < 0)
+			fatal("--input %s", o->input);
+		close(fd);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	fs_cli_set_str(&o->input, path);
+}
+
 int main(int argc, char **argv)
 {
 	opts_t o = {.interval = 10, .top = AG_TOP_DEFAULT, .ports = AG_PORTS_DEFAULT,
@@ -639,6 +706,8 @@ int main(int argc, char **argv)
 		opts_close(&o);
 		return err;
 	}
+	if (o.input)
+		input_rewindable(&o);
 	if (!o.print) {
 		err = ship(&o, cidrs, &collectors);
 		opts_close(&o);

@@ -203,6 +203,39 @@ expect_error 1 "not a network namespace" "$agent" --print --netns /proc/self/ns/
 expect_error 1 "exclude each other" "$agent" --print --netns "$ns" --input "$tmp/garbage"
 expect_error 1 "not 1 to 255 printable bytes" "$agent" --print --hostname "$(printf 'a\tb')"
 
+# --input from a pipe, a process substitution and a FIFO: read once, yet whole (its look is
+# sniffed first, its text kept aside for the parse): the same as from the file, past the
+# sniff's 64 KiB, for saved ss text and for an access log.
+python3 - "$tmp" <<'PY'
+import sys
+out = sys.argv[1]
+with open(f"{out}/big.ss", "w") as f:
+    f.write("State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n")
+    for k in range(5000):
+        st = "ESTAB" if k < 3000 else "TIME-WAIT"
+        f.write(f"{st} 0 0 10.9.0.1:80 192.0.2.{k % 200 + 1}:{10000 + k}\n")
+with open(f"{out}/big.log", "w") as f:
+    for i in range(4000):
+        f.write(f'198.51.100.{i % 37 + 1} - - [08/Dec/2026:01:00:00 +0000] "GET /p/{i} HTTP/1.1"'
+                f' 200 {100 + i} "-" "curl/7.88"\n')
+PY
+for f in big.ss big.log; do
+	"$agent" --input "$tmp/$f" --print=awk >"$tmp/$f.file"
+	"$agent" --input /dev/stdin --print=awk <"$tmp/$f" >"$tmp/$f.redirect"
+	cat "$tmp/$f" | "$agent" --input /dev/stdin --print=awk >"$tmp/$f.pipe"
+	"$agent" --input <(cat "$tmp/$f") --print=awk >"$tmp/$f.subst"
+	mkfifo "$tmp/fifo"
+	cat "$tmp/$f" >"$tmp/fifo" &
+	"$agent" --input "$tmp/fifo" --print=awk >"$tmp/$f.fifo"
+	wait $!
+	rm -f "$tmp/fifo"
+	for how in redirect pipe subst fifo; do
+		cmp -s "$tmp/$f.file" "$tmp/$f.$how" ||
+			fail "--input $f by $how: $(head -3 "$tmp/$f.$how") (from the file: $(head -3 "$tmp/$f.file"))"
+	done
+done
+grep -qx "ESTABLISHED 3000" "$tmp/big.ss.pipe" || fail "--input /dev/stdin: $(cat "$tmp/big.ss.pipe")"
+
 "$agent" --help | grep -- "--collector HOST:PORT" >/dev/null || fail "--help"
 "$agent" --version | grep -E '^fleetstat-agent [0-9]+\.[0-9]+\.[0-9]+$' >/dev/null || fail "--version"
 echo "agent_cli: ok"
