@@ -83,21 +83,8 @@ N=$T/nginx
 L=$T/logs
 mkdir -p "$L"
 fs_web_site "$N" "fleetstat access test"
-sed "s|@N@|$N|g; s|@L@|$L|g; s|@T@|$T|g; s|@SRV4@|$SRV4|g; s|@SRV6@|$SRV6|g" >"$N/nginx.conf" <<'EOF'
-user root;
-worker_processes 2;
-error_log @T@/nginx-error.log warn;
-pid @N@/nginx.pid;
-lock_file @N@/nginx.lock;
-events { worker_connections 256; }
-http {
-    types { text/html html; image/png png; }
-    default_type text/plain;
-    client_body_temp_path @N@/tmp/body;
-    proxy_temp_path @N@/tmp/proxy;
-    fastcgi_temp_path @N@/tmp/fastcgi;
-    uwsgi_temp_path @N@/tmp/uwsgi;
-    scgi_temp_path @N@/tmp/scgi;
+{ fs_nginx_conf "$N" 2 256; sed "s|@N@|$N|g; s|@L@|$L|g; s|@SRV4@|$SRV4|g; s|@SRV6@|$SRV6|g"; } \
+	>"$N/nginx.conf" <<'EOF'
     log_format withhost '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$host"';
     log_format urls '$scheme://$host$request_uri';
     access_log @L@/access.log combined;

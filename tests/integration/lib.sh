@@ -295,6 +295,30 @@ fs_veth_up() {
 }
 
 # fs_web_site DIR TITLE: a small site under DIR/www (/, /shop/item.html, /img/logo.png) for nginx.
+# fs_nginx_conf DIR WORKERS CONNECTIONS: the head of an nginx.conf for a server of the test's
+# own in DIR (its pid, lock and temp paths there, errors to $T/nginx-error.log), through
+# "http {" and its temp paths; the test writes the rest of its http block and the closing "}".
+fs_nginx_conf() {
+	local n=$1
+	cat <<EOF
+user root;
+worker_processes $2;
+worker_rlimit_nofile $(($3 * 2 > 1024 ? $3 * 2 : 1024));
+error_log $T/nginx-error.log warn;
+pid $n/nginx.pid;
+lock_file $n/nginx.lock;
+events { worker_connections $3; }
+http {
+    types { text/html html; image/png png; }
+    default_type text/plain;
+    client_body_temp_path $n/tmp/body;
+    proxy_temp_path $n/tmp/proxy;
+    fastcgi_temp_path $n/tmp/fastcgi;
+    uwsgi_temp_path $n/tmp/uwsgi;
+    scgi_temp_path $n/tmp/scgi;
+EOF
+}
+
 fs_web_site() {
 	mkdir -p "$1/www/shop" "$1/www/img" "$1/tmp"
 	echo "<html><body>$2</body></html>" >"$1/www/index.html"

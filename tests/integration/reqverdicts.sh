@@ -95,22 +95,7 @@ N=$T/nginx
 L=$T/logs
 mkdir -p "$L"
 fs_web_site "$N" "fleetstat request verdicts"
-sed "s|@N@|$N|g; s|@L@|$L|g; s|@T@|$T|g; s|@SRV@|$SRV|g" >"$N/nginx.conf" <<'EOF'
-user root;
-worker_processes 2;
-worker_rlimit_nofile 8192;
-error_log @T@/nginx-error.log warn;
-pid @N@/nginx.pid;
-lock_file @N@/nginx.lock;
-events { worker_connections 4096; }
-http {
-    types { text/html html; image/png png; }
-    default_type text/plain;
-    client_body_temp_path @N@/tmp/body;
-    proxy_temp_path @N@/tmp/proxy;
-    fastcgi_temp_path @N@/tmp/fastcgi;
-    uwsgi_temp_path @N@/tmp/uwsgi;
-    scgi_temp_path @N@/tmp/scgi;
+{ fs_nginx_conf "$N" 2 4096; sed "s|@N@|$N|g; s|@L@|$L|g; s|@SRV@|$SRV|g"; } >"$N/nginx.conf" <<'EOF'
     access_log @L@/access.log combined;
     keepalive_timeout 120s;
     keepalive_requests 10000000;

@@ -41,20 +41,7 @@ in_ns() { ip netns exec "$ns" "$@"; }
 ip netns add "$ns" && ip -n "$ns" link set lo up || fail "namespace $ns"
 mkdir -p "$L"
 mkdir -p "$N/tmp"
-sed "s|@N@|$N|g; s|@L@|$L|g; s|@T@|$T|g" >"$N/nginx.conf" <<'EOF'
-user root;
-worker_processes 1;
-error_log @T@/nginx-error.log warn;
-pid @N@/nginx.pid;
-lock_file @N@/nginx.lock;
-events { worker_connections 256; }
-http {
-    default_type text/plain;
-    client_body_temp_path @N@/tmp/body;
-    proxy_temp_path @N@/tmp/proxy;
-    fastcgi_temp_path @N@/tmp/fastcgi;
-    uwsgi_temp_path @N@/tmp/uwsgi;
-    scgi_temp_path @N@/tmp/scgi;
+{ fs_nginx_conf "$N" 1 256; sed "s|@L@|$L|g"; } >"$N/nginx.conf" <<'EOF'
     access_log @L@/access.log combined;
     server {
         listen 127.0.0.1:8080 default_server;
