@@ -192,7 +192,12 @@ echo "webview.sh: screenshot $BUILD/artifacts/webview.png ($size bytes)"
 for h in "${!TIER[@]}"; do fs_agent_kill "$h" TERM; done
 
 # A stored top list that does not decode costs the parts that read it, not the page or /metrics.
-fs_sql "UPDATE reports SET top = x'01ff' WHERE id = (SELECT max(id) FROM reports)"
+if [ "${FS_BACKEND:-sqlite}" = pg ]; then
+	fs_sql "UPDATE reports SET top = decode('01ff', 'hex') WHERE (host_id, seq) =
+		(SELECT host_id, max(seq) FROM reports GROUP BY host_id ORDER BY host_id LIMIT 1)"
+else
+	fs_sql "UPDATE reports SET top = x'01ff' WHERE id = (SELECT max(id) FROM reports)"
+fi
 curl -sf -H "Authorization: Bearer $TOKEN" "$SERVER/metrics" >"$T/metrics.txt" ||
 	fail "/metrics with a stored top list that does not decode"
 grep -q '^fleetstat_tier_sockets{tier="web",state="established"} 200$' "$T/metrics.txt" ||
