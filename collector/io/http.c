@@ -329,6 +329,29 @@ static int with_reader(col_http_t *h, int (*fn)(db_reader_t *rd, void *ctx), voi
 	return rc;
 }
 
+/*
+ * After with_reader(): false when the answer in b may go out (rd given
+ * back); true with the error queued in *ret when no database answered (503)
+ * or the query failed (500, logged as what; rd closed, not kept), b freed.
+ */
+static bool reader_failed(col_http_t *h, struct MHD_Connection *conn, db_reader_t *rd, int rc,
+                          const char *what, fs_buf_t *b, enum MHD_Result *ret)
+{
+	if (rd != NULL && rc >= 0) {
+		reader_give(h, rd);
+		return false;
+	}
+	fs_buf_close(b);
+	if (rd == NULL) {
+		*ret = reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
+		return true;
+	}
+	log_warnx("http: %s: %s", what, *db_reader_errmsg(rd) ? db_reader_errmsg(rd) : strerror(-rc));
+	db_reader_close(rd);
+	*ret = reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
+	return true;
+}
+
 typedef struct {
 	params_t *p;
 	const db_query_cfg_t *qcfg;
@@ -407,22 +430,13 @@ static enum MHD_Result serve_metrics(col_http_t *h, struct MHD_Connection *conn)
 	fs_buf_t b = FS_BUF_INIT;
 	col_selfstats_t self = {0};
 	metrics_job_t j = {h->cfg.suspects, &b};
+	enum MHD_Result ret;
 	db_reader_t *rd;
 	int rc;
 
 	rc = with_reader(h, read_metrics, &j, &rd);
-	if (rd == NULL) {
-		fs_buf_close(&b);
-		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
-	}
-	if (rc < 0) {
-		log_warnx("http: metrics: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
-		                                                    : strerror(-rc));
-		db_reader_close(rd);
-		fs_buf_close(&b);
-		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
-	}
-	reader_give(h, rd);
+	if (reader_failed(h, conn, rd, rc, "metrics", &b, &ret))
+		return ret;
 	h->cfg.selfstats(h->cfg.ctx, &self);
 	self.http_requests = h->requests;
 	col_metrics_self(&self, &b);
@@ -645,6 +659,7 @@ static enum MHD_Result serve_page(col_http_t *h, struct MHD_Connection *conn)
 	page_job_t j = {&qcfg, {0}, NULL, h->lib_js != NULL && h->lib_css != NULL, &b};
 	struct MHD_Response *r;
 	char key[PAGE_KEY_LEN];
+	enum MHD_Result ret;
 	const char *why;
 	db_reader_t *rd;
 	int64_t now = now_ms();
@@ -673,18 +688,8 @@ static enum MHD_Result serve_page(col_http_t *h, struct MHD_Connection *conn)
 	if (rc == 0 && rd != NULL)
 		page_keep(h, key, now, &b);
 	pthread_mutex_unlock(&h->page_mu);
-	if (rd == NULL) {
-		fs_buf_close(&b);
-		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable", NULL);
-	}
-	if (rc < 0) {
-		log_warnx("http: the web view: %s", *db_reader_errmsg(rd) ? db_reader_errmsg(rd)
-		                                                          : strerror(-rc));
-		db_reader_close(rd);
-		fs_buf_close(&b);
-		return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "query failed", NULL);
-	}
-	reader_give(h, rd);
+	if (reader_failed(h, conn, rd, rc, "the web view", &b, &ret))
+		return ret;
 send:
 	if (b.err || (r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		fs_buf_close(&b);
